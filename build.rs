@@ -1,0 +1,45 @@
+//! Records the compiler version and the runtime crate versions, so every
+//! record says what built it.
+use std::process::Command;
+
+fn main() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=AVB_RUSTC_VERSION={version}");
+
+    // Versions of the crates a reader cares about, read from Cargo.lock.
+    let wanted = [
+        "tokio",
+        "async-std",
+        "smol",
+        "async-executor",
+        "async-io",
+        "rayon",
+        "criterion",
+        "plotters",
+    ];
+    let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
+    let mut found = Vec::new();
+    let mut name: Option<&str> = None;
+    for line in lock.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"'));
+        } else if let Some(v) = line.strip_prefix("version = ") {
+            if let Some(n) = name.take() {
+                if wanted.contains(&n) && !found.iter().any(|(k, _): &(String, String)| k == n) {
+                    found.push((n.to_string(), v.trim_matches('"').to_string()));
+                }
+            }
+        }
+    }
+    let joined: Vec<String> = found.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("cargo:rustc-env=AVB_CRATE_VERSIONS={}", joined.join(","));
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,421 @@
+//! One cell: one (workload, model, tasks, workers, parameters) measurement.
+//!
+//! Each repeat runs in a fresh child process of the lab's own binary
+//! ([`ChildProcess`]), so peak RSS, thread counts and leftover pool threads
+//! of one runtime never leak into another, and a crash, an OS refusal or a
+//! hang becomes a recorded failure instead of a lost sweep. The parent
+//! samples the child's thread count from `/proc/<pid>/status` while it runs,
+//! so the child carries no sampler thread of its own.
+//!
+//! Inside the child, [`measure_repeat`] builds the runtime, then times only
+//! the run: from just before the first task starts until the last one has
+//! been joined.
+
+use crate::measure::{self, ProcStatus, Usage};
+use crate::model::{self, Batch, ModelConfig};
+use crate::result::{CellRecord, LatencyMs, Status};
+use crate::stats;
+use crate::workload::{self, Params, Plan};
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a child process needs to run one repeat of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellSpec {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    /// Requested worker threads (the model decides how many it uses).
+    pub workers: usize,
+    pub sleep_ms: f64,
+    pub cpu_us: f64,
+    /// Stack size for per-task and pool threads, KiB (None: platform default).
+    pub stack_kib: Option<usize>,
+    /// Compute kernel speed, measured once per cell by the parent.
+    pub iters_per_us: f64,
+}
+
+impl CellSpec {
+    /// The plan this cell runs.
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        let workload = workload::by_name(&self.workload)
+            .with_context(|| format!("unknown workload {:?}", self.workload))?;
+        Ok(workload.plan(&Params {
+            tasks: self.tasks,
+            sleep_ms: self.sleep_ms,
+            cpu_us: self.cpu_us,
+            iters_per_us: self.iters_per_us,
+        }))
+    }
+
+    /// The `run` command that measures this cell again.
+    pub fn command(&self, repeats: u32) -> String {
+        let mut command = format!(
+            "async-vs-blocking run --workload {} --model {} --tasks {} --workers {}",
+            self.workload, self.model, self.tasks, self.workers
+        );
+        if let Some(workload) = workload::by_name(&self.workload) {
+            if workload.uses_sleep() {
+                command += &format!(" --sleep-ms {}", self.sleep_ms);
+            }
+            if workload.uses_cpu() {
+                command += &format!(" --cpu-us {}", self.cpu_us);
+            }
+        }
+        if let Some(kib) = self.stack_kib {
+            command += &format!(" --stack-kib {kib}");
+        }
+        command + &format!(" --repeat {repeats}")
+    }
+}
+
+/// What one repeat measured, sent from the child to the parent as one JSON line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatResult {
+    /// Wall time of the timed region, ms.
+    pub wall_ms: f64,
+    pub latency_ms: LatencyMs,
+    pub cpu_user_ms: f64,
+    pub cpu_sys_ms: f64,
+    pub ctx_voluntary: u64,
+    pub ctx_involuntary: u64,
+    /// VmHWM of the process at the end of the run, KiB.
+    pub peak_rss_kib: u64,
+    /// Most threads the process itself saw (after building the runtime and
+    /// after the run); the parent's sampling adds what it saw in between.
+    pub peak_threads: u64,
+}
+
+/// How one repeat ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepeatOutcome {
+    Ok(RepeatResult),
+    Failed(String),
+    Timeout,
+}
+
+/// Runs one repeat of a cell and reports how it went.
+pub trait RepeatExecutor {
+    fn run_repeat(&self, spec: &CellSpec, timeout: Duration) -> RepeatOutcome;
+}
+
+/// Runs one repeat in this process. The child process's body; also usable
+/// directly by benches and tests that accept sharing a process.
+pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
+    let model =
+        model::by_name(&spec.model).with_context(|| format!("unknown model {:?}", spec.model))?;
+    let plan = spec.plan()?;
+    let mut runner = model
+        .prepare(&ModelConfig {
+            workers: spec.workers,
+            stack_kib: spec.stack_kib,
+        })
+        .with_context(|| format!("building the {} runtime", spec.model))?;
+    let threads_before = ProcStatus::current().threads;
+    let batch = Arc::new(Batch::new(plan));
+
+    let usage_before = Usage::now();
+    let start = batch.begin();
+    runner.run(&batch)?;
+    let wall = start.elapsed();
+    let usage = Usage::now().since(&usage_before);
+
+    batch.verify()?;
+    let status = ProcStatus::current();
+    Ok(RepeatResult {
+        wall_ms: wall.as_secs_f64() * 1e3,
+        latency_ms: stats::latency_quantiles(&batch.completions_ns()),
+        cpu_user_ms: usage.user.as_secs_f64() * 1e3,
+        cpu_sys_ms: usage.sys.as_secs_f64() * 1e3,
+        ctx_voluntary: usage.ctx_voluntary,
+        ctx_involuntary: usage.ctx_involuntary,
+        peak_rss_kib: status.vm_hwm_kib.max(usage.max_rss_kib),
+        peak_threads: threads_before.max(status.threads),
+    })
+}
+
+/// Runs each repeat in this process. For tests and benches only: the
+/// isolation a sweep needs comes from [`ChildProcess`].
+pub struct InProcess;
+
+impl RepeatExecutor for InProcess {
+    fn run_repeat(&self, spec: &CellSpec, _timeout: Duration) -> RepeatOutcome {
+        match measure_repeat(spec) {
+            Ok(result) => RepeatOutcome::Ok(result),
+            Err(error) => RepeatOutcome::Failed(format!("{error:#}")),
+        }
+    }
+}
+
+/// Runs each repeat in a fresh child process: `<exe> __cell <spec as JSON>`.
+pub struct ChildProcess {
+    /// The lab's own binary.
+    pub exe: PathBuf,
+    /// How often the parent samples the child's thread count.
+    pub sample_every: Duration,
+}
+
+impl ChildProcess {
+    /// Uses the running binary as the child.
+    pub fn current() -> anyhow::Result<ChildProcess> {
+        Ok(ChildProcess {
+            exe: std::env::current_exe().context("finding the lab's own binary")?,
+            sample_every: Duration::from_millis(2),
+        })
+    }
+}
+
+/// The subcommand a child process runs (hidden from `--help`).
+pub const CHILD_SUBCOMMAND: &str = "__cell";
+
+impl RepeatExecutor for ChildProcess {
+    fn run_repeat(&self, spec: &CellSpec, timeout: Duration) -> RepeatOutcome {
+        use std::os::unix::process::CommandExt;
+        let spec_json = match serde_json::to_string(spec) {
+            Ok(json) => json,
+            Err(error) => return RepeatOutcome::Failed(format!("encoding the cell: {error}")),
+        };
+        let mut child = match Command::new(&self.exe)
+            .arg(CHILD_SUBCOMMAND)
+            .arg(spec_json)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so a timeout can end it and anything it started.
+            .process_group(0)
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(error) => {
+                return RepeatOutcome::Failed(format!("starting the cell process: {error}"))
+            }
+        };
+        let pid = child.id();
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+
+        let started = Instant::now();
+        let mut peak_threads = 0;
+        let exit = loop {
+            match child.try_wait() {
+                Ok(Some(exit)) => break Some(exit),
+                Ok(None) => {}
+                Err(error) => {
+                    kill_group(pid);
+                    let _ = child.wait();
+                    return RepeatOutcome::Failed(format!("waiting for the cell process: {error}"));
+                }
+            }
+            peak_threads = peak_threads.max(ProcStatus::of_pid(pid).threads);
+            if started.elapsed() >= timeout {
+                break None;
+            }
+            std::thread::sleep(self.sample_every);
+        };
+        // Whatever happened, nothing the cell started outlives it.
+        kill_group(pid);
+        let Some(exit) = exit else {
+            let _ = child.wait();
+            return RepeatOutcome::Timeout;
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+
+        if !exit.success() {
+            return RepeatOutcome::Failed(describe_failure(exit, &stderr));
+        }
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        match serde_json::from_str::<RepeatResult>(line) {
+            Ok(mut result) => {
+                result.peak_threads = result.peak_threads.max(peak_threads);
+                RepeatOutcome::Ok(result)
+            }
+            Err(error) => RepeatOutcome::Failed(format!(
+                "the cell process printed no result ({error}); stderr: {}",
+                last_line(&stderr)
+            )),
+        }
+    }
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Sends SIGKILL to a whole process group (no-op if it is already gone).
+pub fn kill_group(pgid: u32) {
+    // SAFETY: kill with a negative pid signals the group; no memory is involved.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(nothing on stderr)")
+}
+
+fn describe_failure(exit: std::process::ExitStatus, stderr: &str) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match exit.signal() {
+        Some(signal) => format!(
+            "the cell process was killed by signal {signal}; stderr: {}",
+            last_line(stderr)
+        ),
+        None => last_line(stderr).trim_start_matches("error: ").to_string(),
+    }
+}
+
+/// Where a record came from, for reproducing it.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// The sweep profile, if any.
+    pub profile: Option<String>,
+    /// The exact command line of the process that measured the cell.
+    pub invocation: String,
+}
+
+/// Measures a cell: calibrates compute once, runs `repeats` repeats through
+/// `executor`, and folds them into one record. Stops at the first failed
+/// repeat; its error goes into the record.
+pub fn run_cell(
+    spec: &CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    executor: &dyn RepeatExecutor,
+    provenance: &Provenance,
+) -> CellRecord {
+    let started_unix_s = measure::unix_now_s();
+    let machine = measure::machine();
+    let mut results = Vec::new();
+    let mut ending = (Status::Ok, None);
+    for _ in 0..repeats.max(1) {
+        match executor.run_repeat(spec, timeout) {
+            RepeatOutcome::Ok(result) => results.push(result),
+            RepeatOutcome::Failed(error) => {
+                ending = (Status::Failed, Some(error));
+                break;
+            }
+            RepeatOutcome::Timeout => {
+                ending = (
+                    Status::Timeout,
+                    Some(format!(
+                        "a repeat ran longer than the {} s timeout and was killed",
+                        timeout.as_secs_f64()
+                    )),
+                );
+                break;
+            }
+        }
+    }
+
+    let plan = spec.plan().ok();
+    let ideal_ms = plan.as_ref().map_or(0.0, |p| p.ideal_ms(machine.cores));
+    let walls: Vec<f64> = results.iter().map(|r| r.wall_ms).collect();
+    let wall_ms = stats::wall_spread(&walls);
+    let representative = stats::median_index(&walls).map(|i| results[i].clone());
+    let model = model::by_name(&spec.model);
+    let workload = workload::by_name(&spec.workload);
+    let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+    let (status, error) = ending;
+    CellRecord {
+        workload: spec.workload.clone(),
+        model: spec.model.clone(),
+        tasks: spec.tasks,
+        workers: model.map_or(spec.workers as u64, |m| {
+            m.workers_used(spec.workers, spec.tasks)
+        }),
+        sleep_ms: if uses(|w| w.uses_sleep()) {
+            spec.sleep_ms
+        } else {
+            0.0
+        },
+        cpu_us: if uses(|w| w.uses_cpu()) {
+            spec.cpu_us
+        } else {
+            0.0
+        },
+        repeats: results.len() as u32,
+        wall_ms,
+        ideal_ms,
+        efficiency: if wall_ms.median > 0.0 {
+            ideal_ms / wall_ms.median
+        } else {
+            0.0
+        },
+        latency_ms: representative
+            .as_ref()
+            .map_or_else(LatencyMs::default, |r| r.latency_ms),
+        peak_rss_kib: results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+        peak_threads: results.iter().map(|r| r.peak_threads).max().unwrap_or(0),
+        cpu_user_ms: representative.as_ref().map_or(0.0, |r| r.cpu_user_ms),
+        cpu_sys_ms: representative.as_ref().map_or(0.0, |r| r.cpu_sys_ms),
+        ctx_voluntary: representative.as_ref().map_or(0, |r| r.ctx_voluntary),
+        ctx_involuntary: representative.as_ref().map_or(0, |r| r.ctx_involuntary),
+        status,
+        error,
+        machine,
+        legacy: model.is_some_and(|m| m.legacy()),
+        reply_bytes: None,
+        bytes_per_s: None,
+        stack_kib: spec.stack_kib.map(|k| k as u64),
+        noisy: stats::is_noisy(&wall_ms),
+        profile: provenance.profile.clone(),
+        started_unix_s,
+        command: spec.command(repeats),
+        invocation: provenance.invocation.clone(),
+    }
+}
+
+/// The child process's entry point: runs one repeat and prints its result
+/// as one JSON line, or a one-line error on stderr with exit code 1.
+pub fn child_main(spec_json: &str) -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: panic: {}{place}", message.replace('\n', " "));
+    }));
+    let outcome = serde_json::from_str::<CellSpec>(spec_json)
+        .context("reading the cell spec")
+        .and_then(|spec| measure_repeat(&spec));
+    match outcome {
+        Ok(result) => {
+            use std::io::Write;
+            let line = serde_json::to_string(&result).expect("a result always encodes");
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+            let _ = stdout.flush();
+            0
+        }
+        Err(error) => {
+            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            1
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The command line: clap definitions, input checks and the subcommands.
+//!
+//! Every mistake a user can make on the command line ends in one line on
+//! stderr that says what was wrong (and the valid choices, where there is a
+//! list) and exit code 2 — never a panic or a backtrace.
+
+use crate::cell::{self, CellSpec, ChildProcess, Provenance};
+use crate::measure;
+use crate::model;
+use crate::sweep::{self, SweepOptions};
+use crate::table;
+use crate::workload;
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A user mistake found after parsing: reported in one line with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "async-vs-blocking",
+    version,
+    about = "Measure the same workloads under blocking threads, a thread pool, tokio, async-std, smol and rayon",
+    long_about = "Measure the same workloads under blocking threads, a thread pool, tokio, \
+async-std, smol and rayon.\n\nEach measurement (a cell) runs in its own child process; \
+results are written after every cell to JSON Lines and CSV.\n\n\
+Start with `async-vs-blocking list`, then `run` one cell or `sweep` a grid."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the execution models and workloads.
+    List {
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure one cell (workload × model × tasks) and print its record.
+    Run(RunArgs),
+    /// Measure a grid of cells, saving results.jsonl and results.csv after every cell.
+    Sweep(SweepArgs),
+    /// Internal: run one repeat of a cell in this process (used by the lab itself).
+    #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
+    Cell {
+        /// The cell spec as JSON.
+        spec: String,
+    },
+}
+
+fn model_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(model::names())
+}
+
+fn workload_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(workload::names())
+}
+
+/// Milliseconds: positive and at most one hour.
+fn parse_ms(text: &str) -> Result<f64, String> {
+    parse_duration(text, 3_600_000.0, "ms")
+}
+
+/// Microseconds: positive and at most one hour.
+fn parse_us(text: &str) -> Result<f64, String> {
+    parse_duration(text, 3_600_000_000.0, "µs")
+}
+
+fn parse_duration(text: &str, max: f64, unit: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of {unit}"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("must be more than 0 {unit}"));
+    }
+    if value > max {
+        return Err(format!("must be at most one hour ({max} {unit})"));
+    }
+    Ok(value)
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workload each task performs.
+    #[arg(long, value_parser = workload_parser())]
+    pub workload: String,
+    /// The execution model that runs the tasks.
+    #[arg(long, value_parser = model_parser())]
+    pub model: String,
+    /// Number of tasks (1 to 10,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: u64,
+    /// Wait per task in milliseconds (sleep and mixed workloads).
+    #[arg(long, default_value = "100", value_parser = parse_ms)]
+    pub sleep_ms: f64,
+    /// Compute per task in microseconds (cpu and mixed workloads).
+    #[arg(long, default_value = "1000", value_parser = parse_us)]
+    pub cpu_us: f64,
+    /// Worker threads for pools and executors [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Stack size of threads the models create, in KiB [default: the platform's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub stack_kib: Option<u64>,
+    /// Repeats, each in a fresh process; the record shows min/median/max.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Seconds one repeat may take before it is killed and recorded as a timeout.
+    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout_s: u64,
+    /// Print the record as one JSON line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// quick: every model and workload at 1..1,000 tasks in about a minute;
+    /// full: up to 10,000 tasks, longer waits, more repeats.
+    #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
+    pub profile: String,
+    /// Workloads to include, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
+    pub workloads: Vec<String>,
+    /// Models to include, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = model_parser())]
+    pub models: Vec<String>,
+    /// Task counts, comma-separated [default: the profile's].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: Vec<u64>,
+    /// Worker threads for pools and executors [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Repeats per cell [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: Option<u32>,
+    /// Seconds one repeat may take [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout_s: Option<u64>,
+    /// Directory for results.jsonl and results.csv.
+    #[arg(long, default_value = "reports/data")]
+    pub out: PathBuf,
+}
+
+/// Turns a clap error into the lab's one-line form.
+pub fn one_line_error(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = error.render().to_string();
+    let mut line = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim()
+        .to_string();
+    if !line.starts_with("error:") {
+        line = format!("error: {line}");
+    }
+    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
+        if !line.contains(&valid.join(", ")) {
+            line += &format!(" (valid: {})", valid.join(", "));
+        }
+    }
+    line + " (see --help)"
+}
+
+/// The exact command line of this process.
+pub fn invocation() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+fn workers_or_cores(workers: Option<u64>) -> usize {
+    workers.map_or_else(measure::cores, |w| w as usize)
+}
+
+/// Runs a parsed command; returns the process exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::List { json } => {
+            println!(
+                "{}",
+                if json {
+                    table::list_json()
+                } else {
+                    table::list_text()
+                }
+            );
+            Ok(0)
+        }
+        Command::Run(args) => run(args),
+        Command::Sweep(args) => run_sweep(args),
+        Command::Cell { spec } => Ok(cell::child_main(&spec)),
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let spec = CellSpec {
+        workload: args.workload,
+        model: args.model,
+        tasks: args.tasks,
+        workers: workers_or_cores(args.workers),
+        sleep_ms: args.sleep_ms,
+        cpu_us: args.cpu_us,
+        stack_kib: args.stack_kib.map(|k| k as usize),
+        iters_per_us: 0.0,
+    };
+    let executor = ChildProcess::current()?;
+    let record = sweep::measure_cell(
+        spec,
+        args.repeat,
+        Duration::from_secs(args.timeout_s),
+        &executor,
+        &Provenance {
+            profile: None,
+            invocation: invocation(),
+        },
+    );
+    if args.json {
+        println!("{}", serde_json::to_string(&record)?);
+    } else {
+        println!("{}", table::record_table(std::slice::from_ref(&record)));
+        println!("{}", table::machine_line(&record.machine));
+        if let Some(error) = &record.error {
+            println!("{}: {error}", record.status.as_str());
+        }
+    }
+    Ok(0)
+}
+
+fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
+    let mut profile = sweep::profile(&args.profile).expect("clap checked the profile name");
+    if !args.tasks.is_empty() {
+        profile.tasks = args.tasks;
+    }
+    if let Some(repeat) = args.repeat {
+        profile.repeats = repeat;
+    }
+    if let Some(timeout_s) = args.timeout_s {
+        profile.timeout_s = timeout_s;
+    }
+    let or_all = |chosen: Vec<String>, all: Vec<&str>| {
+        if chosen.is_empty() {
+            all.into_iter().map(String::from).collect()
+        } else {
+            chosen
+        }
+    };
+    let options = SweepOptions {
+        profile,
+        workloads: or_all(args.workloads, workload::names()),
+        models: or_all(args.models, model::names()),
+        workers: workers_or_cores(args.workers),
+        out: args.out,
+        invocation: invocation(),
+    };
+    check_writable(&options.out)?;
+    let executor = ChildProcess::current()?;
+    let summary = sweep::run_sweep(&options, &executor)?;
+    println!("{}", table::record_table(&summary.records));
+    if !summary.skipped.is_empty() {
+        println!(
+            "Left out {} cells whose expected time exceeds {:.1} s (their result is arithmetic): {}",
+            summary.skipped.len(),
+            options.profile.max_expected_ms / 1e3,
+            summary
+                .skipped
+                .iter()
+                .map(|s| format!("{}/{}/{}", s.workload, s.model, s.tasks))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(first) = summary.records.first() {
+        println!("{}", table::machine_line(&first.machine));
+    }
+    println!("{}", summary.csv.display());
+    println!("{}", summary.jsonl.display());
+    Ok(0)
+}
+
+/// Fails early, as a usage error, when results could not be written to `dir`.
+pub fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".write-test");
+    let outcome = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b""));
+    let _ = std::fs::remove_file(&probe);
+    outcome.map_err(|error| {
+        UsageError(format!(
+            "error: cannot write to the output directory {}: {error} (choose another with --out)",
+            dir.display()
+        ))
+        .into()
+    })
+}

@@ -1,0 +1,19 @@
+//! async-vs-blocking: the same workloads under blocking threads, a thread
+//! pool, tokio, async-std, smol and rayon, measured honestly.
+//!
+//! - [`workload`]: what each task does, as data ([`workload::Plan`]).
+//! - [`model`]: how tasks run; one file per execution model.
+//! - [`cell`]: one isolated measurement, each repeat in its own process.
+//! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+
+pub mod cell;
+pub mod cli;
+pub mod compute;
+pub mod export;
+pub mod measure;
+pub mod model;
+pub mod result;
+pub mod stats;
+pub mod sweep;
+pub mod table;
+pub mod workload;

@@ -1,0 +1,33 @@
+//! The `async-vs-blocking` binary: parse, dispatch, turn errors into exit codes.
+
+use async_vs_blocking::cli::{self, Cli, UsageError};
+use clap::error::ErrorKind;
+use clap::Parser;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => match error.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+            _ => {
+                eprintln!("{}", cli::one_line_error(&error));
+                std::process::exit(2);
+            }
+        },
+    };
+    let code = match cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if let Some(usage) = error.downcast_ref::<UsageError>() {
+                eprintln!("{usage}");
+                2
+            } else {
+                eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,235 @@
+//! What the lab reads from the OS: clocks, `getrusage`, `/proc/self/status`
+//! and a description of the machine. No heavy crates: these files and one
+//! syscall are exact and cheap.
+
+use crate::result::Machine;
+use std::time::Duration;
+
+/// Resource usage of the whole process (all threads, live and finished).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub user: Duration,
+    pub sys: Duration,
+    pub ctx_voluntary: u64,
+    pub ctx_involuntary: u64,
+    /// Peak resident set size in KiB (ru_maxrss).
+    pub max_rss_kib: u64,
+}
+
+impl Usage {
+    /// `getrusage(RUSAGE_SELF)`.
+    pub fn now() -> Usage {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+        if rc != 0 {
+            return Usage::default();
+        }
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec.max(0) as u64)
+                + Duration::from_micros(t.tv_usec.max(0) as u64)
+        };
+        Usage {
+            user: tv(ru.ru_utime),
+            sys: tv(ru.ru_stime),
+            ctx_voluntary: ru.ru_nvcsw.max(0) as u64,
+            ctx_involuntary: ru.ru_nivcsw.max(0) as u64,
+            max_rss_kib: ru.ru_maxrss.max(0) as u64,
+        }
+    }
+
+    /// The usage accrued between `earlier` and `self`.
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        Usage {
+            user: self.user.saturating_sub(earlier.user),
+            sys: self.sys.saturating_sub(earlier.sys),
+            ctx_voluntary: self.ctx_voluntary.saturating_sub(earlier.ctx_voluntary),
+            ctx_involuntary: self.ctx_involuntary.saturating_sub(earlier.ctx_involuntary),
+            max_rss_kib: self.max_rss_kib,
+        }
+    }
+}
+
+/// The fields of `/proc/<pid>/status` the lab uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcStatus {
+    /// Threads in the process now.
+    pub threads: u64,
+    /// Resident set size now, KiB.
+    pub vm_rss_kib: u64,
+    /// Peak resident set size (high-water mark), KiB.
+    pub vm_hwm_kib: u64,
+    /// Virtual memory size now, KiB.
+    pub vm_size_kib: u64,
+}
+
+impl ProcStatus {
+    /// Parses the text of a `/proc/<pid>/status` file.
+    pub fn parse(text: &str) -> ProcStatus {
+        let mut status = ProcStatus::default();
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let number = || {
+                value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            match key {
+                "Threads" => status.threads = number(),
+                "VmRSS" => status.vm_rss_kib = number(),
+                "VmHWM" => status.vm_hwm_kib = number(),
+                "VmSize" => status.vm_size_kib = number(),
+                _ => {}
+            }
+        }
+        status
+    }
+
+    /// Reads this process's status.
+    pub fn current() -> ProcStatus {
+        Self::read("/proc/self/status")
+    }
+
+    /// Reads another process's status (zeroes if it is gone).
+    pub fn of_pid(pid: u32) -> ProcStatus {
+        Self::read(&format!("/proc/{pid}/status"))
+    }
+
+    fn read(path: &str) -> ProcStatus {
+        std::fs::read_to_string(path)
+            .map(|t| Self::parse(&t))
+            .unwrap_or_default()
+    }
+}
+
+/// Logical cores available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn read_u64(path: &str) -> u64 {
+    read_trimmed(path).parse().unwrap_or(0)
+}
+
+/// The soft limit of a resource (`u64::MAX` means unlimited).
+pub fn soft_limit(resource: libc::__rlimit_resource_t) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
+        return 0;
+    }
+    limit.rlim_cur
+}
+
+fn timer_slack_ns() -> u64 {
+    // SAFETY: PR_GET_TIMERSLACK takes no pointer arguments.
+    let slack = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
+    slack.max(0) as u64
+}
+
+/// Describes this machine: enough to tell two records' contexts apart.
+pub fn machine() -> Machine {
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let thp_line = read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled");
+    let thp = thp_line
+        .split_whitespace()
+        .find(|w| w.starts_with('['))
+        .map(|w| w.trim_matches(['[', ']']).to_string())
+        .unwrap_or(thp_line);
+    let crates = env!("AVB_CRATE_VERSIONS")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Machine {
+        cores: cores(),
+        cpu_model,
+        kernel: read_trimmed("/proc/sys/kernel/osrelease"),
+        rustc: env!("AVB_RUSTC_VERSION").to_string(),
+        crates,
+        thp,
+        timer_slack_ns: timer_slack_ns(),
+        rlimit_nofile: soft_limit(libc::RLIMIT_NOFILE),
+        rlimit_nproc: soft_limit(libc::RLIMIT_NPROC),
+        threads_max: read_u64("/proc/sys/kernel/threads-max"),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_status_fields() {
+        let text =
+            "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nVmSize:\t 9000 kB\nThreads:\t7\n";
+        let s = ProcStatus::parse(text);
+        assert_eq!(s.threads, 7);
+        assert_eq!(s.vm_rss_kib, 1024);
+        assert_eq!(s.vm_hwm_kib, 2048);
+        assert_eq!(s.vm_size_kib, 9000);
+    }
+
+    #[test]
+    fn own_status_sees_this_thread_and_some_memory() {
+        let s = ProcStatus::current();
+        assert!(s.threads >= 1);
+        assert!(s.vm_rss_kib > 0);
+        assert!(s.vm_hwm_kib >= s.vm_rss_kib);
+    }
+
+    #[test]
+    fn rusage_counts_cpu_spent_spinning() {
+        let before = Usage::now();
+        let start = std::time::Instant::now();
+        let mut x = 1u64;
+        while start.elapsed() < Duration::from_millis(30) {
+            x = std::hint::black_box(x.wrapping_mul(3).wrapping_add(1));
+        }
+        let spent = Usage::now().since(&before);
+        // 30 ms of spinning shows up as at least some user+sys time (the
+        // clock ticks at least every 10 ms), and never more than wall allows.
+        let cpu = spent.user + spent.sys;
+        assert!(cpu >= Duration::from_millis(5), "{cpu:?}");
+        assert!(cpu <= Duration::from_millis(2_000), "{cpu:?}");
+    }
+
+    #[test]
+    fn machine_is_described() {
+        let m = machine();
+        assert!(m.cores >= 1);
+        assert!(m.rustc.starts_with("rustc"), "{}", m.rustc);
+        assert!(m.crates.contains_key("tokio"), "{:?}", m.crates);
+    }
+}

@@ -1,0 +1,84 @@
+//! `async-std` (legacy): async-std's global executor with `--workers`
+//! threads, tasks started with `async_std::task::spawn`, timers from
+//! async-io (precise on Linux). async-std is discontinued upstream; it stays
+//! here because much existing code and teaching material uses it.
+//!
+//! Its executor is global and sized once per process from
+//! `ASYNC_STD_THREAD_COUNT`, which is one more reason each cell runs in its
+//! own process.
+
+use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub struct AsyncStd;
+
+struct AsyncStdPrimitives;
+
+impl AsyncRuntime for AsyncStdPrimitives {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        async_std::task::sleep(duration)
+    }
+}
+
+/// The worker count the global executor was started with in this process.
+static STARTED_WITH: OnceLock<usize> = OnceLock::new();
+
+impl Model for AsyncStd {
+    fn name(&self) -> &'static str {
+        "async-std"
+    }
+    fn description(&self) -> &'static str {
+        "async-std (legacy: discontinued upstream), --workers executor threads, async-io timers"
+    }
+    fn style(&self) -> Style {
+        Style::Async
+    }
+    fn legacy(&self) -> bool {
+        true
+    }
+    fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
+        workers as u64
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        let started = *STARTED_WITH.get_or_init(|| {
+            // The executor reads this once, when it starts.
+            std::env::set_var("ASYNC_STD_THREAD_COUNT", config.workers.to_string());
+            // Start the executor threads and the timer reactor now, untimed.
+            async_std::task::block_on(async_std::task::spawn(async {
+                async_std::task::sleep(Duration::from_micros(1)).await
+            }));
+            config.workers
+        });
+        if started != config.workers {
+            anyhow::bail!(
+                "async-std's global executor already runs {started} threads in this process; \
+                 {} were asked for (run each cell in its own process)",
+                config.workers
+            );
+        }
+        Ok(Box::new(AsyncStdRunner))
+    }
+}
+
+struct AsyncStdRunner;
+
+impl Runner for AsyncStdRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        async_std::task::block_on(async {
+            let handles: Vec<_> = (0..batch.plan.tasks as usize)
+                .map(|index| {
+                    async_std::task::spawn(async_task::<AsyncStdPrimitives>(
+                        Arc::clone(batch),
+                        index,
+                    ))
+                })
+                .collect();
+            for handle in handles {
+                handle.await;
+            }
+        });
+        Ok(())
+    }
+}

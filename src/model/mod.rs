@@ -1,0 +1,230 @@
+//! Execution models: how tasks are run.
+//!
+//! A model is one file. It builds its runtime in [`Model::prepare`] (outside
+//! the timed region) and, in [`Runner::run`], starts every task of a
+//! [`Plan`] with its own spawn and waits for all of them. What a task does is
+//! interpreted here, once: [`blocking_task`] for models that run tasks on
+//! threads that may block, [`async_task`] for async runtimes, which supply
+//! their own timer through [`AsyncRuntime`]. Adding a model is one file here
+//! and one line in [`all`].
+
+mod async_std_rt;
+mod rayon_pool;
+mod sequential;
+mod smol_rt;
+mod thread_pool;
+mod threads;
+mod tokio_current;
+mod tokio_multi;
+
+use crate::compute;
+use crate::workload::{Op, Plan};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How a model runs tasks, which decides how its waits and computes overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Tasks run on threads that block while they wait.
+    Blocking,
+    /// Tasks are futures; a wait parks the task, not the thread.
+    Async,
+}
+
+/// Settings a model is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// Worker threads for models that have a pool or executor.
+    pub workers: usize,
+    /// Stack size for threads the model creates per task, in KiB
+    /// (`None`: the platform's default, 2 MiB for Rust threads).
+    pub stack_kib: Option<usize>,
+}
+
+/// An execution model.
+pub trait Model: Sync {
+    /// The CLI name.
+    fn name(&self) -> &'static str;
+    /// One line for `list` and `--help`.
+    fn description(&self) -> &'static str;
+    /// Blocking threads or async tasks.
+    fn style(&self) -> Style;
+    /// True when the runtime is discontinued upstream; shown as "legacy".
+    fn legacy(&self) -> bool {
+        false
+    }
+    /// The threads that run tasks, for this many requested workers and tasks.
+    fn workers_used(&self, workers: usize, tasks: u64) -> u64;
+    /// How many tasks can wait at the same time.
+    fn wait_concurrency(&self, workers: usize, tasks: u64) -> u64 {
+        match self.style() {
+            Style::Async => tasks,
+            Style::Blocking => self.workers_used(workers, tasks),
+        }
+    }
+    /// How many tasks can compute at the same time (before the core limit).
+    fn cpu_parallelism(&self, workers: usize, tasks: u64) -> u64 {
+        self.workers_used(workers, tasks)
+    }
+    /// Builds the runtime or pool. Not timed.
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
+}
+
+/// A built runtime, ready to run plans.
+pub trait Runner {
+    /// Starts every task of `batch.plan` and returns when all have finished.
+    /// This is the timed region.
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()>;
+}
+
+/// What one run shares with all its tasks: the plan and where results go.
+#[derive(Debug)]
+pub struct Batch {
+    pub plan: Plan,
+    start: OnceLock<Instant>,
+    /// Completion time of each task since the start, ns (0 = not finished).
+    completion_ns: Box<[AtomicU64]>,
+    checksum: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Batch {
+    /// Allocates the result slots; call before the timed region.
+    pub fn new(plan: Plan) -> Batch {
+        let slots = (0..plan.tasks).map(|_| AtomicU64::new(0)).collect();
+        Batch {
+            plan,
+            start: OnceLock::new(),
+            completion_ns: slots,
+            checksum: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+        }
+    }
+
+    /// Marks the start of the timed region.
+    pub fn begin(&self) -> Instant {
+        *self.start.get_or_init(Instant::now)
+    }
+
+    fn start(&self) -> Instant {
+        *self.start.get_or_init(Instant::now)
+    }
+
+    /// Records that task `index` finished with `checksum`.
+    pub fn done(&self, index: usize, checksum: u64) {
+        let ns = (self.start().elapsed().as_nanos() as u64).max(1);
+        self.completion_ns[index].store(ns, Ordering::Relaxed);
+        self.checksum.fetch_add(checksum, Ordering::Relaxed);
+    }
+
+    /// Records that task `index` failed; the run is then reported as failed.
+    pub fn fail(&self, index: usize, error: impl std::fmt::Display) {
+        let mut first = self.first_error.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            *first = Some(format!("task {index}: {error}"));
+        }
+    }
+
+    /// Each task's completion time since the start, ns (0 = never finished).
+    pub fn completions_ns(&self) -> Vec<u64> {
+        self.completion_ns
+            .iter()
+            .map(|slot| slot.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Checks that every task finished and did all of its work.
+    pub fn verify(&self) -> anyhow::Result<()> {
+        if let Some(error) = self
+            .first_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            anyhow::bail!(error);
+        }
+        let unfinished = self
+            .completion_ns
+            .iter()
+            .filter(|slot| slot.load(Ordering::Relaxed) == 0)
+            .count();
+        if unfinished > 0 {
+            anyhow::bail!("{unfinished} of {} tasks never finished", self.plan.tasks);
+        }
+        let expected = self.plan.checksum_per_task().wrapping_mul(self.plan.tasks);
+        let got = self.checksum.load(Ordering::Relaxed);
+        if got != expected {
+            anyhow::bail!("compute checksum {got:#x} differs from the expected {expected:#x}");
+        }
+        Ok(())
+    }
+}
+
+/// Runs task `index` on the calling thread, blocking while it waits.
+pub fn blocking_task(batch: &Batch, index: usize) {
+    let mut checksum = 0u64;
+    for op in &batch.plan.ops {
+        match op {
+            Op::Sleep(duration) => std::thread::sleep(*duration),
+            Op::Compute { iterations, .. } => {
+                checksum = checksum.wrapping_add(compute::spin(*iterations))
+            }
+        }
+    }
+    batch.done(index, checksum);
+}
+
+/// The primitives an async runtime supplies to [`async_task`].
+pub trait AsyncRuntime {
+    /// The runtime's own timer.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs task `index` as a future on runtime `R`. Compute runs inline,
+/// between awaits, exactly as ordinary async code would run it.
+pub async fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) {
+    let mut checksum = 0u64;
+    for op in &batch.plan.ops {
+        match op {
+            Op::Sleep(duration) => R::sleep(*duration).await,
+            Op::Compute { iterations, .. } => {
+                checksum = checksum.wrapping_add(compute::spin(*iterations))
+            }
+        }
+    }
+    batch.done(index, checksum);
+}
+
+/// Every model, in the order tables and charts show them.
+pub fn all() -> &'static [&'static dyn Model] {
+    &[
+        &sequential::Sequential,
+        &threads::Threads,
+        &thread_pool::ThreadPool,
+        &tokio_multi::TokioMulti,
+        &tokio_current::TokioCurrent,
+        &async_std_rt::AsyncStd,
+        &smol_rt::Smol,
+        &rayon_pool::Rayon,
+    ]
+}
+
+/// The names of every model.
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|m| m.name()).collect()
+}
+
+/// Finds a model by its CLI name.
+pub fn by_name(name: &str) -> Option<&'static dyn Model> {
+    all().iter().copied().find(|m| m.name() == name)
+}
+
+/// The name with "(legacy)" appended for discontinued runtimes.
+pub fn label(name: &str) -> String {
+    match by_name(name) {
+        Some(model) if model.legacy() => format!("{name} (legacy)"),
+        _ => name.to_string(),
+    }
+}

@@ -1,0 +1,51 @@
+//! `rayon`: a rayon pool of `--workers` threads, each task a pool job
+//! (`scope.spawn`). Rayon is built for compute: it spreads CPU work over the
+//! cores with work stealing. Its threads block when a task blocks, so for
+//! waits it behaves like a fixed thread pool — that contrast is the lesson.
+
+use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
+use std::sync::Arc;
+
+pub struct Rayon;
+
+impl Model for Rayon {
+    fn name(&self) -> &'static str {
+        "rayon"
+    }
+    fn description(&self) -> &'static str {
+        "a rayon pool of --workers threads, each task a pool job (built for compute; waits block a worker)"
+    }
+    fn style(&self) -> Style {
+        Style::Blocking
+    }
+    fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
+        workers as u64
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        let mut builder = rayon::ThreadPoolBuilder::new().num_threads(config.workers);
+        if let Some(kib) = config.stack_kib {
+            builder = builder.stack_size(kib * 1024);
+        }
+        let pool = builder.build()?;
+        // Make sure every worker has started before the timed region.
+        pool.broadcast(|_| ());
+        Ok(Box::new(RayonRunner { pool }))
+    }
+}
+
+struct RayonRunner {
+    pool: rayon::ThreadPool,
+}
+
+impl Runner for RayonRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        let tasks = batch.plan.tasks as usize;
+        self.pool.scope(|scope| {
+            for index in 0..tasks {
+                let batch: &Batch = batch;
+                scope.spawn(move |_| blocking_task(batch, index));
+            }
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! `sequential`: one thread runs the tasks one after another — plain
+//! synchronous code, the baseline every other model is compared with.
+
+use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
+use std::sync::Arc;
+
+pub struct Sequential;
+
+impl Model for Sequential {
+    fn name(&self) -> &'static str {
+        "sequential"
+    }
+    fn description(&self) -> &'static str {
+        "one thread, tasks one after another (plain synchronous code; the baseline)"
+    }
+    fn style(&self) -> Style {
+        Style::Blocking
+    }
+    fn workers_used(&self, _workers: usize, _tasks: u64) -> u64 {
+        1
+    }
+    fn prepare(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        Ok(Box::new(SequentialRunner))
+    }
+}
+
+struct SequentialRunner;
+
+impl Runner for SequentialRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        for index in 0..batch.plan.tasks as usize {
+            blocking_task(batch, index);
+        }
+        Ok(())
+    }
+}

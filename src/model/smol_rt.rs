@@ -1,0 +1,93 @@
+//! `smol`: an `async_executor::Executor` run on `--workers` threads, timers
+//! from async-io (precise on Linux). smol's global `smol::spawn` executor is
+//! single-threaded unless configured, which would make an unfair
+//! comparison, so the lab builds an N-thread executor explicitly, as the
+//! smol documentation recommends for multi-threaded use.
+
+use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use anyhow::Context;
+use async_executor::Executor;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub struct Smol;
+
+struct SmolPrimitives;
+
+impl AsyncRuntime for SmolPrimitives {
+    async fn sleep(duration: Duration) {
+        smol::Timer::after(duration).await;
+    }
+}
+
+impl Model for Smol {
+    fn name(&self) -> &'static str {
+        "smol"
+    }
+    fn description(&self) -> &'static str {
+        "smol: an async-executor Executor on --workers threads, async-io timers"
+    }
+    fn style(&self) -> Style {
+        Style::Async
+    }
+    fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
+        workers as u64
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        let executor = Arc::new(Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let mut workers = Vec::with_capacity(config.workers);
+        for id in 0..config.workers {
+            let executor = Arc::clone(&executor);
+            let stopped = stopped.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("smol-{id}"))
+                .spawn(move || smol::block_on(executor.run(stopped.recv())))
+                .context("starting a smol executor thread")?;
+            workers.push(worker);
+        }
+        // Start the timer reactor now, untimed.
+        smol::block_on(executor.spawn(async {
+            smol::Timer::after(Duration::from_micros(1)).await;
+        }));
+        Ok(Box::new(SmolRunner {
+            executor,
+            stop: Some(stop),
+            workers,
+        }))
+    }
+}
+
+struct SmolRunner {
+    executor: Arc<Executor<'static>>,
+    stop: Option<smol::channel::Sender<()>>,
+    workers: Vec<JoinHandle<Result<(), smol::channel::RecvError>>>,
+}
+
+impl Runner for SmolRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        let tasks: Vec<_> = (0..batch.plan.tasks as usize)
+            .map(|index| {
+                self.executor
+                    .spawn(async_task::<SmolPrimitives>(Arc::clone(batch), index))
+            })
+            .collect();
+        smol::block_on(async {
+            for task in tasks {
+                task.await;
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Drop for SmolRunner {
+    fn drop(&mut self) {
+        // Closing the channel ends every worker's `run`.
+        self.stop.take();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}

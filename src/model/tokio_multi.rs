@@ -1,0 +1,64 @@
+//! `tokio`: tokio's multi-thread runtime with `--workers` worker threads
+//! (work stealing), tasks started with `tokio::spawn`. A wait parks the
+//! task, not the thread, so thousands of waits share a few threads. Note:
+//! tokio's timer has 1 ms granularity and rounds sleeps up to the next
+//! millisecond, so sleeps shorter than ~10 ms are not fair stand-ins for I/O.
+
+use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use anyhow::Context;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct TokioMulti;
+
+/// tokio's primitives for [`async_task`]; shared with `tokio-current`.
+pub(super) struct TokioPrimitives;
+
+impl AsyncRuntime for TokioPrimitives {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+}
+
+impl Model for TokioMulti {
+    fn name(&self) -> &'static str {
+        "tokio"
+    }
+    fn description(&self) -> &'static str {
+        "tokio multi-thread runtime, --workers worker threads, tasks spawned (timer: 1 ms granularity)"
+    }
+    fn style(&self) -> Style {
+        Style::Async
+    }
+    fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
+        workers as u64
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.workers)
+            .enable_all()
+            .build()
+            .context("building the tokio multi-thread runtime")?;
+        Ok(Box::new(TokioRunner { runtime }))
+    }
+}
+
+/// Runs a batch on either tokio flavour: spawn every task, await every handle.
+pub(super) struct TokioRunner {
+    pub(super) runtime: tokio::runtime::Runtime,
+}
+
+impl Runner for TokioRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        self.runtime.block_on(async {
+            let handles: Vec<_> = (0..batch.plan.tasks as usize)
+                .map(|index| tokio::spawn(async_task::<TokioPrimitives>(Arc::clone(batch), index)))
+                .collect();
+            for handle in handles {
+                handle.await.context("a tokio task failed")?;
+            }
+            Ok(())
+        })
+    }
+}

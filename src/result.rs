@@ -1,0 +1,153 @@
+//! The one flat record every exporter, table and chart reads.
+//!
+//! A *cell* is one (workload, model, tasks, workers, parameters) measurement.
+//! Each repeat of a cell runs in its own child process; the parent folds the
+//! repeats into one [`CellRecord`]. Field names are part of the lab's public
+//! data format (`results.jsonl`, `results.csv`): rename nothing lightly.
+
+use serde::{Deserialize, Serialize};
+
+/// How a cell ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every repeat finished and every task's work was verified.
+    Ok,
+    /// A repeat returned an error, crashed, or was refused by the OS.
+    Failed,
+    /// A repeat exceeded `--timeout-s` and was killed with its process group.
+    Timeout,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+        }
+    }
+}
+
+/// Wall time of the timed region over the repeats, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct WallMs {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+/// Each task's completion time, measured from the start of the timed region,
+/// in milliseconds (from the repeat whose wall time is the median).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The machine a record was measured on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical cores available to the process.
+    pub cores: usize,
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Kernel release from /proc/sys/kernel/osrelease.
+    pub kernel: String,
+    /// `rustc --version` of the compiler that built the lab.
+    pub rustc: String,
+    /// Versions of the runtime crates the lab was built with (from Cargo.lock).
+    #[serde(default)]
+    pub crates: std::collections::BTreeMap<String, String>,
+    /// Transparent huge pages mode (the bracketed word of
+    /// /sys/kernel/mm/transparent_hugepage/enabled).
+    #[serde(default)]
+    pub thp: String,
+    /// The process's timer slack in nanoseconds (prctl PR_GET_TIMERSLACK).
+    #[serde(default)]
+    pub timer_slack_ns: u64,
+    /// Soft limit on open file descriptors seen by the cell.
+    #[serde(default)]
+    pub rlimit_nofile: u64,
+    /// Soft limit on processes/threads for this user (not enforced for root).
+    #[serde(default)]
+    pub rlimit_nproc: u64,
+    /// /proc/sys/kernel/threads-max.
+    #[serde(default)]
+    pub threads_max: u64,
+}
+
+/// One measured cell. Every exporter and chart reads this struct.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRecord {
+    /// Workload name (`sleep`, `cpu`, `mixed`, ...).
+    pub workload: String,
+    /// Execution model name (`tokio`, `threads`, ...).
+    pub model: String,
+    /// Number of tasks (units of work) in the cell.
+    pub tasks: u64,
+    /// Worker threads the model ran on (1 for `sequential` and `tokio-current`,
+    /// one per task for `threads`).
+    pub workers: u64,
+    /// Wait per task in milliseconds (0 when the workload does not wait).
+    pub sleep_ms: f64,
+    /// Compute per task in microseconds (0 when the workload does not compute).
+    pub cpu_us: f64,
+    /// Number of repeats that ran, each in a fresh child process.
+    pub repeats: u32,
+    /// Wall time of the timed region: min, median and max over the repeats.
+    pub wall_ms: WallMs,
+    /// The physical lower bound on wall time for this cell.
+    pub ideal_ms: f64,
+    /// `ideal_ms / wall_ms.median`: 1.0 means the model reached the physical limit.
+    pub efficiency: f64,
+    /// Task completion times since the cell started.
+    pub latency_ms: LatencyMs,
+    /// Peak resident set size of the child process (VmHWM), in KiB; the
+    /// largest over the repeats.
+    pub peak_rss_kib: u64,
+    /// Most threads seen in the child process at once; the largest over the repeats.
+    pub peak_threads: u64,
+    /// User CPU time spent in the timed region (median repeat), in ms.
+    pub cpu_user_ms: f64,
+    /// System CPU time spent in the timed region (median repeat), in ms.
+    pub cpu_sys_ms: f64,
+    /// Voluntary context switches in the timed region (median repeat).
+    pub ctx_voluntary: u64,
+    /// Involuntary context switches in the timed region (median repeat).
+    pub ctx_involuntary: u64,
+    /// How the cell ended.
+    pub status: Status,
+    /// What went wrong, when `status` is not `ok`.
+    pub error: Option<String>,
+    /// The machine the cell was measured on.
+    pub machine: Machine,
+    /// True for models whose runtime is discontinued upstream (async-std).
+    #[serde(default)]
+    pub legacy: bool,
+    /// Reply size in bytes for the `socket` workload; null otherwise.
+    #[serde(default)]
+    pub reply_bytes: Option<u64>,
+    /// Payload bytes per second (total reply bytes / median wall) for `socket`.
+    #[serde(default)]
+    pub bytes_per_s: Option<f64>,
+    /// Stack size asked for the thread models with `--stack-kib`; null = platform default.
+    #[serde(default)]
+    pub stack_kib: Option<u64>,
+    /// True when max/min wall over the repeats exceeds 1.5: treat the cell with care.
+    #[serde(default)]
+    pub noisy: bool,
+    /// The sweep profile that produced the cell (null for a single `run`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// When the cell started, as seconds since the Unix epoch (UTC).
+    #[serde(default)]
+    pub started_unix_s: u64,
+    /// The `run` command that measures this cell again.
+    #[serde(default)]
+    pub command: String,
+    /// The exact command line of the process that measured this cell.
+    #[serde(default)]
+    pub invocation: String,
+}
