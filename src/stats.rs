@@ -46,7 +46,10 @@ pub fn wall_spread(wall_ms: &[f64]) -> WallMs {
 /// Recorded with an HDR histogram at microsecond resolution and three
 /// significant digits, so a million tasks cost a few KiB, not a sort.
 pub fn latency_quantiles(completions_ns: &[u64]) -> LatencyMs {
-    let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    // 1 µs to 10 hours: longer than any cell may run (timeouts are at most a day,
+    // but a task completing after 10 h would be recorded at 10 h, not lost).
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 36_000_000_000, 3)
+        .expect("the bounds and 3 significant digits are valid");
     for ns in completions_ns {
         // Round up to whole microseconds so a task never looks faster than it was.
         histogram.saturating_record(ns.div_ceil(1_000).max(1));
