@@ -228,3 +228,6 @@ pub fn label(name: &str) -> String {
         _ => name.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;
