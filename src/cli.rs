@@ -102,10 +102,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub tasks: u64,
     /// Wait per task in milliseconds (sleep and mixed workloads).
-    #[arg(long, default_value = "100", value_parser = parse_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_ms, allow_negative_numbers = true)]
     pub sleep_ms: f64,
     /// Compute per task in microseconds (cpu and mixed workloads).
-    #[arg(long, default_value = "1000", value_parser = parse_us)]
+    #[arg(long, default_value = "1000", value_parser = parse_us, allow_negative_numbers = true)]
     pub cpu_us: f64,
     /// Worker threads for pools and executors [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -151,10 +151,10 @@ pub struct SweepArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: Option<u64>,
     /// Wait per task in milliseconds [default: the profile's].
-    #[arg(long, value_parser = parse_ms)]
+    #[arg(long, value_parser = parse_ms, allow_negative_numbers = true)]
     pub sleep_ms: Option<f64>,
     /// Compute per task in microseconds [default: the profile's].
-    #[arg(long, value_parser = parse_us)]
+    #[arg(long, value_parser = parse_us, allow_negative_numbers = true)]
     pub cpu_us: Option<f64>,
     /// Stack size of threads the thread models create, in KiB [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
@@ -272,6 +272,9 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
         profile.timeout_s = timeout_s;
     }
     if let Some(sleep_ms) = args.sleep_ms {
+        // The profile's time budget per cell is counted in waits: keep the
+        // same number of waits, so a longer wait does not empty the grid.
+        profile.max_expected_ms *= (sleep_ms / profile.sleep_ms).max(1.0);
         profile.sleep_ms = sleep_ms;
     }
     if let Some(cpu_us) = args.cpu_us {

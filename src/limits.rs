@@ -29,8 +29,9 @@ const EXTRA_BYTES_PER_THREAD: u64 = 96 * 1024;
 /// the runtime's own mappings).
 const MAP_RESERVE: u64 = 256;
 
-/// Address space kept free for the rest of the process (malloc, results).
-const ADDRESS_SPACE_RESERVE: u64 = 32 * 1024 * 1024;
+/// Address space kept free for the rest of the process: results, and a new
+/// malloc arena (glibc reserves 64 MiB for each thread arena it creates).
+const ADDRESS_SPACE_RESERVE: u64 = 64 * 1024 * 1024;
 
 /// Below this many threads of headroom, the budget counts the limit as reached
 /// (re-reading the exact usage for every last thread would cost more than it tells).
