@@ -357,3 +357,64 @@ fn summary_line(label: &str, record: &CellRecord) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(profile_name: &str) -> SweepOptions {
+        let profile = profile(profile_name).unwrap();
+        SweepOptions {
+            workloads: profile.workloads.iter().map(|s| s.to_string()).collect(),
+            models: profile.models.iter().map(|s| s.to_string()).collect(),
+            profile,
+            workers: 2,
+            out: PathBuf::from("unused"),
+            invocation: String::new(),
+            resume: false,
+        }
+    }
+
+    #[test]
+    fn memory_profile_sweeps_two_stacks_for_threads_only() {
+        let (cells, skipped) = grid(&options("memory"));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let threads = cells.iter().filter(|c| c.model == "threads").count();
+        let tokio = cells.iter().filter(|c| c.model == "tokio").count();
+        assert_eq!(threads, 2 * tokio);
+        assert!(cells
+            .iter()
+            .filter(|c| c.model != "threads")
+            .all(|c| c.stack_kib.is_none()));
+        assert!(cells.iter().all(|c| c.workload == "sleep"));
+        assert!(cells.iter().all(|c| c.tasks <= 10_000));
+    }
+
+    #[test]
+    fn cell_keys_match_the_way_records_store_cells() {
+        let spec = |workload: &str, model: &str, sleep_ms: f64| CellSpec {
+            workload: workload.into(),
+            model: model.into(),
+            tasks: 100,
+            workers: 2,
+            sleep_ms,
+            cpu_us: 500.0,
+            stack_kib: None,
+            iters_per_us: 1.0,
+        };
+        // A record stores threads' workers as one per task and a cpu cell's wait as 0.
+        let threads = CellKey::of_spec(&spec("sleep", "threads", 20.0));
+        assert_eq!(threads.workers, 100);
+        let recorded = CellKey {
+            sleep_ms: 0.0,
+            ..CellKey::of_spec(&spec("cpu", "tokio", 20.0))
+        };
+        assert!(recorded.matches(&CellKey::of_spec(&spec("cpu", "tokio", 99.0))));
+        assert!(!threads.matches(&CellKey::of_spec(&spec("sleep", "threads", 21.0))));
+        let small_stacks = CellKey {
+            stack_kib: Some(64),
+            ..threads.clone()
+        };
+        assert!(!threads.matches(&small_stacks));
+    }
+}
