@@ -326,16 +326,27 @@ fn thread_ceiling_is_a_recorded_failure_not_a_panic() {
     assert!(!error.contains('\n'));
     assert!(!error.to_lowercase().contains("panic"), "{error}");
     assert!(error.contains("RLIMIT_AS"), "{error}");
-    // How many threads had started: some, far fewer than asked.
+    // How many threads had started: some, far fewer than asked. Usually the
+    // lab stops or pthread_create refuses ("had started", all joined); in the
+    // rare race where a new thread's own signal stack is what no longer fits,
+    // the Rust runtime ends the child and the parent reports the threads it
+    // saw running.
+    let (marker, joined) = if error.contains(" threads had started") {
+        (" threads had started", true)
+    } else {
+        (" threads were running", false)
+    };
     let count: u64 = error
-        .split(" threads had started")
+        .split(marker)
         .next()
         .and_then(|before| before.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no thread count in: {error}"));
     assert!((1..100_000).contains(&count), "{error}");
-    // The started threads were joined (each sleeps 200 ms), not abandoned.
-    assert!(error.contains("joined"), "{error}");
+    if joined {
+        // The started threads were joined (each sleeps 200 ms), not abandoned.
+        assert!(error.contains("joined"), "{error}");
+    }
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
