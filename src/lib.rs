@@ -5,6 +5,7 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+//! - [`report`]: charts and the self-contained HTML report.
 
 pub mod cell;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod compute;
 pub mod export;
 pub mod measure;
 pub mod model;
+pub mod report;
 pub mod result;
 pub mod stats;
 pub mod sweep;
