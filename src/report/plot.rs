@@ -455,9 +455,16 @@ impl Plot {
                 }
             }
         }
-        let y_edge = match self.unfinished_edge {
-            Edge::Top => self.y.range.end,
-            Edge::Bottom => self.y.range.start,
+        // Just inside the plot area, so the cross is never clipped.
+        let fraction = match self.unfinished_edge {
+            Edge::Top => 0.95,
+            Edge::Bottom => 0.05,
+        };
+        let Range { start, end } = self.y.range;
+        let y_edge = if self.y.log {
+            (start.ln() + fraction * (end.ln() - start.ln())).exp()
+        } else {
+            start + fraction * (end - start)
         };
         for cell in &self.unfinished {
             draw_marker(
