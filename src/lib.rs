@@ -5,11 +5,13 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+//! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
 //! - [`report`]: charts and the self-contained HTML report.
 
 pub mod cell;
 pub mod cli;
 pub mod compute;
+pub mod experiments;
 pub mod export;
 pub mod measure;
 pub mod model;
