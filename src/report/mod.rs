@@ -12,14 +12,18 @@
 //! - [`plot`]: one line-chart renderer (plotters, SVG);
 //! - [`charts`]: which records go on which chart, and the captions;
 //! - [`timers`]: the timer-precision experiment;
+//! - [`costs`]: spawn and switch costs with a small budget;
 //! - [`published`]: published figures beside the lab's own;
 //! - [`html`]: the page (minijinja template).
 
 pub mod charts;
+pub mod costs;
 pub mod data;
 pub mod html;
 pub mod palette;
 pub mod plot;
+#[cfg(feature = "png")]
+pub mod png;
 pub mod published;
 pub mod timers;
 
@@ -65,13 +69,18 @@ pub fn measure(
             eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}");
             Vec::new()
         });
+    eprintln!("measuring spawn and switch costs ...");
+    let unit_costs = costs::measure_costs().unwrap_or_else(|error| {
+        eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}");
+        published::UnitCosts::default()
+    });
     Ok(ReportData {
         records: summary.records,
         timers,
         skipped: summary.skipped,
         budget_ms: Some(options.profile.max_expected_ms),
         invocation: options.invocation.clone(),
-        unit_costs: published::UnitCosts::default(),
+        unit_costs,
     })
 }
 
@@ -110,6 +119,10 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
                 }
             }
         }
+        let costs_beside = beside.with_file_name(costs::FILE_NAME);
+        if costs_beside.is_file() && data.unit_costs.spawn_ns.is_empty() {
+            data.unit_costs = costs::read_costs(&costs_beside).map_err(one_line)?;
+        }
     }
     Ok(data)
 }
@@ -138,6 +151,9 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     if !report.timers.is_empty() {
         timers::write_timers(&out.join(timers::FILE_NAME), &report.timers)?;
     }
+    if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
+        costs::write_costs(&out.join(costs::FILE_NAME), &report.unit_costs)?;
+    }
 
     let mut dataset = data::Dataset::new(report.records.clone());
     for timer in &report.timers {
@@ -149,6 +165,8 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         let path = out.join(chart.file_name());
         std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
         chart_files.push(path);
+        #[cfg(feature = "png")]
+        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
     }
     let comparison = published::comparison(&dataset, &report.timers, &report.unit_costs);
     let page = html::render(report, &dataset, &charts, comparison)?;

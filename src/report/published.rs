@@ -105,15 +105,18 @@ pub const PUBLISHED: &[Published] = &[
     },
 ];
 
-/// Per-unit costs measured by the lab's benches, when there are any.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Per-unit costs measured by the lab (see [`super::costs`]), when there are any.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnitCosts {
     /// (unit kind, ns per spawn-and-join).
     pub spawn_ns: Vec<(String, f64)>,
     /// (unit kind, ns per switch).
     pub switch_ns: Vec<(String, f64)>,
-    /// Where the figures come from, e.g. "cargo bench (criterion), …".
+    /// How the figures were measured.
     pub source: String,
+    /// The machine they were measured on.
+    #[serde(default)]
+    pub machine: Option<crate::result::Machine>,
 }
 
 /// One row of the comparison table.
