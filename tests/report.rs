@@ -98,7 +98,12 @@ fn report_from_a_results_file_writes_the_page_charts_and_data() {
     let stdout = report_from(&[fixture()], out.path());
     let index = out.path().join("index.html");
     assert_eq!(stdout.lines().last().unwrap(), index.display().to_string());
-    for file in ["results.jsonl", "results.csv", "timers.jsonl", "unit-costs.json"] {
+    for file in [
+        "results.jsonl",
+        "results.csv",
+        "timers.jsonl",
+        "unit-costs.json",
+    ] {
         assert!(out.path().join(file).is_file(), "{file} is missing");
     }
     let html = std::fs::read_to_string(&index).unwrap();
@@ -127,7 +132,10 @@ fn report_from_a_results_file_writes_the_page_charts_and_data() {
     let written = std::fs::read_to_string(out.path().join("results.jsonl")).unwrap();
     assert_eq!(written.lines().count(), fixture_lines);
     // The spawn and switch costs found beside the input reach the table.
-    assert!(html.contains("tokio task (channel)"), "unit costs are missing");
+    assert!(
+        html.contains("tokio task (channel)"),
+        "unit costs are missing"
+    );
     assert!(!html.contains(report::published::COST_NOT_MEASURED));
     insta::assert_snapshot!("page_outline", outline(&html));
 }

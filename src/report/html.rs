@@ -115,6 +115,7 @@ struct Page {
     machines: Vec<MachineView>,
     superseded: usize,
     invocation: String,
+    has_unit_costs: bool,
 }
 
 /// "2026-11-21 20:53 UTC", or a range when the records span minutes or days.
@@ -357,6 +358,8 @@ pub fn render(
         machines: machine_views(dataset),
         superseded: dataset.superseded,
         invocation: report.invocation.clone(),
+        has_unit_costs: !report.unit_costs.spawn_ns.is_empty()
+            || !report.unit_costs.switch_ns.is_empty(),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;
