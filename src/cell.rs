@@ -89,6 +89,13 @@ pub struct RepeatResult {
     /// Most threads the process itself saw (after building the runtime and
     /// after the run); the parent's sampling adds what it saw in between.
     pub peak_threads: u64,
+    /// Time from the start until the last task was spawned, ms (None for
+    /// models that do not spawn).
+    #[serde(default)]
+    pub spawn_ms: Option<f64>,
+    /// Peak virtual memory size of the process (VmPeak), KiB.
+    #[serde(default)]
+    pub peak_vm_kib: u64,
 }
 
 /// How one repeat ended.
@@ -97,6 +104,8 @@ pub enum RepeatOutcome {
     Ok(RepeatResult),
     Failed(String),
     Timeout,
+    /// SIGINT or SIGTERM arrived; the child's process group was killed.
+    Interrupted,
 }
 
 /// Runs one repeat of a cell and reports how it went.
@@ -136,6 +145,8 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         ctx_involuntary: usage.ctx_involuntary,
         peak_rss_kib: status.vm_hwm_kib.max(usage.max_rss_kib),
         peak_threads: threads_before.max(status.threads),
+        spawn_ms: batch.spawn_ns().map(|ns| ns as f64 / 1e6),
+        peak_vm_kib: status.vm_peak_kib,
     })
 }
 
@@ -212,6 +223,11 @@ impl RepeatExecutor for ChildProcess {
                 }
             }
             peak_threads = peak_threads.max(ProcStatus::of_pid(pid).threads);
+            if crate::interrupt::requested() {
+                kill_group(pid);
+                let _ = child.wait();
+                return RepeatOutcome::Interrupted;
+            }
             if started.elapsed() >= timeout {
                 break None;
             }
@@ -227,7 +243,7 @@ impl RepeatExecutor for ChildProcess {
         let stderr = stderr.join().unwrap_or_default();
 
         if !exit.success() {
-            return RepeatOutcome::Failed(describe_failure(exit, &stderr));
+            return RepeatOutcome::Failed(describe_failure(exit, &stderr, peak_threads));
         }
         let line = stdout
             .lines()
@@ -273,8 +289,27 @@ fn last_line(text: &str) -> &str {
         .unwrap_or("(nothing on stderr)")
 }
 
-fn describe_failure(exit: std::process::ExitStatus, stderr: &str) -> String {
+/// What std prints when a new thread cannot map its signal stack, just
+/// before it aborts the process.
+const ALTSTACK_FAILURE: &str = "alternative stack";
+
+fn describe_failure(exit: std::process::ExitStatus, stderr: &str, peak_threads: u64) -> String {
     use std::os::unix::process::ExitStatusExt;
+    if exit.signal() == Some(libc::SIGABRT) && stderr.contains(ALTSTACK_FAILURE) {
+        // The Rust runtime aborts when a new thread's signal stack cannot be
+        // mapped; ThreadBudget normally stops short of that point.
+        return format!(
+            "the OS refused memory for a new thread's signal stack (ENOMEM) and the Rust \
+             runtime ended the process; about {peak_threads} threads were running; \
+             most likely limit: vm.max_map_count (4 maps per thread) or RLIMIT_AS; \
+             limits now: {}",
+            crate::limits::thread_limits()
+                .iter()
+                .map(|l| format!("{} {}", l.name, l.limit))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match exit.signal() {
         Some(signal) => format!(
             "the cell process was killed by signal {signal}; stderr: {}",
@@ -312,6 +347,13 @@ pub fn run_cell(
             RepeatOutcome::Ok(result) => results.push(result),
             RepeatOutcome::Failed(error) => {
                 ending = (Status::Failed, Some(error));
+                break;
+            }
+            RepeatOutcome::Interrupted => {
+                ending = (
+                    Status::Failed,
+                    Some("interrupted before it finished (SIGINT or SIGTERM)".to_string()),
+                );
                 break;
             }
             RepeatOutcome::Timeout => {
@@ -366,6 +408,8 @@ pub fn run_cell(
             .map_or_else(LatencyMs::default, |r| r.latency_ms),
         peak_rss_kib: results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
         peak_threads: results.iter().map(|r| r.peak_threads).max().unwrap_or(0),
+        peak_vm_kib: results.iter().map(|r| r.peak_vm_kib).max().unwrap_or(0),
+        spawn_ms: representative.as_ref().and_then(|r| r.spawn_ms),
         cpu_user_ms: representative.as_ref().map_or(0.0, |r| r.cpu_user_ms),
         cpu_sys_ms: representative.as_ref().map_or(0.0, |r| r.cpu_sys_ms),
         ctx_voluntary: representative.as_ref().map_or(0, |r| r.ctx_voluntary),
@@ -403,7 +447,10 @@ pub fn child_main(spec_json: &str) -> i32 {
     }));
     let outcome = serde_json::from_str::<CellSpec>(spec_json)
         .context("reading the cell spec")
-        .and_then(|spec| measure_repeat(&spec));
+        .and_then(|spec| {
+            apply_test_hooks()?;
+            measure_repeat(&spec)
+        });
     match outcome {
         Ok(result) => {
             use std::io::Write;
@@ -416,6 +463,193 @@ pub fn child_main(spec_json: &str) -> i32 {
         Err(error) => {
             eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
             1
+        }
+    }
+}
+
+/// Environment variable (tests only): the child lowers its address-space
+/// limit (RLIMIT_AS) to this many MiB before running, so a test can reach
+/// the thread ceiling quickly and safely.
+pub const TEST_RLIMIT_AS_MIB: &str = "AVB_TEST_CELL_RLIMIT_AS_MIB";
+
+/// Environment variable (tests only): the child first starts `sleep <value>`
+/// in its process group, so a test can check that a timeout or an interrupt
+/// ends the whole group, not just the child.
+pub const TEST_SLEEPER_S: &str = "AVB_TEST_CELL_SLEEPER_S";
+
+fn apply_test_hooks() -> anyhow::Result<()> {
+    if let Ok(seconds) = std::env::var(TEST_SLEEPER_S) {
+        std::process::Command::new("sleep")
+            .arg(&seconds)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("{TEST_SLEEPER_S}: starting `sleep {seconds}`"))?;
+    }
+    if let Ok(mib) = std::env::var(TEST_RLIMIT_AS_MIB) {
+        let mib: u64 = mib
+            .parse()
+            .with_context(|| format!("{TEST_RLIMIT_AS_MIB}={mib:?} is not a number of MiB"))?;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct we own.
+        let rc = unsafe {
+            libc::getrlimit(libc::RLIMIT_AS, &mut limit);
+            limit.rlim_cur = (mib << 20).min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_AS, &limit)
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("{TEST_RLIMIT_AS_MIB}: setting RLIMIT_AS"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Plays back scripted outcomes, so folding repeats into a record is
+    /// tested without timing anything.
+    struct Scripted(RefCell<Vec<RepeatOutcome>>);
+
+    impl RepeatExecutor for Scripted {
+        fn run_repeat(&self, _spec: &CellSpec, _timeout: Duration) -> RepeatOutcome {
+            self.0.borrow_mut().remove(0)
+        }
+    }
+
+    fn result(wall_ms: f64, p99: f64, threads: u64) -> RepeatOutcome {
+        RepeatOutcome::Ok(RepeatResult {
+            wall_ms,
+            latency_ms: LatencyMs {
+                p50: p99 / 2.0,
+                p99,
+                max: p99,
+            },
+            cpu_user_ms: wall_ms / 10.0,
+            cpu_sys_ms: 1.0,
+            ctx_voluntary: 5,
+            ctx_involuntary: 1,
+            peak_rss_kib: 1000 + threads,
+            peak_threads: threads,
+            peak_vm_kib: 9000,
+            spawn_ms: Some(wall_ms / 100.0),
+        })
+    }
+
+    fn spec(model: &str) -> CellSpec {
+        CellSpec {
+            workload: "sleep".into(),
+            model: model.into(),
+            tasks: 100,
+            workers: 2,
+            sleep_ms: 100.0,
+            cpu_us: 1000.0,
+            stack_kib: None,
+            iters_per_us: 1.0,
+        }
+    }
+
+    #[test]
+    fn repeats_fold_into_spread_median_and_efficiency() {
+        let script = Scripted(RefCell::new(vec![
+            result(125.0, 120.0, 4),
+            result(110.0, 105.0, 6),
+            result(200.0, 190.0, 5),
+        ]));
+        let record = run_cell(
+            &spec("tokio"),
+            3,
+            Duration::from_secs(5),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Ok);
+        assert_eq!(record.repeats, 3);
+        assert_eq!(
+            (
+                record.wall_ms.min,
+                record.wall_ms.median,
+                record.wall_ms.max
+            ),
+            (110.0, 125.0, 200.0)
+        );
+        assert_eq!(record.ideal_ms, 100.0);
+        assert!((record.efficiency - 0.8).abs() < 1e-12);
+        // Latency and CPU come from the median repeat; peaks are the largest.
+        assert_eq!(record.latency_ms.p99, 120.0);
+        assert_eq!(record.cpu_user_ms, 12.5);
+        assert_eq!(record.peak_threads, 6);
+        assert_eq!(record.peak_rss_kib, 1006);
+        assert!(record.noisy, "200 / 110 > 1.5");
+        // sleep ignores --cpu-us, so the record says 0.
+        assert_eq!(record.cpu_us, 0.0);
+        assert!(record.command.contains("--sleep-ms 100") && !record.command.contains("--cpu-us"));
+    }
+
+    #[test]
+    fn a_failed_repeat_stops_the_cell_and_is_recorded() {
+        let script = Scripted(RefCell::new(vec![
+            result(100.0, 100.0, 3),
+            RepeatOutcome::Failed("the OS refused thread 7".into()),
+            result(100.0, 100.0, 3),
+        ]));
+        let record = run_cell(
+            &spec("threads"),
+            3,
+            Duration::from_secs(5),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Failed);
+        assert_eq!(record.error.as_deref(), Some("the OS refused thread 7"));
+        assert_eq!(record.repeats, 1);
+        assert_eq!(script.0.borrow().len(), 1, "the third repeat must not run");
+        // threads uses one thread per task.
+        assert_eq!(record.workers, 100);
+    }
+
+    #[test]
+    fn a_timeout_is_its_own_status() {
+        let script = Scripted(RefCell::new(vec![RepeatOutcome::Timeout]));
+        let record = run_cell(
+            &spec("async-std"),
+            3,
+            Duration::from_secs(2),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Timeout);
+        assert!(record.error.unwrap().contains("2 s timeout"));
+        assert_eq!(record.efficiency, 0.0);
+        assert!(record.legacy);
+    }
+
+    #[test]
+    fn in_process_repeat_runs_every_task_of_every_model() {
+        for model in crate::model::names() {
+            let mut spec = spec(model);
+            spec.workload = "mixed".into();
+            spec.tasks = 6;
+            spec.sleep_ms = 2.0;
+            spec.cpu_us = 200.0;
+            spec.iters_per_us = crate::compute::calibrate();
+            // async-std's global executor is sized once per process: use the same count everywhere.
+            spec.workers = 2;
+            let result = measure_repeat(&spec).unwrap_or_else(|e| panic!("{model}: {e:#}"));
+            // Physics: nothing finishes before its own 2 ms wait.
+            assert!(result.wall_ms >= 2.0, "{model}: {result:?}");
+            assert!(
+                result.latency_ms.max <= result.wall_ms + 0.01,
+                "{model}: {result:?}"
+            );
+            assert!(result.peak_threads >= 1);
         }
     }
 }

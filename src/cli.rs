@@ -5,12 +5,16 @@
 //! list) and exit code 2 — never a panic or a backtrace.
 
 use crate::cell::{self, CellSpec, ChildProcess, Provenance};
+use crate::interrupt;
 use crate::measure;
+use crate::memory;
 use crate::model;
 use crate::report;
+use crate::result::CellRecord;
 use crate::sweep::{self, SweepOptions};
 use crate::table;
 use crate::workload;
+use anyhow::Context;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -101,10 +105,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub tasks: u64,
     /// Wait per task in milliseconds (sleep and mixed workloads).
-    #[arg(long, default_value = "100", value_parser = parse_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_ms, allow_negative_numbers = true)]
     pub sleep_ms: f64,
     /// Compute per task in microseconds (cpu and mixed workloads).
-    #[arg(long, default_value = "1000", value_parser = parse_us)]
+    #[arg(long, default_value = "1000", value_parser = parse_us, allow_negative_numbers = true)]
     pub cpu_us: f64,
     /// Worker threads for pools and executors [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -115,8 +119,8 @@ pub struct RunArgs {
     /// Repeats, each in a fresh process; the record shows min/median/max.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
-    /// Seconds one repeat may take before it is killed and recorded as a timeout.
-    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Seconds one repeat may take before it is killed and recorded as a timeout (at most 3600).
+    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: u64,
     /// Print the record as one JSON line instead of a table.
     #[arg(long)]
@@ -126,13 +130,15 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// quick: every model and workload at 1..1,000 tasks in about a minute;
-    /// full: up to 10,000 tasks, longer waits, more repeats.
+    /// full: up to 10,000 tasks, longer waits, more repeats;
+    /// memory: peak RSS of 1,000..10,000 sleeping tasks per model, and memory
+    /// per task or thread (writes memory.json).
     #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
     pub profile: String,
-    /// Workloads to include, comma-separated [default: all].
+    /// Workloads to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
     pub workloads: Vec<String>,
-    /// Models to include, comma-separated [default: all].
+    /// Models to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = model_parser())]
     pub models: Vec<String>,
     /// Task counts, comma-separated [default: the profile's].
@@ -144,9 +150,22 @@ pub struct SweepArgs {
     /// Repeats per cell [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: Option<u32>,
-    /// Seconds one repeat may take [default: the profile's].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Seconds one repeat may take, at most 3600 [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: Option<u64>,
+    /// Wait per task in milliseconds [default: the profile's].
+    #[arg(long, value_parser = parse_ms, allow_negative_numbers = true)]
+    pub sleep_ms: Option<f64>,
+    /// Compute per task in microseconds [default: the profile's].
+    #[arg(long, value_parser = parse_us, allow_negative_numbers = true)]
+    pub cpu_us: Option<f64>,
+    /// Stack size of threads the thread models create, in KiB [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub stack_kib: Option<u64>,
+    /// Keep the records already in OUT/results.jsonl and skip those cells
+    /// (continue a sweep that was interrupted).
+    #[arg(long)]
+    pub resume: bool,
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
@@ -218,6 +237,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let spec = CellSpec {
         workload: args.workload,
         model: args.model,
@@ -239,6 +259,13 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             invocation: invocation(),
         },
     );
+    if interrupt::requested() {
+        eprintln!(
+            "interrupted by {}: the cell was stopped and not recorded",
+            interrupt::signal_name().unwrap_or("a signal")
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
     if args.json {
         println!("{}", serde_json::to_string(&record)?);
     } else {
@@ -262,24 +289,63 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(timeout_s) = args.timeout_s {
         profile.timeout_s = timeout_s;
     }
-    let or_all = |chosen: Vec<String>, all: Vec<&str>| {
-        if chosen.is_empty() {
-            all.into_iter().map(String::from).collect()
-        } else {
+    if let Some(sleep_ms) = args.sleep_ms {
+        // The profile's time budget per cell is counted in waits: keep the
+        // same number of waits, so a longer wait does not empty the grid.
+        profile.max_expected_ms *= (sleep_ms / profile.sleep_ms).max(1.0);
+        profile.sleep_ms = sleep_ms;
+    }
+    if let Some(cpu_us) = args.cpu_us {
+        profile.cpu_us = cpu_us;
+    }
+    if let Some(kib) = args.stack_kib {
+        profile.stack_kib = vec![Some(kib)];
+    }
+    let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
+        if !chosen.is_empty() {
             chosen
+        } else if !preset.is_empty() {
+            preset.iter().map(|s| s.to_string()).collect()
+        } else {
+            all.into_iter().map(String::from).collect()
         }
     };
     let options = SweepOptions {
+        workloads: or_default(args.workloads, profile.workloads, workload::names()),
+        models: or_default(args.models, profile.models, model::names()),
         profile,
-        workloads: or_all(args.workloads, workload::names()),
-        models: or_all(args.models, model::names()),
         workers: workers_or_cores(args.workers),
         out: args.out,
         invocation: invocation(),
+        resume: args.resume,
     };
     check_writable(&options.out)?;
+    let existing = options.out.join("results.jsonl");
+    if options.resume && existing.exists() {
+        // A damaged file is the user's input: say where, before anything runs.
+        read_records(&existing)?;
+    }
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
+    if summary.interrupted {
+        eprintln!(
+            "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
+             rerun with --resume to continue",
+            interrupt::signal_name().unwrap_or("a signal"),
+            summary.records.len(),
+            summary.jsonl.display(),
+            summary.csv.display()
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
+    if summary.resumed > 0 {
+        println!(
+            "Resumed: skipped {} cells already in {}",
+            summary.resumed,
+            summary.jsonl.display()
+        );
+    }
     println!("{}", table::record_table(&summary.records));
     if !summary.skipped.is_empty() {
         println!(
@@ -297,6 +363,16 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(first) = summary.records.first() {
         println!("{}", table::machine_line(&first.machine));
     }
+    if let Some((fits, path)) = &summary.memory {
+        println!("Memory per unit (slope of peak memory against tasks; r² = fit quality):");
+        println!("{}", memory::table(fits));
+        println!(
+            "Resident = RSS, pages actually touched; virtual = address space reserved \
+             (a thread's whole stack). Kernel memory per thread (kernel stack, task \
+             structures) is in neither."
+        );
+        println!("{}", path.display());
+    }
     println!("{}", summary.csv.display());
     println!("{}", summary.jsonl.display());
     Ok(0)
@@ -312,8 +388,22 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             workers: measure::cores(),
             out: args.out.clone(),
             invocation: invocation(),
+            resume: false,
         };
-        report::measure(&options, &ChildProcess::current()?)?
+        interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+        let data = report::measure(&options, &ChildProcess::current()?)?;
+        if data.interrupted {
+            eprintln!(
+                "interrupted by {}: stopped the running cell; kept {} finished cells in {}; \
+                 draw them with: async-vs-blocking report --input {}",
+                interrupt::signal_name().unwrap_or("a signal"),
+                data.records.len(),
+                options.out.join("results.jsonl").display(),
+                options.out.join("results.jsonl").display()
+            );
+            return Ok(interrupt::EXIT_CODE);
+        }
+        data
     } else {
         report::read_inputs(&args.input, &invocation())?
     };
@@ -326,6 +416,32 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Reads a results file given by the user (`--input`). A missing,
+/// unreadable, empty or malformed file is a usage error: one line naming the
+/// file (and the line), exit code 2.
+pub fn load_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
+    let records = read_records(path)?;
+    if records.is_empty() {
+        return Err(UsageError(format!(
+            "error: {} holds no records (run `async-vs-blocking sweep` first)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(records)
+}
+
+/// Like [`load_records`], but an empty file is fine (a sweep interrupted
+/// before its first cell finished leaves one).
+fn read_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
+    crate::export::read_jsonl(path).map_err(|error| {
+        UsageError(format!(
+            "error: {} (expected results.jsonl written by `async-vs-blocking sweep`)",
+            format!("{error:#}").replace('\n', " ")
+        ))
+        .into()
+    })
+}
 /// Fails early, as a usage error, when results could not be written to `dir`.
 pub fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
     let probe = dir.join(".write-test");

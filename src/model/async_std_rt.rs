@@ -75,6 +75,7 @@ impl Runner for AsyncStdRunner {
                     ))
                 })
                 .collect();
+            batch.all_spawned();
             for handle in handles {
                 handle.await;
             }

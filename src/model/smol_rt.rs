@@ -73,6 +73,7 @@ impl Runner for SmolRunner {
                     .spawn(async_task::<SmolPrimitives>(Arc::clone(batch), index))
             })
             .collect();
+        batch.all_spawned();
         smol::block_on(async {
             for task in tasks {
                 task.await;

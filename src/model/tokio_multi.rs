@@ -55,6 +55,7 @@ impl Runner for TokioRunner {
             let handles: Vec<_> = (0..batch.plan.tasks as usize)
                 .map(|index| tokio::spawn(async_task::<TokioPrimitives>(Arc::clone(batch), index)))
                 .collect();
+            batch.all_spawned();
             for handle in handles {
                 handle.await.context("a tokio task failed")?;
             }

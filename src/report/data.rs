@@ -693,6 +693,8 @@ mod tests {
             efficiency,
             latency_ms: LatencyMs::default(),
             peak_rss_kib: 4000 + tasks * 8,
+            peak_vm_kib: 0,
+            spawn_ms: None,
             peak_threads: tasks,
             cpu_user_ms: 0.0,
             cpu_sys_ms: 0.0,

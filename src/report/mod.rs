@@ -50,8 +50,10 @@ pub struct ReportData {
     pub budget_ms: Option<f64>,
     /// The command line that made the report.
     pub invocation: String,
-    /// Per-unit costs from the benches, if available.
+    /// Per-unit costs from the experiments, if measured or found.
     pub unit_costs: published::UnitCosts,
+    /// True when SIGINT or SIGTERM stopped the sweep early (nothing else ran).
+    pub interrupted: bool,
 }
 
 /// Runs the sweep into `options.out` and the timer experiment, and returns
@@ -61,6 +63,14 @@ pub fn measure(
     executor: &dyn RepeatExecutor,
 ) -> anyhow::Result<ReportData> {
     let summary = sweep::run_sweep(options, executor)?;
+    if summary.interrupted {
+        return Ok(ReportData {
+            records: summary.records,
+            invocation: options.invocation.clone(),
+            interrupted: true,
+            ..ReportData::default()
+        });
+    }
     eprintln!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
@@ -81,6 +91,7 @@ pub fn measure(
         budget_ms: Some(options.profile.max_expected_ms),
         invocation: options.invocation.clone(),
         unit_costs,
+        interrupted: false,
     })
 }
 
@@ -99,14 +110,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         ..ReportData::default()
     };
     for input in inputs {
-        let records = export::read_jsonl(input).map_err(one_line)?;
-        if records.is_empty() {
-            return Err(UsageError(format!(
-                "error: {} holds no results (expected a results.jsonl written by sweep or report)",
-                input.display()
-            ))
-            .into());
-        }
+        let records = crate::cli::load_records(input)?;
         data.records.extend(records);
         let beside = input
             .parent()
