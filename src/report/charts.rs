@@ -464,7 +464,7 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
             ],
         ));
     }
-    let grey = RGBColor(90, 90, 90);
+    let grey = RGBColor(0, 0, 0);
     let note = |stroke, filled, label: &str| {
         (
             Line {

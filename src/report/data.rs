@@ -533,19 +533,21 @@ pub fn verdict_sentences(dataset: &Dataset) -> Vec<(Verdict, String, String)> {
 /// Memory per unit of work for one series: the slope of peak RSS against
 /// the task count.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MemoryPerUnit {
+pub struct MemoryFit {
     pub label: String,
     pub model: String,
     pub machine: usize,
-    /// Bytes each extra task (or thread) adds to peak RSS; None when too few points.
+    /// Peak RSS (KiB) against tasks: the slope is KiB per task; None when too few points.
     pub fit: Option<LinearFit>,
+    /// Peak virtual size (KiB) against tasks, when every cell recorded it.
+    pub virtual_fit: Option<LinearFit>,
     /// Task counts the fit used.
     pub points: usize,
     pub largest_tasks: u64,
     pub peak_rss_kib_at_largest: u64,
 }
 
-impl MemoryPerUnit {
+impl MemoryFit {
     /// Bytes per task from the slope (KiB per task × 1024).
     pub fn bytes_per_task(&self) -> Option<f64> {
         self.fit.map(|f| f.slope * 1024.0)
@@ -558,7 +560,7 @@ pub const MIN_FIT_POINTS: usize = 3;
 
 /// Memory per unit for every series of the `sleep` workload variants, where
 /// every task is alive at the same time.
-pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryPerUnit> {
+pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
     let mut rows = Vec::new();
     for variant in dataset.variants().iter().filter(|v| v.workload == "sleep") {
         for series in dataset.series(variant) {
@@ -574,11 +576,22 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryPerUnit> {
             } else {
                 None
             };
-            rows.push(MemoryPerUnit {
+            let virtual_points: Vec<(f64, f64)> = series
+                .ok()
+                .filter(|r| r.peak_vm_kib > 0)
+                .map(|r| (r.tasks as f64, r.peak_vm_kib as f64))
+                .collect();
+            let virtual_fit = if virtual_points.len() == points.len() && fit.is_some() {
+                stats::linear_fit(&virtual_points)
+            } else {
+                None
+            };
+            rows.push(MemoryFit {
                 label: series.label.clone(),
                 model: series.key.model.clone(),
                 machine: series.key.machine,
                 fit,
+                virtual_fit,
                 points: points.len(),
                 largest_tasks: largest.tasks,
                 peak_rss_kib_at_largest: largest.peak_rss_kib,

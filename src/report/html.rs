@@ -46,6 +46,7 @@ struct MemoryRow {
     colour: String,
     per_task: String,
     r_squared: String,
+    virtual_per_task: String,
     points: usize,
     largest: String,
 }
@@ -163,7 +164,11 @@ fn memory_rows(dataset: &Dataset) -> Vec<MemoryRow> {
                 ),
                 None => ("too few points".to_string(), "—".to_string()),
             };
+            let virtual_per_task = row
+                .virtual_fit
+                .map_or_else(|| "—".to_string(), |fit| data::bytes(fit.slope * 1024.0));
             MemoryRow {
+                virtual_per_task,
                 colour: palette::css(&row.model),
                 label: row.label,
                 per_task,

@@ -353,7 +353,7 @@ impl Plot {
         if !self.unfinished.is_empty() {
             let cross = Line {
                 label: None,
-                colour: RGBColor(200, 0, 0),
+                colour: BLACK,
                 width: 3,
                 stroke: Stroke::None,
                 marker: Some(Marker {
@@ -363,7 +363,7 @@ impl Plot {
                 points: Vec::new(),
                 whiskers: Vec::new(),
             };
-            rows.push((cross, "did not finish".to_string()));
+            rows.push((cross, "did not finish (in its colour)".to_string()));
         }
         rows
     }

@@ -24,7 +24,7 @@ pub struct Published {
 pub enum Topic {
     SwitchCost,
     SpawnCost,
-    MemoryPerUnit,
+    MemoryFit,
     ConcurrencyCeiling,
     /// Peak memory with this many sleeping tasks.
     SleepingMemory(u64),
@@ -53,7 +53,7 @@ pub const PUBLISHED: &[Published] = &[
         hardware: LAPTOP,
     },
     Published {
-        topic: Topic::MemoryPerUnit,
+        topic: Topic::MemoryFit,
         what: "memory per unit",
         figure: "~0.4 KiB per tokio task vs ~9.5 KiB user (+~10 KiB kernel) per thread; \
                  50k units: 21 MiB vs 466 MiB RSS",
@@ -278,7 +278,7 @@ pub fn comparison(
             let measured = match published.topic {
                 Topic::SwitchCost => costs(&unit_costs.switch_ns, &unit_costs.source),
                 Topic::SpawnCost => costs(&unit_costs.spawn_ns, &unit_costs.source),
-                Topic::MemoryPerUnit => memory_per_unit(dataset),
+                Topic::MemoryFit => memory_per_unit(dataset),
                 Topic::ConcurrencyCeiling => ceiling(dataset),
                 Topic::SleepingMemory(tasks) => {
                     sleeping_memory(dataset, tasks, &["threads", "tokio", "async-std"])
