@@ -383,9 +383,9 @@ impl Verdict {
                     .iter()
                     .map(|s| {
                         format!(
-                            "{} at {:.2}{}",
+                            "{} at {}{}",
                             s.label,
-                            s.efficiency,
+                            efficiency_text(s.efficiency),
                             if s.noisy { " (noisy)" } else { "" }
                         )
                     })
@@ -428,6 +428,25 @@ impl Verdict {
             ));
         }
         format!("{}.", join_clauses(&parts))
+    }
+}
+
+/// An efficiency with two decimals, or three where two would round it
+/// across the 0.9 line (0.8996 is "0.900" would read as within; it is not).
+pub fn efficiency_text(efficiency: f64) -> String {
+    let two = format!("{efficiency:.2}");
+    let rounded: f64 = two.parse().unwrap_or(efficiency);
+    if (rounded >= GOOD_EFFICIENCY) != (efficiency >= GOOD_EFFICIENCY) {
+        let three = format!("{efficiency:.3}");
+        if three.parse::<f64>().unwrap_or(efficiency) >= GOOD_EFFICIENCY
+            && efficiency < GOOD_EFFICIENCY
+        {
+            format!("{:.4}", efficiency)
+        } else {
+            three
+        }
+    } else {
+        two
     }
 }
 
@@ -833,6 +852,10 @@ mod tests {
         assert_eq!(ms(21.04), "21.0");
         assert_eq!(ms(1234.4), "1234");
         assert_eq!(bytes(312.4), "312 B");
+        assert_eq!(efficiency_text(0.934), "0.93");
+        assert_eq!(efficiency_text(0.8996), "0.8996");
+        assert_eq!(efficiency_text(0.897), "0.897");
+        assert_eq!(efficiency_text(0.9), "0.90");
         assert_eq!(bytes(9031.0), "8.8 KiB");
     }
 }
