@@ -62,9 +62,11 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
         spawn_ns,
         switch_ns,
         source: format!(
-            "this run: median of {SPAWN_BATCHES} batches of {SPAWN_UNITS} spawn-and-join; \
-             switch = half a ping-pong round trip, median of {SWITCH_RUNS} runs of \
-             {ROUND_TRIPS}; one worker per core"
+            "Spawn cost: the median of {SPAWN_BATCHES} batches, each spawning and joining \
+             {SPAWN_UNITS} empty units, per unit. Switch cost: half a ping-pong round trip \
+             between two units (over a channel, or a Unix socket pair), median of \
+             {SWITCH_RUNS} runs of {ROUND_TRIPS} round trips. One worker thread per core; \
+             runtimes built before timing."
         ),
         machine: Some(measure::machine()),
     })

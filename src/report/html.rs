@@ -109,6 +109,7 @@ struct Page {
     min_fit_points: usize,
     timer_rows: Vec<TimerRow>,
     comparison: Vec<ComparisonRow>,
+    costs_method: String,
     measured_on: String,
     unfinished: Vec<UnfinishedRow>,
     skipped: Vec<SkippedRow>,
@@ -330,6 +331,7 @@ pub fn render(
         min_fit_points: data::MIN_FIT_POINTS,
         timer_rows: timer_rows(dataset, &report.timers),
         comparison,
+        costs_method: report.unit_costs.source.clone(),
         measured_on: measured_on(dataset),
         unfinished: dataset
             .unfinished()

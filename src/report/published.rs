@@ -140,15 +140,15 @@ fn format_ns(ns: f64) -> String {
     }
 }
 
-fn costs(list: &[(String, f64)], source: &str) -> String {
+/// The measured costs; how they were measured is said once, under the table.
+fn costs(list: &[(String, f64)]) -> String {
     if list.is_empty() {
         return COST_NOT_MEASURED.to_string();
     }
-    let parts: Vec<String> = list
-        .iter()
+    list.iter()
         .map(|(kind, ns)| format!("{kind} {}", format_ns(*ns)))
-        .collect();
-    format!("{} ({source})", parts.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The models whose figures the published work reports.
@@ -276,8 +276,8 @@ pub fn comparison(
         .iter()
         .map(|published| {
             let measured = match published.topic {
-                Topic::SwitchCost => costs(&unit_costs.switch_ns, &unit_costs.source),
-                Topic::SpawnCost => costs(&unit_costs.spawn_ns, &unit_costs.source),
+                Topic::SwitchCost => costs(&unit_costs.switch_ns),
+                Topic::SpawnCost => costs(&unit_costs.spawn_ns),
                 Topic::MemoryFit => memory_per_unit(dataset),
                 Topic::ConcurrencyCeiling => ceiling(dataset),
                 Topic::SleepingMemory(tasks) => {
