@@ -9,6 +9,7 @@ use crate::interrupt;
 use crate::measure;
 use crate::memory;
 use crate::model;
+use crate::report;
 use crate::result::CellRecord;
 use crate::sweep::{self, SweepOptions};
 use crate::table;
@@ -51,6 +52,8 @@ pub enum Command {
     Run(RunArgs),
     /// Measure a grid of cells, saving results.jsonl and results.csv after every cell.
     Sweep(SweepArgs),
+    /// Sweep (or read results) and write charts and a self-contained HTML report.
+    Report(ReportArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -168,6 +171,20 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The sweep to run when no --input is given (see `sweep --help`).
+    #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
+    pub profile: String,
+    /// Draw from these results.jsonl files instead of measuring (several are
+    /// merged; a timers.jsonl beside a file is read too).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub input: Vec<PathBuf>,
+    /// Directory for index.html, the charts (.svg) and the data.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+}
+
 /// Turns a clap error into the lab's one-line form.
 pub fn one_line_error(error: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
@@ -214,6 +231,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
+        Command::Report(args) => run_report(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
     }
 }
@@ -357,6 +375,44 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     }
     println!("{}", summary.csv.display());
     println!("{}", summary.jsonl.display());
+    Ok(0)
+}
+
+fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
+    check_writable(&args.out)?;
+    let data = if args.input.is_empty() {
+        let options = SweepOptions {
+            profile: sweep::profile(&args.profile).expect("clap checked the profile name"),
+            workloads: workload::names().into_iter().map(String::from).collect(),
+            models: model::names().into_iter().map(String::from).collect(),
+            workers: measure::cores(),
+            out: args.out.clone(),
+            invocation: invocation(),
+            resume: false,
+        };
+        interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+        let data = report::measure(&options, &ChildProcess::current()?)?;
+        if data.interrupted {
+            eprintln!(
+                "interrupted by {}: stopped the running cell; kept {} finished cells in {}; \
+                 draw them with: async-vs-blocking report --input {}",
+                interrupt::signal_name().unwrap_or("a signal"),
+                data.records.len(),
+                options.out.join("results.jsonl").display(),
+                options.out.join("results.jsonl").display()
+            );
+            return Ok(interrupt::EXIT_CODE);
+        }
+        data
+    } else {
+        report::read_inputs(&args.input, &invocation())?
+    };
+    let written = report::write(&args.out, &data)?;
+    for sentence in &written.verdicts {
+        println!("{sentence}");
+    }
+    println!("{} charts in {}", written.charts.len(), args.out.display());
+    println!("{}", written.index.display());
     Ok(0)
 }
 

@@ -5,16 +5,20 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+//! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
+//! - [`report`]: charts and the self-contained HTML report.
 
 pub mod cell;
 pub mod cli;
 pub mod compute;
+pub mod experiments;
 pub mod export;
 pub mod interrupt;
 pub mod limits;
 pub mod measure;
 pub mod memory;
 pub mod model;
+pub mod report;
 pub mod result;
 pub mod stats;
 pub mod sweep;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub struct AsyncStd;
 
-struct AsyncStdPrimitives;
+pub(crate) struct AsyncStdPrimitives;
 
 impl AsyncRuntime for AsyncStdPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {

@@ -17,6 +17,11 @@ mod threads;
 mod tokio_current;
 mod tokio_multi;
 
+// Each async runtime's timer, for experiments that time it alone (the report's timer chart).
+pub(crate) use async_std_rt::AsyncStdPrimitives;
+pub(crate) use smol_rt::SmolPrimitives;
+pub(crate) use tokio_multi::TokioPrimitives;
+
 use crate::compute;
 use crate::workload::{Op, Plan};
 use std::future::Future;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub struct Smol;
 
-struct SmolPrimitives;
+pub(crate) struct SmolPrimitives;
 
 impl AsyncRuntime for SmolPrimitives {
     async fn sleep(duration: Duration) {

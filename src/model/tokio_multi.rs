@@ -13,7 +13,7 @@ use std::time::Duration;
 pub struct TokioMulti;
 
 /// tokio's primitives for [`async_task`]; shared with `tokio-current`.
-pub(super) struct TokioPrimitives;
+pub(crate) struct TokioPrimitives;
 
 impl AsyncRuntime for TokioPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
