@@ -5,14 +5,20 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+//! - [`server`]: the loopback latency server behind the `socket` workload
+//!   ([`protocol`], [`server_process`], [`limits`]).
 
 pub mod cell;
 pub mod cli;
 pub mod compute;
 pub mod export;
+pub mod limits;
 pub mod measure;
 pub mod model;
+pub mod protocol;
 pub mod result;
+pub mod server;
+pub mod server_process;
 pub mod stats;
 pub mod sweep;
 pub mod table;
