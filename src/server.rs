@@ -38,6 +38,11 @@ pub const LISTEN_BACKLOG: i32 = 65_535;
 /// Replies are written in pieces of at most this many bytes.
 const WRITE_CHUNK_BYTES: usize = 64 * 1024;
 
+/// Replies up to this size leave in one segment on loopback (MTU 64 KiB), so
+/// Nagle's algorithm cannot hold any of them back and the server saves a
+/// `setsockopt(TCP_NODELAY)` per connection; longer ones set it.
+const NAGLE_FREE_BYTES: u64 = 32 * 1024;
+
 /// `serve`'s command line.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -255,7 +260,10 @@ async fn handle(stream: Async<TcpStream>, shared: &Shared) -> io::Result<()> {
         Ok(id) => id,
         Err(reason) => return refuse(&stream, shared, &reason).await,
     };
-    stream.get_ref().set_nodelay(true)?;
+    if shared.config.reply_bytes > NAGLE_FREE_BYTES {
+        // A reply of several segments must not wait for ACKs between them.
+        stream.get_ref().set_nodelay(true)?;
+    }
 
     let deadline = arrived + shared.config.delay;
     Timer::at(deadline).await;
@@ -272,9 +280,8 @@ async fn handle(stream: Async<TcpStream>, shared: &Shared) -> io::Result<()> {
             .await?;
         offset += piece as u64;
     }
-    // The end of the stream marks the end of the reply.
-    stream.get_ref().shutdown(Shutdown::Write)?;
     shared.stats.served.fetch_add(1, Ordering::Relaxed);
+    // Dropping the stream closes it: the end of the stream ends the reply.
     Ok(())
 }
 
