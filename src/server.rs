@@ -222,6 +222,11 @@ async fn accept_loop(
                         }
                     })
                     .detach();
+                // Let the new connection read its request before accepting the
+                // next one: in a burst of thousands of connects, requests would
+                // otherwise sit unread (and their delays start late) until the
+                // whole backlog had been accepted.
+                smol::future::yield_now().await;
             }
             Err(error) => {
                 // Out of descriptors or memory: say so (at most once a second)
