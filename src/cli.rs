@@ -236,6 +236,12 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string(&record)?);
     } else {
         println!("{}", table::record_table(std::slice::from_ref(&record)));
+        if let (Some(bytes), Some(rate)) = (record.reply_bytes, record.bytes_per_s) {
+            println!(
+                "replies: {bytes} bytes each, {:.2} MB/s of payload",
+                rate / 1e6
+            );
+        }
         println!("{}", table::machine_line(&record.machine));
         if let Some(error) = &record.error {
             println!("{}: {error}", record.status.as_str());

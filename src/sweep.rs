@@ -146,19 +146,22 @@ pub fn measure_cell(
     let workload = workload::by_name(&spec.workload);
     let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
-    let mut _server = None;
+    // Held until the repeats are done; dropping it kills the server.
+    let mut server = None;
     if workload.is_some_and(|w| w.uses_server()) {
         match ServerProcess::for_cell(&spec) {
-            Ok(server) => {
-                spec.server = Some(server.addr);
-                _server = Some(server);
+            Ok(started) => {
+                spec.server = Some(started.addr);
+                server = Some(started);
             }
             Err(reason) => {
                 return cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance)
             }
         }
     }
-    cell::run_cell(&spec, repeats, timeout, executor, provenance)
+    let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+    drop(server);
+    record
 }
 
 /// What a finished sweep produced.
