@@ -5,24 +5,25 @@
 //! starts one per cell in a separate process (see [`crate::server_process`]).
 //! The wire protocol is in [`crate::protocol`].
 //!
-//! Each connection is a task on an `async-executor` with async-io's reactor
-//! underneath (the stack smol uses). async-io arms a timerfd for its timers,
-//! so a delay ends within microseconds of its deadline instead of being
-//! rounded up to the next millisecond, and thousands of connections wait at
-//! once without a thread each. The delay is measured from the moment the
-//! request line has arrived; how late each delay ended is recorded, and
-//! `Ctrl-C` (or SIGTERM) prints that accuracy before the server exits.
+//! One thread serves every connection with an epoll event loop and a
+//! timerfd ([`event_loop`]): thousands of connections wait at once without a
+//! thread each, a delay ends within microseconds of its deadline (not
+//! rounded up to the next millisecond), and each connection costs the
+//! server only a few system calls — it shares the cores with the clients
+//! being measured. The delay is counted from the moment the request line
+//! has arrived; how late each delay ended is recorded, and `Ctrl-C` (or
+//! SIGTERM) prints that accuracy before the server exits.
+
+mod event_loop;
 
 use crate::cli::UsageError;
-use crate::protocol::{self, MAX_REQUEST_BYTES};
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use smol::{Async, Executor, Timer};
 use std::io::{self, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The largest reply the server sends (64 MiB).
 pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
@@ -34,14 +35,6 @@ pub const DEFAULT_REPLY_BYTES: u64 = 1024;
 /// `net.core.somaxconn`; a small backlog would make a burst of thousands of
 /// connects fail or stall, which would be the harness's fault, not the model's.
 pub const LISTEN_BACKLOG: i32 = 65_535;
-
-/// Replies are written in pieces of at most this many bytes.
-const WRITE_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Replies up to this size leave in one segment on loopback (MTU 64 KiB), so
-/// Nagle's algorithm cannot hold any of them back and the server saves a
-/// `setsockopt(TCP_NODELAY)` per connection; longer ones set it.
-const NAGLE_FREE_BYTES: u64 = 32 * 1024;
 
 /// `serve`'s command line.
 #[derive(Debug, clap::Args)]
@@ -59,9 +52,6 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,
           value_parser = clap::value_parser!(u64).range(0..=MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
-    /// Executor threads that serve connections [default: number of cores].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub threads: Option<u64>,
     /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
     #[arg(long)]
     pub allow_remote: bool,
@@ -84,8 +74,6 @@ pub struct ServerConfig {
     pub delay: Duration,
     /// Bytes in each reply.
     pub reply_bytes: u64,
-    /// Executor threads.
-    pub threads: usize,
 }
 
 /// What the server has done so far, and how accurate its delays were.
@@ -117,7 +105,7 @@ impl Default for ServerStats {
 }
 
 impl ServerStats {
-    fn record_lateness(&self, late: Duration) {
+    pub(crate) fn record_lateness(&self, late: Duration) {
         let us = (late.as_micros() as u64).max(1);
         if let Ok(mut histogram) = self.lateness_us.lock() {
             histogram.saturating_record(us);
@@ -166,25 +154,13 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Serves connections on `listener` until the process ends.
+/// Serves connections on `listener` on the calling thread until the
+/// process ends (or the poller fails).
 pub fn run(listener: TcpListener, config: ServerConfig, stats: Arc<ServerStats>) -> io::Result<()> {
-    let listener = Async::new(listener)?;
-    let executor = Arc::new(Executor::new());
-    let shared = Arc::new(Shared {
-        config,
-        pattern: protocol::reply_pattern(WRITE_CHUNK_BYTES),
-        stats,
-    });
-    for id in 1..config.threads.max(1) {
-        let executor = Arc::clone(&executor);
-        std::thread::Builder::new()
-            .name(format!("serve-{id}"))
-            .spawn(move || smol::block_on(executor.run(smol::future::pending::<()>())))?;
-    }
-    smol::block_on(executor.run(accept_loop(&listener, &executor, &shared)))
+    event_loop::run(listener, config, &stats)
 }
 
-/// Starts a server on `127.0.0.1:0` in background threads of this process
+/// Starts a server on `127.0.0.1:0` in a background thread of this process
 /// and returns its address. For tests and benches; the lab itself runs the
 /// server in a separate process.
 pub fn spawn_in_process(config: ServerConfig) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
@@ -193,112 +169,9 @@ pub fn spawn_in_process(config: ServerConfig) -> io::Result<(SocketAddr, Arc<Ser
     let stats = Arc::new(ServerStats::default());
     let server_stats = Arc::clone(&stats);
     std::thread::Builder::new()
-        .name("serve-0".into())
+        .name("serve".into())
         .spawn(move || run(listener, config, server_stats))?;
     Ok((addr, stats))
-}
-
-struct Shared {
-    config: ServerConfig,
-    /// Every reply is cut from this (see [`protocol::reply_pattern`]).
-    pattern: Vec<u8>,
-    stats: Arc<ServerStats>,
-}
-
-async fn accept_loop(
-    listener: &Async<TcpListener>,
-    executor: &Executor<'static>,
-    shared: &Arc<Shared>,
-) -> io::Result<()> {
-    let mut last_warning: Option<Instant> = None;
-    loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => {
-                let shared = Arc::clone(shared);
-                executor
-                    .spawn(async move {
-                        if handle(stream, &shared).await.is_err() {
-                            shared.stats.failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-                    .detach();
-                // Let the new connection read its request before accepting the
-                // next one: in a burst of thousands of connects, requests would
-                // otherwise sit unread (and their delays start late) until the
-                // whole backlog had been accepted.
-                smol::future::yield_now().await;
-            }
-            Err(error) => {
-                // Out of descriptors or memory: say so (at most once a second)
-                // and give connections time to close instead of spinning.
-                if last_warning.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) {
-                    eprintln!("warning: accepting a connection failed: {error}");
-                    last_warning = Some(Instant::now());
-                }
-                Timer::after(Duration::from_millis(5)).await;
-            }
-        }
-    }
-}
-
-/// One connection: read the request line, wait, reply, close.
-async fn handle(stream: Async<TcpStream>, shared: &Shared) -> io::Result<()> {
-    use smol::io::{AsyncReadExt, AsyncWriteExt};
-    let mut line = [0u8; MAX_REQUEST_BYTES];
-    let mut len = 0;
-    let end = loop {
-        if let Some(newline) = line[..len].iter().position(|&b| b == b'\n') {
-            break newline + 1;
-        }
-        if len == line.len() {
-            return refuse(&stream, shared, "the request line is longer than 64 bytes").await;
-        }
-        let read = (&stream).read(&mut line[len..]).await?;
-        if read == 0 {
-            // Closed without a request: a readiness probe, nothing to answer.
-            return Ok(());
-        }
-        len += read;
-    };
-    let arrived = Instant::now();
-    let id = match protocol::parse_request(&line[..end]) {
-        Ok(id) => id,
-        Err(reason) => return refuse(&stream, shared, &reason).await,
-    };
-    if shared.config.reply_bytes > NAGLE_FREE_BYTES {
-        // A reply of several segments must not wait for ACKs between them.
-        stream.get_ref().set_nodelay(true)?;
-    }
-
-    let deadline = arrived + shared.config.delay;
-    Timer::at(deadline).await;
-    shared
-        .stats
-        .record_lateness(Instant::now().saturating_duration_since(deadline));
-
-    let mut offset = 0u64;
-    while offset < shared.config.reply_bytes {
-        let piece = (shared.config.reply_bytes - offset).min(WRITE_CHUNK_BYTES as u64) as usize;
-        let start = protocol::pattern_start(id, offset);
-        (&stream)
-            .write_all(&shared.pattern[start..start + piece])
-            .await?;
-        offset += piece as u64;
-    }
-    shared.stats.served.fetch_add(1, Ordering::Relaxed);
-    // Dropping the stream closes it: the end of the stream ends the reply.
-    Ok(())
-}
-
-async fn refuse(stream: &Async<TcpStream>, shared: &Shared, reason: &str) -> io::Result<()> {
-    use smol::io::AsyncWriteExt;
-    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-    let mut line = protocol::ERROR_PREFIX.to_vec();
-    line.extend_from_slice(reason.replace('\n', " ").as_bytes());
-    line.push(b'\n');
-    let mut writer = stream;
-    writer.write_all(&line).await?;
-    stream.get_ref().shutdown(Shutdown::Write)
 }
 
 /// `async-vs-blocking serve`: checks the address, raises the descriptor
@@ -324,9 +197,6 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     let config = ServerConfig {
         delay: Duration::from_secs_f64(args.delay_ms / 1e3),
         reply_bytes: args.reply_bytes,
-        threads: args
-            .threads
-            .map_or_else(crate::measure::cores, |t| t as usize),
     };
     let listener = listen(addr).with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
@@ -355,9 +225,9 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     }
     eprintln!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
-         with {} bytes, then closed; {} threads, up to {limit} open descriptors. \
+         with {} bytes, then closed; up to {limit} open descriptors. \
          Ctrl-C stops it and prints how accurate the delays were.",
-        args.delay_ms, config.reply_bytes, config.threads
+        args.delay_ms, config.reply_bytes
     );
     run(listener, config, stats).context("serving")?;
     Ok(0)
@@ -387,7 +257,11 @@ fn wait_for_stop_signal(set: &libc::sigset_t) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol;
     use std::io::Read;
+    use std::net::TcpStream;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
 
     fn ask(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, Duration) {
         let started = Instant::now();
@@ -403,7 +277,6 @@ mod tests {
         let (addr, stats) = spawn_in_process(ServerConfig {
             delay: Duration::from_millis(30),
             reply_bytes: 200_000,
-            threads: 1,
         })
         .unwrap();
         let (reply, took) = ask(addr, &protocol::request_line(17));
@@ -422,7 +295,6 @@ mod tests {
         let (addr, _) = spawn_in_process(ServerConfig {
             delay: Duration::from_millis(100),
             reply_bytes: 10,
-            threads: 1,
         })
         .unwrap();
         let started = Instant::now();
@@ -438,11 +310,29 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_larger_than_the_socket_buffers_arrives_whole() {
+        let (addr, stats) = spawn_in_process(ServerConfig {
+            delay: Duration::ZERO,
+            reply_bytes: 8 << 20,
+        })
+        .unwrap();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(&protocol::request_line(99)).unwrap();
+        // Read nothing for a while: the server must wait for room, not fail.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let mut check = protocol::ReplyCheck::new(99, 8 << 20);
+        check.feed(&reply);
+        check.finish().unwrap();
+        assert_eq!(stats.failed.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn a_bad_request_gets_an_error_line() {
         let (addr, stats) = spawn_in_process(ServerConfig {
             delay: Duration::from_secs(10),
             reply_bytes: 10,
-            threads: 1,
         })
         .unwrap();
         let (reply, took) = ask(addr, b"HELLO\n");
