@@ -222,7 +222,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         server: None,
     };
     let executor = ChildProcess::current()?;
-    let record = sweep::measure_cell(
+    let (record, server_note) = sweep::measure_cell_noting_server(
         spec,
         args.repeat,
         Duration::from_secs(args.timeout_s),
@@ -241,6 +241,9 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
                 "replies: {bytes} bytes each, {:.2} MB/s of payload",
                 rate / 1e6
             );
+        }
+        if let Some(note) = server_note {
+            println!("{note}");
         }
         println!("{}", table::machine_line(&record.machine));
         if let Some(error) = &record.error {

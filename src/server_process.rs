@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// How long the server may take to start and accept a first connection.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the server may take to report and exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
 /// A running latency server; killed when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -133,6 +136,33 @@ impl ServerProcess {
     /// The server's process id (also its process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Asks the server to stop (SIGTERM), so that it reports how late its
+    /// delays ended, and returns that report; kills it if it has not exited
+    /// within [`STOP_GRACE`].
+    pub fn finish(mut self) -> Option<String> {
+        if !self.stopped {
+            // SAFETY: kill takes no pointers; the child has not been waited for,
+            // so its pid is still ours.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    // Exited and reaped: nothing left to kill.
+                    self.stopped = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        self.stop();
+        let text = self.stderr.take()?.join().ok()?;
+        text.lines()
+            .find(|line| line.starts_with("served "))
+            .map(|line| format!("latency server: {line}"))
     }
 
     /// Kills the server and returns the last line it wrote to stderr.

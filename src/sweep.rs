@@ -137,31 +137,44 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
 /// workload talks to one; it is stopped when the cell ends, however it
 /// ends), then run the repeats.
 pub fn measure_cell(
-    mut spec: CellSpec,
+    spec: CellSpec,
     repeats: u32,
     timeout: Duration,
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
+    measure_cell_noting_server(spec, repeats, timeout, executor, provenance).0
+}
+
+/// [`measure_cell`], plus the latency server's report on how late its
+/// delays ended (for the `socket` workload), so a reader can tell the
+/// server's share of a slow cell from the model's.
+pub fn measure_cell_noting_server(
+    mut spec: CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    executor: &dyn RepeatExecutor,
+    provenance: &Provenance,
+) -> (CellRecord, Option<String>) {
     let workload = workload::by_name(&spec.workload);
     let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
-    // Held until the repeats are done; dropping it kills the server.
-    let mut server = None;
-    if workload.is_some_and(|w| w.uses_server()) {
-        match ServerProcess::for_cell(&spec) {
-            Ok(started) => {
-                spec.server = Some(started.addr);
-                server = Some(started);
-            }
-            Err(reason) => {
-                return cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance)
-            }
-        }
+    if !workload.is_some_and(|w| w.uses_server()) {
+        let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+        return (record, None);
     }
+    // The guard kills the server when dropped, on every path out of here.
+    let server = match ServerProcess::for_cell(&spec) {
+        Ok(server) => server,
+        Err(reason) => {
+            let record = cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance);
+            return (record, None);
+        }
+    };
+    spec.server = Some(server.addr);
     let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
-    drop(server);
-    record
+    let note = server.finish();
+    (record, note)
 }
 
 /// What a finished sweep produced.
@@ -195,14 +208,17 @@ pub fn run_sweep(
     for spec in cells {
         let label = format!("{} / {} / {} tasks", spec.workload, spec.model, spec.tasks);
         progress.set_message(label.clone());
-        let record = measure_cell(
+        let (record, server_note) = measure_cell_noting_server(
             spec,
             options.profile.repeats,
             timeout,
             executor,
             &provenance,
         );
-        let line = summary_line(&label, &record);
+        let mut line = summary_line(&label, &record);
+        if let Some(note) = server_note {
+            line += &format!(" ({note})");
+        }
         if progress.is_hidden() {
             eprintln!("{line}");
         } else {
