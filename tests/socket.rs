@@ -322,3 +322,26 @@ fn a_failed_request_fails_the_cell_with_a_clear_message() {
         assert!(error.contains("no server address"), "{model}: {error}");
     }
 }
+
+#[test]
+fn run_reports_the_reply_rate_and_the_servers_accuracy() {
+    let output = lab()
+        .args(["run", "--workload", "socket", "--model", "smol"])
+        .args(["--tasks", "5", "--sleep-ms", "10", "--reply-bytes", "2000"])
+        .args(["--repeat", "2"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("replies: 2000 bytes each"), "{stdout}");
+    // Two repeats of five requests; the readiness probe sends none.
+    assert!(
+        stdout.contains("latency server: served 10 replies"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the 10 ms delay ended late by p50"),
+        "{stdout}"
+    );
+}
