@@ -129,7 +129,7 @@ impl ServerStats {
     /// One line for the operator.
     pub fn summary(&self, delay: Duration) -> String {
         let counts = format!(
-            "served {} replies ({} requests refused, {} connections broken off)",
+            "served {} replies, refused {} requests, {} connections broke off",
             self.served.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed)

@@ -216,8 +216,9 @@ pub fn run_sweep(
             &provenance,
         );
         let mut line = summary_line(&label, &record);
-        if let Some(note) = server_note {
-            line += &format!(" ({note})");
+        // Only how late the server was; the counts are in `run`'s output.
+        if let Some((_, lateness)) = server_note.as_deref().and_then(|n| n.split_once("; ")) {
+            line += &format!(" (server: {lateness})");
         }
         if progress.is_hidden() {
             eprintln!("{line}");
