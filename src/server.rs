@@ -5,14 +5,16 @@
 //! starts one per cell in a separate process (see [`crate::server_process`]).
 //! The wire protocol is in [`crate::protocol`].
 //!
-//! One thread serves every connection with an epoll event loop and a
-//! timerfd ([`event_loop`]): thousands of connections wait at once without a
-//! thread each, a delay ends within microseconds of its deadline (not
-//! rounded up to the next millisecond), and each connection costs the
-//! server only a few system calls — it shares the cores with the clients
-//! being measured. The delay is counted from the moment the request line
-//! has arrived; how late each delay ended is recorded, and `Ctrl-C` (or
-//! SIGTERM) prints that accuracy before the server exits.
+//! Each of `--threads` threads (default: one per core) runs an epoll event
+//! loop with a timerfd ([`event_loop`]) on its own listening socket; the
+//! kernel spreads connections over them (`SO_REUSEPORT`). Thousands of
+//! connections wait at once without a thread each, a delay ends within
+//! microseconds of its deadline (not rounded up to the next millisecond),
+//! and each connection costs the server about five system calls — it shares
+//! the cores with the clients being measured. The delay is counted from the
+//! moment the request line has arrived; how late each delay ended is
+//! recorded, and `Ctrl-C` (or SIGTERM) prints that accuracy before the
+//! server exits.
 
 mod event_loop;
 
@@ -52,6 +54,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,
           value_parser = clap::value_parser!(u64).range(0..=MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
+    /// Event-loop threads, each with its own listening socket on the same port
+    /// [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
     /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
     #[arg(long)]
     pub allow_remote: bool,
@@ -144,33 +150,73 @@ impl ServerStats {
     }
 }
 
-/// Opens a listening socket with a large backlog and `SO_REUSEADDR`.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Opens `count` listening sockets on the same address (`SO_REUSEPORT`:
+/// the kernel spreads new connections over them), each with a large
+/// backlog. Port 0 picks one free port for all of them.
+pub fn listen(addr: SocketAddr, count: usize) -> io::Result<Vec<TcpListener>> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(LISTEN_BACKLOG)?;
-    Ok(socket.into())
+    let mut listeners: Vec<TcpListener> = Vec::with_capacity(count.max(1));
+    let mut addr = addr;
+    for index in 0..count.max(1) {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        if index == 0 {
+            // The first socket binds without SO_REUSEPORT, so that it never
+            // shares a port with someone else's listener; then it lets ours in.
+            socket.bind(&addr.into())?;
+            socket.set_reuse_port(count > 1)?;
+        } else {
+            socket.set_reuse_port(true)?;
+            socket.bind(&addr.into())?;
+        }
+        socket.listen(LISTEN_BACKLOG)?;
+        let listener: TcpListener = socket.into();
+        // The others bind to the port the first one got.
+        addr = listener.local_addr()?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
 }
 
-/// Serves connections on `listener` on the calling thread until the
-/// process ends (or the poller fails).
-pub fn run(listener: TcpListener, config: ServerConfig, stats: Arc<ServerStats>) -> io::Result<()> {
-    event_loop::run(listener, config, &stats)
+/// Serves connections with one event loop per listener, each on its own
+/// thread (the first on the calling thread), until the process ends or a
+/// loop fails.
+pub fn run(
+    listeners: Vec<TcpListener>,
+    config: ServerConfig,
+    stats: Arc<ServerStats>,
+) -> io::Result<()> {
+    let mut listeners = listeners.into_iter();
+    let first = listeners
+        .next()
+        .ok_or_else(|| io::Error::other("no listening socket to serve"))?;
+    for (index, listener) in listeners.enumerate() {
+        let stats = Arc::clone(&stats);
+        std::thread::Builder::new()
+            .name(format!("serve-{}", index + 1))
+            .spawn(move || {
+                if let Err(error) = event_loop::run(listener, config, &stats) {
+                    eprintln!("warning: a server thread stopped: {error}");
+                }
+            })?;
+    }
+    event_loop::run(first, config, &stats)
 }
 
-/// Starts a server on `127.0.0.1:0` in a background thread of this process
-/// and returns its address. For tests and benches; the lab itself runs the
-/// server in a separate process.
-pub fn spawn_in_process(config: ServerConfig) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
-    let listener = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let addr = listener.local_addr()?;
+/// Starts a server on `127.0.0.1:0` with `threads` event loops in
+/// background threads of this process and returns its address. For tests
+/// and benches; the lab itself runs the server in a separate process.
+pub fn spawn_in_process(
+    config: ServerConfig,
+    threads: usize,
+) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
+    let listeners = listen(SocketAddr::from(([127, 0, 0, 1], 0)), threads)?;
+    let addr = listeners[0].local_addr()?;
     let stats = Arc::new(ServerStats::default());
     let server_stats = Arc::clone(&stats);
     std::thread::Builder::new()
-        .name("serve".into())
-        .spawn(move || run(listener, config, server_stats))?;
+        .name("serve-0".into())
+        .spawn(move || run(listeners, config, server_stats))?;
     Ok((addr, stats))
 }
 
@@ -198,8 +244,13 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
         delay: Duration::from_secs_f64(args.delay_ms / 1e3),
         reply_bytes: args.reply_bytes,
     };
-    let listener = listen(addr).with_context(|| format!("listening on {addr}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
+    let threads = args
+        .threads
+        .map_or_else(crate::measure::cores, |t| t as usize);
+    let listeners = listen(addr, threads).with_context(|| format!("listening on {addr}"))?;
+    let local = listeners[0]
+        .local_addr()
+        .context("reading the bound address")?;
 
     // Block SIGINT and SIGTERM in every thread (threads inherit the mask),
     // so that one thread can wait for them and print the summary.
@@ -225,11 +276,11 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     }
     eprintln!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
-         with {} bytes, then closed; up to {limit} open descriptors. \
-         Ctrl-C stops it and prints how accurate the delays were.",
+         with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
+         descriptors. Ctrl-C stops it and prints how accurate the delays were.",
         args.delay_ms, config.reply_bytes
     );
-    run(listener, config, stats).context("serving")?;
+    run(listeners, config, stats).context("serving")?;
     Ok(0)
 }
 
@@ -274,10 +325,13 @@ mod tests {
 
     #[test]
     fn answers_after_the_delay_with_the_pattern() {
-        let (addr, stats) = spawn_in_process(ServerConfig {
-            delay: Duration::from_millis(30),
-            reply_bytes: 200_000,
-        })
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_millis(30),
+                reply_bytes: 200_000,
+            },
+            1,
+        )
         .unwrap();
         let (reply, took) = ask(addr, &protocol::request_line(17));
         let mut check = protocol::ReplyCheck::new(17, 200_000);
@@ -292,10 +346,13 @@ mod tests {
 
     #[test]
     fn waits_concurrently_not_one_after_another() {
-        let (addr, _) = spawn_in_process(ServerConfig {
-            delay: Duration::from_millis(100),
-            reply_bytes: 10,
-        })
+        let (addr, _) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_millis(100),
+                reply_bytes: 10,
+            },
+            2,
+        )
         .unwrap();
         let started = Instant::now();
         let clients: Vec<_> = (0..50)
@@ -311,10 +368,13 @@ mod tests {
 
     #[test]
     fn a_reply_larger_than_the_socket_buffers_arrives_whole() {
-        let (addr, stats) = spawn_in_process(ServerConfig {
-            delay: Duration::ZERO,
-            reply_bytes: 8 << 20,
-        })
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::ZERO,
+                reply_bytes: 8 << 20,
+            },
+            1,
+        )
         .unwrap();
         let mut stream = TcpStream::connect(addr).unwrap();
         stream.write_all(&protocol::request_line(99)).unwrap();
@@ -329,11 +389,29 @@ mod tests {
     }
 
     #[test]
+    fn listeners_share_one_port_that_no_other_server_gets() {
+        let ours = listen(SocketAddr::from(([127, 0, 0, 1], 0)), 3).unwrap();
+        let port = ours[0].local_addr().unwrap().port();
+        assert!(ours.iter().all(|l| l.local_addr().unwrap().port() == port));
+        for _ in 0..20 {
+            let other = listen(SocketAddr::from(([127, 0, 0, 1], 0)), 2).unwrap();
+            assert_ne!(other[0].local_addr().unwrap().port(), port);
+        }
+        // Nobody else can join our port, reuse or not.
+        let addr = ours[0].local_addr().unwrap();
+        assert!(listen(addr, 1).is_err());
+        assert!(listen(addr, 2).is_err());
+    }
+
+    #[test]
     fn a_bad_request_gets_an_error_line() {
-        let (addr, stats) = spawn_in_process(ServerConfig {
-            delay: Duration::from_secs(10),
-            reply_bytes: 10,
-        })
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_secs(10),
+                reply_bytes: 10,
+            },
+            2,
+        )
         .unwrap();
         let (reply, took) = ask(addr, b"HELLO\n");
         assert!(reply.starts_with(b"ERR "), "{reply:?}");

@@ -1,13 +1,14 @@
-//! The latency server's event loop: one thread, epoll (through mio) and one
-//! timerfd — what every async runtime does underneath, written out by hand.
+//! One event loop of the latency server: one thread, one listening socket,
+//! epoll (through mio) and a timerfd — what every async runtime does
+//! underneath, written out by hand.
 //!
 //! Each connection moves through three phases: reading its request line,
 //! waiting for its deadline, writing its reply. The delay is the same for
 //! every request, so deadlines arrive in the order requests did and a FIFO
 //! queue is the whole timer wheel. The timerfd is armed at the earliest
 //! deadline with nanosecond resolution (epoll's own timeout would round up
-//! to whole milliseconds). One thread keeps the server's CPU cost per
-//! connection low — a few system calls: accept, register, read, write,
+//! to whole milliseconds). Loops share nothing but their statistics, and a
+//! connection costs a few system calls — accept, register, read, write,
 //! close — which matters because on a small machine the server shares the
 //! cores with the clients being measured.
 
