@@ -98,7 +98,11 @@ pub(super) fn run(
             match event.token() {
                 LISTENER => server.accept_pending = true,
                 TIMER => timer.clear(),
-                Token(token) => server.ready(token - FIRST_CONNECTION),
+                Token(token) => server.ready(
+                    token - FIRST_CONNECTION,
+                    event.is_readable() || event.is_read_closed() || event.is_error(),
+                    event.is_writable() || event.is_error(),
+                ),
             }
             if handled % EVENTS_BETWEEN_DEADLINE_CHECKS == 0 {
                 server.answer_due();
@@ -198,16 +202,17 @@ impl Server<'_> {
         self.read_request(slot);
     }
 
-    fn ready(&mut self, slot: usize) {
+    /// A connection's socket became readable and/or writable.
+    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
         match self.connections.get(slot) {
             Some(Some(Connection {
                 phase: Phase::Reading { .. },
                 ..
-            })) => self.read_request(slot),
+            })) if readable => self.read_request(slot),
             Some(Some(Connection {
                 phase: Phase::Writing { .. },
                 ..
-            })) => self.write_reply(slot),
+            })) if writable => self.write_reply(slot),
             // Waiting: the deadline decides, not the socket.
             _ => {}
         }
