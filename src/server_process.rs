@@ -48,18 +48,21 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: the closure runs in the forked child before exec and only
-        // makes async-signal-safe system calls (prctl, getppid).
+        // SAFETY: the closure runs in the forked child before exec; it only
+        // makes async-signal-safe system calls (prctl, getppid) and does not
+        // allocate.
         unsafe {
             command.pre_exec(move || {
-                // Die with the lab, even if it is killed before it can stop us.
+                // Die with the lab, even if it is killed before it can stop
+                // us. (The signal comes when the thread that started the
+                // server ends; the lab starts it from the thread that runs
+                // the cell and outlives it.)
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // The lab died before the line above took effect.
                 if libc::getppid() as u32 != lab {
-                    return Err(std::io::Error::other(
-                        "the lab exited while starting the server",
-                    ));
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
                 }
                 Ok(())
             });
