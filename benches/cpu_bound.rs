@@ -69,6 +69,8 @@ fn cpu(c: &mut Criterion) {
                 sleep_ms: 0.0,
                 cpu_us: CPU_US,
                 iters_per_us,
+                reply_bytes: async_vs_blocking::server::DEFAULT_REPLY_BYTES,
+                server: None,
             });
             group.throughput(Throughput::Elements(tasks));
             group.bench_with_input(BenchmarkId::new(model.name(), tasks), &plan, |b, plan| {

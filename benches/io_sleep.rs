@@ -70,6 +70,8 @@ fn sleep(c: &mut Criterion) {
                 sleep_ms: SLEEP_MS,
                 cpu_us: 0.0,
                 iters_per_us: 1.0,
+                reply_bytes: async_vs_blocking::server::DEFAULT_REPLY_BYTES,
+                server: None,
             });
             let expected = expected_ms(*model, &plan, experiments::workers());
             if expected > MAX_EXPECTED_MS {

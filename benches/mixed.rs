@@ -72,6 +72,8 @@ fn mixed(c: &mut Criterion) {
                 sleep_ms: SLEEP_MS,
                 cpu_us: CPU_US,
                 iters_per_us,
+                reply_bytes: async_vs_blocking::server::DEFAULT_REPLY_BYTES,
+                server: None,
             });
             let expected = expected_ms(*model, &plan, experiments::workers());
             if expected > MAX_EXPECTED_MS {

@@ -7,10 +7,13 @@
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
 //! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
 //! - [`report`]: charts and the self-contained HTML report.
+//! - [`server`]: the loopback latency server behind the `socket` workload
+//!   ([`protocol`], [`server_process`], [`descriptors`]).
 
 pub mod cell;
 pub mod cli;
 pub mod compute;
+pub mod descriptors;
 pub mod experiments;
 pub mod export;
 pub mod interrupt;
@@ -18,8 +21,11 @@ pub mod limits;
 pub mod measure;
 pub mod memory;
 pub mod model;
+pub mod protocol;
 pub mod report;
 pub mod result;
+pub mod server;
+pub mod server_process;
 pub mod stats;
 pub mod sweep;
 pub mod table;

@@ -1,7 +1,7 @@
 //! Sweeps: a grid of cells over workloads × models × task counts, run one
 //! after another, each saved the moment it finishes.
 
-use crate::cell::{self, CellSpec, Provenance, RepeatExecutor};
+use crate::cell::{self, CellSpec, Provenance, Refused, RepeatExecutor};
 use crate::compute;
 use crate::export::ExportManager;
 use crate::interrupt;
@@ -9,6 +9,7 @@ use crate::measure;
 use crate::memory::{self, MemoryPerUnit};
 use crate::model;
 use crate::result::{CellRecord, Status};
+use crate::server_process::ServerProcess;
 use crate::workload::{self, Params};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -141,6 +142,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     sleep_ms: profile.sleep_ms,
                     cpu_us: profile.cpu_us,
                     iters_per_us: 1.0,
+                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+                    server: None,
                 });
                 let expected_ms = plan.expected_ms(
                     model.wait_concurrency(options.workers, tasks),
@@ -164,6 +167,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     cpu_us: profile.cpu_us,
                     stack_kib: stack_kib.map(|k| k as usize),
                     iters_per_us: 0.0,
+                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+                    server: None,
                 });
             }
         }
@@ -172,17 +177,48 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
 }
 
 /// Measures a cell the way `run` and `sweep` do: calibrate compute for this
-/// cell (when the workload computes), then run the repeats.
+/// cell (when the workload computes), start the latency server (when the
+/// workload talks to one; it is stopped when the cell ends, however it
+/// ends), then run the repeats.
 pub fn measure_cell(
-    mut spec: CellSpec,
+    spec: CellSpec,
     repeats: u32,
     timeout: Duration,
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
-    let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
+    measure_cell_noting_server(spec, repeats, timeout, executor, provenance).0
+}
+
+/// [`measure_cell`], plus the latency server's report on how late its
+/// delays ended (for the `socket` workload), so a reader can tell the
+/// server's share of a slow cell from the model's.
+pub fn measure_cell_noting_server(
+    mut spec: CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    executor: &dyn RepeatExecutor,
+    provenance: &Provenance,
+) -> (CellRecord, Option<String>) {
+    let workload = workload::by_name(&spec.workload);
+    let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
-    cell::run_cell(&spec, repeats, timeout, executor, provenance)
+    if !workload.is_some_and(|w| w.uses_server()) {
+        let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+        return (record, None);
+    }
+    // The guard kills the server when dropped, on every path out of here.
+    let server = match ServerProcess::for_cell(&spec) {
+        Ok(server) => server,
+        Err(reason) => {
+            let record = cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance);
+            return (record, None);
+        }
+    };
+    spec.server = Some(server.addr);
+    let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+    let note = server.finish();
+    (record, note)
 }
 
 /// What identifies a cell across runs, normalised the way records store it
@@ -304,7 +340,7 @@ pub fn run_sweep(
             label += &format!(" / {kib} KiB stacks");
         }
         progress.set_message(label.clone());
-        let record = measure_cell(
+        let (record, server_note) = measure_cell_noting_server(
             spec,
             options.profile.repeats,
             timeout,
@@ -316,7 +352,11 @@ pub fn run_sweep(
             interrupted = true;
             break;
         }
-        let line = summary_line(&label, &record);
+        let mut line = summary_line(&label, &record);
+        // Only how late the server was; the counts are in `run`'s output.
+        if let Some((_, lateness)) = server_note.as_deref().and_then(|n| n.split_once("; ")) {
+            line += &format!(" (server: {lateness})");
+        }
         if progress.is_hidden() {
             eprintln!("{line}");
         } else {
@@ -401,6 +441,8 @@ mod tests {
             cpu_us: 500.0,
             stack_kib: None,
             iters_per_us: 1.0,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
         };
         // A record stores threads' workers as one per task and a cpu cell's wait as 0.
         let threads = CellKey::of_spec(&spec("sleep", "threads", 20.0));
