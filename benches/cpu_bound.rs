@@ -38,7 +38,7 @@ const RESAMPLES: usize = 10_000;
 /// Warm-up per cell.
 const WARM_UP: Duration = Duration::from_millis(500);
 /// Measured time per cell.
-const MEASUREMENT: Duration = Duration::from_millis(1_500);
+const MEASUREMENT: Duration = Duration::from_secs(1);
 
 /// Builds a model's runtime with one worker per core. Not timed.
 fn runner(model: &dyn Model) -> Box<dyn Runner> {
