@@ -47,6 +47,8 @@ pub enum Command {
     Run(RunArgs),
     /// Measure a grid of cells, saving results.jsonl and results.csv after every cell.
     Sweep(SweepArgs),
+    /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
+    Claims(ClaimsArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -149,6 +151,22 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Claims to run, comma-separated [default: all].
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::claims::ids()))]
+    pub only: Vec<String>,
+    /// Repeats per timing (cells: each in a fresh process); medians decide.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Print the results as one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// List the claims and their experiments without measuring.
+    #[arg(long)]
+    pub list: bool,
+}
+
 /// Turns a clap error into the lab's one-line form.
 pub fn one_line_error(error: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
@@ -195,6 +213,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
+        Command::Claims(args) => run_claims(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
     }
 }
@@ -281,6 +300,62 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     }
     println!("{}", summary.csv.display());
     println!("{}", summary.jsonl.display());
+    Ok(0)
+}
+
+fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
+    use crate::claims;
+    if args.list {
+        println!("{}", claims::list_text());
+        return Ok(0);
+    }
+    let executor = ChildProcess::current()?;
+    let started = std::time::Instant::now();
+    let started_unix_s = measure::unix_now_s();
+    let progress = |position: usize, total: usize, id: &str| {
+        eprintln!(
+            "[{position}/{total}] {id} ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let options = claims::ClaimOptions {
+        executor: &executor,
+        repeats: args.repeat,
+        invocation: invocation(),
+        on_start: &progress,
+    };
+    let results = claims::run_claims(&args.only, &options);
+    let report = claims::ClaimsReport {
+        machine: measure::machine(),
+        started_unix_s,
+        seconds: started.elapsed().as_secs_f64(),
+        invocation: options.invocation.clone(),
+        claims: results,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", claims::claims_table(&report.claims));
+        println!(
+            "{} — in {:.0} s. Verdicts come from thresholds named in src/claims/; \
+             with another number of cores some may change.",
+            claims::tally(&report.claims),
+            report.seconds
+        );
+        println!("{}", table::machine_line(&report.machine));
+        let busiest = report
+            .claims
+            .iter()
+            .map(|c| c.load_average)
+            .fold(0.0, f64::max);
+        if busiest > report.machine.cores as f64 {
+            println!(
+                "The machine was busy: load average up to {busiest:.1} on {} cores. Timings are noisy; \
+                 claims that need free cores say so instead of judging.",
+                report.machine.cores
+            );
+        }
+    }
     Ok(0)
 }
 

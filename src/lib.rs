@@ -5,8 +5,10 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
+//! - [`claims`]: popular claims about async, each tested by an experiment.
 
 pub mod cell;
+pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod export;

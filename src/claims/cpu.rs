@@ -1,0 +1,336 @@
+//! Three claims about CPU-bound work, answered by the same lab cells: eight
+//! jobs of 10 ms of computation each, run sequentially, on a single-threaded
+//! executor, on multi-thread async runtimes, on threads and on rayon.
+//!
+//! - async-not-for-cpu: does async speed CPU work up?
+//! - concurrency-is-not-parallelism: do tasks on one thread overlap at all?
+//!   (The same executor overlaps *waits* perfectly: that is concurrency.)
+//! - threads-for-cpu: do threads give a speedup that grows with the cores?
+//!
+//! Speedup is the sequential median wall divided by the model's. The
+//! parallel threshold grows with the cores, so on one core every model is
+//! expected to show none, and the verdicts say so.
+
+use super::{figure, median_ms, threshold, Claim, Trial, Trials, Verdict};
+
+pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
+    id: "async-not-for-cpu",
+    claim: "Async gives no speedup for CPU-bound work; use threads or processes instead.",
+    experiment: "8 jobs × 10 ms of compute: sequential vs tokio current-thread, tokio and smol multi-thread, threads, rayon; speedup vs cores.",
+    run: async_not_for_cpu,
+};
+
+pub const CONCURRENCY_IS_NOT_PARALLELISM: Claim = Claim {
+    id: "concurrency-is-not-parallelism",
+    claim: "Coroutines on an event loop run in parallel.",
+    experiment: "The same 8 CPU jobs on one-thread tokio vs sequential (do they overlap?), and 8 waits of 50 ms on the same executor (they do).",
+    run: concurrency_is_not_parallelism,
+};
+
+pub const THREADS_FOR_CPU: Claim = Claim {
+    id: "threads-for-cpu",
+    claim: "Threads are the right tool for CPU-bound work (Python's GIL aside).",
+    experiment: "The same 8 CPU jobs: one thread (sequential) vs a thread per job, a fixed pool and rayon; speedup vs cores.",
+    run: threads_for_cpu,
+};
+
+/// CPU jobs per cell (divisible by 1, 2, 4 and 8 cores).
+const JOBS: u64 = 8;
+/// Compute per job, µs.
+const JOB_US: f64 = 10_000.0;
+/// Waits for the concurrency half of concurrency-is-not-parallelism.
+const WAIT_MS: f64 = 50.0;
+/// A speedup below this is "no speedup" (noise on a shared machine reaches
+/// about 10–20%).
+pub const NO_SPEEDUP_MAX: f64 = 1.25;
+/// The fraction of the ideal extra speedup (cores − 1) a model must reach to
+/// count as "parallel": the threshold is 1 + this × (cores − 1), i.e. 1.5 on
+/// two cores and 2.5 on four. On one core it is 1.0: nothing can beat it.
+pub const PARALLEL_FRACTION: f64 = 0.5;
+
+/// The sequential run may take at most this many times its calibrated
+/// compute (jobs × µs per job). Beyond it, other processes were using the
+/// cores, a speedup cannot be judged, and the claims that need free cores
+/// report "not measured" with the numbers they saw.
+pub const CONTENTION_MAX: f64 = 1.5;
+
+fn parallel_speedup_min(cores: usize) -> f64 {
+    1.0 + PARALLEL_FRACTION * (cores.max(1) - 1) as f64
+}
+
+fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
+    vec![
+        threshold(
+            "NO_SPEEDUP_MAX",
+            NO_SPEEDUP_MAX,
+            "a speedup below this is no speedup",
+        ),
+        threshold(
+            "PARALLEL_FRACTION",
+            PARALLEL_FRACTION,
+            &format!(
+                "parallel means a speedup of at least 1 + this × (cores − 1) = {:.2} on {cores} cores",
+                parallel_speedup_min(cores)
+            ),
+        ),
+    ]
+}
+
+/// Median walls of the CPU cells, by model; the commands; or the first failure.
+struct CpuCells {
+    sequential_ms: f64,
+    by_model: Vec<(&'static str, f64)>,
+    commands: Vec<String>,
+}
+
+impl CpuCells {
+    /// Sequential wall over its calibrated compute: 1.0 on free cores.
+    fn contention(&self) -> f64 {
+        self.sequential_ms / (JOBS as f64 * JOB_US / 1e3)
+    }
+
+    /// A "not measured" trial when the cores were busy, keeping the numbers.
+    fn busy(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        let contention = self.contention();
+        if contention <= CONTENTION_MAX {
+            return None;
+        }
+        let (measured, figures) = speedup_figures(self);
+        let mut thresholds = thresholds;
+        thresholds.push(threshold(
+            "CONTENTION_MAX",
+            CONTENTION_MAX,
+            "sequential wall ≤ this × its calibrated compute: the cores were free enough to judge a speedup",
+        ));
+        Some(Trial {
+            measured,
+            figures,
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "the cores were busy with other work: the sequential run took ×{contention:.1} its calibrated {:.0} ms \
+                 (> {CONTENTION_MAX}; load average {:.1} on {} cores), so speedups say more about the load than about the model — rerun on a quiet machine",
+                JOBS as f64 * JOB_US / 1e3,
+                super::load_average(),
+                trials.cores
+            ),
+            thresholds,
+            cell_commands: self.commands.clone(),
+            chart: None,
+        })
+    }
+
+    fn speedup(&self, model: &str) -> f64 {
+        self.by_model
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0.0, |(_, ms)| self.sequential_ms / ms)
+    }
+}
+
+fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (String, Vec<String>)> {
+    let mut commands = Vec::new();
+    let mut measure = |model: &str| {
+        let mut spec = trials.spec("cpu", model, JOBS);
+        spec.cpu_us = JOB_US;
+        let record = trials.cell(spec, trials.repeats());
+        commands.push(record.command.clone());
+        median_ms(&record)
+    };
+    let sequential_ms = match measure("sequential") {
+        Ok(ms) => ms,
+        Err(error) => return Err((error, commands)),
+    };
+    let mut by_model = Vec::new();
+    for &model in models {
+        match measure(model) {
+            Ok(ms) => by_model.push((model, ms)),
+            Err(error) => return Err((error, commands)),
+        }
+    }
+    Ok(CpuCells {
+        sequential_ms,
+        by_model,
+        commands,
+    })
+}
+
+fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
+    let mut figures = vec![figure("sequential wall", cells.sequential_ms, "ms")];
+    let mut parts = vec![format!("sequential {:.0} ms", cells.sequential_ms)];
+    for (model, ms) in &cells.by_model {
+        figures.push(figure(format!("{model} wall"), *ms, "ms"));
+        figures.push(figure(
+            format!("{model} speedup"),
+            cells.speedup(model),
+            "x",
+        ));
+        parts.push(format!("{model} ×{:.2}", cells.speedup(model)));
+    }
+    (
+        format!(
+            "{JOBS} × {:.0} ms of compute: {}.",
+            JOB_US / 1e3,
+            parts.join(", ")
+        ),
+        figures,
+    )
+}
+
+fn async_not_for_cpu(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(
+        trials,
+        &["tokio-current", "tokio", "smol", "threads", "rayon"],
+    ) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+        return busy;
+    }
+    let parallel = parallel_speedup_min(trials.cores);
+    let one_thread = cells.speedup("tokio-current");
+    let multi = cells.speedup("tokio").max(cells.speedup("smol"));
+    let threads = cells.speedup("threads").max(cells.speedup("rayon"));
+    let (verdict, caveat) = if one_thread >= NO_SPEEDUP_MAX {
+        (Verdict::DoesNotHold, None)
+    } else if trials.cores > 1 && multi >= parallel {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "only for a single-threaded executor (×{one_thread:.2}); a multi-thread runtime ran the jobs on its {} worker threads \
+                 (×{multi:.2}, threads ×{threads:.2}) — the speedup comes from its threads, and while they compute they serve no I/O (see cpu-starves-io)",
+                trials.cores
+            )),
+        )
+    } else if threads < parallel || trials.cores == 1 {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "nothing gave a speedup here ({} core(s), threads ×{threads:.2}): threads or processes would not help either",
+                trials.cores
+            )),
+        )
+    } else {
+        (Verdict::Holds, None)
+    };
+    let (measured, figures) = speedup_figures(&cells);
+    Trial {
+        measured,
+        figures,
+        verdict,
+        caveat,
+        decided_by: format!(
+            "one-thread executor ×{one_thread:.2} vs {NO_SPEEDUP_MAX}; best multi-thread async ×{multi:.2} and best threads ×{threads:.2} \
+             vs {parallel:.2} (parallel on {} cores)",
+            trials.cores
+        ),
+        thresholds: cpu_thresholds(trials.cores),
+        cell_commands: cells.commands,
+        chart: None,
+    }
+}
+
+fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(trials, &["tokio-current"]) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    let mut commands = cells.commands.clone();
+    let mut spec = trials.spec("sleep", "tokio-current", JOBS);
+    spec.sleep_ms = WAIT_MS;
+    let record = trials.cell(spec, trials.repeats());
+    commands.push(record.command.clone());
+    let waits_ms = match median_ms(&record) {
+        Ok(ms) => ms,
+        Err(error) => return Trial::not_measured(error, commands),
+    };
+    let cpu_overlap = cells.speedup("tokio-current");
+    let wait_overlap = JOBS as f64 * WAIT_MS / waits_ms;
+    let verdict = if cpu_overlap < NO_SPEEDUP_MAX {
+        Verdict::DoesNotHold
+    } else {
+        Verdict::Holds
+    };
+    Trial {
+        measured: format!(
+            "one thread: {JOBS} CPU jobs took {:.0} ms vs sequential {:.0} ms (overlap ×{cpu_overlap:.2}); \
+             {JOBS} waits of {WAIT_MS:.0} ms took {waits_ms:.0} ms (overlap ×{wait_overlap:.1}).",
+            cells.by_model[0].1, cells.sequential_ms
+        ),
+        figures: vec![
+            figure("sequential CPU jobs wall", cells.sequential_ms, "ms"),
+            figure("tokio-current CPU jobs wall", cells.by_model[0].1, "ms"),
+            figure("CPU overlap on one thread", cpu_overlap, "x"),
+            figure("tokio-current waits wall", waits_ms, "ms"),
+            figure("wait overlap on one thread", wait_overlap, "x"),
+        ],
+        verdict,
+        caveat: None,
+        decided_by: format!(
+            "CPU overlap on one thread ×{cpu_overlap:.2} vs {NO_SPEEDUP_MAX} (below: the jobs ran one at a time); \
+             waits overlapped ×{wait_overlap:.1} — concurrency without parallelism. Tasks run in parallel only on a runtime \
+             with several worker threads (see async-not-for-cpu)"
+        ),
+        thresholds: vec![threshold(
+            "NO_SPEEDUP_MAX",
+            NO_SPEEDUP_MAX,
+            "an overlap below this means the jobs ran one at a time",
+        )],
+        cell_commands: commands,
+        chart: None,
+    }
+}
+
+fn threads_for_cpu(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(trials, &["threads", "thread-pool", "rayon"]) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+        return busy;
+    }
+    let parallel = parallel_speedup_min(trials.cores);
+    let worst = ["threads", "thread-pool", "rayon"]
+        .iter()
+        .map(|m| cells.speedup(m))
+        .fold(f64::INFINITY, f64::min);
+    let best = ["threads", "thread-pool", "rayon"]
+        .iter()
+        .map(|m| cells.speedup(m))
+        .fold(0.0, f64::max);
+    let (verdict, caveat) = if trials.cores == 1 {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "only with more than one core: on this 1-core machine threads gave ×{best:.2}"
+            )),
+        )
+    } else if worst >= parallel {
+        (Verdict::Holds, None)
+    } else if best >= parallel {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "not every way of using threads reached ×{parallel:.2} here (slowest ×{worst:.2}); see the per-model speedups"
+            )),
+        )
+    } else {
+        (Verdict::DoesNotHold, None)
+    };
+    let (measured, figures) = speedup_figures(&cells);
+    Trial {
+        measured: measured
+            + " In Python, threads give no such speedup under the GIL: run scripts/python_mirror.sh.",
+        figures,
+        verdict,
+        caveat,
+        decided_by: format!(
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel on {} cores)",
+            trials.cores
+        ),
+        thresholds: cpu_thresholds(trials.cores),
+        cell_commands: cells.commands,
+        chart: None,
+    }
+}

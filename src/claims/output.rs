@@ -1,0 +1,96 @@
+//! The claims table for the terminal, and the JSON document for the report.
+
+use super::{ClaimResult, Verdict};
+use crate::result::Machine;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use serde::{Deserialize, Serialize};
+
+/// Everything one `claims` run produced: what `--json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimsReport {
+    /// The machine the claims ran on; verdicts may differ on another.
+    pub machine: Machine,
+    /// When the run started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// How long the whole run took, s.
+    pub seconds: f64,
+    /// The exact command line.
+    pub invocation: String,
+    pub claims: Vec<ClaimResult>,
+}
+
+/// Table width when the terminal's is unknown.
+const DEFAULT_WIDTH: u16 = 160;
+
+fn verdict_text(result: &ClaimResult) -> String {
+    let mut text = result.verdict.as_str().to_string();
+    if let Some(caveat) = &result.caveat {
+        text += &format!(": {caveat}");
+    }
+    text += &format!("\n\ndecided by: {}", result.decided_by);
+    if !result.thresholds.is_empty() {
+        text += &format!(
+            "\nthresholds: {}",
+            result
+                .thresholds
+                .iter()
+                .map(|t| format!("{} = {}", t.name, t.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    text
+}
+
+/// The claims as a table: claim, what was measured, verdict, command.
+pub fn claims_table(results: &[ClaimResult]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(DEFAULT_WIDTH);
+    }
+    table.set_header(["claim", "measured", "verdict", "reproduce"]);
+    for result in results {
+        table.add_row([
+            format!("{}\n{}", result.id, result.claim),
+            result.measured.clone(),
+            verdict_text(result),
+            result.command.clone(),
+        ]);
+    }
+    table
+}
+
+/// How many claims got each verdict, e.g. "holds: 3, holds with a caveat: 8, does not hold: 2".
+pub fn tally(results: &[ClaimResult]) -> String {
+    [
+        Verdict::Holds,
+        Verdict::HoldsWithACaveat,
+        Verdict::DoesNotHold,
+        Verdict::NotMeasured,
+    ]
+    .iter()
+    .map(|&v| (v, results.iter().filter(|r| r.verdict == v).count()))
+    .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
+    .map(|(v, n)| format!("{}: {n}", v.as_str()))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// The claims without measuring anything: id and claim.
+pub fn list_text() -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(DEFAULT_WIDTH);
+    }
+    table.set_header(["id", "claim", "experiment"]);
+    for claim in super::all() {
+        table.add_row([claim.id, claim.claim, claim.experiment]);
+    }
+    table
+}
