@@ -6,11 +6,13 @@
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
 
 pub mod cell;
 pub mod claims;
 pub mod cli;
 pub mod compute;
+pub mod experiments;
 pub mod export;
 pub mod measure;
 pub mod model;
