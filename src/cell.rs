@@ -38,6 +38,16 @@ pub struct CellSpec {
     pub stack_kib: Option<usize>,
     /// Compute kernel speed, measured once per cell by the parent.
     pub iters_per_us: f64,
+    /// Reply size of the latency server (`socket` workload), bytes.
+    #[serde(default = "default_reply_bytes")]
+    pub reply_bytes: u64,
+    /// The latency server the parent started for this cell (`socket` workload).
+    #[serde(default)]
+    pub server: Option<std::net::SocketAddr>,
+}
+
+fn default_reply_bytes() -> u64 {
+    crate::server::DEFAULT_REPLY_BYTES
 }
 
 impl CellSpec {
@@ -50,6 +60,8 @@ impl CellSpec {
             sleep_ms: self.sleep_ms,
             cpu_us: self.cpu_us,
             iters_per_us: self.iters_per_us,
+            reply_bytes: self.reply_bytes,
+            server: self.server,
         }))
     }
 
@@ -65,6 +77,9 @@ impl CellSpec {
             }
             if workload.uses_cpu() {
                 command += &format!(" --cpu-us {}", self.cpu_us);
+            }
+            if workload.uses_server() {
+                command += &format!(" --reply-bytes {}", self.reply_bytes);
             }
         }
         if let Some(kib) = self.stack_kib {
@@ -149,6 +164,16 @@ impl RepeatExecutor for InProcess {
             Ok(result) => RepeatOutcome::Ok(result),
             Err(error) => RepeatOutcome::Failed(format!("{error:#}")),
         }
+    }
+}
+
+/// Runs nothing: every repeat fails with the reason the cell cannot run
+/// (e.g. too few file descriptors), so the refusal is recorded like any failure.
+pub struct Refused(pub String);
+
+impl RepeatExecutor for Refused {
+    fn run_repeat(&self, _spec: &CellSpec, _timeout: Duration) -> RepeatOutcome {
+        RepeatOutcome::Failed(self.0.clone())
     }
 }
 
@@ -336,6 +361,10 @@ pub fn run_cell(
     let workload = workload::by_name(&spec.workload);
     let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
     let (status, error) = ending;
+    let reply_bytes = uses(|w| w.uses_server()).then_some(spec.reply_bytes);
+    let bytes_per_s = reply_bytes
+        .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
+        .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
     CellRecord {
         workload: spec.workload.clone(),
         model: spec.model.clone(),
@@ -374,8 +403,8 @@ pub fn run_cell(
         error,
         machine,
         legacy: model.is_some_and(|m| m.legacy()),
-        reply_bytes: None,
-        bytes_per_s: None,
+        reply_bytes,
+        bytes_per_s,
         stack_kib: spec.stack_kib.map(|k| k as u64),
         noisy: stats::is_noisy(&wall_ms),
         profile: provenance.profile.clone(),

@@ -49,6 +49,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
     Claims(ClaimsArgs),
+    /// Run the loopback latency server: every request is answered after --delay-ms.
+    Serve(crate::server::ServeArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -111,6 +113,10 @@ pub struct RunArgs {
     /// Stack size of threads the models create, in KiB [default: the platform's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub stack_kib: Option<u64>,
+    /// Reply size of the latency server in bytes (socket workload; 0 to 64 MiB).
+    #[arg(long, default_value_t = crate::server::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::server::MAX_REPLY_BYTES))]
+    pub reply_bytes: u64,
     /// Repeats, each in a fresh process; the record shows min/median/max.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
@@ -199,6 +205,8 @@ fn workers_or_cores(workers: Option<u64>) -> usize {
 
 /// Runs a parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    // Every socket costs a descriptor: allow as many as the hard limit does.
+    crate::limits::raise_nofile_limit();
     match cli.command {
         Command::List { json } => {
             println!(
@@ -214,6 +222,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
         Command::Claims(args) => run_claims(args),
+        Command::Serve(args) => crate::server::serve_main(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
     }
 }
@@ -228,6 +237,8 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         cpu_us: args.cpu_us,
         stack_kib: args.stack_kib.map(|k| k as usize),
         iters_per_us: 0.0,
+        reply_bytes: args.reply_bytes,
+        server: None,
     };
     let executor = ChildProcess::current()?;
     let record = sweep::measure_cell(

@@ -7,6 +7,8 @@
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
 //! - [`claims`]: popular claims about async, each tested by an experiment.
 //! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
+//! - [`server`]: the loopback latency server behind the `socket` workload
+//!   ([`protocol`], [`server_process`], [`limits`]).
 
 pub mod cell;
 pub mod claims;
@@ -14,9 +16,13 @@ pub mod cli;
 pub mod compute;
 pub mod experiments;
 pub mod export;
+pub mod limits;
 pub mod measure;
 pub mod model;
+pub mod protocol;
 pub mod result;
+pub mod server;
+pub mod server_process;
 pub mod stats;
 pub mod sweep;
 pub mod table;

@@ -1,12 +1,13 @@
 //! Sweeps: a grid of cells over workloads × models × task counts, run one
 //! after another, each saved the moment it finishes.
 
-use crate::cell::{self, CellSpec, Provenance, RepeatExecutor};
+use crate::cell::{self, CellSpec, Provenance, Refused, RepeatExecutor};
 use crate::compute;
 use crate::export::ExportManager;
 use crate::measure;
 use crate::model;
 use crate::result::{CellRecord, Status};
+use crate::server_process::ServerProcess;
 use crate::workload::{self, Params};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -97,6 +98,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     sleep_ms: profile.sleep_ms,
                     cpu_us: profile.cpu_us,
                     iters_per_us: 1.0,
+                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+                    server: None,
                 });
                 let expected_ms = plan.expected_ms(
                     model.wait_concurrency(options.workers, tasks),
@@ -120,6 +123,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     cpu_us: profile.cpu_us,
                     stack_kib: None,
                     iters_per_us: 0.0,
+                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+                    server: None,
                 });
             }
         }
@@ -128,7 +133,9 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
 }
 
 /// Measures a cell the way `run` and `sweep` do: calibrate compute for this
-/// cell (when the workload computes), then run the repeats.
+/// cell (when the workload computes), start the latency server (when the
+/// workload talks to one; it is stopped when the cell ends, however it
+/// ends), then run the repeats.
 pub fn measure_cell(
     mut spec: CellSpec,
     repeats: u32,
@@ -136,8 +143,21 @@ pub fn measure_cell(
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
-    let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
+    let workload = workload::by_name(&spec.workload);
+    let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
+    let mut _server = None;
+    if workload.is_some_and(|w| w.uses_server()) {
+        match ServerProcess::for_cell(&spec) {
+            Ok(server) => {
+                spec.server = Some(server.addr);
+                _server = Some(server);
+            }
+            Err(reason) => {
+                return cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance)
+            }
+        }
+    }
     cell::run_cell(&spec, repeats, timeout, executor, provenance)
 }
 

@@ -281,6 +281,8 @@ impl Trials<'_> {
             cpu_us: 1000.0,
             stack_kib: None,
             iters_per_us: 0.0,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
         }
     }
 }

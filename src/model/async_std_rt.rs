@@ -1,14 +1,19 @@
 //! `async-std` (legacy): async-std's global executor with `--workers`
-//! threads, tasks started with `async_std::task::spawn`, timers from
-//! async-io (precise on Linux). async-std is discontinued upstream; it stays
+//! threads, tasks started with `async_std::task::spawn`, timers and
+//! `async_std::net` sockets from async-io (timers precise on Linux). async-std is discontinued upstream; it stays
 //! here because much existing code and teaching material uses it.
 //!
 //! Its executor is global and sized once per process from
 //! `ASYNC_STD_THREAD_COUNT`, which is one more reason each cell runs in its
 //! own process.
 
-use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use super::{
+    async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
+};
+use crate::protocol::ReplyCheck;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,6 +24,23 @@ struct AsyncStdPrimitives;
 impl AsyncRuntime for AsyncStdPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         async_std::task::sleep(duration)
+    }
+
+    async fn exchange(
+        server: SocketAddr,
+        request: &[u8],
+        reply: &mut ReplyCheck,
+    ) -> io::Result<()> {
+        use async_std::io::{ReadExt, WriteExt};
+        let mut stream = async_std::net::TcpStream::connect(server).await?;
+        stream.write_all(request).await?;
+        let mut buffer = [0u8; READ_BUFFER_BYTES];
+        loop {
+            match stream.read(&mut buffer).await? {
+                0 => return Ok(()),
+                read => reply.feed(&buffer[..read]),
+            }
+        }
     }
 }
 

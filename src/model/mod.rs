@@ -5,8 +5,8 @@
 //! [`Plan`] with its own spawn and waits for all of them. What a task does is
 //! interpreted here, once: [`blocking_task`] for models that run tasks on
 //! threads that may block, [`async_task`] for async runtimes, which supply
-//! their own timer through [`AsyncRuntime`]. Adding a model is one file here
-//! and one line in [`all`].
+//! their own timer and sockets through [`AsyncRuntime`]. Adding a model is
+//! one file here and one line in [`all`].
 
 mod async_std_rt;
 mod rayon_pool;
@@ -18,8 +18,11 @@ mod tokio_current;
 mod tokio_multi;
 
 use crate::compute;
-use crate::workload::{Op, Plan};
+use crate::protocol::{self, ReplyCheck};
+use crate::workload::{Op, Plan, Request};
 use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -162,6 +165,10 @@ impl Batch {
     }
 }
 
+/// Every client reads replies through a buffer of this size, whatever its
+/// model, so that no model reads with fewer system calls than another.
+pub const READ_BUFFER_BYTES: usize = 1024;
+
 /// Runs task `index` on the calling thread, blocking while it waits.
 pub fn blocking_task(batch: &Batch, index: usize) {
     let mut checksum = 0u64;
@@ -171,15 +178,64 @@ pub fn blocking_task(batch: &Batch, index: usize) {
             Op::Compute { iterations, .. } => {
                 checksum = checksum.wrapping_add(compute::spin(*iterations))
             }
+            Op::Request(request) => {
+                let mut reply = ReplyCheck::new(index as u64, request.reply_bytes);
+                let outcome = blocking_exchange(
+                    request.server,
+                    &protocol::request_line(index as u64),
+                    &mut reply,
+                )
+                .and_then(|()| reply.finish());
+                if let Err(error) = outcome {
+                    return batch.fail(index, request_failed(request, &error));
+                }
+            }
         }
     }
     batch.done(index, checksum);
+}
+
+/// The blocking models' client: `std::net`, one blocking call after another.
+fn blocking_exchange(server: SocketAddr, request: &[u8], reply: &mut ReplyCheck) -> io::Result<()> {
+    let mut stream = std::net::TcpStream::connect(server)?;
+    stream.write_all(request)?;
+    let mut buffer = [0u8; READ_BUFFER_BYTES];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(read) => reply.feed(&buffer[..read]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The error a task reports when its request failed.
+fn request_failed(request: &Request, error: &io::Error) -> String {
+    if request.server.port() == 0 {
+        return "the socket workload was given no server address (the lab starts one for \
+                `run` and `sweep`)"
+            .into();
+    }
+    format!(
+        "the request to the latency server at {} failed: {error}",
+        request.server
+    )
 }
 
 /// The primitives an async runtime supplies to [`async_task`].
 pub trait AsyncRuntime {
     /// The runtime's own timer.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+
+    /// The runtime's own TCP client: connect to `server`, write all of
+    /// `request`, then read the reply through a [`READ_BUFFER_BYTES`] buffer,
+    /// feeding every piece to `reply`, until the server closes the connection.
+    fn exchange(
+        server: SocketAddr,
+        request: &[u8],
+        reply: &mut ReplyCheck,
+    ) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// Runs task `index` as a future on runtime `R`. Compute runs inline,
@@ -191,6 +247,16 @@ pub async fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) {
             Op::Sleep(duration) => R::sleep(*duration).await,
             Op::Compute { iterations, .. } => {
                 checksum = checksum.wrapping_add(compute::spin(*iterations))
+            }
+            Op::Request(request) => {
+                let mut reply = ReplyCheck::new(index as u64, request.reply_bytes);
+                let line = protocol::request_line(index as u64);
+                let outcome = R::exchange(request.server, &line, &mut reply)
+                    .await
+                    .and_then(|()| reply.finish());
+                if let Err(error) = outcome {
+                    return batch.fail(index, request_failed(request, &error));
+                }
             }
         }
     }

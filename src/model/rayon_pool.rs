@@ -1,7 +1,10 @@
 //! `rayon`: a rayon pool of `--workers` threads, each task a pool job
 //! (`scope.spawn`). Rayon is built for compute: it spreads CPU work over the
-//! cores with work stealing. Its threads block when a task blocks, so for
-//! waits it behaves like a fixed thread pool — that contrast is the lesson.
+//! cores with work stealing. Its threads block when a task blocks — a sleep,
+//! or a blocking `std::net` request in the `socket` workload — so for waits
+//! and I/O it behaves like a fixed thread pool of `--workers` threads: only
+//! that many requests are in flight at once. That contrast is the lesson:
+//! rayon is for compute, not for waiting on I/O.
 
 use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ impl Model for Rayon {
         "rayon"
     }
     fn description(&self) -> &'static str {
-        "a rayon pool of --workers threads, each task a pool job (built for compute; waits block a worker)"
+        "a rayon pool of --workers threads, each task a pool job (built for compute; a wait or blocking socket I/O blocks a worker)"
     }
     fn style(&self) -> Style {
         Style::Blocking

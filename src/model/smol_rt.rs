@@ -1,12 +1,18 @@
 //! `smol`: an `async_executor::Executor` run on `--workers` threads, timers
-//! from async-io (precise on Linux). smol's global `smol::spawn` executor is
+//! and sockets (`smol::Async<TcpStream>`) from async-io (timers precise on
+//! Linux). smol's global `smol::spawn` executor is
 //! single-threaded unless configured, which would make an unfair
 //! comparison, so the lab builds an N-thread executor explicitly, as the
 //! smol documentation recommends for multi-threaded use.
 
-use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use super::{
+    async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
+};
+use crate::protocol::ReplyCheck;
 use anyhow::Context;
 use async_executor::Executor;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -18,6 +24,23 @@ struct SmolPrimitives;
 impl AsyncRuntime for SmolPrimitives {
     async fn sleep(duration: Duration) {
         smol::Timer::after(duration).await;
+    }
+
+    async fn exchange(
+        server: SocketAddr,
+        request: &[u8],
+        reply: &mut ReplyCheck,
+    ) -> io::Result<()> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = smol::Async::<std::net::TcpStream>::connect(server).await?;
+        stream.write_all(request).await?;
+        let mut buffer = [0u8; READ_BUFFER_BYTES];
+        loop {
+            match stream.read(&mut buffer).await? {
+                0 => return Ok(()),
+                read => reply.feed(&buffer[..read]),
+            }
+        }
     }
 }
 

@@ -1,12 +1,18 @@
 //! `tokio`: tokio's multi-thread runtime with `--workers` worker threads
 //! (work stealing), tasks started with `tokio::spawn`. A wait parks the
-//! task, not the thread, so thousands of waits share a few threads. Note:
+//! task, not the thread, so thousands of waits share a few threads; sockets
+//! are `tokio::net`, on tokio's own epoll reactor. Note:
 //! tokio's timer has 1 ms granularity and rounds sleeps up to the next
 //! millisecond, so sleeps shorter than ~10 ms are not fair stand-ins for I/O.
 
-use super::{async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style};
+use super::{
+    async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
+};
+use crate::protocol::ReplyCheck;
 use anyhow::Context;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +24,23 @@ pub(super) struct TokioPrimitives;
 impl AsyncRuntime for TokioPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
+    }
+
+    async fn exchange(
+        server: SocketAddr,
+        request: &[u8],
+        reply: &mut ReplyCheck,
+    ) -> io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(server).await?;
+        stream.write_all(request).await?;
+        let mut buffer = [0u8; READ_BUFFER_BYTES];
+        loop {
+            match stream.read(&mut buffer).await? {
+                0 => return Ok(()),
+                read => reply.feed(&buffer[..read]),
+            }
+        }
     }
 }
 

@@ -9,8 +9,10 @@
 mod cpu;
 mod mixed;
 mod sleep;
+mod socket;
 
 use crate::compute;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// One step of a task.
@@ -22,6 +24,21 @@ pub enum Op {
     /// Compute for about `micros` microseconds: `iterations` steps of the
     /// calibrated kernel in [`crate::compute`]. Every model runs it inline.
     Compute { micros: f64, iterations: u64 },
+    /// Send one request to the lab's latency server over TCP and read and
+    /// check its whole reply: real I/O. Blocking models use `std::net`;
+    /// async models their runtime's own sockets.
+    Request(Request),
+}
+
+/// One request to the latency server (protocol: [`crate::protocol`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Request {
+    /// Where the server listens; known only once the lab has started it.
+    pub server: SocketAddr,
+    /// How long the server waits before answering: the task's wait.
+    pub delay: Duration,
+    /// How many bytes the reply must have.
+    pub reply_bytes: u64,
 }
 
 /// What a cell runs: `tasks` identical tasks, each performing `ops` in order.
@@ -38,7 +55,8 @@ impl Plan {
             .iter()
             .map(|op| match op {
                 Op::Sleep(d) => *d,
-                _ => Duration::ZERO,
+                Op::Request(request) => request.delay,
+                Op::Compute { .. } => Duration::ZERO,
             })
             .sum()
     }
@@ -95,6 +113,10 @@ pub struct Params {
     pub cpu_us: f64,
     /// Compute kernel iterations per µs on this machine (from calibration).
     pub iters_per_us: f64,
+    /// Reply size of the latency server, in bytes.
+    pub reply_bytes: u64,
+    /// The latency server's address, once the lab has started one.
+    pub server: Option<SocketAddr>,
 }
 
 impl Params {
@@ -120,6 +142,11 @@ pub trait Workload: Sync {
     fn uses_sleep(&self) -> bool;
     /// Whether `--cpu-us` matters to this workload.
     fn uses_cpu(&self) -> bool;
+    /// Whether the tasks talk to the latency server (which the lab then
+    /// starts for the cell, and `--reply-bytes` matters).
+    fn uses_server(&self) -> bool {
+        false
+    }
     /// The ops each task performs.
     fn ops(&self, params: &Params) -> Vec<Op>;
 
@@ -134,7 +161,7 @@ pub trait Workload: Sync {
 
 /// Every workload, in the order tables and charts show them.
 pub fn all() -> &'static [&'static dyn Workload] {
-    &[&sleep::Sleep, &cpu::Cpu, &mixed::Mixed]
+    &[&sleep::Sleep, &cpu::Cpu, &mixed::Mixed, &socket::Socket]
 }
 
 /// The names of every workload.
@@ -157,6 +184,8 @@ mod tests {
             sleep_ms: 100.0,
             cpu_us: 1000.0,
             iters_per_us: 100.0,
+            reply_bytes: 1024,
+            server: None,
         }
     }
 
@@ -180,6 +209,10 @@ mod tests {
         assert_eq!(by_name("cpu").unwrap().plan(&params(1)).ideal_ms(2), 1.0);
         let mixed = by_name("mixed").unwrap().plan(&params(8));
         assert_eq!(mixed.ideal_ms(2), 104.0);
+        // The server's delays overlap like sleeps: one delay, however many requests.
+        let socket = by_name("socket").unwrap().plan(&params(10_000));
+        assert_eq!(socket.ideal_ms(2), 100.0);
+        assert_eq!(socket.expected_ms(1, 1), 10_000.0 * 100.0);
     }
 
     #[test]

@@ -1,0 +1,453 @@
+//! The latency server: a TCP service that answers every request after a
+//! fixed delay, standing in for a slow database or web service.
+//!
+//! `async-vs-blocking serve` runs it on its own; the `socket` workload
+//! starts one per cell in a separate process (see [`crate::server_process`]).
+//! The wire protocol is in [`crate::protocol`].
+//!
+//! Each connection is a task on an `async-executor` with async-io's reactor
+//! underneath (the stack smol uses). async-io arms a timerfd for its timers,
+//! so a delay ends within microseconds of its deadline instead of being
+//! rounded up to the next millisecond, and thousands of connections wait at
+//! once without a thread each. The delay is measured from the moment the
+//! request line has arrived; how late each delay ended is recorded, and
+//! `Ctrl-C` (or SIGTERM) prints that accuracy before the server exits.
+
+use crate::cli::UsageError;
+use crate::protocol::{self, MAX_REQUEST_BYTES};
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use smol::{Async, Executor, Timer};
+use std::io::{self, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The largest reply the server sends (64 MiB).
+pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The reply size when none is given.
+pub const DEFAULT_REPLY_BYTES: u64 = 1024;
+
+/// The listen backlog asked for. The kernel caps it at
+/// `net.core.somaxconn`; a small backlog would make a burst of thousands of
+/// connects fail or stall, which would be the harness's fault, not the model's.
+pub const LISTEN_BACKLOG: i32 = 65_535;
+
+/// Replies are written in pieces of at most this many bytes.
+const WRITE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Replies up to this size leave in one segment on loopback (MTU 64 KiB), so
+/// Nagle's algorithm cannot hold any of them back and the server saves a
+/// `setsockopt(TCP_NODELAY)` per connection; longer ones set it.
+const NAGLE_FREE_BYTES: u64 = 32 * 1024;
+
+/// `serve`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Only loopback addresses, unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one. The address is printed on the first line.
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+    /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    pub delay_ms: f64,
+    /// Bytes in each reply (0 to 64 MiB).
+    #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_REPLY_BYTES))]
+    pub reply_bytes: u64,
+    /// Executor threads that serve connections [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+    /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+fn parse_delay_ms(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of ms"))?;
+    if !value.is_finite() || !(0.0..=3_600_000.0).contains(&value) {
+        return Err("must be between 0 and 3600000 ms (one hour)".into());
+    }
+    Ok(value)
+}
+
+/// How the server answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerConfig {
+    /// The wait before each reply, counted from the arrival of the request.
+    pub delay: Duration,
+    /// Bytes in each reply.
+    pub reply_bytes: u64,
+    /// Executor threads.
+    pub threads: usize,
+}
+
+/// What the server has done so far, and how accurate its delays were.
+#[derive(Debug)]
+pub struct ServerStats {
+    /// Replies sent in full.
+    pub served: AtomicU64,
+    /// Requests answered with `ERR`.
+    pub refused: AtomicU64,
+    /// Connections that broke off (reset by the client, write errors).
+    pub failed: AtomicU64,
+    /// How late each delay ended, in µs.
+    lateness_us: Mutex<Histogram<u64>>,
+}
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        ServerStats {
+            served: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            // 1 µs to one hour at three significant digits.
+            lateness_us: Mutex::new(
+                Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                    .expect("the bounds and 3 significant digits are valid"),
+            ),
+        }
+    }
+}
+
+impl ServerStats {
+    fn record_lateness(&self, late: Duration) {
+        let us = (late.as_micros() as u64).max(1);
+        if let Ok(mut histogram) = self.lateness_us.lock() {
+            histogram.saturating_record(us);
+        }
+    }
+
+    /// How late the delays ended: (p50, p99, max) in ms, if any ended yet.
+    pub fn lateness_ms(&self) -> Option<(f64, f64, f64)> {
+        let histogram = self.lateness_us.lock().ok()?;
+        if histogram.is_empty() {
+            return None;
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        Some((
+            ms(histogram.value_at_quantile(0.5)),
+            ms(histogram.value_at_quantile(0.99)),
+            ms(histogram.max()),
+        ))
+    }
+
+    /// One line for the operator.
+    pub fn summary(&self, delay: Duration) -> String {
+        let counts = format!(
+            "served {} replies ({} requests refused, {} connections broken off)",
+            self.served.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed)
+        );
+        match self.lateness_ms() {
+            Some((p50, p99, max)) => format!(
+                "{counts}; the {} ms delay ended late by p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms",
+                delay.as_secs_f64() * 1e3
+            ),
+            None => counts,
+        }
+    }
+}
+
+/// Opens a listening socket with a large backlog and `SO_REUSEADDR`.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Serves connections on `listener` until the process ends.
+pub fn run(listener: TcpListener, config: ServerConfig, stats: Arc<ServerStats>) -> io::Result<()> {
+    let listener = Async::new(listener)?;
+    let executor = Arc::new(Executor::new());
+    let shared = Arc::new(Shared {
+        config,
+        pattern: protocol::reply_pattern(WRITE_CHUNK_BYTES),
+        stats,
+    });
+    for id in 1..config.threads.max(1) {
+        let executor = Arc::clone(&executor);
+        std::thread::Builder::new()
+            .name(format!("serve-{id}"))
+            .spawn(move || smol::block_on(executor.run(smol::future::pending::<()>())))?;
+    }
+    smol::block_on(executor.run(accept_loop(&listener, &executor, &shared)))
+}
+
+/// Starts a server on `127.0.0.1:0` in background threads of this process
+/// and returns its address. For tests and benches; the lab itself runs the
+/// server in a separate process.
+pub fn spawn_in_process(config: ServerConfig) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
+    let listener = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(ServerStats::default());
+    let server_stats = Arc::clone(&stats);
+    std::thread::Builder::new()
+        .name("serve-0".into())
+        .spawn(move || run(listener, config, server_stats))?;
+    Ok((addr, stats))
+}
+
+struct Shared {
+    config: ServerConfig,
+    /// Every reply is cut from this (see [`protocol::reply_pattern`]).
+    pattern: Vec<u8>,
+    stats: Arc<ServerStats>,
+}
+
+async fn accept_loop(
+    listener: &Async<TcpListener>,
+    executor: &Executor<'static>,
+    shared: &Arc<Shared>,
+) -> io::Result<()> {
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                let shared = Arc::clone(shared);
+                executor
+                    .spawn(async move {
+                        if handle(stream, &shared).await.is_err() {
+                            shared.stats.failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .detach();
+            }
+            Err(error) => {
+                // Out of descriptors or memory: say so (at most once a second)
+                // and give connections time to close instead of spinning.
+                if last_warning.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) {
+                    eprintln!("warning: accepting a connection failed: {error}");
+                    last_warning = Some(Instant::now());
+                }
+                Timer::after(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// One connection: read the request line, wait, reply, close.
+async fn handle(stream: Async<TcpStream>, shared: &Shared) -> io::Result<()> {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    let mut line = [0u8; MAX_REQUEST_BYTES];
+    let mut len = 0;
+    let end = loop {
+        if let Some(newline) = line[..len].iter().position(|&b| b == b'\n') {
+            break newline + 1;
+        }
+        if len == line.len() {
+            return refuse(&stream, shared, "the request line is longer than 64 bytes").await;
+        }
+        let read = (&stream).read(&mut line[len..]).await?;
+        if read == 0 {
+            // Closed without a request: a readiness probe, nothing to answer.
+            return Ok(());
+        }
+        len += read;
+    };
+    let arrived = Instant::now();
+    let id = match protocol::parse_request(&line[..end]) {
+        Ok(id) => id,
+        Err(reason) => return refuse(&stream, shared, &reason).await,
+    };
+    if shared.config.reply_bytes > NAGLE_FREE_BYTES {
+        // A reply of several segments must not wait for ACKs between them.
+        stream.get_ref().set_nodelay(true)?;
+    }
+
+    let deadline = arrived + shared.config.delay;
+    Timer::at(deadline).await;
+    shared
+        .stats
+        .record_lateness(Instant::now().saturating_duration_since(deadline));
+
+    let mut offset = 0u64;
+    while offset < shared.config.reply_bytes {
+        let piece = (shared.config.reply_bytes - offset).min(WRITE_CHUNK_BYTES as u64) as usize;
+        let start = protocol::pattern_start(id, offset);
+        (&stream)
+            .write_all(&shared.pattern[start..start + piece])
+            .await?;
+        offset += piece as u64;
+    }
+    shared.stats.served.fetch_add(1, Ordering::Relaxed);
+    // Dropping the stream closes it: the end of the stream ends the reply.
+    Ok(())
+}
+
+async fn refuse(stream: &Async<TcpStream>, shared: &Shared, reason: &str) -> io::Result<()> {
+    use smol::io::AsyncWriteExt;
+    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+    let mut line = protocol::ERROR_PREFIX.to_vec();
+    line.extend_from_slice(reason.replace('\n', " ").as_bytes());
+    line.push(b'\n');
+    let mut writer = stream;
+    writer.write_all(&line).await?;
+    stream.get_ref().shutdown(Shutdown::Write)
+}
+
+/// `async-vs-blocking serve`: checks the address, raises the descriptor
+/// limit, prints the bound address on the first line and serves until
+/// SIGINT/SIGTERM, when it prints how accurate its delays were.
+pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
+    let addr = SocketAddr::new(args.bind, args.port);
+    if !args.bind.is_loopback() && !args.allow_remote {
+        return Err(UsageError(format!(
+            "error: --bind {} is not a loopback address; the latency server only listens on \
+             loopback (127.0.0.1, ::1) unless you add --allow-remote",
+            args.bind
+        ))
+        .into());
+    }
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
+             connect and hold connections open"
+        );
+    }
+    let limit = crate::limits::raise_nofile_limit();
+    let config = ServerConfig {
+        delay: Duration::from_secs_f64(args.delay_ms / 1e3),
+        reply_bytes: args.reply_bytes,
+        threads: args
+            .threads
+            .map_or_else(crate::measure::cores, |t| t as usize),
+    };
+    let listener = listen(addr).with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+
+    // Block SIGINT and SIGTERM in every thread (threads inherit the mask),
+    // so that one thread can wait for them and print the summary.
+    let signals = block_stop_signals();
+    let stats = Arc::new(ServerStats::default());
+    {
+        let stats = Arc::clone(&stats);
+        let delay = config.delay;
+        std::thread::Builder::new()
+            .name("serve-signals".into())
+            .spawn(move || {
+                wait_for_stop_signal(&signals);
+                eprintln!("{}", stats.summary(delay));
+                std::process::exit(0);
+            })
+            .context("starting the signal thread")?;
+    }
+
+    {
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{local}").context("printing the address")?;
+        stdout.flush().context("printing the address")?;
+    }
+    eprintln!(
+        "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
+         with {} bytes, then closed; {} threads, up to {limit} open descriptors. \
+         Ctrl-C stops it and prints how accurate the delays were.",
+        args.delay_ms, config.reply_bytes, config.threads
+    );
+    run(listener, config, stats).context("serving")?;
+    Ok(0)
+}
+
+fn block_stop_signals() -> libc::sigset_t {
+    // SAFETY: the set is initialised by sigemptyset before use and only
+    // passed to the signal-mask functions, which read it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_for_stop_signal(set: &libc::sigset_t) {
+    let mut signal = 0;
+    // SAFETY: sigwait reads the initialised set and writes one int we own.
+    unsafe {
+        libc::sigwait(set, &mut signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn ask(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, Duration) {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(request).unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        (reply, started.elapsed())
+    }
+
+    #[test]
+    fn answers_after_the_delay_with_the_pattern() {
+        let (addr, stats) = spawn_in_process(ServerConfig {
+            delay: Duration::from_millis(30),
+            reply_bytes: 200_000,
+            threads: 1,
+        })
+        .unwrap();
+        let (reply, took) = ask(addr, &protocol::request_line(17));
+        let mut check = protocol::ReplyCheck::new(17, 200_000);
+        check.feed(&reply);
+        check.finish().unwrap();
+        // The reply cannot come before the delay; 5 s is far beyond any slow machine.
+        assert!(took >= Duration::from_millis(30), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(stats.served.load(Ordering::Relaxed), 1);
+        assert!(stats.lateness_ms().is_some());
+    }
+
+    #[test]
+    fn waits_concurrently_not_one_after_another() {
+        let (addr, _) = spawn_in_process(ServerConfig {
+            delay: Duration::from_millis(100),
+            reply_bytes: 10,
+            threads: 1,
+        })
+        .unwrap();
+        let started = Instant::now();
+        let clients: Vec<_> = (0..50)
+            .map(|id| std::thread::spawn(move || ask(addr, &protocol::request_line(id))))
+            .collect();
+        for client in clients {
+            assert_eq!(client.join().unwrap().0.len(), 10);
+        }
+        // One after another would take 50 x 100 ms = 5 s.
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2_500), "{took:?}");
+    }
+
+    #[test]
+    fn a_bad_request_gets_an_error_line() {
+        let (addr, stats) = spawn_in_process(ServerConfig {
+            delay: Duration::from_secs(10),
+            reply_bytes: 10,
+            threads: 1,
+        })
+        .unwrap();
+        let (reply, took) = ask(addr, b"HELLO\n");
+        assert!(reply.starts_with(b"ERR "), "{reply:?}");
+        // Refused at once, without waiting the 10 s delay.
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        // 64 bytes and no newline: the line is too long (sent whole, so no
+        // unread bytes turn the close into a reset).
+        let (reply, _) = ask(addr, &[b'x'; 64]);
+        assert!(String::from_utf8_lossy(&reply).contains("longer than 64"));
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 2);
+    }
+}
