@@ -448,3 +448,146 @@ pub fn child_main(spec_json: &str) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Plays back scripted outcomes, so folding repeats into a record is
+    /// tested without timing anything.
+    struct Scripted(RefCell<Vec<RepeatOutcome>>);
+
+    impl RepeatExecutor for Scripted {
+        fn run_repeat(&self, _spec: &CellSpec, _timeout: Duration) -> RepeatOutcome {
+            self.0.borrow_mut().remove(0)
+        }
+    }
+
+    fn result(wall_ms: f64, p99: f64, threads: u64) -> RepeatOutcome {
+        RepeatOutcome::Ok(RepeatResult {
+            wall_ms,
+            latency_ms: LatencyMs {
+                p50: p99 / 2.0,
+                p99,
+                max: p99,
+            },
+            cpu_user_ms: wall_ms / 10.0,
+            cpu_sys_ms: 1.0,
+            ctx_voluntary: 5,
+            ctx_involuntary: 1,
+            peak_rss_kib: 1000 + threads,
+            peak_threads: threads,
+        })
+    }
+
+    fn spec(model: &str) -> CellSpec {
+        CellSpec {
+            workload: "sleep".into(),
+            model: model.into(),
+            tasks: 100,
+            workers: 2,
+            sleep_ms: 100.0,
+            cpu_us: 1000.0,
+            stack_kib: None,
+            iters_per_us: 1.0,
+        }
+    }
+
+    #[test]
+    fn repeats_fold_into_spread_median_and_efficiency() {
+        let script = Scripted(RefCell::new(vec![
+            result(125.0, 120.0, 4),
+            result(110.0, 105.0, 6),
+            result(200.0, 190.0, 5),
+        ]));
+        let record = run_cell(
+            &spec("tokio"),
+            3,
+            Duration::from_secs(5),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Ok);
+        assert_eq!(record.repeats, 3);
+        assert_eq!(
+            (
+                record.wall_ms.min,
+                record.wall_ms.median,
+                record.wall_ms.max
+            ),
+            (110.0, 125.0, 200.0)
+        );
+        assert_eq!(record.ideal_ms, 100.0);
+        assert!((record.efficiency - 0.8).abs() < 1e-12);
+        // Latency and CPU come from the median repeat; peaks are the largest.
+        assert_eq!(record.latency_ms.p99, 120.0);
+        assert_eq!(record.cpu_user_ms, 12.5);
+        assert_eq!(record.peak_threads, 6);
+        assert_eq!(record.peak_rss_kib, 1006);
+        assert!(record.noisy, "200 / 110 > 1.5");
+        // sleep ignores --cpu-us, so the record says 0.
+        assert_eq!(record.cpu_us, 0.0);
+        assert!(record.command.contains("--sleep-ms 100") && !record.command.contains("--cpu-us"));
+    }
+
+    #[test]
+    fn a_failed_repeat_stops_the_cell_and_is_recorded() {
+        let script = Scripted(RefCell::new(vec![
+            result(100.0, 100.0, 3),
+            RepeatOutcome::Failed("the OS refused thread 7".into()),
+            result(100.0, 100.0, 3),
+        ]));
+        let record = run_cell(
+            &spec("threads"),
+            3,
+            Duration::from_secs(5),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Failed);
+        assert_eq!(record.error.as_deref(), Some("the OS refused thread 7"));
+        assert_eq!(record.repeats, 1);
+        assert_eq!(script.0.borrow().len(), 1, "the third repeat must not run");
+        // threads uses one thread per task.
+        assert_eq!(record.workers, 100);
+    }
+
+    #[test]
+    fn a_timeout_is_its_own_status() {
+        let script = Scripted(RefCell::new(vec![RepeatOutcome::Timeout]));
+        let record = run_cell(
+            &spec("async-std"),
+            3,
+            Duration::from_secs(2),
+            &script,
+            &Provenance::default(),
+        );
+        assert_eq!(record.status, Status::Timeout);
+        assert!(record.error.unwrap().contains("2 s timeout"));
+        assert_eq!(record.efficiency, 0.0);
+        assert!(record.legacy);
+    }
+
+    #[test]
+    fn in_process_repeat_runs_every_task_of_every_model() {
+        for model in crate::model::names() {
+            let mut spec = spec(model);
+            spec.workload = "mixed".into();
+            spec.tasks = 6;
+            spec.sleep_ms = 2.0;
+            spec.cpu_us = 200.0;
+            spec.iters_per_us = crate::compute::calibrate();
+            // async-std's global executor is sized once per process: use the same count everywhere.
+            spec.workers = 2;
+            let result = measure_repeat(&spec).unwrap_or_else(|e| panic!("{model}: {e:#}"));
+            // Physics: nothing finishes before its own 2 ms wait.
+            assert!(result.wall_ms >= 2.0, "{model}: {result:?}");
+            assert!(
+                result.latency_ms.max <= result.wall_ms + 0.01,
+                "{model}: {result:?}"
+            );
+            assert!(result.peak_threads >= 1);
+        }
+    }
+}

@@ -294,3 +294,6 @@ pub fn label(name: &str) -> String {
         _ => name.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! Checks every model against the same small plans: every task runs once,
+//! computes its checksum, and the physics holds.
+
+use super::*;
+use crate::workload::Params;
+
+fn batch(workload: &str, tasks: u64, sleep_ms: f64, cpu_us: f64) -> Arc<Batch> {
+    let plan = crate::workload::by_name(workload).unwrap().plan(&Params {
+        tasks,
+        sleep_ms,
+        cpu_us,
+        iters_per_us: 50.0,
+    });
+    Arc::new(Batch::new(plan))
+}
+
+fn config() -> ModelConfig {
+    ModelConfig {
+        workers: 2,
+        stack_kib: None,
+    }
+}
+
+#[test]
+fn every_model_finishes_every_task_with_the_right_checksum() {
+    for model in all() {
+        let mut runner = model.prepare(&config()).unwrap();
+        let batch = batch("cpu", 9, 0.0, 100.0);
+        batch.begin();
+        runner.run(&batch).unwrap();
+        batch
+            .verify()
+            .unwrap_or_else(|e| panic!("{}: {e}", model.name()));
+    }
+}
+
+#[test]
+fn verify_catches_a_task_that_never_ran() {
+    let batch = batch("cpu", 3, 0.0, 10.0);
+    batch.begin();
+    let checksum = batch.plan.checksum_per_task();
+    batch.done(0, checksum);
+    batch.done(1, checksum);
+    let error = batch.verify().unwrap_err().to_string();
+    assert!(error.contains("1 of 3 tasks never finished"), "{error}");
+}
+
+#[test]
+fn verify_catches_skipped_compute() {
+    let batch = batch("cpu", 2, 0.0, 10.0);
+    batch.begin();
+    batch.done(0, 0);
+    batch.done(1, 0);
+    assert!(batch.verify().unwrap_err().to_string().contains("checksum"));
+}
+
+#[test]
+fn waits_overlap_in_concurrent_models_and_not_in_sequential() {
+    // 20 waits of 30 ms: one after another that is at least 600 ms; overlapped,
+    // far less. The bound for "overlapped" is wide (a quarter of serial).
+    for name in ["threads", "tokio", "tokio-current", "async-std", "smol"] {
+        let model = by_name(name).unwrap();
+        let mut runner = model.prepare(&config()).unwrap();
+        let batch = batch("sleep", 20, 30.0, 0.0);
+        let start = batch.begin();
+        runner.run(&batch).unwrap();
+        let wall = start.elapsed();
+        assert!(wall >= Duration::from_millis(30), "{name}: {wall:?}");
+        assert!(
+            wall < Duration::from_millis(150),
+            "{name} did not overlap waits: {wall:?}"
+        );
+    }
+    let mut runner = by_name("sequential").unwrap().prepare(&config()).unwrap();
+    let batch = batch("sleep", 20, 30.0, 0.0);
+    let start = batch.begin();
+    runner.run(&batch).unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(600));
+}
+
+#[test]
+fn a_pool_overlaps_only_as_many_waits_as_it_has_workers() {
+    for name in ["thread-pool", "rayon"] {
+        let mut runner = by_name(name).unwrap().prepare(&config()).unwrap();
+        // 8 waits of 25 ms on 2 workers: at least 4 rounds = 100 ms.
+        let batch = batch("sleep", 8, 25.0, 0.0);
+        let start = batch.begin();
+        runner.run(&batch).unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "{name}: {:?}",
+            start.elapsed()
+        );
+    }
+}
