@@ -4,8 +4,8 @@
 //! separate process, `async-vs-blocking serve`), speaking the lab's protocol
 //! and checking every reply byte:
 //!
-//! 1. One request at a time, 200 times: connect, send, read the reply,
-//!    close — with `std::net` (blocking) and with `tokio::net` on a
+//! 1. One request at a time, 200 times per client, the clients taking
+//!    turns: connect, send, read the reply, close — with `std::net` (blocking) and with `tokio::net` on a
 //!    current-thread and a multi-thread runtime (built before timing). The
 //!    server answers at once, so the time is the I/O path itself.
 //! 2. Many requests at once: the lab's `socket` cells, 1,000 requests whose
@@ -81,16 +81,31 @@ async fn tokio_request(server: SocketAddr, id: u64) -> io::Result<Duration> {
     Ok(start.elapsed())
 }
 
-/// p50 and p99 of `REQUESTS` one-at-a-time requests, µs, after 10 untimed.
-fn one_at_a_time(mut request: impl FnMut(u64) -> io::Result<Duration>) -> io::Result<(f64, f64)> {
-    for id in 0..10 {
-        request(id)?;
+/// A one-at-a-time client: one request, its latency.
+type Client<'a> = Box<dyn FnMut(u64) -> io::Result<Duration> + 'a>;
+
+/// p50 and p99 latency, µs, of `REQUESTS` requests per client, after 10
+/// untimed ones each. The clients take turns request by request, so a
+/// burst of load on a shared machine hits them all alike.
+fn one_at_a_time(
+    clients: &mut [(&'static str, Client)],
+) -> io::Result<Vec<(&'static str, (f64, f64))>> {
+    for (_, client) in clients.iter_mut() {
+        for id in 0..10 {
+            client(id)?;
+        }
     }
-    let mut micros = Vec::with_capacity(REQUESTS as usize);
+    let mut micros = vec![Vec::with_capacity(REQUESTS as usize); clients.len()];
     for id in 0..REQUESTS {
-        micros.push(request(id)?.as_secs_f64() * 1e6);
+        for (samples, (_, client)) in micros.iter_mut().zip(clients.iter_mut()) {
+            samples.push(client(id)?.as_secs_f64() * 1e6);
+        }
     }
-    Ok((quantile(&micros, 0.5), quantile(&micros, 0.99)))
+    Ok(clients
+        .iter()
+        .zip(&micros)
+        .map(|((label, _), samples)| (*label, (quantile(samples, 0.5), quantile(samples, 0.99))))
+        .collect())
 }
 
 fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>> {
@@ -104,27 +119,28 @@ fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>>
         .worker_threads(trials.cores)
         .enable_all()
         .build()?;
-    Ok(vec![
+    let mut clients: Vec<(&'static str, Client)> = vec![
         (
             "std::net (blocking)",
-            one_at_a_time(|id| blocking_request(addr, id))?,
+            Box::new(move |id| blocking_request(addr, id)),
         ),
         (
             "tokio::net, current-thread",
-            one_at_a_time(|id| current.block_on(tokio_request(addr, id)))?,
+            Box::new(|id| current.block_on(tokio_request(addr, id))),
         ),
         (
             "tokio::net, multi-thread",
             // Spawned, as a server's handler would be: the request runs on a worker.
-            one_at_a_time(|id| {
+            Box::new(|id| {
                 multi.block_on(async move {
                     tokio::spawn(tokio_request(addr, id))
                         .await
                         .map_err(io::Error::other)?
                 })
-            })?,
+            }),
         ),
-    ])
+    ];
+    Ok(one_at_a_time(&mut clients)?)
 }
 
 fn run(trials: &Trials) -> Trial {
