@@ -491,6 +491,8 @@ mod tests {
             cpu_us: 1000.0,
             stack_kib: None,
             iters_per_us: 1.0,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
         }
     }
 

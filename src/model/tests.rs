@@ -10,6 +10,8 @@ fn batch(workload: &str, tasks: u64, sleep_ms: f64, cpu_us: f64) -> Arc<Batch> {
         sleep_ms,
         cpu_us,
         iters_per_us: 50.0,
+        reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+        server: None,
     });
     Arc::new(Batch::new(plan))
 }
