@@ -227,6 +227,21 @@ pub struct ClaimOptions<'a> {
     pub on_start: &'a dyn Fn(usize, usize, &str),
 }
 
+fn no_progress(_position: usize, _total: usize, _id: &str) {}
+
+impl<'a> ClaimOptions<'a> {
+    /// Options with no progress output, e.g. for the report:
+    /// `run_claims(&[], &ClaimOptions::new(&ChildProcess::current()?, 3))`.
+    pub fn new(executor: &'a dyn RepeatExecutor, repeats: u32) -> ClaimOptions<'a> {
+        ClaimOptions {
+            executor,
+            repeats,
+            invocation: std::env::args().collect::<Vec<_>>().join(" "),
+            on_start: &no_progress,
+        }
+    }
+}
+
 /// The shared state of one claims run: options and the cells measured so
 /// far, so claims that look at the same cell (e.g. CPU jobs run
 /// sequentially) measure it once.

@@ -2,7 +2,7 @@
 
 use super::{ClaimResult, Verdict};
 use crate::result::Machine;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table};
 use serde::{Deserialize, Serialize};
 
 /// Everything one `claims` run produced: what `--json` prints.
@@ -20,7 +20,7 @@ pub struct ClaimsReport {
 }
 
 /// Table width when the terminal's is unknown.
-const DEFAULT_WIDTH: u16 = 160;
+const DEFAULT_WIDTH: u16 = 180;
 
 fn verdict_text(result: &ClaimResult) -> String {
     let mut text = result.verdict.as_str().to_string();
@@ -59,6 +59,10 @@ pub fn claims_table(results: &[ClaimResult]) -> Table {
             verdict_text(result),
             result.command.clone(),
         ]);
+    }
+    // A command is for copying: never wrap it.
+    if let Some(column) = table.column_mut(3) {
+        column.set_constraint(ColumnConstraint::ContentWidth);
     }
     table
 }
