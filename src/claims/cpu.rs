@@ -54,6 +54,48 @@ pub const PARALLEL_FRACTION: f64 = 0.5;
 /// report "not measured" with the numbers they saw.
 pub const CONTENTION_MAX: f64 = 1.5;
 
+/// How long each thread spins when measuring how many cores are free.
+const CAPACITY_PROBE: std::time::Duration = std::time::Duration::from_millis(50);
+/// The cores this process actually got, as a fraction of the cores it may
+/// use, must be at least this to judge a parallel speedup.
+pub const FREE_CORES_MIN_FRACTION: f64 = 0.8;
+
+/// CPU time of the calling thread.
+fn thread_cpu_time() -> std::time::Duration {
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    std::time::Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.max(0) as u32)
+}
+
+/// How many cores this process gets right now: one spinning thread per
+/// core for `CAPACITY_PROBE`, their CPU time summed over the wall time. On
+/// an idle machine it equals the cores; other busy processes take a share.
+fn free_cores(cores: usize) -> f64 {
+    let barrier = std::sync::Barrier::new(cores + 1);
+    let cpu_seconds: f64 = std::thread::scope(|scope| {
+        let spinners: Vec<_> = (0..cores)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let cpu_before = thread_cpu_time();
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < CAPACITY_PROBE {
+                        std::hint::black_box(crate::compute::spin(1_000));
+                    }
+                    (thread_cpu_time() - cpu_before).as_secs_f64() / start.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        barrier.wait();
+        spinners.into_iter().map(|s| s.join().unwrap_or(0.0)).sum()
+    });
+    cpu_seconds
+}
+
 fn parallel_speedup_min(cores: usize) -> f64 {
     1.0 + PARALLEL_FRACTION * (cores.max(1) - 1) as f64
 }
@@ -78,6 +120,8 @@ fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
 
 /// Median walls of the CPU cells, by model; the commands; or the first failure.
 struct CpuCells {
+    /// Cores the process got (mean of a probe before and after the cells).
+    free_cores: f64,
     sequential_ms: f64,
     by_model: Vec<(&'static str, f64)>,
     commands: Vec<String>,
@@ -92,7 +136,8 @@ impl CpuCells {
     /// A "not measured" trial when the cores were busy, keeping the numbers.
     fn busy(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
         let contention = self.contention();
-        if contention <= CONTENTION_MAX {
+        let free_fraction = self.free_cores / trials.cores as f64;
+        if contention <= CONTENTION_MAX && free_fraction >= FREE_CORES_MIN_FRACTION {
             return None;
         }
         let (measured, figures) = speedup_figures(self);
@@ -102,17 +147,24 @@ impl CpuCells {
             CONTENTION_MAX,
             "sequential wall ≤ this × its calibrated compute: the cores were free enough to judge a speedup",
         ));
+        thresholds.push(threshold(
+            "FREE_CORES_MIN_FRACTION",
+            FREE_CORES_MIN_FRACTION,
+            "cores this process got ≥ this × its cores: free enough to judge a speedup",
+        ));
         Some(Trial {
             measured,
             figures,
             verdict: Verdict::NotMeasured,
             caveat: None,
             decided_by: format!(
-                "the cores were busy with other work: the sequential run took ×{contention:.1} its calibrated {:.0} ms \
-                 (> {CONTENTION_MAX}; load average {:.1} on {} cores), so speedups say more about the load than about the model — rerun on a quiet machine",
+                "the cores were busy with other work: this process got {:.1} of {} cores (≥ {FREE_CORES_MIN_FRACTION} × cores needed) \
+                 and the sequential run took ×{contention:.1} its calibrated {:.0} ms (≤ {CONTENTION_MAX} needed; load average {:.1}), \
+                 so speedups say more about the load than about the model — rerun on a quiet machine",
+                self.free_cores,
+                trials.cores,
                 JOBS as f64 * JOB_US / 1e3,
                 super::load_average(),
-                trials.cores
             ),
             thresholds,
             cell_commands: self.commands.clone(),
@@ -129,6 +181,7 @@ impl CpuCells {
 }
 
 fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (String, Vec<String>)> {
+    let free_before = free_cores(trials.cores);
     let mut commands = Vec::new();
     let mut measure = |model: &str| {
         let mut spec = trials.spec("cpu", model, JOBS);
@@ -148,7 +201,9 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (Stri
             Err(error) => return Err((error, commands)),
         }
     }
+    let free_cores = (free_before + free_cores(trials.cores)) / 2.0;
     Ok(CpuCells {
+        free_cores,
         sequential_ms,
         by_model,
         commands,
@@ -156,7 +211,10 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (Stri
 }
 
 fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
-    let mut figures = vec![figure("sequential wall", cells.sequential_ms, "ms")];
+    let mut figures = vec![
+        figure("sequential wall", cells.sequential_ms, "ms"),
+        figure("cores this process got", cells.free_cores, "cores"),
+    ];
     let mut parts = vec![format!("sequential {:.0} ms", cells.sequential_ms)];
     for (model, ms) in &cells.by_model {
         figures.push(figure(format!("{model} wall"), *ms, "ms"));
@@ -169,9 +227,10 @@ fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
     }
     (
         format!(
-            "{JOBS} × {:.0} ms of compute: {}.",
+            "{JOBS} × {:.0} ms of compute: {} (cores free for us: {:.1}).",
             JOB_US / 1e3,
-            parts.join(", ")
+            parts.join(", "),
+            cells.free_cores
         ),
         figures,
     )

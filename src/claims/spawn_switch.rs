@@ -81,27 +81,43 @@ fn spawn_cost(trials: &Trials) -> Trial {
             .map_or(0.0, |(_, us)| *us)
     };
     let thread = cost(SpawnKind::Thread);
-    let dearest_task = [SpawnKind::Tokio, SpawnKind::TokioCurrent, SpawnKind::Smol]
-        .into_iter()
-        .map(cost)
-        .fold(f64::MIN, f64::max)
-        .max(1e-6);
-    let ratio = thread / dearest_task;
+    let runtimes = [SpawnKind::Tokio, SpawnKind::TokioCurrent, SpawnKind::Smol];
+    let ratios: Vec<(SpawnKind, f64)> = runtimes
+        .iter()
+        .map(|&kind| (kind, thread / cost(kind).max(1e-6)))
+        .collect();
+    let below: Vec<String> = ratios
+        .iter()
+        .filter(|(_, ratio)| *ratio < SPAWN_RATIO_MIN)
+        .map(|(kind, ratio)| {
+            format!(
+                "{} {:.2} µs per task (×{ratio:.0})",
+                kind.name(),
+                cost(*kind)
+            )
+        })
+        .collect();
     let single_ratio = thread_single / tokio_single.max(1e-6);
-    let (verdict, caveat) = if ratio < SPAWN_RATIO_MIN {
-        (Verdict::DoesNotHold, None)
-    } else if single_ratio < SPAWN_RATIO_MIN {
-        (
-            Verdict::HoldsWithACaveat,
-            Some(format!(
-                "in bulk; one spawn-and-join alone costs {thread_single:.1} µs for a thread vs {tokio_single:.1} µs for a tokio task \
-                 (×{single_ratio:.1}): waking a worker thread dominates a lone task. A pool job avoids thread creation: {:.2} µs",
-                cost(SpawnKind::PoolJob)
-            )),
-        )
-    } else {
-        (Verdict::Holds, None)
+    let mut caveats = Vec::new();
+    if !below.is_empty() {
+        caveats.push(format!(
+            "not against every runtime here: {}",
+            below.join(", ")
+        ));
+    }
+    if single_ratio < SPAWN_RATIO_MIN {
+        caveats.push(format!(
+            "in bulk only: one spawn-and-join alone costs {thread_single:.1} µs for a thread vs {tokio_single:.1} µs for a tokio task \
+             (×{single_ratio:.1}) — waking a worker thread dominates a lone task; a pool job avoids thread creation ({:.2} µs)",
+            cost(SpawnKind::PoolJob)
+        ));
+    }
+    let verdict = match (below.len() == runtimes.len(), caveats.is_empty()) {
+        (true, _) => Verdict::DoesNotHold,
+        (false, true) => Verdict::Holds,
+        (false, false) => Verdict::HoldsWithACaveat,
     };
+    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
     let mut figures: Vec<_> = per_unit
         .iter()
         .map(|(kind, us)| figure(format!("{} per unit", kind.name()), *us, "µs"))
@@ -121,8 +137,13 @@ fn spawn_cost(trials: &Trials) -> Trial {
         verdict,
         caveat,
         decided_by: format!(
-            "thread {thread:.1} µs vs the dearest task {dearest_task:.2} µs: ×{ratio:.0} (≥ {SPAWN_RATIO_MIN} = far more); \
-             alone ×{single_ratio:.1}; median of {batches} batches, {} workers",
+            "thread {thread:.1} µs per unit vs tasks: {} (≥ {SPAWN_RATIO_MIN} = far more); alone ×{single_ratio:.1}; \
+             median of {batches} batches, {} workers",
+            ratios
+                .iter()
+                .map(|(kind, ratio)| format!("{} ×{ratio:.0}", kind.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
             trials.cores
         ),
         thresholds: vec![threshold(
