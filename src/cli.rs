@@ -166,8 +166,11 @@ pub struct ClaimsArgs {
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
     /// Print the results as one JSON document instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the results as a Markdown table (for a README).
+    #[arg(long)]
+    pub markdown: bool,
     /// List the claims and their experiments without measuring.
     #[arg(long)]
     pub list: bool,
@@ -345,6 +348,8 @@ fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if args.markdown {
+        print!("{}", claims::claims_markdown(&report));
     } else {
         println!("{}", claims::claims_table(&report.claims));
         println!(

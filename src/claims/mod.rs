@@ -26,7 +26,7 @@ mod one_request;
 mod output;
 mod spawn_switch;
 
-pub use output::{claims_table, list_text, tally, ClaimsReport};
+pub use output::{claims_markdown, claims_table, list_text, tally, ClaimsReport};
 
 use crate::cell::{CellSpec, Provenance, RepeatExecutor};
 use crate::measure;

@@ -67,6 +67,40 @@ pub fn claims_table(results: &[ClaimResult]) -> Table {
     table
 }
 
+/// The claims as a Markdown table (for a README or the report), with the
+/// machine and the run's load underneath.
+pub fn claims_markdown(report: &ClaimsReport) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from(
+        "| id | claim | measured here | verdict | reproduce |\n|---|---|---|---|---|\n",
+    );
+    for result in &report.claims {
+        let mut verdict = format!("**{}**", result.verdict.as_str());
+        if let Some(caveat) = &result.caveat {
+            verdict += &format!(": {caveat}");
+        }
+        verdict += &format!(" (decided by: {})", result.decided_by);
+        out += &format!(
+            "| `{}` | {} | {} | {} | `{}` |\n",
+            result.id,
+            cell(&result.claim),
+            cell(&result.measured),
+            cell(&verdict),
+            result.command
+        );
+    }
+    let busiest = report
+        .claims
+        .iter()
+        .map(|c| c.load_average)
+        .fold(0.0, f64::max);
+    out += &format!(
+        "\nMeasured in {:.0} s on {} cores ({}, Linux {}), load average up to {busiest:.1}.\n",
+        report.seconds, report.machine.cores, report.machine.cpu_model, report.machine.kernel
+    );
+    out
+}
+
 /// How many claims got each verdict, e.g. "holds: 3, holds with a caveat: 8, does not hold: 2".
 pub fn tally(results: &[ClaimResult]) -> String {
     [
