@@ -132,3 +132,63 @@ pub fn list_text() -> Table {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, verdict: Verdict, caveat: Option<&str>) -> ClaimResult {
+        ClaimResult {
+            id: id.into(),
+            claim: "A | B\nC".into(),
+            experiment: String::new(),
+            measured: "1 ms".into(),
+            figures: vec![],
+            verdict,
+            caveat: caveat.map(String::from),
+            decided_by: "x ≥ y".into(),
+            thresholds: vec![],
+            command: format!("async-vs-blocking claims --only {id}"),
+            cell_commands: vec![],
+            chart: None,
+            cores: 2,
+            load_average: 0.5,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn tally_counts_each_verdict_and_hides_an_empty_not_measured() {
+        let results = [
+            result("a", Verdict::Holds, None),
+            result("b", Verdict::HoldsWithACaveat, Some("only so")),
+            result("c", Verdict::HoldsWithACaveat, Some("only so")),
+        ];
+        assert_eq!(
+            tally(&results),
+            "holds: 1, holds with a caveat: 2, does not hold: 0"
+        );
+        let missing = [result("d", Verdict::NotMeasured, None)];
+        assert!(tally(&missing).ends_with("not measured: 1"));
+    }
+
+    #[test]
+    fn markdown_rows_escape_pipes_and_newlines() {
+        let report = ClaimsReport {
+            machine: Machine {
+                cores: 2,
+                ..Machine::default()
+            },
+            started_unix_s: 0,
+            seconds: 3.0,
+            invocation: String::new(),
+            claims: vec![result("fan-out", Verdict::HoldsWithACaveat, Some("wide"))],
+        };
+        let text = claims_markdown(&report);
+        let row = text.lines().nth(2).unwrap();
+        assert!(row.starts_with("| `fan-out` | A \\| B C |"), "{row}");
+        assert!(row.contains("**holds with a caveat**: wide"), "{row}");
+        assert!(row.ends_with("| `async-vs-blocking claims --only fan-out` |"));
+        assert!(text.contains("on 2 cores"));
+    }
+}
