@@ -17,9 +17,19 @@ off) every model name gets the suffix `-ft` and machine.crates says
 `python-gil: disabled`.
 
 Experiments (`--experiments`, comma-separated):
-  fan-out            sleep: py-sequential (3 tasks only), py-threads, py-asyncio, py-processes
+  fan-out            sleep: py-sequential, py-threads, py-asyncio, py-processes
   cpu                cpu:   py-sequential, py-threads, py-asyncio, py-processes
   blocking-in-async  sleep: py-asyncio vs py-asyncio-blocking (time.sleep) vs py-asyncio-to-thread
+
+The fan-out defaults match the lab's `quick` sweep profile (src/sweep.rs:
+1, 10, 100 and 1,000 tasks, 20 ms waits), so after `async-vs-blocking sweep`
+and this script, `async-vs-blocking report --input reports/data/results.jsonl
+reports/python/results.jsonl` draws Rust and Python in the same charts. The
+CPU default is 8 jobs of 20 ms — long enough that process start-up and
+pickling do not hide the GIL; measure the lab with the same numbers
+(`async-vs-blocking run --workload cpu --model threads --tasks 8 --cpu-us
+20000 --json`) to chart them together. Cells expected to take longer than
+--max-expected-ms are left out, as the lab's sweep does.
 """
 
 import argparse
@@ -222,8 +232,9 @@ def cells(args):
                 for model in ("py-sequential", "py-threads", "py-asyncio", "py-processes"):
                     chosen.append((experiment, "sleep", model, tasks))
         elif experiment == "cpu":
-            for model in ("py-sequential", "py-threads", "py-asyncio", "py-processes"):
-                chosen.append((experiment, "cpu", model, args.cpu_tasks))
+            for tasks in args.cpu_tasks:
+                for model in ("py-sequential", "py-threads", "py-asyncio", "py-processes"):
+                    chosen.append((experiment, "cpu", model, tasks))
         elif experiment == "blocking-in-async":
             for model in ("py-asyncio", "py-asyncio-blocking", "py-asyncio-to-thread"):
                 chosen.append((experiment, "sleep", model, args.blocking_tasks))
@@ -282,11 +293,12 @@ def parse_args(argv):
                         default=list(EXPERIMENTS), help="comma-separated: " + ", ".join(EXPERIMENTS))
     parser.add_argument("--models", type=comma_list(tuple(kernel.MODELS), "model"), default=[],
                         help="only these models [default: every model of each experiment]")
-    parser.add_argument("--tasks", type=positive_ints, default=[3, 100],
-                        help="fan-out task counts, comma-separated [default: 3,100]")
-    parser.add_argument("--sleep-ms", type=positive_float, default=100.0,
-                        help="wait per task in the fan-out, ms [default: 100]")
-    parser.add_argument("--cpu-tasks", type=int, default=8, help="CPU jobs [default: 8]")
+    parser.add_argument("--tasks", type=positive_ints, default=[1, 10, 100, 1000],
+                        help="fan-out task counts, comma-separated [default: 1,10,100,1000]")
+    parser.add_argument("--sleep-ms", type=positive_float, default=20.0,
+                        help="wait per task in the fan-out, ms [default: 20]")
+    parser.add_argument("--cpu-tasks", type=positive_ints, default=[8],
+                        help="CPU job counts, comma-separated [default: 8]")
     parser.add_argument("--cpu-us", type=positive_float, default=20_000.0,
                         help="compute per CPU job, µs [default: 20000]")
     parser.add_argument("--blocking-tasks", type=int, default=8,
@@ -299,8 +311,8 @@ def parse_args(argv):
                         help="leave out cells expected to take longer than this [default: 2500]")
     parser.add_argument("--out", default="reports/python", help="directory for results.jsonl [default: reports/python]")
     args = parser.parse_args(argv)
-    if args.cpu_tasks < 1 or args.blocking_tasks < 1 or args.repeat < 1:
-        parser.error("--cpu-tasks, --blocking-tasks and --repeat must be at least 1")
+    if args.blocking_tasks < 1 or args.repeat < 1:
+        parser.error("--blocking-tasks and --repeat must be at least 1")
     return args
 
 
