@@ -31,8 +31,12 @@ pub const CLAIM: Claim = Claim {
 
 /// Chunk sizes between awaits, µs.
 pub const CHUNKS_US: &[f64] = &[10.0, 30.0, 100.0, 300.0, 1_000.0, 3_000.0, 10_000.0];
-/// How long each (mode, chunk) point is measured.
-const WINDOW: Duration = Duration::from_millis(250);
+/// One measuring window. Each (mode, chunk) point is measured in `WINDOWS`
+/// windows, taken in turns with the other modes, and the median of the
+/// windows' p99 is kept: a burst of outside load on a shared machine then
+/// spoils one window, not the point.
+const WINDOW: Duration = Duration::from_millis(100);
+const WINDOWS: usize = 3;
 /// The probe's period.
 const PROBE_PERIOD: Duration = Duration::from_millis(1);
 /// Extra p99 delay over the idle probe that still counts as harmless: half
@@ -148,6 +152,16 @@ fn probe(setup: &Setup, mode: Mode, chunk_us: Option<f64>) -> ProbePoint {
     }
 }
 
+/// The window with the median p99 (its max and sample count with it).
+fn median_window(windows: &[ProbePoint]) -> ProbePoint {
+    let p99s: Vec<f64> = windows.iter().map(|w| w.p99_us).collect();
+    let index = crate::stats::median_index(&p99s).unwrap_or(0);
+    ProbePoint {
+        samples: windows.iter().map(|w| w.samples).min().unwrap_or(0),
+        ..windows[index]
+    }
+}
+
 fn run(trials: &Trials) -> Trial {
     let workers = trials.cores;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -179,15 +193,21 @@ fn run(trials: &Trials) -> Trial {
         workers,
     };
 
-    // Chunk by chunk, the three modes and an idle probe take turns, so a
-    // burst of outside load on a shared machine hits neighbours alike.
+    // Chunk by chunk, an idle probe and the three modes take turns, window
+    // after window, so a burst of outside load hits neighbours alike.
     let modes = [Mode::Inline, Mode::SpawnBlocking, Mode::Rayon];
     let mut points: Vec<(Mode, f64, ProbePoint)> = Vec::new();
     let mut idle_p99s = Vec::new();
     for &chunk in CHUNKS_US {
-        idle_p99s.push(probe(&setup, Mode::Inline, None).p99_us);
-        for mode in modes {
-            points.push((mode, chunk, probe(&setup, mode, Some(chunk))));
+        let mut windows: Vec<Vec<ProbePoint>> = vec![Vec::new(); modes.len()];
+        for _ in 0..WINDOWS {
+            idle_p99s.push(probe(&setup, Mode::Inline, None).p99_us);
+            for (index, &mode) in modes.iter().enumerate() {
+                windows[index].push(probe(&setup, mode, Some(chunk)));
+            }
+        }
+        for (index, &mode) in modes.iter().enumerate() {
+            points.push((mode, chunk, median_window(&windows[index])));
         }
     }
     let idle = ProbePoint {
@@ -310,7 +330,7 @@ fn run(trials: &Trials) -> Trial {
     Trial {
         measured: format!(
             "probe p99 delay (µs) at 10 / 100 / 1,000 / 10,000 µs chunks — inline: {}; spawn_blocking: {}; rayon: {}; idle {:.0} µs (median; worst idle {:.0}). \
-             Inline stayed within {HARMLESS_EXTRA_US:.0} µs of idle {}. (≥ {samples} probes per point)",
+             Inline stayed within {HARMLESS_EXTRA_US:.0} µs of idle {}. (median of {WINDOWS} windows of ≥ {samples} probes per point)",
             row(Mode::Inline),
             row(Mode::SpawnBlocking),
             row(Mode::Rayon),
