@@ -158,11 +158,12 @@ impl CpuCells {
             verdict: Verdict::NotMeasured,
             caveat: None,
             decided_by: format!(
-                "the cores were busy with other work: this process got {:.1} of {} cores (≥ {FREE_CORES_MIN_FRACTION} × cores needed) \
-                 and the sequential run took ×{contention:.1} its calibrated {:.0} ms (≤ {CONTENTION_MAX} needed; load average {:.1}), \
+                "the cores were busy with other work: this process got {:.1} of its {} cores (judging needs {:.1}) \
+                 and the sequential run took ×{contention:.1} its calibrated {:.0} ms (judging needs ≤ ×{CONTENTION_MAX}; load average {:.1}), \
                  so speedups say more about the load than about the model — rerun on a quiet machine",
                 self.free_cores,
                 trials.cores,
+                FREE_CORES_MIN_FRACTION * trials.cores as f64,
                 JOBS as f64 * JOB_US / 1e3,
                 super::load_average(),
             ),

@@ -227,11 +227,13 @@ fn run(trials: &Trials) -> Trial {
     let inline_largest = at(Mode::Inline, largest);
     let starved = inline_largest.p99_us >= STARVED_FRACTION * largest;
     let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US));
+    // The largest chunk such that it and every smaller one stayed harmless.
     let largest_harmless_inline = CHUNKS_US
         .iter()
         .copied()
-        .filter(|&c| harmless(at(Mode::Inline, c)))
-        .fold(0.0, f64::max);
+        .take_while(|&c| harmless(at(Mode::Inline, c)))
+        .last()
+        .unwrap_or(0.0);
     let offload_ok: Vec<(Mode, ProbePoint, bool)> = [Mode::SpawnBlocking, Mode::Rayon]
         .iter()
         .map(|&m| (m, at(m, largest), harmless(at(m, largest))))
@@ -337,9 +339,9 @@ fn run(trials: &Trials) -> Trial {
             idle.p99_us,
             idle.max_us,
             if largest_harmless_inline > 0.0 {
-                format!("up to {largest_harmless_inline:.0} µs chunks")
+                format!("for every chunk up to {largest_harmless_inline:.0} µs")
             } else {
-                "at no chunk size".to_string()
+                "not even at the smallest chunk".to_string()
             },
         ),
         figures,
