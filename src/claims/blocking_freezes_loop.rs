@@ -235,7 +235,7 @@ fn run(trials: &Trials) -> Trial {
     let mut caveats = Vec::new();
     if multi_partial {
         caveats.push(format!(
-            "on a multi-thread runtime it holds up only its own worker: {} workers took {:.0} ms, not {serial_ms:.0}; \
+            "on a multi-thread runtime it holds up only its own worker: with {} workers the batch took {:.0} ms, not {serial_ms:.0}; \
              the rest still wait whenever every worker is blocked",
             trials.cores, multi_blocking.wall_ms
         ));
@@ -276,7 +276,7 @@ fn run(trials: &Trials) -> Trial {
         caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
         decided_by: format!(
             "one-thread blocking walls {:.0} and {:.0} ms vs {SERIAL_MIN_FRACTION} × {serial_ms:.0} ms; \
-             multi-thread {:.0} ms vs {PARTIAL_MAX_FRACTION} × {serial_ms:.0} ms on {} workers (= cores); \
+             multi-thread {:.0} ms vs {PARTIAL_MAX_FRACTION} × {serial_ms:.0} ms with workers = cores = {}; \
              fixes ≤ {FIX_MAX_WAITS} × {WAIT_MS} ms: {}",
             current_blocking.wall_ms,
             smol_blocking.wall_ms,

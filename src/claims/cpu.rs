@@ -158,7 +158,7 @@ impl CpuCells {
             verdict: Verdict::NotMeasured,
             caveat: None,
             decided_by: format!(
-                "the cores were busy with other work: this process got {:.1} of its {} cores (judging needs {:.1}) \
+                "the cores were busy with other work: this process got {:.1} of the {} core(s) it may use (judging needs {:.1}) \
                  and the sequential run took ×{contention:.1} its calibrated {:.0} ms (judging needs ≤ ×{CONTENTION_MAX}; load average {:.1}), \
                  so speedups say more about the load than about the model — rerun on a quiet machine",
                 self.free_cores,
@@ -282,7 +282,7 @@ fn async_not_for_cpu(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "one-thread executor ×{one_thread:.2} vs {NO_SPEEDUP_MAX}; best multi-thread async ×{multi:.2} and best threads ×{threads:.2} \
-             vs {parallel:.2} (parallel on {} cores)",
+             vs {parallel:.2} (parallel with cores = {})",
             trials.cores
         ),
         thresholds: cpu_thresholds(trials.cores),
@@ -386,7 +386,7 @@ fn threads_for_cpu(trials: &Trials) -> Trial {
         verdict,
         caveat,
         decided_by: format!(
-            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel on {} cores)",
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel with cores = {})",
             trials.cores
         ),
         thresholds: cpu_thresholds(trials.cores),

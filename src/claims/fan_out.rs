@@ -139,7 +139,7 @@ fn run(trials: &Trials) -> Trial {
     let decided_by = format!(
         "sequential {sequential:.0} ms {} {SEQUENTIAL_MIN_FRACTION} × {sum_of_waits:.0} ms; \
          {} of {} concurrent models at 3 tasks ≤ {CONCURRENT_MAX_WAITS} × {WAIT_MS:.0} ms; \
-         workers = {} cores",
+         workers = cores = {}",
         if one_after_another { "≥" } else { "<" },
         fanned.len(),
         small.len(),

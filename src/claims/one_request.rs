@@ -246,7 +246,7 @@ fn run(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "fastest async p50 {fastest_async:.0} µs vs {FASTER_FRACTION_MAX} × blocking {blocking:.0} µs; best async {:.0} req/s vs \
-             {THROUGHPUT_RATIO_MIN} × threads {threads_rate:.0} req/s; {} workers",
+             {THROUGHPUT_RATIO_MIN} × threads {threads_rate:.0} req/s; workers = cores = {}",
             best_async.1, trials.cores
         ),
         thresholds: vec![

@@ -138,7 +138,7 @@ fn spawn_cost(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "thread {thread:.1} µs per unit vs tasks: {} (≥ {SPAWN_RATIO_MIN} = far more); alone ×{single_ratio:.1}; \
-             median of {batches} batches, {} workers",
+             median of {batches} batches, workers = cores = {}",
             ratios
                 .iter()
                 .map(|(kind, ratio)| format!("{} ×{ratio:.0}", kind.name()))
@@ -273,7 +273,7 @@ fn switch_cost(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "thread hand-off {thread:.2} µs vs one-thread task {one_thread_task:.2} µs (×{ratio:.1}) and multi-thread task \
-             {multi_task:.2} µs (×{multi_ratio:.1}), against {SWITCH_RATIO_MIN}; median of {repeats} runs, {} cores",
+             {multi_task:.2} µs (×{multi_ratio:.1}), against {SWITCH_RATIO_MIN}; median of {repeats} runs, cores = {}",
             trials.cores
         ),
         thresholds: vec![threshold(
