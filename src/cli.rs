@@ -54,6 +54,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Sweep (or read results) and write charts and a self-contained HTML report.
     Report(ReportArgs),
+    /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
+    Claims(ClaimsArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
@@ -191,6 +193,25 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Claims to run, comma-separated [default: all].
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::claims::ids()))]
+    pub only: Vec<String>,
+    /// Repeats per timing (cells: each in a fresh process); medians decide.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Print the results as one JSON document instead of a table.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the results as a Markdown table (for a README).
+    #[arg(long)]
+    pub markdown: bool,
+    /// List the claims and their experiments without measuring.
+    #[arg(long)]
+    pub list: bool,
+}
+
 /// Turns a clap error into the lab's one-line form.
 pub fn one_line_error(error: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
@@ -240,6 +261,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
         Command::Report(args) => run_report(args),
+        Command::Claims(args) => run_claims(args),
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
     }
@@ -462,6 +484,64 @@ fn read_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
         .into()
     })
 }
+fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
+    use crate::claims;
+    if args.list {
+        println!("{}", claims::list_text());
+        return Ok(0);
+    }
+    let executor = ChildProcess::current()?;
+    let started = std::time::Instant::now();
+    let started_unix_s = measure::unix_now_s();
+    let progress = |position: usize, total: usize, id: &str| {
+        eprintln!(
+            "[{position}/{total}] {id} ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let options = claims::ClaimOptions {
+        executor: &executor,
+        repeats: args.repeat,
+        invocation: invocation(),
+        on_start: &progress,
+    };
+    let results = claims::run_claims(&args.only, &options);
+    let report = claims::ClaimsReport {
+        machine: measure::machine(),
+        started_unix_s,
+        seconds: started.elapsed().as_secs_f64(),
+        invocation: options.invocation.clone(),
+        claims: results,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if args.markdown {
+        print!("{}", claims::claims_markdown(&report));
+    } else {
+        println!("{}", claims::claims_table(&report.claims));
+        println!(
+            "{} — in {:.0} s. Verdicts come from thresholds named in src/claims/; \
+             with another number of cores some may change.",
+            claims::tally(&report.claims),
+            report.seconds
+        );
+        println!("{}", table::machine_line(&report.machine));
+        let busiest = report
+            .claims
+            .iter()
+            .map(|c| c.load_average)
+            .fold(0.0, f64::max);
+        if busiest > report.machine.cores as f64 {
+            println!(
+                "The machine was busy: load average up to {busiest:.1} on {} cores. Timings are noisy; \
+                 claims that need free cores say so instead of judging.",
+                report.machine.cores
+            );
+        }
+    }
+    Ok(0)
+}
+
 /// Fails early, as a usage error, when results could not be written to `dir`.
 pub fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
     let probe = dir.join(".write-test");

@@ -9,8 +9,10 @@
 //! - [`report`]: charts and the self-contained HTML report.
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
+//! - [`claims`]: popular claims about async, each tested by an experiment.
 
 pub mod cell;
+pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod descriptors;

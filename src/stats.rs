@@ -58,13 +58,18 @@ pub fn latency_quantiles(completions_ns: &[u64]) -> LatencyMs {
         return LatencyMs::default();
     }
     let ms = |us: u64| us as f64 / 1e3;
-    // The histogram reports a bucket's upper edge (up to 0.1% high); the
-    // maximum is known exactly, so it is taken from the values themselves.
-    let max_ns = completions_ns.iter().copied().max().unwrap_or(0);
+    // The histogram reports the top of a value's bucket (up to 0.1% above
+    // it), so the exact maximum comes from the data, and no quantile may
+    // exceed it: a task cannot finish after the last one did.
+    let max_us = completions_ns
+        .iter()
+        .map(|ns| ns.div_ceil(1_000).max(1))
+        .max()
+        .unwrap_or(0);
     LatencyMs {
-        p50: ms(histogram.value_at_quantile(0.50)),
-        p99: ms(histogram.value_at_quantile(0.99)),
-        max: max_ns as f64 / 1e6,
+        p50: ms(histogram.value_at_quantile(0.50).min(max_us)),
+        p99: ms(histogram.value_at_quantile(0.99).min(max_us)),
+        max: ms(max_us),
     }
 }
 
@@ -165,5 +170,15 @@ mod tests {
         assert!((l.p99 - 99.0).abs() < 0.1, "{l:?}");
         assert_eq!(l.max, 100.0, "the maximum is exact");
         assert_eq!(latency_quantiles(&[]), LatencyMs::default());
+    }
+
+    #[test]
+    fn latency_never_exceeds_the_last_completion() {
+        // 51.6 ms sits in a histogram bucket about 30 µs wide; the top of
+        // that bucket must not be reported as the max.
+        let ns = [51_583_000, 51_600_123];
+        let l = latency_quantiles(&ns);
+        assert_eq!(l.max, 51.601);
+        assert!(l.p99 <= l.max && l.p50 <= l.max, "{l:?}");
     }
 }

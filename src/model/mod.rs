@@ -280,7 +280,10 @@ pub async fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) {
             Op::Request(request) => {
                 let mut reply = ReplyCheck::new(index as u64, request.reply_bytes);
                 let line = protocol::request_line(index as u64);
-                let outcome = R::exchange(request.server, &line, &mut reply)
+                // Boxed, so that only request tasks pay for the client's
+                // state (its read buffer): an unboxed future would make
+                // every task, even a sleeping one, that large.
+                let outcome = Box::pin(R::exchange(request.server, &line, &mut reply))
                     .await
                     .and_then(|()| reply.finish());
                 if let Err(error) = outcome {

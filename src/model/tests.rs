@@ -95,3 +95,15 @@ fn a_pool_overlaps_only_as_many_waits_as_it_has_workers() {
         );
     }
 }
+
+#[test]
+fn an_async_task_stays_small_whatever_ops_it_could_perform() {
+    // Every task's future is as large as the largest state any op keeps
+    // across an await. The socket client's read buffer must not be carried
+    // by every sleeping task, or memory per task measures the interpreter,
+    // not the runtime.
+    let batch = batch("sleep", 1, 1.0, 0.0);
+    let future = async_task::<super::tokio_multi::TokioPrimitives>(batch, 0);
+    let bytes = std::mem::size_of_val(&future);
+    assert!(bytes < 512, "an async task's future is {bytes} bytes");
+}

@@ -1,0 +1,113 @@
+"""The lab's compute kernel and the Python models' shared facts.
+
+`spin` is the same chain of dependent multiply-xorshift steps as the Rust
+lab's `compute::spin` (src/compute.rs), on 64-bit integers, so the same
+number of iterations gives the same checksum in both languages. Python runs
+each step far more slowly, which is why every CPU job is given in
+microseconds and converted to iterations with a calibrated rate.
+"""
+
+import os
+import sys
+import time
+
+MASK = (1 << 64) - 1
+SEED = 0x9E3779B97F4A7C15
+MULTIPLIER = 0x5851F42D4C957F2D
+INCREMENT = 0x14057B7EF767814F
+
+
+def spin(iterations):
+    """Runs `iterations` dependent steps and returns the final state."""
+    x = SEED
+    for _ in range(iterations):
+        x = (x * MULTIPLIER + INCREMENT) & MASK
+        x ^= x >> 29
+    return x
+
+
+def calibrate():
+    """Iterations of `spin` per microsecond on one core: the fastest of
+    several runs (slower runs are interference, not the core's speed)."""
+    iterations = 1 << 10
+    while True:
+        start = time.perf_counter()
+        spin(iterations)
+        if time.perf_counter() - start >= 0.002 or iterations >= 1 << 26:
+            break
+        iterations *= 2
+    best = 0.0
+    for _ in range(11):
+        start = time.perf_counter()
+        spin(iterations)
+        micros = (time.perf_counter() - start) * 1e6
+        if micros > 0:
+            best = max(best, iterations / micros)
+    return max(best, 0.001)
+
+
+def iterations_for(micros, iters_per_us):
+    """The number of iterations that take `micros` at `iters_per_us`."""
+    return max(1, round(micros * iters_per_us))
+
+
+def cores():
+    """Logical cores available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def gil_enabled():
+    """False only on a free-threaded build running without the GIL."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
+
+
+def to_thread_workers():
+    """Threads in asyncio's default executor (what asyncio.to_thread uses)."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+# The Python models: how many tasks can wait at once and how many can
+# compute at once (before the core limit), as the lab's Model trait says.
+MODELS = {
+    # One task after another on the main thread.
+    "py-sequential": {"wait": lambda tasks, cores: 1, "cpu": lambda tasks, cores: 1},
+    # One thread per task (ThreadPoolExecutor sized to the tasks), like the
+    # lab's `threads`; under the GIL only one computes at a time.
+    "py-threads": {
+        "wait": lambda tasks, cores: tasks,
+        "cpu": lambda tasks, cores: 1 if gil_enabled() else tasks,
+    },
+    # A ProcessPoolExecutor with one worker process per core.
+    "py-processes": {"wait": lambda tasks, cores: cores, "cpu": lambda tasks, cores: cores},
+    # asyncio coroutines awaiting asyncio.sleep: one thread.
+    "py-asyncio": {"wait": lambda tasks, cores: tasks, "cpu": lambda tasks, cores: 1},
+    # The pitfall: time.sleep inside coroutines blocks the event loop.
+    "py-asyncio-blocking": {"wait": lambda tasks, cores: 1, "cpu": lambda tasks, cores: 1},
+    # The fix: await asyncio.to_thread(time.sleep, ...) (the default executor).
+    "py-asyncio-to-thread": {
+        "wait": lambda tasks, cores: to_thread_workers(),
+        "cpu": lambda tasks, cores: 1,
+    },
+}
+
+
+def workers_used(model, tasks, cores_):
+    """The `workers` field of a record: threads or processes that run tasks."""
+    return {
+        "py-sequential": 1,
+        "py-threads": tasks,
+        "py-processes": cores_,
+        "py-asyncio": 1,
+        "py-asyncio-blocking": 1,
+        "py-asyncio-to-thread": to_thread_workers(),
+    }[model]
+
+
+def model_label(model):
+    """The model name written in records: `-ft` marks a free-threaded
+    interpreter running without the GIL (e.g. `py-threads-ft`)."""
+    return model if gil_enabled() else model + "-ft"

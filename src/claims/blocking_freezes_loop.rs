@@ -1,0 +1,307 @@
+//! blocking-freezes-loop: a blocking call inside an async task holds up the
+//! other tasks on its executor.
+//!
+//! Eight tasks each wait 25 ms, while a heartbeat task ticks every 1 ms and
+//! records its longest gap — how long the other tasks were held up. The
+//! pitfall (`std::thread::sleep`, standing for any blocking call: a sync
+//! database driver, `std::fs`, a mutex held across I/O) runs next to its
+//! fixes: the runtime's own sleep, `tokio::task::spawn_blocking`, and
+//! `smol::unblock`, which move the blocking call to a separate thread pool.
+//! A multi-thread runtime shows the nuance: a blocking call freezes only the
+//! worker it runs on, so the damage shrinks with more workers but does not
+//! go away. Each variant runs once untimed first, so thread pools are warm.
+
+use super::{figure, threshold, Claim, Trial, Trials, Verdict};
+use crate::stats;
+use async_executor::LocalExecutor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CLAIM: Claim = Claim {
+    id: "blocking-freezes-loop",
+    claim: "A blocking call inside an async task holds up every other task on that executor.",
+    experiment: "8 tasks × 25 ms blocking sleep on tokio current-thread, tokio multi-thread and a one-thread smol executor, vs the runtime's sleep, spawn_blocking and smol::unblock; a 1 ms heartbeat task's longest gap.",
+    run,
+};
+
+/// Tasks per run.
+const TASKS: u32 = 8;
+/// Each task's wait, ms.
+const WAIT_MS: u64 = 25;
+/// The heartbeat's period.
+const HEARTBEAT: Duration = Duration::from_millis(1);
+/// The blocking variant "serialised the tasks" when its wall is at least
+/// this fraction of the sum of the waits.
+pub const SERIAL_MIN_FRACTION: f64 = 0.9;
+/// A fix "works" when its wall is at most this many waits.
+pub const FIX_MAX_WAITS: f64 = 2.0;
+/// On a multi-thread runtime the freeze is "only partial" when its wall is
+/// at most this fraction of the fully serialised wall.
+pub const PARTIAL_MAX_FRACTION: f64 = 0.75;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Wait {
+    /// `std::thread::sleep` inside the task: the pitfall.
+    Blocking,
+    /// The runtime's own timer.
+    RuntimeSleep,
+    /// `spawn_blocking` / `unblock`: the blocking call on a separate pool.
+    Offloaded,
+}
+
+/// Wall time of the tasks and the heartbeat's longest gap, ms.
+#[derive(Clone, Copy)]
+struct Outcome {
+    wall_ms: f64,
+    heartbeat_gap_ms: f64,
+}
+
+fn wait_duration() -> Duration {
+    Duration::from_millis(WAIT_MS)
+}
+
+fn on_tokio(runtime: &tokio::runtime::Runtime, wait: Wait) -> Outcome {
+    runtime.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let heartbeat = {
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                let mut last = Instant::now();
+                let mut longest = Duration::ZERO;
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    longest = longest.max(last.elapsed());
+                    last = Instant::now();
+                }
+                longest
+            })
+        };
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                tokio::spawn(async move {
+                    match wait {
+                        Wait::Blocking => std::thread::sleep(wait_duration()),
+                        Wait::RuntimeSleep => tokio::time::sleep(wait_duration()).await,
+                        Wait::Offloaded => {
+                            let _ =
+                                tokio::task::spawn_blocking(|| std::thread::sleep(wait_duration()))
+                                    .await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        let wall = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let gap = heartbeat.await.unwrap_or_default();
+        Outcome {
+            wall_ms: wall.as_secs_f64() * 1e3,
+            heartbeat_gap_ms: gap.as_secs_f64() * 1e3,
+        }
+    })
+}
+
+fn on_smol(wait: Wait) -> Outcome {
+    let executor = LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let heartbeat = {
+            let stop = Arc::clone(&stop);
+            executor.spawn(async move {
+                let mut last = Instant::now();
+                let mut longest = Duration::ZERO;
+                while !stop.load(Ordering::Relaxed) {
+                    smol::Timer::after(HEARTBEAT).await;
+                    longest = longest.max(last.elapsed());
+                    last = Instant::now();
+                }
+                longest
+            })
+        };
+        smol::future::yield_now().await;
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                executor.spawn(async move {
+                    match wait {
+                        Wait::Blocking => std::thread::sleep(wait_duration()),
+                        Wait::RuntimeSleep => {
+                            smol::Timer::after(wait_duration()).await;
+                        }
+                        Wait::Offloaded => {
+                            smol::unblock(|| std::thread::sleep(wait_duration())).await
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await;
+        }
+        let wall = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let gap = heartbeat.await;
+        Outcome {
+            wall_ms: wall.as_secs_f64() * 1e3,
+            heartbeat_gap_ms: gap.as_secs_f64() * 1e3,
+        }
+    }))
+}
+
+/// Runs a variant once untimed (warming pools), then `repeats` times; the
+/// outcome of the median-wall repeat.
+fn measure(repeats: u32, mut variant: impl FnMut() -> Outcome) -> Outcome {
+    variant();
+    let outcomes: Vec<Outcome> = (0..repeats.max(1)).map(|_| variant()).collect();
+    let walls: Vec<f64> = outcomes.iter().map(|o| o.wall_ms).collect();
+    outcomes[stats::median_index(&walls).unwrap_or(0)]
+}
+
+fn run(trials: &Trials) -> Trial {
+    let repeats = trials.repeats();
+    let build = |multi: bool| {
+        if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(trials.cores)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+    };
+    let (current, multi) = match (build(false), build(true)) {
+        (Ok(current), Ok(multi)) => (current, multi),
+        (Err(error), _) | (_, Err(error)) => {
+            return Trial::not_measured(format!("building tokio: {error}"), vec![])
+        }
+    };
+    let variants: Vec<(&str, Outcome)> = vec![
+        (
+            "tokio current-thread, std::thread::sleep",
+            measure(repeats, || on_tokio(&current, Wait::Blocking)),
+        ),
+        (
+            "tokio current-thread, tokio::time::sleep",
+            measure(repeats, || on_tokio(&current, Wait::RuntimeSleep)),
+        ),
+        (
+            "tokio current-thread, spawn_blocking",
+            measure(repeats, || on_tokio(&current, Wait::Offloaded)),
+        ),
+        (
+            "tokio multi-thread, std::thread::sleep",
+            measure(repeats, || on_tokio(&multi, Wait::Blocking)),
+        ),
+        (
+            "smol one thread, std::thread::sleep",
+            measure(repeats, || on_smol(Wait::Blocking)),
+        ),
+        (
+            "smol one thread, smol::unblock",
+            measure(repeats, || on_smol(Wait::Offloaded)),
+        ),
+    ];
+    let get = |name: &str| {
+        variants
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, o)| *o)
+            .expect("every variant was measured")
+    };
+    let serial_ms = (TASKS as u64 * WAIT_MS) as f64;
+    let current_blocking = get("tokio current-thread, std::thread::sleep");
+    let smol_blocking = get("smol one thread, std::thread::sleep");
+    let multi_blocking = get("tokio multi-thread, std::thread::sleep");
+    let fixes = [
+        get("tokio current-thread, tokio::time::sleep"),
+        get("tokio current-thread, spawn_blocking"),
+        get("smol one thread, smol::unblock"),
+    ];
+    let serialised = |o: Outcome| o.wall_ms >= SERIAL_MIN_FRACTION * serial_ms;
+    let one_thread_frozen = serialised(current_blocking) && serialised(smol_blocking);
+    let fixes_work = fixes
+        .iter()
+        .all(|o| o.wall_ms <= FIX_MAX_WAITS * WAIT_MS as f64);
+    let multi_partial = multi_blocking.wall_ms <= PARTIAL_MAX_FRACTION * serial_ms;
+
+    let mut caveats = Vec::new();
+    if multi_partial {
+        caveats.push(format!(
+            "on a multi-thread runtime it holds up only its own worker: with {} workers the batch took {:.0} ms, not {serial_ms:.0}; \
+             the rest still wait whenever every worker is blocked",
+            trials.cores, multi_blocking.wall_ms
+        ));
+    }
+    if !fixes_work {
+        caveats.push(format!(
+            "a fix took more than {FIX_MAX_WAITS} waits on this machine (busy cores?)"
+        ));
+    }
+    let verdict = match (one_thread_frozen, caveats.is_empty()) {
+        (false, _) => Verdict::DoesNotHold,
+        (true, true) => Verdict::Holds,
+        (true, false) => Verdict::HoldsWithACaveat,
+    };
+    let measured = variants
+        .iter()
+        .map(|(name, o)| {
+            format!(
+                "{name}: {:.0} ms (heartbeat gap {:.0} ms)",
+                o.wall_ms, o.heartbeat_gap_ms
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut figures = Vec::new();
+    for (name, o) in &variants {
+        figures.push(figure(format!("{name}: wall"), o.wall_ms, "ms"));
+        figures.push(figure(
+            format!("{name}: heartbeat gap"),
+            o.heartbeat_gap_ms,
+            "ms",
+        ));
+    }
+    Trial {
+        measured: format!("{TASKS} × {WAIT_MS} ms — {measured}."),
+        figures,
+        verdict,
+        caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
+        decided_by: format!(
+            "one-thread blocking walls {:.0} and {:.0} ms vs {SERIAL_MIN_FRACTION} × {serial_ms:.0} ms; \
+             multi-thread {:.0} ms vs {PARTIAL_MAX_FRACTION} × {serial_ms:.0} ms with workers = cores = {}; \
+             fixes ≤ {FIX_MAX_WAITS} × {WAIT_MS} ms: {}",
+            current_blocking.wall_ms,
+            smol_blocking.wall_ms,
+            multi_blocking.wall_ms,
+            trials.cores,
+            if fixes_work { "yes" } else { "no" }
+        ),
+        thresholds: vec![
+            threshold(
+                "SERIAL_MIN_FRACTION",
+                SERIAL_MIN_FRACTION,
+                "blocking wall ≥ this fraction of the sum of waits: tasks ran one at a time",
+            ),
+            threshold(
+                "FIX_MAX_WAITS",
+                FIX_MAX_WAITS,
+                "a fix's wall ≤ this many waits: the waits overlapped again",
+            ),
+            threshold(
+                "PARTIAL_MAX_FRACTION",
+                PARTIAL_MAX_FRACTION,
+                "multi-thread blocking wall ≤ this fraction of serial: only some tasks were held up",
+            ),
+        ],
+        cell_commands: vec![],
+        chart: None,
+    }
+}

@@ -1,0 +1,474 @@
+//! Three claims about CPU-bound work, answered by the same lab cells: eight
+//! jobs of 10 ms of computation each, run sequentially, on a single-threaded
+//! executor, on multi-thread async runtimes, on threads and on rayon.
+//!
+//! - async-not-for-cpu: does async speed CPU work up?
+//! - concurrency-is-not-parallelism: do tasks on one thread overlap at all?
+//!   (The same executor overlaps *waits* perfectly: that is concurrency.)
+//! - threads-for-cpu: do threads give a speedup that grows with the cores?
+//!
+//! Speedup is the sequential median wall divided by the model's. The
+//! parallel threshold grows with the cores, so on one core every model is
+//! expected to show none, and the verdicts say so.
+
+use super::{figure, median_ms, threshold, Claim, Trial, Trials, Verdict};
+
+pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
+    id: "async-not-for-cpu",
+    claim: "Async gives no speedup for CPU-bound work; use threads or processes instead.",
+    experiment: "8 jobs × 10 ms of compute: sequential vs tokio current-thread, tokio and smol multi-thread, threads, rayon; speedup vs cores.",
+    run: async_not_for_cpu,
+};
+
+pub const CONCURRENCY_IS_NOT_PARALLELISM: Claim = Claim {
+    id: "concurrency-is-not-parallelism",
+    claim: "Coroutines on an event loop run in parallel.",
+    experiment: "The same 8 CPU jobs on one-thread tokio vs sequential (do they overlap?), and 8 waits of 50 ms on the same executor (they do).",
+    run: concurrency_is_not_parallelism,
+};
+
+pub const THREADS_FOR_CPU: Claim = Claim {
+    id: "threads-for-cpu",
+    claim: "Threads are the right tool for CPU-bound work (Python's GIL aside).",
+    experiment: "The same 8 CPU jobs: one thread (sequential) vs a thread per job, a fixed pool and rayon; speedup vs cores.",
+    run: threads_for_cpu,
+};
+
+/// CPU jobs per cell (divisible by 1, 2, 4 and 8 cores).
+const JOBS: u64 = 8;
+/// Compute per job, µs.
+const JOB_US: f64 = 10_000.0;
+/// Waits for the concurrency half of concurrency-is-not-parallelism.
+const WAIT_MS: f64 = 50.0;
+/// A speedup below this is "no speedup" (noise on a shared machine reaches
+/// about 10–20%).
+pub const NO_SPEEDUP_MAX: f64 = 1.25;
+/// The fraction of the ideal extra speedup (cores − 1) a model must reach to
+/// count as "parallel": the threshold is 1 + this × (cores − 1), i.e. 1.5 on
+/// two cores and 2.5 on four. On one core it is 1.0: nothing can beat it.
+pub const PARALLEL_FRACTION: f64 = 0.5;
+
+/// The sequential run may take at most this many times its calibrated
+/// compute (jobs × µs per job). Beyond it, other processes were using the
+/// cores, a speedup cannot be judged, and the claims that need free cores
+/// report "not measured" with the numbers they saw.
+pub const CONTENTION_MAX: f64 = 1.5;
+/// No model can beat sequential by more than the cores; beyond this many
+/// times the cores, the sequential baseline was disturbed.
+pub const IMPOSSIBLE_SPEEDUP_SLACK: f64 = 1.15;
+
+/// How long each thread spins when measuring how many cores are free.
+const CAPACITY_PROBE: std::time::Duration = std::time::Duration::from_millis(50);
+/// The cores this process actually got, as a fraction of the cores it may
+/// use, must be at least this to judge a parallel speedup.
+pub const FREE_CORES_MIN_FRACTION: f64 = 0.8;
+
+/// CPU time of the calling thread.
+fn thread_cpu_time() -> std::time::Duration {
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    std::time::Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.max(0) as u32)
+}
+
+/// How many cores this process gets right now: one spinning thread per
+/// core for `CAPACITY_PROBE`, their CPU time summed over the wall time. On
+/// an idle machine it equals the cores; other busy processes take a share.
+fn free_cores(cores: usize) -> f64 {
+    let barrier = std::sync::Barrier::new(cores + 1);
+    let cpu_seconds: f64 = std::thread::scope(|scope| {
+        let spinners: Vec<_> = (0..cores)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let cpu_before = thread_cpu_time();
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < CAPACITY_PROBE {
+                        std::hint::black_box(crate::compute::spin(1_000));
+                    }
+                    (thread_cpu_time() - cpu_before).as_secs_f64() / start.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        barrier.wait();
+        spinners.into_iter().map(|s| s.join().unwrap_or(0.0)).sum()
+    });
+    cpu_seconds
+}
+
+fn parallel_speedup_min(cores: usize) -> f64 {
+    1.0 + PARALLEL_FRACTION * (cores.max(1) - 1) as f64
+}
+
+fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
+    vec![
+        threshold(
+            "NO_SPEEDUP_MAX",
+            NO_SPEEDUP_MAX,
+            "a speedup below this is no speedup",
+        ),
+        threshold(
+            "PARALLEL_FRACTION",
+            PARALLEL_FRACTION,
+            &format!(
+                "parallel means a speedup of at least 1 + this × (cores − 1) = {:.2} on {cores} cores",
+                parallel_speedup_min(cores)
+            ),
+        ),
+    ]
+}
+
+/// Median walls of the CPU cells, by model; the commands; or the first failure.
+struct CpuCells {
+    /// Cores the process got (mean of a probe before and after the cells).
+    free_cores: f64,
+    sequential_ms: f64,
+    by_model: Vec<(&'static str, f64)>,
+    /// Cores kept busy on average, by model: (user + sys CPU time) / wall
+    /// of the median repeat. One thread can never exceed 1.
+    cores_busy: Vec<(&'static str, f64)>,
+    commands: Vec<String>,
+}
+
+impl CpuCells {
+    /// Sequential wall over its calibrated compute: 1.0 on free cores.
+    fn contention(&self) -> f64 {
+        self.sequential_ms / (JOBS as f64 * JOB_US / 1e3)
+    }
+
+    /// A "not measured" trial when the cores were busy, keeping the numbers.
+    fn busy(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        let contention = self.contention();
+        let free_fraction = self.free_cores / trials.cores as f64;
+        if contention <= CONTENTION_MAX && free_fraction >= FREE_CORES_MIN_FRACTION {
+            return None;
+        }
+        let (measured, figures) = speedup_figures(self);
+        let mut thresholds = thresholds;
+        thresholds.push(threshold(
+            "CONTENTION_MAX",
+            CONTENTION_MAX,
+            "sequential wall ≤ this × its calibrated compute: the cores were free enough to judge a speedup",
+        ));
+        thresholds.push(threshold(
+            "FREE_CORES_MIN_FRACTION",
+            FREE_CORES_MIN_FRACTION,
+            "cores this process got ≥ this × its cores: free enough to judge a speedup",
+        ));
+        Some(Trial {
+            measured,
+            figures,
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "the cores were busy with other work: this process got {:.1} of the {} core(s) it may use (judging needs {:.1}) \
+                 and the sequential run took ×{contention:.1} its calibrated {:.0} ms (judging needs ≤ ×{CONTENTION_MAX}; load average {:.1}), \
+                 so speedups say more about the load than about the model — rerun on a quiet machine",
+                self.free_cores,
+                trials.cores,
+                FREE_CORES_MIN_FRACTION * trials.cores as f64,
+                JOBS as f64 * JOB_US / 1e3,
+                super::load_average(),
+            ),
+            thresholds,
+            cell_commands: self.commands.clone(),
+            chart: None,
+        })
+    }
+
+    /// Cores `model` kept busy on average.
+    fn cores_busy(&self, model: &str) -> f64 {
+        self.cores_busy
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0.0, |(_, busy)| *busy)
+    }
+
+    /// A "not measured" trial when a speedup beats the cores: the sequential
+    /// run was slowed by something else, so no speedup can be trusted.
+    fn impossible(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        let limit = IMPOSSIBLE_SPEEDUP_SLACK * trials.cores as f64;
+        let (model, speedup) = self
+            .by_model
+            .iter()
+            .map(|(m, _)| (*m, self.speedup(m)))
+            .fold(
+                ("", 0.0),
+                |best, next| if next.1 > best.1 { next } else { best },
+            );
+        if speedup <= limit {
+            return None;
+        }
+        let (measured, figures) = speedup_figures(self);
+        let mut thresholds = thresholds;
+        thresholds.push(threshold(
+            "IMPOSSIBLE_SPEEDUP_SLACK",
+            IMPOSSIBLE_SPEEDUP_SLACK,
+            "a speedup above this × cores is impossible: the sequential baseline was disturbed",
+        ));
+        Some(Trial {
+            measured,
+            figures,
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "{model} ran ×{speedup:.2} faster than sequential on {} core(s) (more than ×{limit:.2} is impossible): \
+                 the sequential run was slowed by other work, so no speedup here can be trusted — rerun on a quieter machine",
+                trials.cores
+            ),
+            thresholds,
+            cell_commands: self.commands.clone(),
+            chart: None,
+        })
+    }
+
+    fn speedup(&self, model: &str) -> f64 {
+        self.by_model
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0.0, |(_, ms)| self.sequential_ms / ms)
+    }
+}
+
+fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (String, Vec<String>)> {
+    let free_before = free_cores(trials.cores);
+    let mut commands = Vec::new();
+    let mut cores_busy = Vec::new();
+    let mut measure = |model: &'static str| {
+        let mut spec = trials.spec("cpu", model, JOBS);
+        spec.cpu_us = JOB_US;
+        let record = trials.cell(spec, trials.repeats());
+        commands.push(record.command.clone());
+        let ms = median_ms(&record)?;
+        cores_busy.push((model, (record.cpu_user_ms + record.cpu_sys_ms) / ms));
+        Ok::<f64, String>(ms)
+    };
+    let sequential_ms = match measure("sequential") {
+        Ok(ms) => ms,
+        Err(error) => return Err((error, commands)),
+    };
+    let mut by_model = Vec::new();
+    for &model in models {
+        match measure(model) {
+            Ok(ms) => by_model.push((model, ms)),
+            Err(error) => return Err((error, commands)),
+        }
+    }
+    let free_cores = (free_before + free_cores(trials.cores)) / 2.0;
+    Ok(CpuCells {
+        free_cores,
+        sequential_ms,
+        by_model,
+        cores_busy,
+        commands,
+    })
+}
+
+fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
+    let mut figures = vec![
+        figure("sequential wall", cells.sequential_ms, "ms"),
+        figure("cores this process got", cells.free_cores, "cores"),
+    ];
+    let mut parts = vec![format!("sequential {:.0} ms", cells.sequential_ms)];
+    for (model, ms) in &cells.by_model {
+        figures.push(figure(format!("{model} wall"), *ms, "ms"));
+        figures.push(figure(
+            format!("{model} speedup"),
+            cells.speedup(model),
+            "x",
+        ));
+        parts.push(format!("{model} ×{:.2}", cells.speedup(model)));
+    }
+    (
+        format!(
+            "{JOBS} × {:.0} ms of compute: {} (cores free for us: {:.1}).",
+            JOB_US / 1e3,
+            parts.join(", "),
+            cells.free_cores
+        ),
+        figures,
+    )
+}
+
+fn async_not_for_cpu(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(
+        trials,
+        &["tokio-current", "tokio", "smol", "threads", "rayon"],
+    ) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+        return busy;
+    }
+    if let Some(disturbed) = cells.impossible(trials, cpu_thresholds(trials.cores)) {
+        return disturbed;
+    }
+    let parallel = parallel_speedup_min(trials.cores);
+    let one_thread = cells.speedup("tokio-current");
+    let multi = cells.speedup("tokio").max(cells.speedup("smol"));
+    let threads = cells.speedup("threads").max(cells.speedup("rayon"));
+    let (verdict, caveat) = if one_thread >= NO_SPEEDUP_MAX {
+        (Verdict::DoesNotHold, None)
+    } else if trials.cores > 1 && multi >= parallel {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "only for a single-threaded executor (×{one_thread:.2}); a multi-thread runtime ran the jobs on its {} worker threads \
+                 (×{multi:.2}, threads ×{threads:.2}) — the speedup comes from its threads, and while they compute they serve no I/O (see cpu-starves-io)",
+                trials.cores
+            )),
+        )
+    } else if threads < parallel || trials.cores == 1 {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "nothing gave a speedup here ({} core(s), threads ×{threads:.2}): threads or processes would not help either",
+                trials.cores
+            )),
+        )
+    } else {
+        (Verdict::Holds, None)
+    };
+    let (measured, figures) = speedup_figures(&cells);
+    Trial {
+        measured,
+        figures,
+        verdict,
+        caveat,
+        decided_by: format!(
+            "one-thread executor ×{one_thread:.2} vs {NO_SPEEDUP_MAX}; best multi-thread async ×{multi:.2} and best threads ×{threads:.2} \
+             vs {parallel:.2} (parallel with cores = {})",
+            trials.cores
+        ),
+        thresholds: cpu_thresholds(trials.cores),
+        cell_commands: cells.commands,
+        chart: None,
+    }
+}
+
+fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(trials, &["tokio-current", "tokio"]) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    let mut commands = cells.commands.clone();
+    let mut spec = trials.spec("sleep", "tokio-current", JOBS);
+    spec.sleep_ms = WAIT_MS;
+    let record = trials.cell(spec, trials.repeats());
+    commands.push(record.command.clone());
+    let waits_ms = match median_ms(&record) {
+        Ok(ms) => ms,
+        Err(error) => return Trial::not_measured(error, commands),
+    };
+    // CPU time over wall time: how many cores the jobs kept busy at once.
+    // It does not depend on a noisy sequential baseline, and one thread
+    // cannot exceed 1 however the machine behaves.
+    let one_thread_busy = cells.cores_busy("tokio-current");
+    let multi_busy = cells.cores_busy("tokio");
+    let wall = |model: &str| {
+        cells
+            .by_model
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0.0, |(_, ms)| *ms)
+    };
+    let wait_overlap = JOBS as f64 * WAIT_MS / waits_ms;
+    let verdict = if one_thread_busy < NO_SPEEDUP_MAX {
+        Verdict::DoesNotHold
+    } else {
+        Verdict::Holds
+    };
+    Trial {
+        measured: format!(
+            "one thread (tokio current-thread): {JOBS} CPU jobs took {:.0} ms (sequential {:.0} ms) keeping {one_thread_busy:.2} cores busy; \
+             {JOBS} waits of {WAIT_MS:.0} ms took {waits_ms:.0} ms (overlap ×{wait_overlap:.1}). tokio multi-thread: {:.0} ms, {multi_busy:.2} cores busy (cores free for us: {:.1}).",
+            wall("tokio-current"),
+            cells.sequential_ms,
+            wall("tokio"),
+            cells.free_cores,
+        ),
+        figures: vec![
+            figure("sequential CPU jobs wall", cells.sequential_ms, "ms"),
+            figure("tokio-current CPU jobs wall", wall("tokio-current"), "ms"),
+            figure("tokio-current cores busy", one_thread_busy, "cores"),
+            figure("tokio multi-thread CPU jobs wall", wall("tokio"), "ms"),
+            figure("tokio multi-thread cores busy", multi_busy, "cores"),
+            figure("tokio-current waits wall", waits_ms, "ms"),
+            figure("wait overlap on one thread", wait_overlap, "x"),
+        ],
+        verdict,
+        caveat: None,
+        decided_by: format!(
+            "on one thread the CPU jobs kept {one_thread_busy:.2} cores busy vs {NO_SPEEDUP_MAX} (below: one job at a time); \
+             the waits overlapped ×{wait_overlap:.1} — concurrency without parallelism. Tasks run in parallel only on a runtime \
+             with several worker threads (tokio multi-thread: {multi_busy:.2} cores busy)"
+        ),
+        thresholds: vec![threshold(
+            "NO_SPEEDUP_MAX",
+            NO_SPEEDUP_MAX,
+            "fewer cores busy than this means the jobs ran one at a time",
+        )],
+        cell_commands: commands,
+        chart: None,
+    }
+}
+
+fn threads_for_cpu(trials: &Trials) -> Trial {
+    let cells = match cpu_cells(trials, &["threads", "thread-pool", "rayon"]) {
+        Ok(cells) => cells,
+        Err((error, commands)) => return Trial::not_measured(error, commands),
+    };
+    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+        return busy;
+    }
+    if let Some(disturbed) = cells.impossible(trials, cpu_thresholds(trials.cores)) {
+        return disturbed;
+    }
+    let parallel = parallel_speedup_min(trials.cores);
+    let worst = ["threads", "thread-pool", "rayon"]
+        .iter()
+        .map(|m| cells.speedup(m))
+        .fold(f64::INFINITY, f64::min);
+    let best = ["threads", "thread-pool", "rayon"]
+        .iter()
+        .map(|m| cells.speedup(m))
+        .fold(0.0, f64::max);
+    let (verdict, caveat) = if trials.cores == 1 {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "only with more than one core: on this 1-core machine threads gave ×{best:.2}"
+            )),
+        )
+    } else if worst >= parallel {
+        (Verdict::Holds, None)
+    } else if best >= parallel {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "not every way of using threads reached ×{parallel:.2} here (slowest ×{worst:.2}); see the per-model speedups"
+            )),
+        )
+    } else {
+        (Verdict::DoesNotHold, None)
+    };
+    let (measured, figures) = speedup_figures(&cells);
+    Trial {
+        measured: measured
+            + " In Python, threads give no such speedup under the GIL: run scripts/python_mirror.sh.",
+        figures,
+        verdict,
+        caveat,
+        decided_by: format!(
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel with cores = {})",
+            trials.cores
+        ),
+        thresholds: cpu_thresholds(trials.cores),
+        cell_commands: cells.commands,
+        chart: None,
+    }
+}

@@ -1,0 +1,390 @@
+//! cpu-starves-io: a long computation between two awaits delays every other
+//! task on the executor. The common rule of thumb: do at most 10–100 µs of
+//! work between awaits.
+//!
+//! A probe stands for a latency-sensitive I/O task: an outside thread sends
+//! it a timestamped message every 1 ms (as a socket would become readable),
+//! and the probe task records how long each message waited before the task
+//! ran — its scheduling delay, with microsecond resolution (not limited by
+//! tokio's 1 ms timer). Meanwhile one CPU task per worker computes in
+//! chunks of growing size, three ways:
+//!
+//! - inline: compute, then `yield_now().await` — the pitfall when chunks grow;
+//! - `spawn_blocking(chunk).await` — the work moves to tokio's blocking pool;
+//! - handed to a rayon pool, the answer bridged back with a oneshot channel.
+//!
+//! The runtime (workers = cores), the rayon pool (threads = cores) and the
+//! blocking pool are built and warmed before anything is measured.
+
+use super::{figure, quantile, threshold, Chart, Claim, Line, Mark, Trial, Trials, Verdict};
+use crate::compute;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CLAIM: Claim = Claim {
+    id: "cpu-starves-io",
+    claim: "A long computation between awaits delays every other task (keep it under 10–100 µs).",
+    experiment: "p99 scheduling delay of a 1 ms periodic probe task while one CPU task per worker computes chunks of 10 µs–10 ms: inline, spawn_blocking, rayon + oneshot.",
+    run,
+};
+
+/// Chunk sizes between awaits, µs.
+pub const CHUNKS_US: &[f64] = &[10.0, 30.0, 100.0, 300.0, 1_000.0, 3_000.0, 10_000.0];
+/// One measuring window. Each (mode, chunk) point is measured in `WINDOWS`
+/// windows, taken in turns with the other modes, and the median of the
+/// windows' p99 is kept: a burst of outside load on a shared machine then
+/// spoils one window, not the point.
+const WINDOW: Duration = Duration::from_millis(100);
+const WINDOWS: usize = 3;
+/// The probe's period.
+const PROBE_PERIOD: Duration = Duration::from_millis(1);
+/// Extra p99 delay over the idle probe that still counts as harmless: half
+/// the probe period — a probe delayed less than that has missed no tick.
+pub const HARMLESS_EXTRA_US: f64 = 500.0;
+/// Inline computation "delays other tasks" when, at the largest chunk, the
+/// probe's p99 delay is at least this fraction of the chunk.
+pub const STARVED_FRACTION: f64 = 0.5;
+/// The upper end of the rule of thumb, µs.
+pub const GUIDANCE_MAX_US: f64 = 100.0;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Inline,
+    SpawnBlocking,
+    Rayon,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Inline => "inline between awaits",
+            Mode::SpawnBlocking => "spawn_blocking",
+            Mode::Rayon => "rayon + oneshot",
+        }
+    }
+}
+
+/// One point: the probe's delays while the load ran, µs.
+#[derive(Debug, Clone, Copy)]
+struct ProbePoint {
+    p99_us: f64,
+    max_us: f64,
+    samples: usize,
+}
+
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    pool: Arc<rayon::ThreadPool>,
+    iters_per_us: f64,
+    workers: usize,
+}
+
+/// Runs the probe for `WINDOW` while `workers` CPU tasks compute chunks of
+/// `chunk_us` in `mode` (no CPU tasks when `chunk_us` is None).
+fn probe(setup: &Setup, mode: Mode, chunk_us: Option<f64>) -> ProbePoint {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sink = Arc::new(AtomicU64::new(0));
+    let delays = setup.runtime.block_on(async {
+        let probe = tokio::spawn(async move {
+            let mut delays = Vec::with_capacity(512);
+            while let Some(sent) = receiver.recv().await {
+                delays.push(sent.elapsed().as_secs_f64() * 1e6);
+            }
+            delays
+        });
+        let mut loaders = Vec::new();
+        if let Some(chunk_us) = chunk_us {
+            let iterations = compute::iterations_for(chunk_us, setup.iters_per_us);
+            for _ in 0..setup.workers {
+                let stop = Arc::clone(&stop);
+                let sink = Arc::clone(&sink);
+                let pool = Arc::clone(&setup.pool);
+                loaders.push(tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let result = match mode {
+                            Mode::Inline => {
+                                let result = compute::spin(iterations);
+                                tokio::task::yield_now().await;
+                                result
+                            }
+                            Mode::SpawnBlocking => {
+                                tokio::task::spawn_blocking(move || compute::spin(iterations))
+                                    .await
+                                    .unwrap_or(0)
+                            }
+                            Mode::Rayon => {
+                                let (reply, answer) = tokio::sync::oneshot::channel();
+                                pool.spawn(move || {
+                                    let _ = reply.send(compute::spin(iterations));
+                                });
+                                answer.await.unwrap_or(0)
+                            }
+                        };
+                        sink.fetch_add(result, Ordering::Relaxed);
+                    }
+                }));
+            }
+        }
+        // The outside world: a message every period, stamped when sent.
+        let ticker = std::thread::spawn(move || {
+            let end = Instant::now() + WINDOW;
+            while Instant::now() < end {
+                std::thread::sleep(PROBE_PERIOD);
+                if sender.send(Instant::now()).is_err() {
+                    break;
+                }
+            }
+        });
+        let delays = probe.await.unwrap_or_default();
+        let _ = ticker.join();
+        stop.store(true, Ordering::Relaxed);
+        for loader in loaders {
+            let _ = loader.await;
+        }
+        delays
+    });
+    ProbePoint {
+        p99_us: quantile(&delays, 0.99),
+        max_us: quantile(&delays, 1.0),
+        samples: delays.len(),
+    }
+}
+
+/// The window with the median p99 (its max and sample count with it).
+fn median_window(windows: &[ProbePoint]) -> ProbePoint {
+    let p99s: Vec<f64> = windows.iter().map(|w| w.p99_us).collect();
+    let index = crate::stats::median_index(&p99s).unwrap_or(0);
+    ProbePoint {
+        samples: windows.iter().map(|w| w.samples).min().unwrap_or(0),
+        ..windows[index]
+    }
+}
+
+fn run(trials: &Trials) -> Trial {
+    let workers = trials.cores;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return Trial::not_measured(format!("building tokio: {error}"), vec![]),
+    };
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+        Ok(pool) => Arc::new(pool),
+        Err(error) => return Trial::not_measured(format!("building rayon: {error}"), vec![]),
+    };
+    pool.broadcast(|_| ());
+    // Start as many blocking-pool threads as the load will use.
+    runtime.block_on(async {
+        let warm: Vec<_> = (0..workers)
+            .map(|_| tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5))))
+            .collect();
+        for handle in warm {
+            let _ = handle.await;
+        }
+    });
+    let setup = Setup {
+        runtime,
+        pool,
+        iters_per_us: compute::calibrate(),
+        workers,
+    };
+
+    // Chunk by chunk, an idle probe and the three modes take turns, window
+    // after window, so a burst of outside load hits neighbours alike.
+    let modes = [Mode::Inline, Mode::SpawnBlocking, Mode::Rayon];
+    let mut points: Vec<(Mode, f64, ProbePoint)> = Vec::new();
+    let mut idle_p99s = Vec::new();
+    for &chunk in CHUNKS_US {
+        let mut windows: Vec<Vec<ProbePoint>> = vec![Vec::new(); modes.len()];
+        for _ in 0..WINDOWS {
+            idle_p99s.push(probe(&setup, Mode::Inline, None).p99_us);
+            for (index, &mode) in modes.iter().enumerate() {
+                windows[index].push(probe(&setup, mode, Some(chunk)));
+            }
+        }
+        for (index, &mode) in modes.iter().enumerate() {
+            points.push((mode, chunk, median_window(&windows[index])));
+        }
+    }
+    let idle = ProbePoint {
+        p99_us: crate::stats::median(&idle_p99s),
+        max_us: quantile(&idle_p99s, 1.0),
+        samples: 0,
+    };
+    let at = |mode: Mode, chunk: f64| {
+        points
+            .iter()
+            .find(|(m, c, _)| *m == mode && *c == chunk)
+            .map(|(_, _, p)| *p)
+            .expect("every point was measured")
+    };
+    let largest = *CHUNKS_US.last().expect("there are chunk sizes");
+    let harmless = |p: ProbePoint| p.p99_us <= idle.p99_us + HARMLESS_EXTRA_US;
+    let inline_largest = at(Mode::Inline, largest);
+    let starved = inline_largest.p99_us >= STARVED_FRACTION * largest;
+    let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US));
+    // The largest chunk such that it and every smaller one stayed harmless.
+    let largest_harmless_inline = CHUNKS_US
+        .iter()
+        .copied()
+        .take_while(|&c| harmless(at(Mode::Inline, c)))
+        .last()
+        .unwrap_or(0.0);
+    let offload_ok: Vec<(Mode, ProbePoint, bool)> = [Mode::SpawnBlocking, Mode::Rayon]
+        .iter()
+        .map(|&m| (m, at(m, largest), harmless(at(m, largest))))
+        .collect();
+
+    let mut caveats = Vec::new();
+    if !guidance_ok {
+        caveats.push(format!(
+            "even {GUIDANCE_MAX_US:.0} µs chunks pushed the probe's p99 to {:.0} µs here (idle {:.0} µs)",
+            at(Mode::Inline, GUIDANCE_MAX_US).p99_us,
+            idle.p99_us
+        ));
+    }
+    for (mode, point, ok) in &offload_ok {
+        if !ok {
+            caveats.push(format!(
+                "{} kept the runtime's workers free, but the {workers} core(s) stayed saturated: the probe's p99 was {:.0} µs at {largest:.0} µs chunks — now the OS scheduler decides",
+                mode.label(),
+                point.p99_us
+            ));
+        }
+    }
+    // Without any load of ours, the probe should be on time; when it is not,
+    // other processes delay it as much as the effect under test.
+    let too_busy = idle.p99_us > HARMLESS_EXTRA_US;
+    let verdict = match (too_busy, starved, caveats.is_empty()) {
+        (true, _, _) => Verdict::NotMeasured,
+        (false, false, _) => Verdict::DoesNotHold,
+        (false, true, true) => Verdict::Holds,
+        (false, true, false) => Verdict::HoldsWithACaveat,
+    };
+    if too_busy {
+        caveats.clear();
+    }
+
+    let mut lines: Vec<Line> = modes
+        .iter()
+        .map(|&mode| Line {
+            label: mode.label().into(),
+            points: CHUNKS_US
+                .iter()
+                .map(|&c| [c, at(mode, c).p99_us / 1e3])
+                .collect(),
+        })
+        .collect();
+    lines.push(Line {
+        label: "idle probe (no CPU load)".into(),
+        points: vec![
+            [CHUNKS_US[0], idle.p99_us / 1e3],
+            [largest, idle.p99_us / 1e3],
+        ],
+    });
+    let chart = Chart {
+        title: "A 1 ms probe task's p99 delay while CPU chunks run".into(),
+        x_label: "CPU µs between awaits (log scale)".into(),
+        y_label: "probe p99 delay (ms)".into(),
+        x_log: true,
+        lines,
+        marks: vec![
+            Mark {
+                x: 10.0,
+                label: "guidance: 10 µs".into(),
+            },
+            Mark {
+                x: GUIDANCE_MAX_US,
+                label: "guidance: 100 µs".into(),
+            },
+        ],
+    };
+
+    let mut figures = vec![figure(
+        "idle probe p99 (median over the chunk sizes)",
+        idle.p99_us,
+        "µs",
+    )];
+    for (mode, chunk, point) in &points {
+        figures.push(figure(
+            format!("{} {chunk:.0} µs: probe p99", mode.label()),
+            point.p99_us,
+            "µs",
+        ));
+        figures.push(figure(
+            format!("{} {chunk:.0} µs: probe max", mode.label()),
+            point.max_us,
+            "µs",
+        ));
+    }
+    let row = |mode: Mode| {
+        [10.0, 100.0, 1_000.0, largest]
+            .iter()
+            .map(|&c| format!("{:.0}", at(mode, c).p99_us))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let samples = points.iter().map(|(_, _, p)| p.samples).min().unwrap_or(0);
+    Trial {
+        measured: format!(
+            "probe p99 delay (µs) at 10 / 100 / 1,000 / 10,000 µs chunks — inline: {}; spawn_blocking: {}; rayon: {}; idle {:.0} µs (median; worst idle {:.0}). \
+             Inline stayed within {HARMLESS_EXTRA_US:.0} µs of idle {}. (median of {WINDOWS} windows of ≥ {samples} probes per point)",
+            row(Mode::Inline),
+            row(Mode::SpawnBlocking),
+            row(Mode::Rayon),
+            idle.p99_us,
+            idle.max_us,
+            if largest_harmless_inline > 0.0 {
+                format!("for every chunk up to {largest_harmless_inline:.0} µs")
+            } else {
+                "not even at the smallest chunk".to_string()
+            },
+        ),
+        figures,
+        verdict,
+        caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
+        decided_by: format!(
+            "{}inline p99 at {largest:.0} µs chunks {:.0} µs vs {STARVED_FRACTION} × chunk; at {GUIDANCE_MAX_US:.0} µs {:.0} µs vs idle {:.0} + {HARMLESS_EXTRA_US:.0} µs; \
+             offloaded at {largest:.0} µs: {}; {workers} workers = cores",
+            if too_busy {
+                format!(
+                    "the machine was too busy to judge: with no load of ours the probe's p99 was {:.0} µs (> {HARMLESS_EXTRA_US:.0}). ",
+                    idle.p99_us
+                )
+            } else {
+                String::new()
+            },
+            inline_largest.p99_us,
+            at(Mode::Inline, GUIDANCE_MAX_US).p99_us,
+            idle.p99_us,
+            offload_ok
+                .iter()
+                .map(|(m, p, _)| format!("{} {:.0} µs", m.label(), p.p99_us))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        thresholds: vec![
+            threshold(
+                "STARVED_FRACTION",
+                STARVED_FRACTION,
+                "inline p99 at the largest chunk ≥ this × chunk: the computation delays other tasks",
+            ),
+            threshold(
+                "HARMLESS_EXTRA_US",
+                HARMLESS_EXTRA_US,
+                "p99 within this many µs of the idle probe: harmless (half the probe period); an idle probe later than this: too busy to judge",
+            ),
+            threshold(
+                "GUIDANCE_MAX_US",
+                GUIDANCE_MAX_US,
+                "the rule of thumb's upper end, checked for harmlessness",
+            ),
+        ],
+        cell_commands: vec![],
+        chart: Some(chart),
+    }
+}

@@ -1,0 +1,461 @@
+//! Claims on trial: popular statements about async programming, each tested
+//! by one small experiment on this machine.
+//!
+//! Every claim is one entry in [`all`]: an id, the claim in plain words, and
+//! a function that measures and then decides. A verdict is computed from the
+//! numbers it just measured, against thresholds that are named constants in
+//! the claim's file and are printed next to the verdict, so a reader can see
+//! which number decided it — and why the same claim may get another verdict
+//! on another machine (one core, a quiet server, another kernel).
+//!
+//! Where a claim is a lab cell (a workload under a model), it is measured the
+//! way `run` measures it: each repeat in its own child process. Where it
+//! needs code of its own (awaiting in sequence, blocking inside a task,
+//! futures never awaited, a probe task starved by computation), that code
+//! lives in the claim's file, builds its runtime outside the timed region,
+//! and shows the pitfall next to its fix.
+
+mod await_in_sequence;
+mod blocking_freezes_loop;
+mod cpu;
+mod cpu_starves_io;
+mod fan_out;
+mod lazy_futures;
+mod memory;
+mod one_request;
+mod output;
+mod spawn_switch;
+
+pub use output::{claims_markdown, claims_table, list_text, tally, ClaimsReport};
+
+use crate::cell::{CellSpec, Provenance, RepeatExecutor};
+use crate::measure;
+use crate::result::{CellRecord, Status};
+use crate::stats;
+use crate::sweep;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What an experiment concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The measurements agree with the claim.
+    Holds,
+    /// The claim is true only in part or under a condition; see `caveat`.
+    HoldsWithACaveat,
+    /// The measurements contradict the claim.
+    DoesNotHold,
+    /// The experiment failed to produce the numbers it needs; see `decided_by`.
+    NotMeasured,
+}
+
+impl Verdict {
+    /// The verdict in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::HoldsWithACaveat => "holds with a caveat",
+            Verdict::DoesNotHold => "does not hold",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One measured number behind a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// What was measured, e.g. `tokio wall` or `threads RSS per unit`.
+    pub label: String,
+    pub value: f64,
+    /// `ms`, `µs`, `ns`, `KiB`, `x` (a ratio), `count`...
+    pub unit: String,
+}
+
+/// A threshold a verdict is compared against: the name of the constant in
+/// the claim's source file and its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// The constant's name, e.g. `PARALLEL_SPEEDUP_MIN`.
+    pub name: String,
+    pub value: f64,
+    /// What crossing it means.
+    pub meaning: String,
+}
+
+/// A line of a chart: `(x, y)` points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub label: String,
+    pub points: Vec<[f64; 2]>,
+}
+
+/// A vertical marker on a chart (e.g. the 10–100 µs guidance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    pub x: f64,
+    pub label: String,
+}
+
+/// Data for one chart, ready to draw: lines over a shared x axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// True when the x axis should be logarithmic.
+    pub x_log: bool,
+    pub lines: Vec<Line>,
+    pub marks: Vec<Mark>,
+}
+
+/// The outcome of one claim's experiment: the row of the claims table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    /// The claim's id, as `--only` accepts it.
+    pub id: String,
+    /// The claim in plain words.
+    pub claim: String,
+    /// What the experiment does.
+    pub experiment: String,
+    /// The key numbers, in one or two sentences.
+    pub measured: String,
+    /// The numbers themselves.
+    pub figures: Vec<Figure>,
+    pub verdict: Verdict,
+    /// For `holds with a caveat`: the condition or the part that does not hold.
+    pub caveat: Option<String>,
+    /// Which numbers crossed which thresholds, on how many cores.
+    pub decided_by: String,
+    /// The thresholds this experiment compares against.
+    pub thresholds: Vec<Threshold>,
+    /// The command that reproduces this row.
+    pub command: String,
+    /// `run` commands that measure the underlying cells one at a time.
+    pub cell_commands: Vec<String>,
+    /// A chart of the experiment, where one helps.
+    pub chart: Option<Chart>,
+    /// Cores available when it was measured (verdicts can depend on it).
+    pub cores: usize,
+    /// The 1-minute load average when the experiment started: above `cores`,
+    /// other processes were competing for the CPU and timings are noisy.
+    pub load_average: f64,
+    /// How long the experiment took, s.
+    pub seconds: f64,
+}
+
+/// What a claim's experiment returns; [`run_claims`] adds the rest.
+pub struct Trial {
+    pub measured: String,
+    pub figures: Vec<Figure>,
+    pub verdict: Verdict,
+    pub caveat: Option<String>,
+    pub decided_by: String,
+    pub thresholds: Vec<Threshold>,
+    pub cell_commands: Vec<String>,
+    pub chart: Option<Chart>,
+}
+
+impl Trial {
+    /// A trial whose measurement failed.
+    pub fn not_measured(why: impl Into<String>, cell_commands: Vec<String>) -> Trial {
+        let why = why.into();
+        Trial {
+            measured: format!("the experiment failed: {why}"),
+            figures: Vec::new(),
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: why,
+            thresholds: Vec::new(),
+            cell_commands,
+            chart: None,
+        }
+    }
+}
+
+/// A claim on trial.
+pub struct Claim {
+    /// The id `--only` accepts.
+    pub id: &'static str,
+    /// The claim in plain words.
+    pub claim: &'static str,
+    /// What the experiment does, in one sentence.
+    pub experiment: &'static str,
+    run: fn(&Trials) -> Trial,
+}
+
+/// Every claim, in the order the table shows them.
+pub fn all() -> &'static [Claim] {
+    &[
+        fan_out::CLAIM,
+        await_in_sequence::CLAIM,
+        blocking_freezes_loop::CLAIM,
+        lazy_futures::CLAIM,
+        cpu::ASYNC_NOT_FOR_CPU,
+        cpu::CONCURRENCY_IS_NOT_PARALLELISM,
+        cpu_starves_io::CLAIM,
+        memory::THREADS_COST_MEMORY,
+        spawn_switch::THREADS_COST_TO_SPAWN,
+        memory::SCALES_TO_THOUSANDS,
+        one_request::CLAIM,
+        cpu::THREADS_FOR_CPU,
+        spawn_switch::SWITCH_COST,
+    ]
+}
+
+/// The ids of every claim.
+pub fn ids() -> Vec<&'static str> {
+    all().iter().map(|c| c.id).collect()
+}
+
+/// Finds a claim by id.
+pub fn by_id(id: &str) -> Option<&'static Claim> {
+    all().iter().find(|c| c.id == id)
+}
+
+/// How the claims are measured.
+pub struct ClaimOptions<'a> {
+    /// Runs the lab cells (a child process per repeat, or in-process in tests).
+    pub executor: &'a dyn RepeatExecutor,
+    /// Repeats per timing; the median is used, min and max shown.
+    pub repeats: u32,
+    /// The exact command line, stored with the cells.
+    pub invocation: String,
+    /// Called before each claim runs, with its position, the total and its id.
+    pub on_start: &'a dyn Fn(usize, usize, &str),
+}
+
+fn no_progress(_position: usize, _total: usize, _id: &str) {}
+
+impl<'a> ClaimOptions<'a> {
+    /// Options with no progress output, e.g. for the report:
+    /// `run_claims(&[], &ClaimOptions::new(&ChildProcess::current()?, 3))`.
+    pub fn new(executor: &'a dyn RepeatExecutor, repeats: u32) -> ClaimOptions<'a> {
+        ClaimOptions {
+            executor,
+            repeats,
+            invocation: std::env::args().collect::<Vec<_>>().join(" "),
+            on_start: &no_progress,
+        }
+    }
+}
+
+/// The shared state of one claims run: options and the cells measured so
+/// far, so claims that look at the same cell (e.g. CPU jobs run
+/// sequentially) measure it once.
+pub struct Trials<'a> {
+    options: &'a ClaimOptions<'a>,
+    cells: RefCell<HashMap<String, CellRecord>>,
+    /// Cores available to this process.
+    pub cores: usize,
+}
+
+/// The timeout for one repeat of a claim's cell.
+const CELL_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Trials<'_> {
+    /// Repeats per timing.
+    pub fn repeats(&self) -> u32 {
+        self.options.repeats.max(1)
+    }
+
+    /// Measures a lab cell (once per claims run) with `repeats` repeats.
+    pub fn cell(&self, spec: CellSpec, repeats: u32) -> CellRecord {
+        let key = format!(
+            "{}|{}",
+            serde_json::to_string(&spec).unwrap_or_default(),
+            repeats
+        );
+        if let Some(record) = self.cells.borrow().get(&key) {
+            return record.clone();
+        }
+        let record = sweep::measure_cell(
+            spec,
+            repeats,
+            CELL_TIMEOUT,
+            self.options.executor,
+            &Provenance {
+                profile: Some("claims".into()),
+                invocation: self.options.invocation.clone(),
+            },
+        );
+        self.cells.borrow_mut().insert(key, record.clone());
+        record
+    }
+
+    /// A cell spec with this run's worker count (= cores).
+    pub fn spec(&self, workload: &str, model: &str, tasks: u64) -> CellSpec {
+        CellSpec {
+            workload: workload.into(),
+            model: model.into(),
+            tasks,
+            workers: self.cores,
+            sleep_ms: 100.0,
+            cpu_us: 1000.0,
+            stack_kib: None,
+            iters_per_us: 0.0,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
+        }
+    }
+}
+
+/// Runs the claims whose ids are in `only` (all when empty), in table order.
+/// Unknown ids are skipped; the CLI rejects them before calling this.
+pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
+    let trials = Trials {
+        options,
+        cells: RefCell::new(HashMap::new()),
+        cores: measure::cores(),
+    };
+    let chosen: Vec<&Claim> = all()
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|id| id == c.id))
+        .collect();
+    let total = chosen.len();
+    chosen
+        .into_iter()
+        .enumerate()
+        .map(|(position, claim)| {
+            (options.on_start)(position + 1, total, claim.id);
+            let load_average = load_average();
+            let started = Instant::now();
+            let trial = (claim.run)(&trials);
+            ClaimResult {
+                id: claim.id.into(),
+                claim: claim.claim.into(),
+                experiment: claim.experiment.into(),
+                measured: trial.measured,
+                figures: trial.figures,
+                verdict: trial.verdict,
+                caveat: trial.caveat,
+                decided_by: trial.decided_by,
+                thresholds: trial.thresholds,
+                command: format!("async-vs-blocking claims --only {}", claim.id),
+                cell_commands: trial.cell_commands,
+                chart: trial.chart,
+                cores: trials.cores,
+                load_average,
+                seconds: started.elapsed().as_secs_f64(),
+            }
+        })
+        .collect()
+}
+
+/// The 1-minute load average from /proc/loadavg (0 when unreadable).
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+// ---- helpers shared by the claim files ----
+
+/// A figure.
+pub(crate) fn figure(label: impl Into<String>, value: f64, unit: &str) -> Figure {
+    Figure {
+        label: label.into(),
+        value,
+        unit: unit.into(),
+    }
+}
+
+/// A threshold.
+pub(crate) fn threshold(name: &str, value: f64, meaning: &str) -> Threshold {
+    Threshold {
+        name: name.into(),
+        value,
+        meaning: meaning.into(),
+    }
+}
+
+/// Runs `body` `repeats` times and returns the median wall time in ms with
+/// min and max. `body` returns the duration of its own timed region, so it
+/// can build whatever it needs outside it.
+pub(crate) fn timed(repeats: u32, mut body: impl FnMut() -> Duration) -> crate::result::WallMs {
+    let walls: Vec<f64> = (0..repeats.max(1))
+        .map(|_| body().as_secs_f64() * 1e3)
+        .collect();
+    stats::wall_spread(&walls)
+}
+
+/// The median wall of a cell, or why there is none.
+pub(crate) fn median_ms(record: &CellRecord) -> Result<f64, String> {
+    match record.status {
+        Status::Ok => Ok(record.wall_ms.median),
+        _ => Err(format!(
+            "{} / {} / {} tasks: {} ({})",
+            record.workload,
+            record.model,
+            record.tasks,
+            record.status.as_str(),
+            record.error.as_deref().unwrap_or("no detail")
+        )),
+    }
+}
+
+/// "12.3 ms (11.9–13.0)" for a spread.
+pub(crate) fn spread_text(wall: &crate::result::WallMs) -> String {
+    format!("{:.1} ms ({:.1}–{:.1})", wall.median, wall.min, wall.max)
+}
+
+/// The p-quantile (0..=1) of `values` (nearest rank); 0 for none.
+pub(crate) fn quantile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_the_thirteen_of_the_claims_list_and_unique() {
+        let ids = ids();
+        assert_eq!(ids.len(), 13);
+        for id in &ids {
+            assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
+            assert!(by_id(id).is_some());
+        }
+        for expected in [
+            "fan-out",
+            "await-in-sequence",
+            "blocking-freezes-loop",
+            "lazy-futures",
+            "async-not-for-cpu",
+            "concurrency-is-not-parallelism",
+            "cpu-starves-io",
+            "threads-cost-memory",
+            "threads-cost-to-spawn",
+            "scales-to-thousands",
+            "one-request-not-faster",
+            "threads-for-cpu",
+            "switch-cost",
+        ] {
+            assert!(ids.contains(&expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn quantile_uses_nearest_rank() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&values, 0.99), 99.0);
+        assert_eq!(quantile(&values, 0.5), 50.0);
+        assert_eq!(quantile(&values, 1.0), 100.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn verdicts_serialize_as_kebab_case() {
+        let json = serde_json::to_string(&Verdict::HoldsWithACaveat).unwrap();
+        assert_eq!(json, "\"holds-with-a-caveat\"");
+    }
+}

@@ -1,0 +1,267 @@
+//! one-request-not-faster: does async make I/O itself faster?
+//!
+//! Two measurements against the lab's latency server on loopback (a
+//! separate process, `async-vs-blocking serve`), speaking the lab's protocol
+//! and checking every reply byte:
+//!
+//! 1. One request at a time, 200 times per client, the clients taking
+//!    turns: connect, send, read the reply, close — with `std::net` (blocking) and with `tokio::net` on a
+//!    current-thread and a multi-thread runtime (built before timing). The
+//!    server answers at once, so the time is the I/O path itself.
+//! 2. Many requests at once: the lab's `socket` cells, 1,000 requests whose
+//!    server answers after 50 ms, per model; throughput = requests / wall.
+//!    (`sequential` does ten, one after another.)
+//!
+//! Async changes how many requests can *wait* at once per thread, not how
+//! fast one request travels: a single request goes through the same
+//! syscalls, plus the reactor's registration and wake-up.
+
+use super::{figure, median_ms, quantile, threshold, Claim, Trial, Trials, Verdict};
+use crate::model::READ_BUFFER_BYTES;
+use crate::protocol::{self, ReplyCheck};
+use crate::server_process::ServerProcess;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub const CLAIM: Claim = Claim {
+    id: "one-request-not-faster",
+    claim: "Async makes I/O faster.",
+    experiment: "200 loopback requests one at a time: std::net vs tokio::net (p50 latency); then 1,000 concurrent requests of 50 ms: throughput per model.",
+    run,
+};
+
+/// Requests in the one-at-a-time measurement.
+const REQUESTS: u64 = 200;
+/// Reply size for both measurements, bytes.
+const REPLY_BYTES: u64 = 1024;
+/// Concurrent requests in the throughput cells.
+const CONCURRENT: u64 = 1_000;
+/// The server's delay in the throughput cells, ms.
+const SERVICE_MS: f64 = 50.0;
+/// Requests the one-at-a-time `sequential` cell makes.
+const SEQUENTIAL_REQUESTS: u64 = 10;
+/// Async is "faster" per request when its p50 is at most this fraction of
+/// the blocking client's.
+pub const FASTER_FRACTION_MAX: f64 = 0.8;
+/// Async has "more throughput" when it serves at least this many times the
+/// requests per second of one thread per request.
+pub const THROUGHPUT_RATIO_MIN: f64 = 1.25;
+
+fn blocking_request(server: SocketAddr, id: u64) -> io::Result<Duration> {
+    let start = Instant::now();
+    let mut stream = std::net::TcpStream::connect(server)?;
+    stream.write_all(&protocol::request_line(id))?;
+    let mut reply = ReplyCheck::new(id, REPLY_BYTES);
+    let mut buffer = [0u8; READ_BUFFER_BYTES];
+    loop {
+        match stream.read(&mut buffer)? {
+            0 => break,
+            read => reply.feed(&buffer[..read]),
+        }
+    }
+    reply.finish()?;
+    Ok(start.elapsed())
+}
+
+async fn tokio_request(server: SocketAddr, id: u64) -> io::Result<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let start = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(server).await?;
+    stream.write_all(&protocol::request_line(id)).await?;
+    let mut reply = ReplyCheck::new(id, REPLY_BYTES);
+    let mut buffer = [0u8; READ_BUFFER_BYTES];
+    loop {
+        match stream.read(&mut buffer).await? {
+            0 => break,
+            read => reply.feed(&buffer[..read]),
+        }
+    }
+    reply.finish()?;
+    Ok(start.elapsed())
+}
+
+/// A one-at-a-time client: one request, its latency.
+type Client<'a> = Box<dyn FnMut(u64) -> io::Result<Duration> + 'a>;
+
+/// p50 and p99 latency, µs, of `REQUESTS` requests per client, after 10
+/// untimed ones each. The clients take turns request by request, so a
+/// burst of load on a shared machine hits them all alike.
+fn one_at_a_time(
+    clients: &mut [(&'static str, Client)],
+) -> io::Result<Vec<(&'static str, (f64, f64))>> {
+    for (_, client) in clients.iter_mut() {
+        for id in 0..10 {
+            client(id)?;
+        }
+    }
+    let mut micros = vec![Vec::with_capacity(REQUESTS as usize); clients.len()];
+    for id in 0..REQUESTS {
+        for (samples, (_, client)) in micros.iter_mut().zip(clients.iter_mut()) {
+            samples.push(client(id)?.as_secs_f64() * 1e6);
+        }
+    }
+    Ok(clients
+        .iter()
+        .zip(&micros)
+        .map(|((label, _), samples)| (*label, (quantile(samples, 0.5), quantile(samples, 0.99))))
+        .collect())
+}
+
+fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>> {
+    let exe = std::env::current_exe()?;
+    let server = ServerProcess::start(&exe, 0.0, REPLY_BYTES)?;
+    let addr = server.addr;
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(trials.cores)
+        .enable_all()
+        .build()?;
+    let mut clients: Vec<(&'static str, Client)> = vec![
+        (
+            "std::net (blocking)",
+            Box::new(move |id| blocking_request(addr, id)),
+        ),
+        (
+            "tokio::net, current-thread",
+            Box::new(|id| current.block_on(tokio_request(addr, id))),
+        ),
+        (
+            "tokio::net, multi-thread",
+            // Spawned, as a server's handler would be: the request runs on a worker.
+            Box::new(|id| {
+                multi.block_on(async move {
+                    tokio::spawn(tokio_request(addr, id))
+                        .await
+                        .map_err(io::Error::other)?
+                })
+            }),
+        ),
+    ];
+    Ok(one_at_a_time(&mut clients)?)
+}
+
+fn run(trials: &Trials) -> Trial {
+    let latencies = match latencies(trials) {
+        Ok(latencies) => latencies,
+        Err(error) => return Trial::not_measured(format!("{error:#}"), vec![]),
+    };
+    let mut commands = Vec::new();
+    let mut throughput = Vec::new();
+    for (model, tasks) in [
+        ("sequential", SEQUENTIAL_REQUESTS),
+        ("threads", CONCURRENT),
+        ("tokio", CONCURRENT),
+        ("tokio-current", CONCURRENT),
+        ("smol", CONCURRENT),
+    ] {
+        let spec = crate::cell::CellSpec {
+            sleep_ms: SERVICE_MS,
+            reply_bytes: REPLY_BYTES,
+            ..trials.spec("socket", model, tasks)
+        };
+        let record = trials.cell(spec, trials.repeats());
+        commands.push(record.command.clone());
+        match median_ms(&record) {
+            Ok(ms) => throughput.push((model, tasks as f64 / (ms / 1e3))),
+            Err(error) => return Trial::not_measured(error, commands),
+        }
+    }
+    let p50 = |label: &str| {
+        latencies
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or(0.0, |(_, (p50, _))| *p50)
+    };
+    let blocking = p50("std::net (blocking)");
+    let fastest_async = p50("tokio::net, current-thread").min(p50("tokio::net, multi-thread"));
+    let rate = |model: &str| {
+        throughput
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0.0, |(_, r)| *r)
+    };
+    let threads_rate = rate("threads").max(1e-9);
+    let best_async = ["tokio", "tokio-current", "smol"]
+        .into_iter()
+        .map(|m| (m, rate(m)))
+        .fold(
+            ("", 0.0),
+            |best, next| if next.1 > best.1 { next } else { best },
+        );
+    let faster = fastest_async <= FASTER_FRACTION_MAX * blocking;
+    let more_throughput = best_async.1 >= THROUGHPUT_RATIO_MIN * threads_rate;
+    let (verdict, caveat) = if faster {
+        (Verdict::Holds, None)
+    } else if more_throughput {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "not per request (p50 {fastest_async:.0} µs async vs {blocking:.0} µs blocking); with {CONCURRENT} requests at once {} \
+                 served {:.0} req/s vs {threads_rate:.0} for a thread per request — more requests in flight, not faster ones",
+                best_async.0, best_async.1
+            )),
+        )
+    } else {
+        (Verdict::DoesNotHold, None)
+    };
+    let mut figures: Vec<_> = latencies
+        .iter()
+        .flat_map(|(label, (p50, p99))| {
+            [
+                figure(format!("{label}: one request p50"), *p50, "µs"),
+                figure(format!("{label}: one request p99"), *p99, "µs"),
+            ]
+        })
+        .collect();
+    figures.extend(
+        throughput
+            .iter()
+            .map(|(model, r)| figure(format!("{model}: throughput"), *r, "req/s")),
+    );
+    Trial {
+        measured: format!(
+            "one request at a time, p50 (p99) µs: {}. {CONCURRENT} requests of {SERVICE_MS:.0} ms at once, req/s: {}.",
+            latencies
+                .iter()
+                .map(|(label, (p50, p99))| format!("{label} {p50:.0} ({p99:.0})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            throughput
+                .iter()
+                .map(|(model, r)| {
+                    if *model == "sequential" {
+                        format!("{model} {r:.0} (one at a time)")
+                    } else {
+                        format!("{model} {r:.0}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        figures,
+        verdict,
+        caveat,
+        decided_by: format!(
+            "fastest async p50 {fastest_async:.0} µs vs {FASTER_FRACTION_MAX} × blocking {blocking:.0} µs; best async {:.0} req/s vs \
+             {THROUGHPUT_RATIO_MIN} × threads {threads_rate:.0} req/s; workers = cores = {}",
+            best_async.1, trials.cores
+        ),
+        thresholds: vec![
+            threshold(
+                "FASTER_FRACTION_MAX",
+                FASTER_FRACTION_MAX,
+                "async p50 ≤ this × blocking p50: async made one request faster",
+            ),
+            threshold(
+                "THROUGHPUT_RATIO_MIN",
+                THROUGHPUT_RATIO_MIN,
+                "async req/s ≥ this × thread-per-request req/s: more throughput",
+            ),
+        ],
+        cell_commands: commands,
+        chart: None,
+    }
+}

@@ -1,0 +1,194 @@
+//! The claims table for the terminal, and the JSON document for the report.
+
+use super::{ClaimResult, Verdict};
+use crate::result::Machine;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table};
+use serde::{Deserialize, Serialize};
+
+/// Everything one `claims` run produced: what `--json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimsReport {
+    /// The machine the claims ran on; verdicts may differ on another.
+    pub machine: Machine,
+    /// When the run started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// How long the whole run took, s.
+    pub seconds: f64,
+    /// The exact command line.
+    pub invocation: String,
+    pub claims: Vec<ClaimResult>,
+}
+
+/// Table width when the terminal's is unknown.
+const DEFAULT_WIDTH: u16 = 180;
+
+fn verdict_text(result: &ClaimResult) -> String {
+    let mut text = result.verdict.as_str().to_string();
+    if let Some(caveat) = &result.caveat {
+        text += &format!(": {caveat}");
+    }
+    text += &format!("\n\ndecided by: {}", result.decided_by);
+    if !result.thresholds.is_empty() {
+        text += &format!(
+            "\nthresholds: {}",
+            result
+                .thresholds
+                .iter()
+                .map(|t| format!("{} = {}", t.name, t.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    text
+}
+
+/// The claims as a table: claim, what was measured, verdict, command.
+pub fn claims_table(results: &[ClaimResult]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(DEFAULT_WIDTH);
+    }
+    table.set_header(["claim", "measured", "verdict", "reproduce"]);
+    for result in results {
+        table.add_row([
+            format!("{}\n{}", result.id, result.claim),
+            result.measured.clone(),
+            verdict_text(result),
+            result.command.clone(),
+        ]);
+    }
+    // A command is for copying: never wrap it.
+    if let Some(column) = table.column_mut(3) {
+        column.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    table
+}
+
+/// The claims as a Markdown table (for a README or the report), with the
+/// machine and the run's load underneath.
+pub fn claims_markdown(report: &ClaimsReport) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from(
+        "| id | claim | measured here | verdict | reproduce |\n|---|---|---|---|---|\n",
+    );
+    for result in &report.claims {
+        let mut verdict = format!("**{}**", result.verdict.as_str());
+        if let Some(caveat) = &result.caveat {
+            verdict += &format!(": {caveat}");
+        }
+        verdict += &format!(" (decided by: {})", result.decided_by);
+        out += &format!(
+            "| `{}` | {} | {} | {} | `{}` |\n",
+            result.id,
+            cell(&result.claim),
+            cell(&result.measured),
+            cell(&verdict),
+            result.command
+        );
+    }
+    let busiest = report
+        .claims
+        .iter()
+        .map(|c| c.load_average)
+        .fold(0.0, f64::max);
+    out += &format!(
+        "\nMeasured in {:.0} s on {} cores ({}, Linux {}), load average up to {busiest:.1}.\n",
+        report.seconds, report.machine.cores, report.machine.cpu_model, report.machine.kernel
+    );
+    out
+}
+
+/// How many claims got each verdict, e.g. "holds: 3, holds with a caveat: 8, does not hold: 2".
+pub fn tally(results: &[ClaimResult]) -> String {
+    [
+        Verdict::Holds,
+        Verdict::HoldsWithACaveat,
+        Verdict::DoesNotHold,
+        Verdict::NotMeasured,
+    ]
+    .iter()
+    .map(|&v| (v, results.iter().filter(|r| r.verdict == v).count()))
+    .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
+    .map(|(v, n)| format!("{}: {n}", v.as_str()))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// The claims without measuring anything: id and claim.
+pub fn list_text() -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(DEFAULT_WIDTH);
+    }
+    table.set_header(["id", "claim", "experiment"]);
+    for claim in super::all() {
+        table.add_row([claim.id, claim.claim, claim.experiment]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, verdict: Verdict, caveat: Option<&str>) -> ClaimResult {
+        ClaimResult {
+            id: id.into(),
+            claim: "A | B\nC".into(),
+            experiment: String::new(),
+            measured: "1 ms".into(),
+            figures: vec![],
+            verdict,
+            caveat: caveat.map(String::from),
+            decided_by: "x ≥ y".into(),
+            thresholds: vec![],
+            command: format!("async-vs-blocking claims --only {id}"),
+            cell_commands: vec![],
+            chart: None,
+            cores: 2,
+            load_average: 0.5,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn tally_counts_each_verdict_and_hides_an_empty_not_measured() {
+        let results = [
+            result("a", Verdict::Holds, None),
+            result("b", Verdict::HoldsWithACaveat, Some("only so")),
+            result("c", Verdict::HoldsWithACaveat, Some("only so")),
+        ];
+        assert_eq!(
+            tally(&results),
+            "holds: 1, holds with a caveat: 2, does not hold: 0"
+        );
+        let missing = [result("d", Verdict::NotMeasured, None)];
+        assert!(tally(&missing).ends_with("not measured: 1"));
+    }
+
+    #[test]
+    fn markdown_rows_escape_pipes_and_newlines() {
+        let report = ClaimsReport {
+            machine: Machine {
+                cores: 2,
+                ..Machine::default()
+            },
+            started_unix_s: 0,
+            seconds: 3.0,
+            invocation: String::new(),
+            claims: vec![result("fan-out", Verdict::HoldsWithACaveat, Some("wide"))],
+        };
+        let text = claims_markdown(&report);
+        let row = text.lines().nth(2).unwrap();
+        assert!(row.starts_with("| `fan-out` | A \\| B C |"), "{row}");
+        assert!(row.contains("**holds with a caveat**: wide"), "{row}");
+        assert!(row.ends_with("| `async-vs-blocking claims --only fan-out` |"));
+        assert!(text.contains("on 2 cores"));
+    }
+}

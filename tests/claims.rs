@@ -1,0 +1,131 @@
+//! Drives `claims` through the real binary: bad ids, the listing, and three
+//! fast experiments whose numbers must obey physics — waits that run one
+//! after another cannot take less than their sum, and overlapping waits
+//! cannot take their sum — whatever verdict a busy machine produces.
+
+use assert_cmd::Command;
+use async_vs_blocking::claims::{ClaimResult, ClaimsReport, Verdict};
+
+fn lab() -> Command {
+    Command::cargo_bin("async-vs-blocking").unwrap()
+}
+
+fn claims_json(ids: &str) -> ClaimsReport {
+    let output = lab()
+        .args(["claims", "--only", ids, "--repeat", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn value(result: &ClaimResult, label: &str) -> f64 {
+    result
+        .figures
+        .iter()
+        .find(|f| f.label == label)
+        .unwrap_or_else(|| panic!("{}: no figure {label:?}", result.id))
+        .value
+}
+
+#[test]
+fn an_unknown_id_is_one_line_naming_the_valid_ids_and_exit_2() {
+    let output = lab()
+        .args(["claims", "--only", "fan-out,nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("nope"), "{stderr}");
+    for id in async_vs_blocking::claims::ids() {
+        assert!(stderr.contains(id), "{id} missing from: {stderr}");
+    }
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn list_shows_every_claim_without_measuring() {
+    let output = lab().args(["claims", "--list"]).output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for id in async_vs_blocking::claims::ids() {
+        assert!(stdout.contains(id), "{id} missing from the list");
+    }
+}
+
+#[test]
+fn fast_claims_report_physical_numbers_and_a_reproducing_command() {
+    let report = claims_json("await-in-sequence,lazy-futures,blocking-freezes-loop");
+    let ids: Vec<&str> = report.claims.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["await-in-sequence", "blocking-freezes-loop", "lazy-futures"]
+    );
+    assert!(report.machine.cores >= 1);
+    for claim in &report.claims {
+        assert_eq!(
+            claim.command,
+            format!("async-vs-blocking claims --only {}", claim.id)
+        );
+        assert_ne!(claim.verdict, Verdict::NotMeasured, "{claim:?}");
+        assert!(!claim.thresholds.is_empty(), "{}", claim.id);
+        assert!(!claim.decided_by.is_empty(), "{}", claim.id);
+        assert_eq!(
+            claim.verdict == Verdict::HoldsWithACaveat,
+            claim.caveat.is_some(),
+            "{}",
+            claim.id
+        );
+    }
+
+    // Three waits of 50 ms awaited one after another cannot beat 150 ms;
+    // joined, they overlap and take far less than their sum.
+    let sequence = &report.claims[0];
+    assert!(value(sequence, "awaited in sequence") >= 148.0);
+    assert!(value(sequence, "spawned and awaited one at a time") >= 148.0);
+    assert!(value(sequence, "join!") < 140.0);
+    assert!(value(sequence, "spawned first, then awaited") < 140.0);
+    assert_eq!(sequence.verdict, Verdict::DoesNotHold);
+
+    // Eight blocking sleeps of 25 ms on one thread take at least 200 ms and
+    // starve the heartbeat for at least one of them; the fixes overlap.
+    let blocking = &report.claims[1];
+    let current = "tokio current-thread, std::thread::sleep";
+    assert!(value(blocking, &format!("{current}: wall")) >= 198.0);
+    assert!(value(blocking, &format!("{current}: heartbeat gap")) >= 24.0);
+    assert!(value(blocking, "smol one thread, std::thread::sleep: wall") >= 198.0);
+    assert!(value(blocking, "tokio current-thread, tokio::time::sleep: wall") < 150.0);
+    assert!(value(blocking, "smol one thread, smol::unblock: wall") < 150.0);
+
+    // Counting work is exact: dropped futures do nothing, awaited ones all.
+    let lazy = &report.claims[2];
+    assert_eq!(value(lazy, "futures dropped unawaited: work done"), 0.0);
+    assert_eq!(value(lazy, "futures awaited: work done"), 1000.0);
+    assert_eq!(value(lazy, "smol tasks, handle dropped: work done"), 0.0);
+    assert_eq!(value(lazy, "smol tasks detached: work done"), 1000.0);
+}
+
+#[test]
+fn the_table_shows_verdict_thresholds_and_machine() {
+    let output = lab()
+        .args(["claims", "--only", "lazy-futures", "--repeat", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "lazy-futures",
+        "decided by:",
+        "DROPPED_WORK_MAX",
+        "async-vs-blocking claims --only lazy-futures",
+        "machine:",
+        "cores",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
+    }
+}
