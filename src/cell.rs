@@ -104,6 +104,13 @@ pub struct RepeatResult {
     /// Most threads the process itself saw (after building the runtime and
     /// after the run); the parent's sampling adds what it saw in between.
     pub peak_threads: u64,
+    /// Time from the start until the last task was spawned, ms (None for
+    /// models that do not spawn).
+    #[serde(default)]
+    pub spawn_ms: Option<f64>,
+    /// Peak virtual memory size of the process (VmPeak), KiB.
+    #[serde(default)]
+    pub peak_vm_kib: u64,
 }
 
 /// How one repeat ended.
@@ -112,6 +119,8 @@ pub enum RepeatOutcome {
     Ok(RepeatResult),
     Failed(String),
     Timeout,
+    /// SIGINT or SIGTERM arrived; the child's process group was killed.
+    Interrupted,
 }
 
 /// Runs one repeat of a cell and reports how it went.
@@ -151,6 +160,8 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         ctx_involuntary: usage.ctx_involuntary,
         peak_rss_kib: status.vm_hwm_kib.max(usage.max_rss_kib),
         peak_threads: threads_before.max(status.threads),
+        spawn_ms: batch.spawn_ns().map(|ns| ns as f64 / 1e6),
+        peak_vm_kib: status.vm_peak_kib,
     })
 }
 
@@ -237,6 +248,11 @@ impl RepeatExecutor for ChildProcess {
                 }
             }
             peak_threads = peak_threads.max(ProcStatus::of_pid(pid).threads);
+            if crate::interrupt::requested() {
+                kill_group(pid);
+                let _ = child.wait();
+                return RepeatOutcome::Interrupted;
+            }
             if started.elapsed() >= timeout {
                 break None;
             }
@@ -252,7 +268,7 @@ impl RepeatExecutor for ChildProcess {
         let stderr = stderr.join().unwrap_or_default();
 
         if !exit.success() {
-            return RepeatOutcome::Failed(describe_failure(exit, &stderr));
+            return RepeatOutcome::Failed(describe_failure(exit, &stderr, peak_threads));
         }
         let line = stdout
             .lines()
@@ -298,8 +314,27 @@ fn last_line(text: &str) -> &str {
         .unwrap_or("(nothing on stderr)")
 }
 
-fn describe_failure(exit: std::process::ExitStatus, stderr: &str) -> String {
+/// What std prints when a new thread cannot map its signal stack, just
+/// before it aborts the process.
+const ALTSTACK_FAILURE: &str = "alternative stack";
+
+fn describe_failure(exit: std::process::ExitStatus, stderr: &str, peak_threads: u64) -> String {
     use std::os::unix::process::ExitStatusExt;
+    if exit.signal() == Some(libc::SIGABRT) && stderr.contains(ALTSTACK_FAILURE) {
+        // The Rust runtime aborts when a new thread's signal stack cannot be
+        // mapped; ThreadBudget normally stops short of that point.
+        return format!(
+            "the OS refused memory for a new thread's signal stack (ENOMEM) and the Rust \
+             runtime ended the process; about {peak_threads} threads were running; \
+             most likely limit: vm.max_map_count (4 maps per thread) or RLIMIT_AS; \
+             limits now: {}",
+            crate::limits::thread_limits()
+                .iter()
+                .map(|l| format!("{} {}", l.name, l.limit))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match exit.signal() {
         Some(signal) => format!(
             "the cell process was killed by signal {signal}; stderr: {}",
@@ -337,6 +372,13 @@ pub fn run_cell(
             RepeatOutcome::Ok(result) => results.push(result),
             RepeatOutcome::Failed(error) => {
                 ending = (Status::Failed, Some(error));
+                break;
+            }
+            RepeatOutcome::Interrupted => {
+                ending = (
+                    Status::Failed,
+                    Some("interrupted before it finished (SIGINT or SIGTERM)".to_string()),
+                );
                 break;
             }
             RepeatOutcome::Timeout => {
@@ -395,6 +437,8 @@ pub fn run_cell(
             .map_or_else(LatencyMs::default, |r| r.latency_ms),
         peak_rss_kib: results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
         peak_threads: results.iter().map(|r| r.peak_threads).max().unwrap_or(0),
+        peak_vm_kib: results.iter().map(|r| r.peak_vm_kib).max().unwrap_or(0),
+        spawn_ms: representative.as_ref().and_then(|r| r.spawn_ms),
         cpu_user_ms: representative.as_ref().map_or(0.0, |r| r.cpu_user_ms),
         cpu_sys_ms: representative.as_ref().map_or(0.0, |r| r.cpu_sys_ms),
         ctx_voluntary: representative.as_ref().map_or(0, |r| r.ctx_voluntary),
@@ -432,7 +476,10 @@ pub fn child_main(spec_json: &str) -> i32 {
     }));
     let outcome = serde_json::from_str::<CellSpec>(spec_json)
         .context("reading the cell spec")
-        .and_then(|spec| measure_repeat(&spec));
+        .and_then(|spec| {
+            apply_test_hooks()?;
+            measure_repeat(&spec)
+        });
     match outcome {
         Ok(result) => {
             use std::io::Write;
@@ -447,6 +494,48 @@ pub fn child_main(spec_json: &str) -> i32 {
             1
         }
     }
+}
+
+/// Environment variable (tests only): the child lowers its address-space
+/// limit (RLIMIT_AS) to this many MiB before running, so a test can reach
+/// the thread ceiling quickly and safely.
+pub const TEST_RLIMIT_AS_MIB: &str = "AVB_TEST_CELL_RLIMIT_AS_MIB";
+
+/// Environment variable (tests only): the child first starts `sleep <value>`
+/// in its process group, so a test can check that a timeout or an interrupt
+/// ends the whole group, not just the child.
+pub const TEST_SLEEPER_S: &str = "AVB_TEST_CELL_SLEEPER_S";
+
+fn apply_test_hooks() -> anyhow::Result<()> {
+    if let Ok(seconds) = std::env::var(TEST_SLEEPER_S) {
+        std::process::Command::new("sleep")
+            .arg(&seconds)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("{TEST_SLEEPER_S}: starting `sleep {seconds}`"))?;
+    }
+    if let Ok(mib) = std::env::var(TEST_RLIMIT_AS_MIB) {
+        let mib: u64 = mib
+            .parse()
+            .with_context(|| format!("{TEST_RLIMIT_AS_MIB}={mib:?} is not a number of MiB"))?;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct we own.
+        let rc = unsafe {
+            libc::getrlimit(libc::RLIMIT_AS, &mut limit);
+            limit.rlim_cur = (mib << 20).min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_AS, &limit)
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("{TEST_RLIMIT_AS_MIB}: setting RLIMIT_AS"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -478,6 +567,8 @@ mod tests {
             ctx_involuntary: 1,
             peak_rss_kib: 1000 + threads,
             peak_threads: threads,
+            peak_vm_kib: 9000,
+            spawn_ms: Some(wall_ms / 100.0),
         })
     }
 

@@ -5,11 +5,16 @@
 //! list) and exit code 2 — never a panic or a backtrace.
 
 use crate::cell::{self, CellSpec, ChildProcess, Provenance};
+use crate::interrupt;
 use crate::measure;
+use crate::memory;
 use crate::model;
+use crate::report;
+use crate::result::CellRecord;
 use crate::sweep::{self, SweepOptions};
 use crate::table;
 use crate::workload;
+use anyhow::Context;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +52,8 @@ pub enum Command {
     Run(RunArgs),
     /// Measure a grid of cells, saving results.jsonl and results.csv after every cell.
     Sweep(SweepArgs),
+    /// Sweep (or read results) and write charts and a self-contained HTML report.
+    Report(ReportArgs),
     /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
     Claims(ClaimsArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
@@ -102,10 +109,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub tasks: u64,
     /// Wait per task in milliseconds (sleep and mixed workloads).
-    #[arg(long, default_value = "100", value_parser = parse_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_ms, allow_negative_numbers = true)]
     pub sleep_ms: f64,
     /// Compute per task in microseconds (cpu and mixed workloads).
-    #[arg(long, default_value = "1000", value_parser = parse_us)]
+    #[arg(long, default_value = "1000", value_parser = parse_us, allow_negative_numbers = true)]
     pub cpu_us: f64,
     /// Worker threads for pools and executors [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -120,8 +127,8 @@ pub struct RunArgs {
     /// Repeats, each in a fresh process; the record shows min/median/max.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
-    /// Seconds one repeat may take before it is killed and recorded as a timeout.
-    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Seconds one repeat may take before it is killed and recorded as a timeout (at most 3600).
+    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: u64,
     /// Print the record as one JSON line instead of a table.
     #[arg(long)]
@@ -131,13 +138,15 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// quick: every model and workload at 1..1,000 tasks in about a minute;
-    /// full: up to 10,000 tasks, longer waits, more repeats.
+    /// full: up to 10,000 tasks, longer waits, more repeats;
+    /// memory: peak RSS of 1,000..10,000 sleeping tasks per model, and memory
+    /// per task or thread (writes memory.json).
     #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
     pub profile: String,
-    /// Workloads to include, comma-separated [default: all].
+    /// Workloads to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
     pub workloads: Vec<String>,
-    /// Models to include, comma-separated [default: all].
+    /// Models to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = model_parser())]
     pub models: Vec<String>,
     /// Task counts, comma-separated [default: the profile's].
@@ -149,11 +158,38 @@ pub struct SweepArgs {
     /// Repeats per cell [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: Option<u32>,
-    /// Seconds one repeat may take [default: the profile's].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Seconds one repeat may take, at most 3600 [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: Option<u64>,
+    /// Wait per task in milliseconds [default: the profile's].
+    #[arg(long, value_parser = parse_ms, allow_negative_numbers = true)]
+    pub sleep_ms: Option<f64>,
+    /// Compute per task in microseconds [default: the profile's].
+    #[arg(long, value_parser = parse_us, allow_negative_numbers = true)]
+    pub cpu_us: Option<f64>,
+    /// Stack size of threads the thread models create, in KiB [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub stack_kib: Option<u64>,
+    /// Keep the records already in OUT/results.jsonl and skip those cells
+    /// (continue a sweep that was interrupted).
+    #[arg(long)]
+    pub resume: bool,
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The sweep to run when no --input is given (see `sweep --help`).
+    #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
+    pub profile: String,
+    /// Draw from these results.jsonl files instead of measuring (several are
+    /// merged; a timers.jsonl beside a file is read too).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub input: Vec<PathBuf>,
+    /// Directory for index.html, the charts (.svg) and the data.
+    #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 }
 
@@ -209,7 +245,7 @@ fn workers_or_cores(workers: Option<u64>) -> usize {
 /// Runs a parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     // Every socket costs a descriptor: allow as many as the hard limit does.
-    crate::limits::raise_nofile_limit();
+    crate::descriptors::raise_nofile_limit();
     match cli.command {
         Command::List { json } => {
             println!(
@@ -224,6 +260,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
+        Command::Report(args) => run_report(args),
         Command::Claims(args) => run_claims(args),
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
@@ -231,6 +268,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let spec = CellSpec {
         workload: args.workload,
         model: args.model,
@@ -244,7 +282,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         server: None,
     };
     let executor = ChildProcess::current()?;
-    let record = sweep::measure_cell(
+    let (record, server_note) = sweep::measure_cell_noting_server(
         spec,
         args.repeat,
         Duration::from_secs(args.timeout_s),
@@ -254,10 +292,26 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             invocation: invocation(),
         },
     );
+    if interrupt::requested() {
+        eprintln!(
+            "interrupted by {}: the cell was stopped and not recorded",
+            interrupt::signal_name().unwrap_or("a signal")
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
     if args.json {
         println!("{}", serde_json::to_string(&record)?);
     } else {
         println!("{}", table::record_table(std::slice::from_ref(&record)));
+        if let (Some(bytes), Some(rate)) = (record.reply_bytes, record.bytes_per_s) {
+            println!(
+                "replies: {bytes} bytes each, {:.2} MB/s of payload",
+                rate / 1e6
+            );
+        }
+        if let Some(note) = server_note {
+            println!("{note}");
+        }
         println!("{}", table::machine_line(&record.machine));
         if let Some(error) = &record.error {
             println!("{}: {error}", record.status.as_str());
@@ -277,24 +331,63 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(timeout_s) = args.timeout_s {
         profile.timeout_s = timeout_s;
     }
-    let or_all = |chosen: Vec<String>, all: Vec<&str>| {
-        if chosen.is_empty() {
-            all.into_iter().map(String::from).collect()
-        } else {
+    if let Some(sleep_ms) = args.sleep_ms {
+        // The profile's time budget per cell is counted in waits: keep the
+        // same number of waits, so a longer wait does not empty the grid.
+        profile.max_expected_ms *= (sleep_ms / profile.sleep_ms).max(1.0);
+        profile.sleep_ms = sleep_ms;
+    }
+    if let Some(cpu_us) = args.cpu_us {
+        profile.cpu_us = cpu_us;
+    }
+    if let Some(kib) = args.stack_kib {
+        profile.stack_kib = vec![Some(kib)];
+    }
+    let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
+        if !chosen.is_empty() {
             chosen
+        } else if !preset.is_empty() {
+            preset.iter().map(|s| s.to_string()).collect()
+        } else {
+            all.into_iter().map(String::from).collect()
         }
     };
     let options = SweepOptions {
+        workloads: or_default(args.workloads, profile.workloads, workload::names()),
+        models: or_default(args.models, profile.models, model::names()),
         profile,
-        workloads: or_all(args.workloads, workload::names()),
-        models: or_all(args.models, model::names()),
         workers: workers_or_cores(args.workers),
         out: args.out,
         invocation: invocation(),
+        resume: args.resume,
     };
     check_writable(&options.out)?;
+    let existing = options.out.join("results.jsonl");
+    if options.resume && existing.exists() {
+        // A damaged file is the user's input: say where, before anything runs.
+        read_records(&existing)?;
+    }
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
+    if summary.interrupted {
+        eprintln!(
+            "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
+             rerun with --resume to continue",
+            interrupt::signal_name().unwrap_or("a signal"),
+            summary.records.len(),
+            summary.jsonl.display(),
+            summary.csv.display()
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
+    if summary.resumed > 0 {
+        println!(
+            "Resumed: skipped {} cells already in {}",
+            summary.resumed,
+            summary.jsonl.display()
+        );
+    }
     println!("{}", table::record_table(&summary.records));
     if !summary.skipped.is_empty() {
         println!(
@@ -312,11 +405,85 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(first) = summary.records.first() {
         println!("{}", table::machine_line(&first.machine));
     }
+    if let Some((fits, path)) = &summary.memory {
+        println!("Memory per unit (slope of peak memory against tasks; r² = fit quality):");
+        println!("{}", memory::table(fits));
+        println!(
+            "Resident = RSS, pages actually touched; virtual = address space reserved \
+             (a thread's whole stack). Kernel memory per thread (kernel stack, task \
+             structures) is in neither."
+        );
+        println!("{}", path.display());
+    }
     println!("{}", summary.csv.display());
     println!("{}", summary.jsonl.display());
     Ok(0)
 }
 
+fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
+    check_writable(&args.out)?;
+    let data = if args.input.is_empty() {
+        let options = SweepOptions {
+            profile: sweep::profile(&args.profile).expect("clap checked the profile name"),
+            workloads: workload::names().into_iter().map(String::from).collect(),
+            models: model::names().into_iter().map(String::from).collect(),
+            workers: measure::cores(),
+            out: args.out.clone(),
+            invocation: invocation(),
+            resume: false,
+        };
+        interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+        let data = report::measure(&options, &ChildProcess::current()?)?;
+        if data.interrupted {
+            eprintln!(
+                "interrupted by {}: stopped the running cell; kept {} finished cells in {}; \
+                 draw them with: async-vs-blocking report --input {}",
+                interrupt::signal_name().unwrap_or("a signal"),
+                data.records.len(),
+                options.out.join("results.jsonl").display(),
+                options.out.join("results.jsonl").display()
+            );
+            return Ok(interrupt::EXIT_CODE);
+        }
+        data
+    } else {
+        report::read_inputs(&args.input, &invocation())?
+    };
+    let written = report::write(&args.out, &data)?;
+    for sentence in &written.verdicts {
+        println!("{sentence}");
+    }
+    println!("{} charts in {}", written.charts.len(), args.out.display());
+    println!("{}", written.index.display());
+    Ok(0)
+}
+
+/// Reads a results file given by the user (`--input`). A missing,
+/// unreadable, empty or malformed file is a usage error: one line naming the
+/// file (and the line), exit code 2.
+pub fn load_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
+    let records = read_records(path)?;
+    if records.is_empty() {
+        return Err(UsageError(format!(
+            "error: {} holds no records (run `async-vs-blocking sweep` first)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(records)
+}
+
+/// Like [`load_records`], but an empty file is fine (a sweep interrupted
+/// before its first cell finished leaves one).
+fn read_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
+    crate::export::read_jsonl(path).map_err(|error| {
+        UsageError(format!(
+            "error: {} (expected results.jsonl written by `async-vs-blocking sweep`)",
+            format!("{error:#}").replace('\n', " ")
+        ))
+        .into()
+    })
+}
 fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     use crate::claims;
     if args.list {

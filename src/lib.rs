@@ -5,21 +5,26 @@
 //! - [`model`]: how tasks run; one file per execution model.
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
-//! - [`claims`]: popular claims about async, each tested by an experiment.
 //! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
+//! - [`report`]: charts and the self-contained HTML report.
 //! - [`server`]: the loopback latency server behind the `socket` workload
-//!   ([`protocol`], [`server_process`], [`limits`]).
+//!   ([`protocol`], [`server_process`], [`descriptors`]).
+//! - [`claims`]: popular claims about async, each tested by an experiment.
 
 pub mod cell;
 pub mod claims;
 pub mod cli;
 pub mod compute;
+pub mod descriptors;
 pub mod experiments;
 pub mod export;
+pub mod interrupt;
 pub mod limits;
 pub mod measure;
+pub mod memory;
 pub mod model;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod server;
 pub mod server_process;

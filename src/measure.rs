@@ -61,6 +61,8 @@ pub struct ProcStatus {
     pub vm_hwm_kib: u64,
     /// Virtual memory size now, KiB.
     pub vm_size_kib: u64,
+    /// Peak virtual memory size, KiB.
+    pub vm_peak_kib: u64,
 }
 
 impl ProcStatus {
@@ -83,6 +85,7 @@ impl ProcStatus {
                 "VmRSS" => status.vm_rss_kib = number(),
                 "VmHWM" => status.vm_hwm_kib = number(),
                 "VmSize" => status.vm_size_kib = number(),
+                "VmPeak" => status.vm_peak_kib = number(),
                 _ => {}
             }
         }
@@ -175,6 +178,8 @@ pub fn machine() -> Machine {
         rlimit_nofile: soft_limit(libc::RLIMIT_NOFILE),
         rlimit_nproc: soft_limit(libc::RLIMIT_NPROC),
         threads_max: read_u64("/proc/sys/kernel/threads-max"),
+        pid_max: read_u64("/proc/sys/kernel/pid_max"),
+        max_map_count: read_u64("/proc/sys/vm/max_map_count"),
     }
 }
 

@@ -76,6 +76,12 @@ pub struct Machine {
     /// /proc/sys/kernel/threads-max.
     #[serde(default)]
     pub threads_max: u64,
+    /// /proc/sys/kernel/pid_max (every thread takes a PID).
+    #[serde(default)]
+    pub pid_max: u64,
+    /// /proc/sys/vm/max_map_count (a Rust thread takes 4 memory maps).
+    #[serde(default)]
+    pub max_map_count: u64,
 }
 
 /// One measured cell. Every exporter and chart reads this struct.
@@ -109,6 +115,14 @@ pub struct CellRecord {
     pub peak_rss_kib: u64,
     /// Most threads seen in the child process at once; the largest over the repeats.
     pub peak_threads: u64,
+    /// Peak virtual memory size of the child (VmPeak), in KiB; the largest
+    /// over the repeats. Thread stacks count here in full, in RSS only as touched.
+    #[serde(default)]
+    pub peak_vm_kib: u64,
+    /// Time from the start until the last task was spawned or queued (median
+    /// repeat), in ms; null for `sequential`, which spawns nothing.
+    #[serde(default)]
+    pub spawn_ms: Option<f64>,
     /// User CPU time spent in the timed region (median repeat), in ms.
     pub cpu_user_ms: f64,
     /// System CPU time spent in the timed region (median repeat), in ms.

@@ -5,24 +5,27 @@
 //! starts one per cell in a separate process (see [`crate::server_process`]).
 //! The wire protocol is in [`crate::protocol`].
 //!
-//! Each connection is a task on an `async-executor` with async-io's reactor
-//! underneath (the stack smol uses). async-io arms a timerfd for its timers,
-//! so a delay ends within microseconds of its deadline instead of being
-//! rounded up to the next millisecond, and thousands of connections wait at
-//! once without a thread each. The delay is measured from the moment the
-//! request line has arrived; how late each delay ended is recorded, and
-//! `Ctrl-C` (or SIGTERM) prints that accuracy before the server exits.
+//! Each of `--threads` threads (default: one per core) runs an epoll event
+//! loop with a timerfd ([`event_loop`]) on its own listening socket; the
+//! kernel spreads connections over them (`SO_REUSEPORT`). Thousands of
+//! connections wait at once without a thread each, a delay ends within
+//! microseconds of its deadline (not rounded up to the next millisecond),
+//! and each connection costs the server about five system calls — it shares
+//! the cores with the clients being measured. The delay is counted from the
+//! moment the request line has arrived; how late each delay ended is
+//! recorded, and `Ctrl-C` (or SIGTERM) prints that accuracy before the
+//! server exits.
+
+mod event_loop;
 
 use crate::cli::UsageError;
-use crate::protocol::{self, MAX_REQUEST_BYTES};
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use smol::{Async, Executor, Timer};
 use std::io::{self, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The largest reply the server sends (64 MiB).
 pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
@@ -34,14 +37,6 @@ pub const DEFAULT_REPLY_BYTES: u64 = 1024;
 /// `net.core.somaxconn`; a small backlog would make a burst of thousands of
 /// connects fail or stall, which would be the harness's fault, not the model's.
 pub const LISTEN_BACKLOG: i32 = 65_535;
-
-/// Replies are written in pieces of at most this many bytes.
-const WRITE_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Replies up to this size leave in one segment on loopback (MTU 64 KiB), so
-/// Nagle's algorithm cannot hold any of them back and the server saves a
-/// `setsockopt(TCP_NODELAY)` per connection; longer ones set it.
-const NAGLE_FREE_BYTES: u64 = 32 * 1024;
 
 /// `serve`'s command line.
 #[derive(Debug, clap::Args)]
@@ -59,8 +54,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,
           value_parser = clap::value_parser!(u64).range(0..=MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
-    /// Executor threads that serve connections [default: number of cores].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    /// Event-loop threads, each with its own listening socket on the same port
+    /// [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: Option<u64>,
     /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
     #[arg(long)]
@@ -84,8 +80,6 @@ pub struct ServerConfig {
     pub delay: Duration,
     /// Bytes in each reply.
     pub reply_bytes: u64,
-    /// Executor threads.
-    pub threads: usize,
 }
 
 /// What the server has done so far, and how accurate its delays were.
@@ -117,7 +111,7 @@ impl Default for ServerStats {
 }
 
 impl ServerStats {
-    fn record_lateness(&self, late: Duration) {
+    pub(crate) fn record_lateness(&self, late: Duration) {
         let us = (late.as_micros() as u64).max(1);
         if let Ok(mut histogram) = self.lateness_us.lock() {
             histogram.saturating_record(us);
@@ -141,7 +135,7 @@ impl ServerStats {
     /// One line for the operator.
     pub fn summary(&self, delay: Duration) -> String {
         let counts = format!(
-            "served {} replies ({} requests refused, {} connections broken off)",
+            "served {} replies, refused {} requests, {} connections broke off",
             self.served.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed)
@@ -156,144 +150,74 @@ impl ServerStats {
     }
 }
 
-/// Opens a listening socket with a large backlog and `SO_REUSEADDR`.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Opens `count` listening sockets on the same address (`SO_REUSEPORT`:
+/// the kernel spreads new connections over them), each with a large
+/// backlog. Port 0 picks one free port for all of them.
+pub fn listen(addr: SocketAddr, count: usize) -> io::Result<Vec<TcpListener>> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(LISTEN_BACKLOG)?;
-    Ok(socket.into())
-}
-
-/// Serves connections on `listener` until the process ends.
-pub fn run(listener: TcpListener, config: ServerConfig, stats: Arc<ServerStats>) -> io::Result<()> {
-    let listener = Async::new(listener)?;
-    let executor = Arc::new(Executor::new());
-    let shared = Arc::new(Shared {
-        config,
-        pattern: protocol::reply_pattern(WRITE_CHUNK_BYTES),
-        stats,
-    });
-    for id in 1..config.threads.max(1) {
-        let executor = Arc::clone(&executor);
-        std::thread::Builder::new()
-            .name(format!("serve-{id}"))
-            .spawn(move || smol::block_on(executor.run(smol::future::pending::<()>())))?;
+    let mut listeners: Vec<TcpListener> = Vec::with_capacity(count.max(1));
+    let mut addr = addr;
+    for index in 0..count.max(1) {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        if index == 0 {
+            // The first socket binds without SO_REUSEPORT, so that it never
+            // shares a port with someone else's listener; then it lets ours in.
+            socket.bind(&addr.into())?;
+            socket.set_reuse_port(count > 1)?;
+        } else {
+            socket.set_reuse_port(true)?;
+            socket.bind(&addr.into())?;
+        }
+        socket.listen(LISTEN_BACKLOG)?;
+        let listener: TcpListener = socket.into();
+        // The others bind to the port the first one got.
+        addr = listener.local_addr()?;
+        listeners.push(listener);
     }
-    smol::block_on(executor.run(accept_loop(&listener, &executor, &shared)))
+    Ok(listeners)
 }
 
-/// Starts a server on `127.0.0.1:0` in background threads of this process
-/// and returns its address. For tests and benches; the lab itself runs the
-/// server in a separate process.
-pub fn spawn_in_process(config: ServerConfig) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
-    let listener = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let addr = listener.local_addr()?;
+/// Serves connections with one event loop per listener, each on its own
+/// thread (the first on the calling thread), until the process ends or a
+/// loop fails.
+pub fn run(
+    listeners: Vec<TcpListener>,
+    config: ServerConfig,
+    stats: Arc<ServerStats>,
+) -> io::Result<()> {
+    let mut listeners = listeners.into_iter();
+    let first = listeners
+        .next()
+        .ok_or_else(|| io::Error::other("no listening socket to serve"))?;
+    for (index, listener) in listeners.enumerate() {
+        let stats = Arc::clone(&stats);
+        std::thread::Builder::new()
+            .name(format!("serve-{}", index + 1))
+            .spawn(move || {
+                if let Err(error) = event_loop::run(listener, config, &stats) {
+                    eprintln!("warning: a server thread stopped: {error}");
+                }
+            })?;
+    }
+    event_loop::run(first, config, &stats)
+}
+
+/// Starts a server on `127.0.0.1:0` with `threads` event loops in
+/// background threads of this process and returns its address. For tests
+/// and benches; the lab itself runs the server in a separate process.
+pub fn spawn_in_process(
+    config: ServerConfig,
+    threads: usize,
+) -> io::Result<(SocketAddr, Arc<ServerStats>)> {
+    let listeners = listen(SocketAddr::from(([127, 0, 0, 1], 0)), threads)?;
+    let addr = listeners[0].local_addr()?;
     let stats = Arc::new(ServerStats::default());
     let server_stats = Arc::clone(&stats);
     std::thread::Builder::new()
         .name("serve-0".into())
-        .spawn(move || run(listener, config, server_stats))?;
+        .spawn(move || run(listeners, config, server_stats))?;
     Ok((addr, stats))
-}
-
-struct Shared {
-    config: ServerConfig,
-    /// Every reply is cut from this (see [`protocol::reply_pattern`]).
-    pattern: Vec<u8>,
-    stats: Arc<ServerStats>,
-}
-
-async fn accept_loop(
-    listener: &Async<TcpListener>,
-    executor: &Executor<'static>,
-    shared: &Arc<Shared>,
-) -> io::Result<()> {
-    let mut last_warning: Option<Instant> = None;
-    loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => {
-                let shared = Arc::clone(shared);
-                executor
-                    .spawn(async move {
-                        if handle(stream, &shared).await.is_err() {
-                            shared.stats.failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-                    .detach();
-            }
-            Err(error) => {
-                // Out of descriptors or memory: say so (at most once a second)
-                // and give connections time to close instead of spinning.
-                if last_warning.map_or(true, |at| at.elapsed() >= Duration::from_secs(1)) {
-                    eprintln!("warning: accepting a connection failed: {error}");
-                    last_warning = Some(Instant::now());
-                }
-                Timer::after(Duration::from_millis(5)).await;
-            }
-        }
-    }
-}
-
-/// One connection: read the request line, wait, reply, close.
-async fn handle(stream: Async<TcpStream>, shared: &Shared) -> io::Result<()> {
-    use smol::io::{AsyncReadExt, AsyncWriteExt};
-    let mut line = [0u8; MAX_REQUEST_BYTES];
-    let mut len = 0;
-    let end = loop {
-        if let Some(newline) = line[..len].iter().position(|&b| b == b'\n') {
-            break newline + 1;
-        }
-        if len == line.len() {
-            return refuse(&stream, shared, "the request line is longer than 64 bytes").await;
-        }
-        let read = (&stream).read(&mut line[len..]).await?;
-        if read == 0 {
-            // Closed without a request: a readiness probe, nothing to answer.
-            return Ok(());
-        }
-        len += read;
-    };
-    let arrived = Instant::now();
-    let id = match protocol::parse_request(&line[..end]) {
-        Ok(id) => id,
-        Err(reason) => return refuse(&stream, shared, &reason).await,
-    };
-    if shared.config.reply_bytes > NAGLE_FREE_BYTES {
-        // A reply of several segments must not wait for ACKs between them.
-        stream.get_ref().set_nodelay(true)?;
-    }
-
-    let deadline = arrived + shared.config.delay;
-    Timer::at(deadline).await;
-    shared
-        .stats
-        .record_lateness(Instant::now().saturating_duration_since(deadline));
-
-    let mut offset = 0u64;
-    while offset < shared.config.reply_bytes {
-        let piece = (shared.config.reply_bytes - offset).min(WRITE_CHUNK_BYTES as u64) as usize;
-        let start = protocol::pattern_start(id, offset);
-        (&stream)
-            .write_all(&shared.pattern[start..start + piece])
-            .await?;
-        offset += piece as u64;
-    }
-    shared.stats.served.fetch_add(1, Ordering::Relaxed);
-    // Dropping the stream closes it: the end of the stream ends the reply.
-    Ok(())
-}
-
-async fn refuse(stream: &Async<TcpStream>, shared: &Shared, reason: &str) -> io::Result<()> {
-    use smol::io::AsyncWriteExt;
-    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-    let mut line = protocol::ERROR_PREFIX.to_vec();
-    line.extend_from_slice(reason.replace('\n', " ").as_bytes());
-    line.push(b'\n');
-    let mut writer = stream;
-    writer.write_all(&line).await?;
-    stream.get_ref().shutdown(Shutdown::Write)
 }
 
 /// `async-vs-blocking serve`: checks the address, raises the descriptor
@@ -315,16 +239,18 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
              connect and hold connections open"
         );
     }
-    let limit = crate::limits::raise_nofile_limit();
+    let limit = crate::descriptors::raise_nofile_limit();
     let config = ServerConfig {
         delay: Duration::from_secs_f64(args.delay_ms / 1e3),
         reply_bytes: args.reply_bytes,
-        threads: args
-            .threads
-            .map_or_else(crate::measure::cores, |t| t as usize),
     };
-    let listener = listen(addr).with_context(|| format!("listening on {addr}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
+    let threads = args
+        .threads
+        .map_or_else(crate::measure::cores, |t| t as usize);
+    let listeners = listen(addr, threads).with_context(|| format!("listening on {addr}"))?;
+    let local = listeners[0]
+        .local_addr()
+        .context("reading the bound address")?;
 
     // Block SIGINT and SIGTERM in every thread (threads inherit the mask),
     // so that one thread can wait for them and print the summary.
@@ -350,11 +276,11 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     }
     eprintln!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
-         with {} bytes, then closed; {} threads, up to {limit} open descriptors. \
-         Ctrl-C stops it and prints how accurate the delays were.",
-        args.delay_ms, config.reply_bytes, config.threads
+         with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
+         descriptors. Ctrl-C stops it and prints how accurate the delays were.",
+        args.delay_ms, config.reply_bytes
     );
-    run(listener, config, stats).context("serving")?;
+    run(listeners, config, stats).context("serving")?;
     Ok(0)
 }
 
@@ -382,7 +308,11 @@ fn wait_for_stop_signal(set: &libc::sigset_t) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol;
     use std::io::Read;
+    use std::net::TcpStream;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
 
     fn ask(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, Duration) {
         let started = Instant::now();
@@ -395,11 +325,13 @@ mod tests {
 
     #[test]
     fn answers_after_the_delay_with_the_pattern() {
-        let (addr, stats) = spawn_in_process(ServerConfig {
-            delay: Duration::from_millis(30),
-            reply_bytes: 200_000,
-            threads: 1,
-        })
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_millis(30),
+                reply_bytes: 200_000,
+            },
+            1,
+        )
         .unwrap();
         let (reply, took) = ask(addr, &protocol::request_line(17));
         let mut check = protocol::ReplyCheck::new(17, 200_000);
@@ -414,11 +346,13 @@ mod tests {
 
     #[test]
     fn waits_concurrently_not_one_after_another() {
-        let (addr, _) = spawn_in_process(ServerConfig {
-            delay: Duration::from_millis(100),
-            reply_bytes: 10,
-            threads: 1,
-        })
+        let (addr, _) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_millis(100),
+                reply_bytes: 10,
+            },
+            2,
+        )
         .unwrap();
         let started = Instant::now();
         let clients: Vec<_> = (0..50)
@@ -433,12 +367,51 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_larger_than_the_socket_buffers_arrives_whole() {
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::ZERO,
+                reply_bytes: 8 << 20,
+            },
+            1,
+        )
+        .unwrap();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(&protocol::request_line(99)).unwrap();
+        // Read nothing for a while: the server must wait for room, not fail.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let mut check = protocol::ReplyCheck::new(99, 8 << 20);
+        check.feed(&reply);
+        check.finish().unwrap();
+        assert_eq!(stats.failed.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn listeners_share_one_port_that_no_other_server_gets() {
+        let ours = listen(SocketAddr::from(([127, 0, 0, 1], 0)), 3).unwrap();
+        let port = ours[0].local_addr().unwrap().port();
+        assert!(ours.iter().all(|l| l.local_addr().unwrap().port() == port));
+        for _ in 0..20 {
+            let other = listen(SocketAddr::from(([127, 0, 0, 1], 0)), 2).unwrap();
+            assert_ne!(other[0].local_addr().unwrap().port(), port);
+        }
+        // Nobody else can join our port, reuse or not.
+        let addr = ours[0].local_addr().unwrap();
+        assert!(listen(addr, 1).is_err());
+        assert!(listen(addr, 2).is_err());
+    }
+
+    #[test]
     fn a_bad_request_gets_an_error_line() {
-        let (addr, stats) = spawn_in_process(ServerConfig {
-            delay: Duration::from_secs(10),
-            reply_bytes: 10,
-            threads: 1,
-        })
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_secs(10),
+                reply_bytes: 10,
+            },
+            2,
+        )
         .unwrap();
         let (reply, took) = ask(addr, b"HELLO\n");
         assert!(reply.starts_with(b"ERR "), "{reply:?}");

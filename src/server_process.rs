@@ -8,7 +8,7 @@
 //! kernel kills the server too (`PR_SET_PDEATHSIG`).
 
 use crate::cell::{kill_group, CellSpec};
-use crate::{limits, model};
+use crate::{descriptors, model};
 use anyhow::{bail, Context};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 /// How long the server may take to start and accept a first connection.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the server may take to report and exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_millis(500);
 
 /// A running latency server; killed when dropped.
 pub struct ServerProcess {
@@ -45,18 +48,21 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: the closure runs in the forked child before exec and only
-        // makes async-signal-safe system calls (prctl, getppid).
+        // SAFETY: the closure runs in the forked child before exec; it only
+        // makes async-signal-safe system calls (prctl, getppid) and does not
+        // allocate.
         unsafe {
             command.pre_exec(move || {
-                // Die with the lab, even if it is killed before it can stop us.
+                // Die with the lab, even if it is killed before it can stop
+                // us. (The signal comes when the thread that started the
+                // server ends; the lab starts it from the thread that runs
+                // the cell and outlives it.)
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // The lab died before the line above took effect.
                 if libc::getppid() as u32 != lab {
-                    return Err(std::io::Error::other(
-                        "the lab exited while starting the server",
-                    ));
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
                 }
                 Ok(())
             });
@@ -122,8 +128,8 @@ impl ServerProcess {
         let connections = model
             .wait_concurrency(spec.workers, spec.tasks)
             .min(spec.tasks);
-        let nofile = limits::raise_nofile_limit();
-        limits::check_connections(connections, nofile, limits::ephemeral_ports())?;
+        let nofile = descriptors::raise_nofile_limit();
+        descriptors::check_connections(connections, nofile, descriptors::ephemeral_ports())?;
         let exe = std::env::current_exe()
             .map_err(|error| format!("finding the lab's own binary: {error}"))?;
         ServerProcess::start(&exe, spec.sleep_ms, spec.reply_bytes)
@@ -133,6 +139,33 @@ impl ServerProcess {
     /// The server's process id (also its process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Asks the server to stop (SIGTERM), so that it reports how late its
+    /// delays ended, and returns that report; kills it if it has not exited
+    /// within [`STOP_GRACE`].
+    pub fn finish(mut self) -> Option<String> {
+        if !self.stopped {
+            // SAFETY: kill takes no pointers; the child has not been waited for,
+            // so its pid is still ours.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    // Exited and reaped: nothing left to kill.
+                    self.stopped = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        self.stop();
+        let text = self.stderr.take()?.join().ok()?;
+        text.lines()
+            .find(|line| line.starts_with("served "))
+            .map(|line| format!("latency server: {line}"))
     }
 
     /// Kills the server and returns the last line it wrote to stderr.

@@ -4,7 +4,9 @@
 use crate::cell::{self, CellSpec, Provenance, Refused, RepeatExecutor};
 use crate::compute;
 use crate::export::ExportManager;
+use crate::interrupt;
 use crate::measure;
+use crate::memory::{self, MemoryPerUnit};
 use crate::model;
 use crate::result::{CellRecord, Status};
 use crate::server_process::ServerProcess;
@@ -25,6 +27,13 @@ pub struct Profile {
     /// (e.g. `sequential` sleeping 1,000 times): their answer is arithmetic,
     /// and waiting for it would blow the profile's time budget.
     pub max_expected_ms: f64,
+    /// Workloads swept when `--workloads` is not given (empty: all).
+    pub workloads: &'static [&'static str],
+    /// Models swept when `--models` is not given (empty: all).
+    pub models: &'static [&'static str],
+    /// Stack sizes (KiB; None = the platform's) swept for the models that
+    /// create threads with a settable stack; other models run once.
+    pub stack_kib: Vec<Option<u64>>,
 }
 
 /// The profiles, by name.
@@ -39,6 +48,9 @@ pub fn profile(name: &str) -> Option<Profile> {
             repeats: 3,
             timeout_s: 30,
             max_expected_ms: 1_100.0,
+            workloads: &[],
+            models: &[],
+            stack_kib: vec![None],
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
         "full" => Some(Profile {
@@ -49,13 +61,34 @@ pub fn profile(name: &str) -> Option<Profile> {
             repeats: 5,
             timeout_s: 120,
             max_expected_ms: 6_000.0,
+            workloads: &[],
+            models: &[],
+            stack_kib: vec![None],
+        }),
+        // Peak RSS of N sleeping tasks at four counts per model, for memory per
+        // unit (the slope of a linear fit). Only the models that hold all N
+        // waits at once; threads with the default 2 MiB stack and with 64 KiB,
+        // to show that a stack is reserved in full but resident only as used.
+        // 10,000 threads stays well under the usual limits (vm.max_map_count
+        // 65,530 allows about 16,000 Rust threads). About two minutes on 2 cores.
+        "memory" => Some(Profile {
+            name: "memory",
+            tasks: vec![1000, 2000, 5000, 10_000],
+            sleep_ms: 2000.0,
+            cpu_us: 1000.0,
+            repeats: 2,
+            timeout_s: 60,
+            max_expected_ms: 10_000.0,
+            workloads: &["sleep"],
+            models: &["threads", "tokio", "tokio-current", "async-std", "smol"],
+            stack_kib: vec![None, Some(64)],
         }),
         _ => None,
     }
 }
 
 /// The profile names `--profile` accepts.
-pub const PROFILES: &[&str] = &["quick", "full"];
+pub const PROFILES: &[&str] = &["quick", "full", "memory"];
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -67,6 +100,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// The exact command line, stored in every record.
     pub invocation: String,
+    /// Keep the records already in `out/results.jsonl` and skip their cells.
+    pub resume: bool,
 }
 
 /// A cell the grid leaves out, and why.
@@ -92,7 +127,16 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
             let Some(model) = model::by_name(model_name) else {
                 continue;
             };
-            for &tasks in &profile.tasks {
+            let stacks = if model.uses_stack_size() {
+                profile.stack_kib.clone()
+            } else {
+                vec![None]
+            };
+            for (&tasks, stack_kib) in profile
+                .tasks
+                .iter()
+                .flat_map(|t| stacks.iter().map(move |s| (t, *s)))
+            {
                 let plan = workload.plan(&Params {
                     tasks,
                     sleep_ms: profile.sleep_ms,
@@ -121,7 +165,7 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     workers: options.workers,
                     sleep_ms: profile.sleep_ms,
                     cpu_us: profile.cpu_us,
-                    stack_kib: None,
+                    stack_kib: stack_kib.map(|k| k as usize),
                     iters_per_us: 0.0,
                     reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
                     server: None,
@@ -137,34 +181,123 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
 /// workload talks to one; it is stopped when the cell ends, however it
 /// ends), then run the repeats.
 pub fn measure_cell(
-    mut spec: CellSpec,
+    spec: CellSpec,
     repeats: u32,
     timeout: Duration,
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
+    measure_cell_noting_server(spec, repeats, timeout, executor, provenance).0
+}
+
+/// [`measure_cell`], plus the latency server's report on how late its
+/// delays ended (for the `socket` workload), so a reader can tell the
+/// server's share of a slow cell from the model's.
+pub fn measure_cell_noting_server(
+    mut spec: CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    executor: &dyn RepeatExecutor,
+    provenance: &Provenance,
+) -> (CellRecord, Option<String>) {
     let workload = workload::by_name(&spec.workload);
     let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
-    let mut _server = None;
-    if workload.is_some_and(|w| w.uses_server()) {
-        match ServerProcess::for_cell(&spec) {
-            Ok(server) => {
-                spec.server = Some(server.addr);
-                _server = Some(server);
-            }
-            Err(reason) => {
-                return cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance)
-            }
-        }
+    if !workload.is_some_and(|w| w.uses_server()) {
+        let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+        return (record, None);
     }
-    cell::run_cell(&spec, repeats, timeout, executor, provenance)
+    // The guard kills the server when dropped, on every path out of here.
+    let server = match ServerProcess::for_cell(&spec) {
+        Ok(server) => server,
+        Err(reason) => {
+            let record = cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance);
+            return (record, None);
+        }
+    };
+    spec.server = Some(server.addr);
+    let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+    let note = server.finish();
+    (record, note)
 }
 
-/// What a finished sweep produced.
+/// What identifies a cell across runs, normalised the way records store it
+/// (`workers` as the model used them, parameters the workload ignores as 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellKey {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    pub workers: u64,
+    pub sleep_ms: f64,
+    pub cpu_us: f64,
+    pub stack_kib: Option<u64>,
+}
+
+impl CellKey {
+    /// The key of a cell about to run.
+    pub fn of_spec(spec: &CellSpec) -> CellKey {
+        let workload = workload::by_name(&spec.workload);
+        let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+        CellKey {
+            workload: spec.workload.clone(),
+            model: spec.model.clone(),
+            tasks: spec.tasks,
+            workers: model::by_name(&spec.model).map_or(spec.workers as u64, |m| {
+                m.workers_used(spec.workers, spec.tasks)
+            }),
+            sleep_ms: if uses(|w| w.uses_sleep()) {
+                spec.sleep_ms
+            } else {
+                0.0
+            },
+            cpu_us: if uses(|w| w.uses_cpu()) {
+                spec.cpu_us
+            } else {
+                0.0
+            },
+            stack_kib: spec.stack_kib.map(|k| k as u64),
+        }
+    }
+
+    /// The key of a recorded cell.
+    pub fn of_record(record: &CellRecord) -> CellKey {
+        CellKey {
+            workload: record.workload.clone(),
+            model: record.model.clone(),
+            tasks: record.tasks,
+            workers: record.workers,
+            sleep_ms: record.sleep_ms,
+            cpu_us: record.cpu_us,
+            stack_kib: record.stack_kib,
+        }
+    }
+
+    /// Same cell (durations compared to a nanosecond, since they went
+    /// through JSON text).
+    pub fn matches(&self, other: &CellKey) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        self.workload == other.workload
+            && self.model == other.model
+            && self.tasks == other.tasks
+            && self.workers == other.workers
+            && close(self.sleep_ms, other.sleep_ms)
+            && close(self.cpu_us, other.cpu_us)
+            && self.stack_kib == other.stack_kib
+    }
+}
+
+/// What a sweep produced.
 pub struct SweepSummary {
+    /// Every record in the results file: resumed ones first, then this run's.
     pub records: Vec<CellRecord>,
     pub skipped: Vec<Skipped>,
+    /// Cells left out because `--resume` found them already recorded.
+    pub resumed: usize,
+    /// True when SIGINT or SIGTERM stopped the sweep early.
+    pub interrupted: bool,
+    /// Memory per unit, for the `memory` profile (and where it was written).
+    pub memory: Option<(Vec<MemoryPerUnit>, PathBuf)>,
     pub jsonl: PathBuf,
     pub csv: PathBuf,
 }
@@ -174,8 +307,15 @@ pub fn run_sweep(
     options: &SweepOptions,
     executor: &dyn RepeatExecutor,
 ) -> anyhow::Result<SweepSummary> {
-    let (cells, skipped) = grid(options);
-    let mut exports = ExportManager::create(&options.out, false)?;
+    let (mut cells, skipped) = grid(options);
+    let mut exports = ExportManager::create(&options.out, options.resume)?;
+    let done: Vec<CellKey> = exports.records().iter().map(CellKey::of_record).collect();
+    let before = cells.len();
+    cells.retain(|spec| {
+        let key = CellKey::of_spec(spec);
+        !done.iter().any(|d| d.matches(&key))
+    });
+    let resumed = before - cells.len();
     let progress = indicatif::ProgressBar::new(cells.len() as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template(
@@ -189,17 +329,34 @@ pub fn run_sweep(
         invocation: options.invocation.clone(),
     };
     let timeout = Duration::from_secs(options.profile.timeout_s);
+    let mut interrupted = false;
     for spec in cells {
-        let label = format!("{} / {} / {} tasks", spec.workload, spec.model, spec.tasks);
+        if interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        let mut label = format!("{} / {} / {} tasks", spec.workload, spec.model, spec.tasks);
+        if let Some(kib) = spec.stack_kib {
+            label += &format!(" / {kib} KiB stacks");
+        }
         progress.set_message(label.clone());
-        let record = measure_cell(
+        let (record, server_note) = measure_cell_noting_server(
             spec,
             options.profile.repeats,
             timeout,
             executor,
             &provenance,
         );
-        let line = summary_line(&label, &record);
+        if interrupt::requested() {
+            // The cell was cut short: it is not a result, so it is not recorded.
+            interrupted = true;
+            break;
+        }
+        let mut line = summary_line(&label, &record);
+        // Only how late the server was; the counts are in `run`'s output.
+        if let Some((_, lateness)) = server_note.as_deref().and_then(|n| n.split_once("; ")) {
+            line += &format!(" (server: {lateness})");
+        }
         if progress.is_hidden() {
             eprintln!("{line}");
         } else {
@@ -209,9 +366,19 @@ pub fn run_sweep(
         progress.inc(1);
     }
     progress.finish_and_clear();
+    let memory = if options.profile.name == "memory" && !interrupted {
+        let fits = memory::memory_per_unit(exports.records());
+        let path = memory::write_json(&options.out, &fits)?;
+        Some((fits, path))
+    } else {
+        None
+    };
     Ok(SweepSummary {
         records: exports.records().to_vec(),
         skipped,
+        resumed,
+        interrupted,
+        memory,
         jsonl: exports.jsonl.clone(),
         csv: exports.csv.clone(),
     })
@@ -228,5 +395,68 @@ fn summary_line(label: &str, record: &CellRecord) -> String {
             record.status.as_str(),
             record.error.as_deref().unwrap_or("no detail")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(profile_name: &str) -> SweepOptions {
+        let profile = profile(profile_name).unwrap();
+        SweepOptions {
+            workloads: profile.workloads.iter().map(|s| s.to_string()).collect(),
+            models: profile.models.iter().map(|s| s.to_string()).collect(),
+            profile,
+            workers: 2,
+            out: PathBuf::from("unused"),
+            invocation: String::new(),
+            resume: false,
+        }
+    }
+
+    #[test]
+    fn memory_profile_sweeps_two_stacks_for_threads_only() {
+        let (cells, skipped) = grid(&options("memory"));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let threads = cells.iter().filter(|c| c.model == "threads").count();
+        let tokio = cells.iter().filter(|c| c.model == "tokio").count();
+        assert_eq!(threads, 2 * tokio);
+        assert!(cells
+            .iter()
+            .filter(|c| c.model != "threads")
+            .all(|c| c.stack_kib.is_none()));
+        assert!(cells.iter().all(|c| c.workload == "sleep"));
+        assert!(cells.iter().all(|c| c.tasks <= 10_000));
+    }
+
+    #[test]
+    fn cell_keys_match_the_way_records_store_cells() {
+        let spec = |workload: &str, model: &str, sleep_ms: f64| CellSpec {
+            workload: workload.into(),
+            model: model.into(),
+            tasks: 100,
+            workers: 2,
+            sleep_ms,
+            cpu_us: 500.0,
+            stack_kib: None,
+            iters_per_us: 1.0,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
+        };
+        // A record stores threads' workers as one per task and a cpu cell's wait as 0.
+        let threads = CellKey::of_spec(&spec("sleep", "threads", 20.0));
+        assert_eq!(threads.workers, 100);
+        let recorded = CellKey {
+            sleep_ms: 0.0,
+            ..CellKey::of_spec(&spec("cpu", "tokio", 20.0))
+        };
+        assert!(recorded.matches(&CellKey::of_spec(&spec("cpu", "tokio", 99.0))));
+        assert!(!threads.matches(&CellKey::of_spec(&spec("sleep", "threads", 21.0))));
+        let small_stacks = CellKey {
+            stack_kib: Some(64),
+            ..threads.clone()
+        };
+        assert!(!threads.matches(&small_stacks));
     }
 }

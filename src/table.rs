@@ -68,7 +68,10 @@ pub fn record_table(records: &[CellRecord]) -> Table {
         let dash = || "-".to_string();
         table.add_row([
             r.workload.clone(),
-            model::label(&r.model),
+            match r.stack_kib {
+                Some(kib) => format!("{} ({kib} KiB stacks)", model::label(&r.model)),
+                None => model::label(&r.model),
+            },
             r.tasks.to_string(),
             r.workers.to_string(),
             if ok {

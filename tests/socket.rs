@@ -287,3 +287,61 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
     // Nothing ran: no 20 ms wait, no thousand connections.
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn a_failed_request_fails_the_cell_with_a_clear_message() {
+    use async_vs_blocking::cell::{measure_repeat, CellSpec};
+    // A port that was just free: nothing listens there.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for model in ["sequential", "threads", "tokio", "smol"] {
+        let spec = CellSpec {
+            workload: "socket".into(),
+            model: model.into(),
+            tasks: 3,
+            workers: 2,
+            sleep_ms: 20.0,
+            cpu_us: 1.0,
+            stack_kib: None,
+            iters_per_us: 1.0,
+            reply_bytes: 1024,
+            server: Some(dead),
+        };
+        let error = format!("{:#}", measure_repeat(&spec).unwrap_err());
+        assert!(
+            error.contains(&dead.to_string()) && error.contains("refused"),
+            "{model}: {error}"
+        );
+        let no_server = CellSpec {
+            server: None,
+            ..spec
+        };
+        let error = format!("{:#}", measure_repeat(&no_server).unwrap_err());
+        assert!(error.contains("no server address"), "{model}: {error}");
+    }
+}
+
+#[test]
+fn run_reports_the_reply_rate_and_the_servers_accuracy() {
+    let output = lab()
+        .args(["run", "--workload", "socket", "--model", "smol"])
+        .args(["--tasks", "5", "--sleep-ms", "10", "--reply-bytes", "2000"])
+        .args(["--repeat", "2"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("replies: 2000 bytes each"), "{stdout}");
+    // Two repeats of five requests; the readiness probe sends none.
+    assert!(
+        stdout.contains("latency server: served 10 replies"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the 10 ms delay ended late by p50"),
+        "{stdout}"
+    );
+}

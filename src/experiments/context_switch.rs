@@ -612,6 +612,21 @@ mod tests {
     }
 
     #[test]
+    fn the_median_helper_reports_per_round_trip() {
+        let case = SwitchCase {
+            units: Units::TokioCurrent,
+            medium: Medium::Channel,
+            placement: Placement::Free,
+        };
+        let per_round_trip = per_round_trip_median(case, 100, 3).unwrap();
+        assert!(per_round_trip > Duration::ZERO);
+        assert!(
+            per_round_trip < Duration::from_millis(100),
+            "{per_round_trip:?}"
+        );
+    }
+
+    #[test]
     fn names_are_unique() {
         let names: Vec<String> = SwitchCase::all().iter().map(|c| c.name()).collect();
         assert_eq!(names.len(), 20);

@@ -123,7 +123,7 @@ pub struct SpawnRun {
 impl SpawnRun {
     /// The time per unit.
     pub fn per_unit(&self) -> Duration {
-        self.elapsed / self.units.max(1) as u32
+        Duration::from_secs_f64(self.elapsed.as_secs_f64() / self.units.max(1) as f64)
     }
 }
 
@@ -270,6 +270,25 @@ mod tests {
                 assert!(run.elapsed > Duration::ZERO, "{}", kind.name());
             }
         }
+    }
+
+    #[test]
+    fn one_call_helpers_measure_whole_batches() {
+        assert!(spawn_and_join(SpawnKind::Thread, 10).unwrap() > Duration::ZERO);
+        let per_unit = per_unit_median(SpawnKind::Tokio, 10, 3).unwrap();
+        assert!(per_unit > Duration::ZERO);
+        // Ten empty tasks cannot take a second each, even on a busy machine.
+        assert!(per_unit < Duration::from_secs(1), "{per_unit:?}");
+    }
+
+    #[test]
+    fn per_unit_divides_by_the_batch() {
+        let run = SpawnRun {
+            units: 4,
+            joined: 4,
+            elapsed: Duration::from_micros(10),
+        };
+        assert_eq!(run.per_unit(), Duration::from_nanos(2_500));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub struct AsyncStd;
 
-struct AsyncStdPrimitives;
+pub(crate) struct AsyncStdPrimitives;
 
 impl AsyncRuntime for AsyncStdPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
@@ -97,6 +97,7 @@ impl Runner for AsyncStdRunner {
                     ))
                 })
                 .collect();
+            batch.all_spawned();
             for handle in handles {
                 handle.await;
             }

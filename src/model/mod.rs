@@ -17,6 +17,11 @@ mod threads;
 mod tokio_current;
 mod tokio_multi;
 
+// Each async runtime's timer, for experiments that time it alone (the report's timer chart).
+pub(crate) use async_std_rt::AsyncStdPrimitives;
+pub(crate) use smol_rt::SmolPrimitives;
+pub(crate) use tokio_multi::TokioPrimitives;
+
 use crate::compute;
 use crate::protocol::{self, ReplyCheck};
 use crate::workload::{Op, Plan, Request};
@@ -71,6 +76,10 @@ pub trait Model: Sync {
     fn cpu_parallelism(&self, workers: usize, tasks: u64) -> u64 {
         self.workers_used(workers, tasks)
     }
+    /// True when `ModelConfig::stack_kib` changes the threads this model creates.
+    fn uses_stack_size(&self) -> bool {
+        false
+    }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
 }
@@ -89,6 +98,8 @@ pub struct Batch {
     start: OnceLock<Instant>,
     /// Completion time of each task since the start, ns (0 = not finished).
     completion_ns: Box<[AtomicU64]>,
+    /// When the last task was handed over (spawned or queued), ns since the start (0 = not marked).
+    spawned_ns: AtomicU64,
     checksum: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
@@ -101,6 +112,7 @@ impl Batch {
             plan,
             start: OnceLock::new(),
             completion_ns: slots,
+            spawned_ns: AtomicU64::new(0),
             checksum: AtomicU64::new(0),
             first_error: Mutex::new(None),
         }
@@ -120,6 +132,23 @@ impl Batch {
         let ns = (self.start().elapsed().as_nanos() as u64).max(1);
         self.completion_ns[index].store(ns, Ordering::Relaxed);
         self.checksum.fetch_add(checksum, Ordering::Relaxed);
+    }
+
+    /// Marks that every task has been spawned (or queued): the spawn cost is
+    /// the time from the start to here. Models call it right after their
+    /// spawn loop.
+    pub fn all_spawned(&self) {
+        let ns = (self.start().elapsed().as_nanos() as u64).max(1);
+        self.spawned_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Time from the start until the last task was spawned, ns (None if the
+    /// model does not spawn, like `sequential`).
+    pub fn spawn_ns(&self) -> Option<u64> {
+        match self.spawned_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(ns),
+        }
     }
 
     /// Records that task `index` failed; the run is then reported as failed.

@@ -24,6 +24,9 @@ impl Model for Rayon {
     fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
         workers as u64
     }
+    fn uses_stack_size(&self) -> bool {
+        true
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         let mut builder = rayon::ThreadPoolBuilder::new().num_threads(config.workers);
         if let Some(kib) = config.stack_kib {
@@ -48,6 +51,7 @@ impl Runner for RayonRunner {
                 let batch: &Batch = batch;
                 scope.spawn(move |_| blocking_task(batch, index));
             }
+            batch.all_spawned();
         });
         Ok(())
     }

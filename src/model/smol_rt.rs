@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub struct Smol;
 
-struct SmolPrimitives;
+pub(crate) struct SmolPrimitives;
 
 impl AsyncRuntime for SmolPrimitives {
     async fn sleep(duration: Duration) {
@@ -96,6 +96,7 @@ impl Runner for SmolRunner {
                     .spawn(async_task::<SmolPrimitives>(Arc::clone(batch), index))
             })
             .collect();
+        batch.all_spawned();
         smol::block_on(async {
             for task in tasks {
                 task.await;

@@ -23,6 +23,9 @@ impl Model for ThreadPool {
     fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
         workers as u64
     }
+    fn uses_stack_size(&self) -> bool {
+        true
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
@@ -82,6 +85,7 @@ impl Runner for PoolRunner {
                 .map_err(|_| anyhow::anyhow!("the pool's workers have stopped"))?;
         }
         drop(finished);
+        batch.all_spawned();
         for _ in 0..tasks {
             all_finished
                 .recv()

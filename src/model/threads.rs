@@ -3,7 +3,7 @@
 //! task up front; in exchange, blocking is harmless and all waits overlap.
 
 use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
-use anyhow::Context;
+use crate::limits::{self, ThreadBudget};
 use std::sync::Arc;
 
 pub struct Threads;
@@ -21,6 +21,9 @@ impl Model for Threads {
     fn workers_used(&self, _workers: usize, tasks: u64) -> u64 {
         tasks
     }
+    fn uses_stack_size(&self) -> bool {
+        true
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(ThreadsRunner {
             stack_kib: config.stack_kib,
@@ -35,36 +38,49 @@ struct ThreadsRunner {
 impl Runner for ThreadsRunner {
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         let tasks = batch.plan.tasks as usize;
+        let stack_bytes = self.stack_kib.map(|kib| kib as u64 * 1024);
+        // Stops just short of the map and address-space limits, where the
+        // Rust runtime would abort instead of returning an error (see limits.rs).
+        let mut budget = ThreadBudget::new(stack_bytes);
         let mut handles = Vec::with_capacity(tasks);
         let mut refused = None;
         for index in 0..tasks {
+            if let Err(reached) = budget.admit() {
+                refused = Some(format!(
+                    "stopped before thread {} of {tasks}: {reached}; {} threads had started",
+                    index + 1,
+                    index
+                ));
+                break;
+            }
             let mut builder = std::thread::Builder::new();
-            if let Some(kib) = self.stack_kib {
-                builder = builder.stack_size(kib * 1024);
+            if let Some(bytes) = stack_bytes {
+                builder = builder.stack_size(bytes as usize);
             }
             let batch = Arc::clone(batch);
             match builder.spawn(move || blocking_task(&batch, index)) {
                 Ok(handle) => handles.push(handle),
                 Err(error) => {
-                    refused = Some(error);
+                    refused = Some(format!(
+                        "the OS refused thread {} of {tasks}: {}",
+                        index + 1,
+                        limits::diagnose_thread_failure(&error, index as u64)
+                    ));
                     break;
                 }
             }
         }
-        let started = handles.len();
+        if refused.is_none() {
+            batch.all_spawned();
+        }
         // Join what started either way, so a refusal leaves no thread behind.
         for handle in handles {
             if handle.join().is_err() {
                 anyhow::bail!("a task thread panicked");
             }
         }
-        if let Some(error) = refused {
-            return Err(error).with_context(|| {
-                format!(
-                    "the OS refused thread {} of {tasks} ({started} had started)",
-                    started + 1
-                )
-            });
+        if let Some(refusal) = refused {
+            anyhow::bail!("{refusal} (all were joined)");
         }
         Ok(())
     }

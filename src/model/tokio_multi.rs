@@ -19,7 +19,7 @@ use std::time::Duration;
 pub struct TokioMulti;
 
 /// tokio's primitives for [`async_task`]; shared with `tokio-current`.
-pub(super) struct TokioPrimitives;
+pub(crate) struct TokioPrimitives;
 
 impl AsyncRuntime for TokioPrimitives {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
@@ -78,6 +78,7 @@ impl Runner for TokioRunner {
             let handles: Vec<_> = (0..batch.plan.tasks as usize)
                 .map(|index| tokio::spawn(async_task::<TokioPrimitives>(Arc::clone(batch), index)))
                 .collect();
+            batch.all_spawned();
             for handle in handles {
                 handle.await.context("a tokio task failed")?;
             }

@@ -1,0 +1,385 @@
+//! The page: one self-contained HTML file filled from small serde structs
+//! by a minijinja template embedded in the binary. Auto-escaping is on (the
+//! template's name ends in `.html`); only the lab's own CSS and the SVG
+//! plotters drew are inserted raw.
+
+use super::charts::Chart;
+use super::data::{self, Dataset};
+use super::palette;
+use super::published::ComparisonRow;
+use super::timers::TimerRecord;
+use super::ReportData;
+use crate::model;
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("templates/index.html");
+const CSS: &str = include_str!("templates/style.css");
+
+#[derive(Serialize)]
+struct VerdictView {
+    heading: String,
+    findings: String,
+    /// `all-good`, `none-good` or empty: the colour of the bar beside it.
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct ModelView {
+    label: String,
+    colour: String,
+    style: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct ChartView {
+    id: String,
+    title: String,
+    caption: String,
+    svg: String,
+    file: String,
+}
+
+#[derive(Serialize)]
+struct MemoryRow {
+    label: String,
+    colour: String,
+    per_task: String,
+    r_squared: String,
+    virtual_per_task: String,
+    points: usize,
+    largest: String,
+}
+
+#[derive(Serialize)]
+struct TimerRow {
+    timer: String,
+    colour: String,
+    requested: String,
+    min: String,
+    median: String,
+    max: String,
+    samples: u32,
+}
+
+#[derive(Serialize)]
+struct UnfinishedRow {
+    workload: String,
+    model: String,
+    colour: String,
+    tasks: String,
+    status: &'static str,
+    error: String,
+}
+
+#[derive(Serialize)]
+struct SkippedRow {
+    workload: String,
+    model: String,
+    colour: String,
+    tasks: String,
+    expected: String,
+}
+
+#[derive(Serialize)]
+struct MachineView {
+    name: String,
+    cores: usize,
+    cpu_model: String,
+    kernel: String,
+    rustc: String,
+    crates: String,
+    thp: String,
+    limits: String,
+    profiles: String,
+    dates: String,
+    cells: usize,
+}
+
+#[derive(Serialize)]
+struct Page {
+    title: &'static str,
+    subtitle: String,
+    css: &'static str,
+    verdicts: Vec<VerdictView>,
+    noisy_count: usize,
+    models: Vec<ModelView>,
+    charts: Vec<ChartView>,
+    memory_rows: Vec<MemoryRow>,
+    min_fit_points: usize,
+    timer_rows: Vec<TimerRow>,
+    comparison: Vec<ComparisonRow>,
+    costs_method: String,
+    measured_on: String,
+    unfinished: Vec<UnfinishedRow>,
+    skipped: Vec<SkippedRow>,
+    budget_s: String,
+    machines: Vec<MachineView>,
+    superseded: usize,
+    invocation: String,
+    has_unit_costs: bool,
+}
+
+/// "2026-11-21 20:53 UTC", or a range when the records span minutes or days.
+fn date_range(times: impl Iterator<Item = u64>) -> String {
+    let times: Vec<u64> = times.filter(|t| *t > 0).collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return "unknown".into();
+    };
+    let (first, last) = (data::utc_date(*first), data::utc_date(*last));
+    if first == last {
+        first
+    } else {
+        format!("{first} to {last}")
+    }
+}
+
+fn verdict_views(dataset: &Dataset) -> Vec<VerdictView> {
+    data::verdict_sentences(dataset)
+        .into_iter()
+        .map(|(verdict, heading, findings)| {
+            let measured = verdict.within.len() + verdict.short.len() + verdict.unfinished.len();
+            VerdictView {
+                heading,
+                findings,
+                class: if verdict.within.is_empty() {
+                    "none-good"
+                } else if verdict.within.len() == measured {
+                    "all-good"
+                } else {
+                    ""
+                },
+            }
+        })
+        .collect()
+}
+
+fn memory_rows(dataset: &Dataset) -> Vec<MemoryRow> {
+    data::memory_per_unit(dataset)
+        .into_iter()
+        .map(|row| {
+            let (per_task, r_squared) = match row.fit {
+                Some(fit) => (
+                    data::bytes(fit.slope * 1024.0),
+                    format!("{:.2}", fit.r_squared),
+                ),
+                None => ("too few points".to_string(), "—".to_string()),
+            };
+            let virtual_per_task = row
+                .virtual_fit
+                .map_or_else(|| "—".to_string(), |fit| data::bytes(fit.slope * 1024.0));
+            MemoryRow {
+                virtual_per_task,
+                colour: palette::css(&row.model),
+                label: row.label,
+                per_task,
+                r_squared,
+                points: row.points,
+                largest: format!(
+                    "{:.1} MiB at {} tasks",
+                    row.peak_rss_kib_at_largest as f64 / 1024.0,
+                    data::count(row.largest_tasks)
+                ),
+            }
+        })
+        .collect()
+}
+
+fn timer_rows(dataset: &Dataset, timers: &[TimerRecord]) -> Vec<TimerRow> {
+    timers
+        .iter()
+        .map(|t| {
+            let mut timer = model::label(&t.timer);
+            if dataset.machines.len() > 1 {
+                let machine = dataset.machine_index(&t.machine).unwrap_or(0);
+                timer += &format!(" · {}", Dataset::machine_name(machine));
+            }
+            TimerRow {
+                timer,
+                colour: palette::css(&t.model),
+                requested: format!("{} ms", data::number(t.requested_ms)),
+                min: format!("{} ms", data::ms(t.actual_ms.min)),
+                median: format!("{} ms", data::ms(t.actual_ms.median)),
+                max: format!("{} ms", data::ms(t.actual_ms.max)),
+                samples: t.samples,
+            }
+        })
+        .collect()
+}
+
+fn machine_views(dataset: &Dataset) -> Vec<MachineView> {
+    dataset
+        .machines
+        .iter()
+        .enumerate()
+        .map(|(index, machine)| {
+            let records: Vec<_> = dataset
+                .records
+                .iter()
+                .filter(|r| dataset.machine_of(r) == index)
+                .collect();
+            let mut rustc: Vec<&str> = records.iter().map(|r| r.machine.rustc.as_str()).collect();
+            rustc.sort();
+            rustc.dedup();
+            let mut profiles: Vec<String> = records
+                .iter()
+                .map(|r| r.profile.clone().unwrap_or_else(|| "single runs".into()))
+                .collect();
+            profiles.sort();
+            profiles.dedup();
+            let limit = |value: u64| {
+                if value == u64::MAX {
+                    "unlimited".to_string()
+                } else {
+                    data::count(value)
+                }
+            };
+            MachineView {
+                name: Dataset::machine_name(index),
+                cores: machine.cores,
+                cpu_model: machine.cpu_model.clone(),
+                kernel: machine.kernel.clone(),
+                rustc: if rustc.is_empty() {
+                    machine.rustc.clone()
+                } else {
+                    rustc.join("; ")
+                },
+                crates: machine
+                    .crates
+                    .iter()
+                    .map(|(name, version)| format!("{name} {version}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                thp: if machine.thp.is_empty() {
+                    "unknown".into()
+                } else {
+                    format!("transparent huge pages: {}", machine.thp)
+                },
+                limits: format!(
+                    "open files {}, processes {}, threads-max {}, timer slack {} µs",
+                    limit(machine.rlimit_nofile),
+                    limit(machine.rlimit_nproc),
+                    limit(machine.threads_max),
+                    data::number(machine.timer_slack_ns as f64 / 1e3)
+                ),
+                profiles: profiles.join(", "),
+                dates: date_range(records.iter().map(|r| r.started_unix_s)),
+                cells: records.len(),
+            }
+        })
+        .collect()
+}
+
+fn measured_on(dataset: &Dataset) -> String {
+    let describe = |m: &crate::result::Machine| format!("{} cores, {}", m.cores, m.cpu_model);
+    match dataset.machines.as_slice() {
+        [] => "no machine".into(),
+        [one] => describe(one),
+        many => many
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("machine {} ({})", Dataset::machine_name(i), describe(m)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Renders the page.
+pub fn render(
+    report: &ReportData,
+    dataset: &Dataset,
+    charts: &[Chart],
+    comparison: Vec<ComparisonRow>,
+) -> anyhow::Result<String> {
+    let profiles = dataset.profiles();
+    let subtitle = format!(
+        "{} cells ({} profile) on {}, measured {}.",
+        dataset.records.len(),
+        profiles.join(" + "),
+        measured_on(dataset),
+        date_range(dataset.records.iter().map(|r| r.started_unix_s))
+    );
+    let page = Page {
+        title: "Async vs blocking: where async helps and where it doesn't",
+        subtitle,
+        css: CSS,
+        verdicts: verdict_views(dataset),
+        noisy_count: dataset.records.iter().filter(|r| r.noisy).count(),
+        models: model::all()
+            .iter()
+            .map(|m| ModelView {
+                label: model::label(m.name()),
+                colour: palette::css(m.name()),
+                style: match m.style() {
+                    model::Style::Blocking => "blocking",
+                    model::Style::Async => "async",
+                },
+                description: m.description(),
+            })
+            .collect(),
+        charts: charts
+            .iter()
+            .map(|c| ChartView {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                caption: c.caption.clone(),
+                svg: inline_svg(&c.svg, &c.title),
+                file: c.file_name(),
+            })
+            .collect(),
+        memory_rows: memory_rows(dataset),
+        min_fit_points: data::MIN_FIT_POINTS,
+        timer_rows: timer_rows(dataset, &report.timers),
+        comparison,
+        costs_method: report.unit_costs.source.clone(),
+        measured_on: measured_on(dataset),
+        unfinished: dataset
+            .unfinished()
+            .into_iter()
+            .map(|r| UnfinishedRow {
+                workload: r.workload.clone(),
+                model: model::label(&r.model),
+                colour: palette::css(&r.model),
+                tasks: data::count(r.tasks),
+                status: r.status.as_str(),
+                error: r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no detail recorded".into()),
+            })
+            .collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| SkippedRow {
+                workload: s.workload.clone(),
+                model: model::label(&s.model),
+                colour: palette::css(&s.model),
+                tasks: data::count(s.tasks),
+                expected: format!("{:.1} s", s.expected_ms / 1e3),
+            })
+            .collect(),
+        budget_s: report
+            .budget_ms
+            .map_or_else(String::new, |ms| format!("{:.1}", ms / 1e3)),
+        machines: machine_views(dataset),
+        superseded: dataset.superseded,
+        invocation: report.invocation.clone(),
+        has_unit_costs: !report.unit_costs.spawn_ns.is_empty()
+            || !report.unit_costs.switch_ns.is_empty(),
+    };
+    let mut env = minijinja::Environment::new();
+    env.add_template("index.html", TEMPLATE)?;
+    Ok(env.get_template("index.html")?.render(page)?)
+}
+
+/// Prepares a chart's SVG for inlining: an accessible name, and no XML
+/// namespace attribute (HTML parsers know SVG; the standalone files keep it).
+fn inline_svg(svg: &str, title: &str) -> String {
+    let label = minijinja::HtmlEscape(title).to_string();
+    svg.replacen(
+        " xmlns=\"http://www.w3.org/2000/svg\"",
+        &format!(" role=\"img\" aria-label=\"{label}\""),
+        1,
+    )
+}

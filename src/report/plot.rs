@@ -1,0 +1,597 @@
+//! A small, data-driven line chart drawn with plotters' SVG backend.
+//!
+//! Every chart of the report is a [`Plot`]: axes, coloured lines with
+//! markers and min–max whiskers, black dashed reference lines (the ideal,
+//! a limit), crosses for cells that did not finish, and a legend in a strip
+//! to the right of the plot so it never hides data. Text is written as SVG
+//! `<text>` with a generic `sans-serif` family, so the browser picks a font:
+//! no font file is read or embedded (plotters' font features stay off, as
+//! they break criterion).
+
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::ops::Range;
+
+/// Size of every chart's viewBox, in px.
+pub const WIDTH: u32 = 1000;
+pub const HEIGHT: u32 = 620;
+
+const FONT: &str = "sans-serif";
+const TITLE_SIZE: u32 = 34;
+const AXIS_DESC_SIZE: u32 = 27;
+const TICK_SIZE: u32 = 24;
+const LEGEND_SIZE: u32 = 23;
+/// Rough width of one legend character at `LEGEND_SIZE`, for sizing the strip.
+const LEGEND_CHAR_PX: u32 = 11;
+
+/// One axis: log or linear, over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub description: String,
+    pub log: bool,
+    pub range: Range<f64>,
+}
+
+impl Axis {
+    /// A log axis that covers `values` with some room on both ends.
+    pub fn log_covering(description: &str, values: impl IntoIterator<Item = f64>) -> Axis {
+        let (low, high) = bounds(values.into_iter().filter(|v| *v > 0.0));
+        let (low, high) = if low.is_finite() {
+            (low, high)
+        } else {
+            (1.0, 10.0)
+        };
+        Axis {
+            description: description.to_string(),
+            log: true,
+            range: low / 1.6..(high * 1.6).max(low * 4.0),
+        }
+    }
+
+    /// A linear axis from `low` up to cover `values` (and at least `min_high`).
+    pub fn linear_covering(
+        description: &str,
+        low: f64,
+        min_high: f64,
+        values: impl IntoIterator<Item = f64>,
+    ) -> Axis {
+        let (_, high) = bounds(values.into_iter());
+        let high = if high.is_finite() {
+            high.max(min_high)
+        } else {
+            min_high
+        };
+        Axis {
+            description: description.to_string(),
+            log: false,
+            range: low..high * 1.08,
+        }
+    }
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+/// Marker shapes: one per machine when records come from several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+}
+
+impl Shape {
+    /// The shape for machine `index`.
+    pub fn for_machine(index: usize) -> Shape {
+        [Shape::Circle, Shape::Triangle, Shape::Square, Shape::Cross][index % 4]
+    }
+}
+
+/// A marker drawn at every point of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    pub shape: Shape,
+    pub filled: bool,
+}
+
+/// How a line is stroked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stroke {
+    Solid,
+    /// Long dashes: the ideal or a physical limit.
+    Dashed,
+    /// Short dashes: a threshold or a secondary measure.
+    Dotted,
+    /// Markers only, no connecting line.
+    None,
+}
+
+/// A line (or set of points) on a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Legend text; `None` keeps the line out of the legend.
+    pub label: Option<String>,
+    pub colour: RGBColor,
+    pub width: u32,
+    pub stroke: Stroke,
+    pub marker: Option<Marker>,
+    pub points: Vec<(f64, f64)>,
+    /// Vertical whiskers: (x, low, high), e.g. min and max over repeats.
+    pub whiskers: Vec<(f64, f64, f64)>,
+}
+
+impl Line {
+    /// A measured series: solid, with markers.
+    pub fn measured(label: &str, colour: RGBColor, shape: Shape, points: Vec<(f64, f64)>) -> Line {
+        Line {
+            label: Some(label.to_string()),
+            colour,
+            width: 3,
+            stroke: Stroke::Solid,
+            marker: Some(Marker {
+                shape,
+                filled: true,
+            }),
+            points,
+            whiskers: Vec::new(),
+        }
+    }
+
+    /// A reference line (the ideal, a limit): black, dashed, no markers.
+    pub fn reference(label: &str, points: Vec<(f64, f64)>) -> Line {
+        Line {
+            label: Some(label.to_string()),
+            colour: BLACK,
+            width: 3,
+            stroke: Stroke::Dashed,
+            marker: None,
+            points,
+            whiskers: Vec::new(),
+        }
+    }
+}
+
+/// Where a "did not finish" cross goes: the top of the chart (it took
+/// longer than anything shown) or the bottom (it achieved nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Top,
+    Bottom,
+}
+
+/// A cell that failed or timed out, drawn as a cross at its task count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unfinished {
+    pub x: f64,
+    pub colour: RGBColor,
+}
+
+/// A whole chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    /// Labels at chosen x positions instead of numbers (categorical x).
+    pub x_ticks: Option<Vec<(f64, String)>>,
+    pub lines: Vec<Line>,
+    pub unfinished: Vec<Unfinished>,
+    pub unfinished_edge: Edge,
+    /// Extra legend rows that explain styles (e.g. "solid: p50").
+    pub legend_notes: Vec<(Line, String)>,
+}
+
+/// An axis with tick marks exactly where the report wants them (plotters'
+/// own choice leaves a log axis spanning less than two decades with one label).
+struct Ticked<R> {
+    inner: R,
+    ticks: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+}
+
+trait IntoRanged: AsRangedCoord<Value = f64> + Sized {
+    fn into_ranged(self) -> Self::CoordDescType {
+        self.into()
+    }
+}
+
+impl<T: AsRangedCoord<Value = f64>> IntoRanged for T {}
+
+trait Tick: Ranged<ValueType = f64> + Sized {
+    fn ticked(self, ticks: Vec<f64>) -> Ticked<Self> {
+        Ticked { inner: self, ticks }
+    }
+}
+
+impl<T: Ranged<ValueType = f64>> Tick for T {}
+
+type DrawResult<T> = anyhow::Result<T>;
+
+fn err<E: std::fmt::Debug>(error: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a chart: {error:?}")
+}
+
+/// Tick positions for an axis, at most about `most` of them: for a log
+/// axis 1-2-5 steps per decade (fewer when the axis spans many decades,
+/// more when it spans less than one); for a linear axis a round step.
+pub fn axis_ticks(axis: &Axis, most: usize) -> Vec<f64> {
+    let Range { start, end } = axis.range;
+    if axis.log {
+        let first = start.log10().floor() as i32;
+        let last = end.log10().ceil() as i32;
+        let within = |mantissas: &[f64]| -> Vec<f64> {
+            (first..=last)
+                .flat_map(|exp| mantissas.iter().map(move |m| m * 10f64.powi(exp)))
+                .filter(|v| *v >= start * 0.999 && *v <= end * 1.001)
+                .collect()
+        };
+        let mut ticks = within(&[1.0, 2.0, 5.0]);
+        if ticks.len() < 3 {
+            ticks = within(&[1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        }
+        if ticks.len() > most {
+            ticks = within(&[1.0, 3.0]);
+        }
+        if ticks.len() > most {
+            ticks = within(&[1.0]);
+        }
+        ticks
+    } else {
+        let rough = (end - start) / most.max(2) as f64;
+        let magnitude = 10f64.powf(rough.log10().floor());
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .iter()
+            .map(|m| m * magnitude)
+            .find(|step| *step >= rough)
+            .unwrap_or(magnitude * 10.0);
+        let mut ticks = Vec::new();
+        let mut value = (start / step).ceil() * step;
+        while value <= end + step * 1e-9 {
+            ticks.push(if value.abs() < step * 1e-9 {
+                0.0
+            } else {
+                value
+            });
+            value += step;
+        }
+        ticks
+    }
+}
+
+/// Formats an axis value: integers with separators, small values with decimals.
+pub fn tick(value: f64) -> String {
+    if value >= 1000.0 {
+        super::data::count(value.round() as u64)
+    } else if value >= 10.0 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+impl Plot {
+    /// Draws the chart as a standalone SVG document.
+    pub fn to_svg(&self) -> DrawResult<String> {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            let root = root
+                .titled(
+                    &self.title,
+                    (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+                )
+                .map_err(err)?;
+            let (plot_area, legend_area) = root.split_horizontally(WIDTH - self.legend_width());
+            let x_ticks = match &self.x_ticks {
+                Some(ticks) => ticks.iter().map(|(at, _)| *at).collect(),
+                None => axis_ticks(&self.x, 6),
+            };
+            let y_ticks = axis_ticks(&self.y, 9);
+            let (x_range, y_range) = (self.x.range.clone(), self.y.range.clone());
+            match (self.x.log, self.y.log) {
+                (true, true) => self.draw_on(
+                    &plot_area,
+                    x_range.log_scale().into_ranged().ticked(x_ticks),
+                    y_range.log_scale().into_ranged().ticked(y_ticks),
+                )?,
+                (true, false) => self.draw_on(
+                    &plot_area,
+                    x_range.log_scale().into_ranged().ticked(x_ticks),
+                    y_range.into_ranged().ticked(y_ticks),
+                )?,
+                (false, true) => self.draw_on(
+                    &plot_area,
+                    x_range.into_ranged().ticked(x_ticks),
+                    y_range.log_scale().into_ranged().ticked(y_ticks),
+                )?,
+                (false, false) => self.draw_on(
+                    &plot_area,
+                    x_range.into_ranged().ticked(x_ticks),
+                    y_range.into_ranged().ticked(y_ticks),
+                )?,
+            }
+            self.draw_legend(&legend_area)?;
+            root.present().map_err(err)?;
+        }
+        Ok(svg)
+    }
+
+    fn legend_rows(&self) -> Vec<(Line, String)> {
+        let mut rows: Vec<(Line, String)> = self
+            .lines
+            .iter()
+            .filter_map(|l| l.label.clone().map(|label| (l.clone(), label)))
+            .collect();
+        rows.extend(self.legend_notes.iter().cloned());
+        if !self.unfinished.is_empty() {
+            let cross = Line {
+                label: None,
+                colour: BLACK,
+                width: 3,
+                stroke: Stroke::None,
+                marker: Some(Marker {
+                    shape: Shape::Cross,
+                    filled: true,
+                }),
+                points: Vec::new(),
+                whiskers: Vec::new(),
+            };
+            rows.push((cross, "did not finish (in its colour)".to_string()));
+        }
+        rows
+    }
+
+    fn legend_width(&self) -> u32 {
+        let longest = self
+            .legend_rows()
+            .iter()
+            .map(|(_, label)| label.chars().count() as u32)
+            .max()
+            .unwrap_or(0);
+        (longest * LEGEND_CHAR_PX + 80).clamp(160, 400)
+    }
+
+    fn draw_on<X, Y>(
+        &self,
+        area: &DrawingArea<SVGBackend, Shift>,
+        x_spec: X,
+        y_spec: Y,
+    ) -> DrawResult<()>
+    where
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(72)
+            .y_label_area_size(96)
+            .build_cartesian_2d(x_spec, y_spec)
+            .map_err(err)?;
+        let ticks = self.x_ticks.clone();
+        let x_formatter = move |value: &f64| match &ticks {
+            Some(ticks) => ticks
+                .iter()
+                .find(|(at, _)| (at - value).abs() < 1e-6)
+                .map(|(_, label)| label.clone())
+                .unwrap_or_default(),
+            None => tick(*value),
+        };
+        let y_formatter = |value: &f64| tick(*value);
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(self.x.description.as_str())
+            .y_desc(self.y.description.as_str())
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
+            .label_style((FONT, TICK_SIZE))
+            .x_label_formatter(&x_formatter)
+            .y_label_formatter(&y_formatter)
+            .bold_line_style(RGBColor(215, 215, 215));
+        if self.x_ticks.is_some() {
+            mesh.disable_x_mesh();
+        }
+        mesh.draw().map_err(err)?;
+
+        for line in &self.lines {
+            let style = ShapeStyle::from(&line.colour).stroke_width(line.width);
+            let points = line.points.clone();
+            match line.stroke {
+                Stroke::Solid => {
+                    chart
+                        .draw_series(LineSeries::new(points, style))
+                        .map_err(err)?;
+                }
+                Stroke::Dashed => {
+                    chart
+                        .draw_series(DashedLineSeries::new(points, 14, 9, style))
+                        .map_err(err)?;
+                }
+                Stroke::Dotted => {
+                    chart
+                        .draw_series(DashedLineSeries::new(points, 5, 7, style))
+                        .map_err(err)?;
+                }
+                Stroke::None => {}
+            }
+            for (x, low, high) in &line.whiskers {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(*x, *low), (*x, *high)],
+                        ShapeStyle::from(&line.colour).stroke_width(2),
+                    )))
+                    .map_err(err)?;
+            }
+            if let Some(marker) = line.marker {
+                for point in &line.points {
+                    draw_marker(&mut chart, *point, marker, line.colour, 7)?;
+                }
+            }
+        }
+        // Just inside the plot area, so the cross is never clipped.
+        let fraction = match self.unfinished_edge {
+            Edge::Top => 0.95,
+            Edge::Bottom => 0.05,
+        };
+        let Range { start, end } = self.y.range;
+        let y_edge = if self.y.log {
+            (start.ln() + fraction * (end.ln() - start.ln())).exp()
+        } else {
+            start + fraction * (end - start)
+        };
+        for cell in &self.unfinished {
+            draw_marker(
+                &mut chart,
+                (cell.x, y_edge),
+                Marker {
+                    shape: Shape::Cross,
+                    filled: true,
+                },
+                cell.colour,
+                11,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn draw_legend(&self, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult<()> {
+        let row_height = 34;
+        let top = 40;
+        for (index, (line, label)) in self.legend_rows().iter().enumerate() {
+            let y = top + index as i32 * row_height;
+            let style = ShapeStyle::from(&line.colour).stroke_width(line.width);
+            let (x0, x1) = (6, 52);
+            match line.stroke {
+                Stroke::Solid => area
+                    .draw(&PathElement::new(vec![(x0, y), (x1, y)], style))
+                    .map_err(err)?,
+                Stroke::Dashed | Stroke::Dotted => {
+                    let (dash, gap) = if line.stroke == Stroke::Dashed {
+                        (12, 6)
+                    } else {
+                        (5, 6)
+                    };
+                    let mut x = x0;
+                    while x < x1 {
+                        area.draw(&PathElement::new(
+                            vec![(x, y), ((x + dash).min(x1), y)],
+                            style,
+                        ))
+                        .map_err(err)?;
+                        x += dash + gap;
+                    }
+                }
+                Stroke::None => {}
+            }
+            if let Some(marker) = line.marker {
+                draw_pixel_marker(area, ((x0 + x1) / 2, y), marker, line.colour, 7)?;
+            }
+            area.draw(&Text::new(
+                label.clone(),
+                (x1 + 10, y),
+                (FONT, LEGEND_SIZE).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Left,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                ),
+            ))
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+fn marker_style(colour: RGBColor, filled: bool) -> ShapeStyle {
+    if filled {
+        colour.filled()
+    } else {
+        ShapeStyle::from(&colour).stroke_width(2)
+    }
+}
+
+fn draw_marker<X, Y>(
+    chart: &mut ChartContext<SVGBackend, Cartesian2d<X, Y>>,
+    at: (f64, f64),
+    marker: Marker,
+    colour: RGBColor,
+    size: i32,
+) -> DrawResult<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = marker_style(colour, marker.filled);
+    let result = match marker.shape {
+        Shape::Circle => chart
+            .draw_series(std::iter::once(Circle::new(at, size, style)))
+            .map(|_| ()),
+        Shape::Triangle => chart
+            .draw_series(std::iter::once(TriangleMarker::new(at, size + 1, style)))
+            .map(|_| ()),
+        Shape::Square => chart
+            .draw_series(std::iter::once(
+                EmptyElement::at(at) + Rectangle::new([(-size, -size), (size, size)], style),
+            ))
+            .map(|_| ()),
+        Shape::Cross => chart
+            .draw_series(std::iter::once(Cross::new(
+                at,
+                size,
+                ShapeStyle::from(&colour).stroke_width(4),
+            )))
+            .map(|_| ()),
+    };
+    result.map_err(err)
+}
+
+fn draw_pixel_marker(
+    area: &DrawingArea<SVGBackend, Shift>,
+    at: (i32, i32),
+    marker: Marker,
+    colour: RGBColor,
+    size: i32,
+) -> DrawResult<()> {
+    let style = marker_style(colour, marker.filled);
+    let result = match marker.shape {
+        Shape::Circle => area.draw(&Circle::new(at, size, style)),
+        Shape::Triangle => area.draw(&TriangleMarker::new(at, size + 1, style)),
+        Shape::Square => area.draw(&Rectangle::new(
+            [(at.0 - size, at.1 - size), (at.0 + size, at.1 + size)],
+            style,
+        )),
+        Shape::Cross => area.draw(&Cross::new(
+            at,
+            size,
+            ShapeStyle::from(&colour).stroke_width(4),
+        )),
+    };
+    result.map_err(err)
+}
