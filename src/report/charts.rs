@@ -172,6 +172,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Top,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
     let ideal = match (variant.waits(), variant.computes()) {
         (true, false) => "all waits overlapped, so one wait however many tasks",
@@ -235,6 +236,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Bottom,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
     let look_for = if variant.waits() && !variant.computes() {
         "Look for the models that stay near 1.0 as the tasks grow: they keep every task \
@@ -288,6 +290,7 @@ fn memory_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Top,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
     let caption = format!(
         "Peak resident memory (RSS) of the whole process while every task is alive at \
@@ -351,6 +354,7 @@ fn threads_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Top,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
     let caption = format!(
         "The most OS threads the process had at once, including the main thread. Pools \
@@ -409,14 +413,24 @@ fn speedup_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Option<
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Bottom,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
-    let caption = format!(
-        "How many times faster than the same jobs run one after another on one thread. \
+    let python = series.iter().any(|s| data::is_python(&s.key.model));
+    let mut caption = format!(
+        "How many times faster than the same jobs run one after another on one thread{}. \
          The dashed line is the number of cores, the most any model can reach: for \
          computing, only running on several cores at once helps, whether the code is \
          async or not. A model that runs every task on one thread cannot pass 1.{}",
+        if python {
+            " (the Python mirror's models against py-sequential, the lab's against sequential)"
+        } else {
+            ""
+        },
         machines_note(dataset)
     );
+    if let Some(gil) = super::python::gil_sentence(dataset, variant) {
+        caption += &format!(" {gil}");
+    }
     Ok(Some(Chart::new(
         format!("speedup-{}", variant_id(dataset, variant)),
         &plot,
@@ -494,6 +508,7 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
             note(Stroke::Solid, true, "p50 (median task)"),
             note(Stroke::Dotted, false, "p99"),
         ],
+        bands: Vec::new(),
     };
     let caption = format!(
         "When each task finished, counted from the start of the batch: the median task \
@@ -604,6 +619,7 @@ fn timer_chart(dataset: &Dataset, timers: &[TimerRecord]) -> anyhow::Result<Opti
         unfinished: Vec::new(),
         unfinished_edge: Edge::Top,
         legend_notes: Vec::new(),
+        bands: Vec::new(),
     };
     let caption = format!(
         "Each timer was asked to sleep {}, {samples} times each after one untimed \

@@ -156,12 +156,14 @@ impl<'a> Series<'a> {
     }
 }
 
-/// The order models appear in: the lab's own order, unknown names last.
+/// The order models appear in: the lab's own order, then the Python
+/// mirror's, other names last.
 fn model_rank(name: &str) -> usize {
-    model::names()
-        .iter()
-        .position(|n| *n == name)
-        .unwrap_or(usize::MAX)
+    let lab = model::names();
+    match lab.iter().position(|n| *n == name) {
+        Some(rank) => rank,
+        None => super::python::rank(name).map_or(usize::MAX, |rank| lab.len() + rank),
+    }
 }
 
 /// The order workloads appear in.
@@ -620,23 +622,49 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
     rows
 }
 
-/// Speedup of each record over `sequential` at the same task count on the
-/// same machine: sequential's median wall / the model's median wall.
+/// True for a model of the Python mirror (`py-threads`, `py-asyncio`, ...).
+pub fn is_python(model: &str) -> bool {
+    model.starts_with("py-")
+}
+
+/// The one-thread baseline a model's speedup is measured against: the
+/// lab's `sequential`, or for the Python mirror's models `py-sequential`
+/// (`py-sequential-ft` on a free-threaded interpreter) — Python is compared
+/// with Python, so the chart shows what its threads add, not the language.
+pub fn sequential_for(model: &str) -> String {
+    if is_python(model) {
+        match model.strip_suffix("-ft") {
+            Some(_) => "py-sequential-ft".into(),
+            None => "py-sequential".into(),
+        }
+    } else {
+        "sequential".into()
+    }
+}
+
+/// Speedup of each record over its one-thread baseline ([`sequential_for`])
+/// at the same task count on the same machine: the baseline's median wall /
+/// the model's median wall.
 pub fn speedups<'a>(dataset: &'a Dataset, variant: &Variant) -> Vec<(Series<'a>, Vec<(u64, f64)>)> {
     let series = dataset.series(variant);
-    let mut baselines: BTreeMap<(usize, u64), f64> = BTreeMap::new();
-    for s in series.iter().filter(|s| s.key.model == "sequential") {
+    let mut baselines: BTreeMap<(String, usize, u64), f64> = BTreeMap::new();
+    for s in &series {
         for r in s.ok() {
-            baselines.insert((s.key.machine, r.tasks), r.wall_ms.median);
+            baselines.insert(
+                (s.key.model.clone(), s.key.machine, r.tasks),
+                r.wall_ms.median,
+            );
         }
     }
     series
         .into_iter()
         .filter_map(|s| {
+            let baseline_model = sequential_for(&s.key.model);
             let points: Vec<(u64, f64)> = s
                 .ok()
                 .filter_map(|r| {
-                    let baseline = baselines.get(&(s.key.machine, r.tasks))?;
+                    let baseline =
+                        baselines.get(&(baseline_model.clone(), s.key.machine, r.tasks))?;
                     (r.wall_ms.median > 0.0).then(|| (r.tasks, baseline / r.wall_ms.median))
                 })
                 .collect();
@@ -839,6 +867,30 @@ mod tests {
             .find(|(s, _)| s.key.model == "rayon")
             .unwrap();
         assert_eq!(rayon.1, vec![(10, 2.0)]);
+    }
+
+    #[test]
+    fn python_models_are_compared_with_python_sequential() {
+        let dataset = Dataset::new(vec![
+            record("cpu", "sequential", 8, 0.5),
+            record("cpu", "threads", 8, 1.0),
+            record("cpu", "py-sequential", 8, 0.25),
+            record("cpu", "py-threads", 8, 0.25),
+            record("cpu", "py-processes", 8, 0.5),
+        ]);
+        let variant = &dataset.variants()[0];
+        let speedups = speedups(&dataset, variant);
+        let of = |model: &str| {
+            speedups
+                .iter()
+                .find(|(s, _)| s.key.model == model)
+                .map(|(_, points)| points[0].1)
+                .unwrap()
+        };
+        assert_eq!(of("threads"), 2.0);
+        assert_eq!(of("py-threads"), 1.0);
+        assert_eq!(of("py-processes"), 2.0);
+        assert_eq!(sequential_for("py-threads-ft"), "py-sequential-ft");
     }
 
     #[test]

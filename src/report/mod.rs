@@ -25,6 +25,7 @@ pub mod plot;
 #[cfg(feature = "png")]
 pub mod png;
 pub mod published;
+pub mod python;
 pub mod timers;
 
 use crate::cell::RepeatExecutor;

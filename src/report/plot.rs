@@ -2,8 +2,9 @@
 //!
 //! Every chart of the report is a [`Plot`]: axes, coloured lines with
 //! markers and min–max whiskers, black dashed reference lines (the ideal,
-//! a limit), crosses for cells that did not finish, and a legend in a strip
-//! to the right of the plot so it never hides data. Text is written as SVG
+//! a limit), shaded bands over a span of x (a rule of thumb's range),
+//! crosses for cells that did not finish, and a legend in a strip to the
+//! right of the plot so it never hides data. Text is written as SVG
 //! `<text>` with a generic `sans-serif` family, so the browser picks a font:
 //! no font file is read or embedded (plotters' font features stay off, as
 //! they break criterion).
@@ -24,6 +25,8 @@ const TICK_SIZE: u32 = 24;
 const LEGEND_SIZE: u32 = 23;
 /// Rough width of one legend character at `LEGEND_SIZE`, for sizing the strip.
 const LEGEND_CHAR_PX: u32 = 11;
+/// How strongly a band's colour shades the plot (0 = not at all, 1 = opaque).
+const BAND_OPACITY: f64 = 0.16;
 
 /// One axis: log or linear, over a range.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +174,17 @@ pub struct Unfinished {
     pub colour: RGBColor,
 }
 
+/// A shaded vertical band over a span of x (e.g. a rule of thumb's range),
+/// with its edges drawn as thin lines so it survives printing in grey.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub from: f64,
+    pub to: f64,
+    pub colour: RGBColor,
+    /// Legend text.
+    pub label: String,
+}
+
 /// A whole chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plot {
@@ -184,6 +198,8 @@ pub struct Plot {
     pub unfinished_edge: Edge,
     /// Extra legend rows that explain styles (e.g. "solid: p50").
     pub legend_notes: Vec<(Line, String)>,
+    /// Shaded spans of x, drawn behind the lines.
+    pub bands: Vec<Band>,
 }
 
 /// An axis with tick marks exactly where the report wants them (plotters'
@@ -372,7 +388,9 @@ impl Plot {
         let longest = self
             .legend_rows()
             .iter()
-            .map(|(_, label)| label.chars().count() as u32)
+            .map(|(_, label)| label.as_str())
+            .chain(self.bands.iter().map(|b| b.label.as_str()))
+            .map(|label| label.chars().count() as u32)
             .max()
             .unwrap_or(0);
         (longest * LEGEND_CHAR_PX + 80).clamp(160, 400)
@@ -420,6 +438,26 @@ impl Plot {
         }
         mesh.draw().map_err(err)?;
 
+        let Range { start, end } = self.y.range;
+        for band in &self.bands {
+            let from = band.from.clamp(self.x.range.start, self.x.range.end);
+            let to = band.to.clamp(self.x.range.start, self.x.range.end);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(from, start), (to, end)],
+                    band.colour.mix(BAND_OPACITY).filled(),
+                )))
+                .map_err(err)?;
+            for x in [from, to] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, start), (x, end)],
+                        ShapeStyle::from(&band.colour).stroke_width(1),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+
         for line in &self.lines {
             let style = ShapeStyle::from(&line.colour).stroke_width(line.width);
             let points = line.points.clone();
@@ -460,7 +498,6 @@ impl Plot {
             Edge::Top => 0.95,
             Edge::Bottom => 0.05,
         };
-        let Range { start, end } = self.y.range;
         let y_edge = if self.y.log {
             (start.ln() + fraction * (end.ln() - start.ln())).exp()
         } else {
@@ -484,7 +521,8 @@ impl Plot {
     fn draw_legend(&self, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult<()> {
         let row_height = 34;
         let top = 40;
-        for (index, (line, label)) in self.legend_rows().iter().enumerate() {
+        let rows = self.legend_rows();
+        for (index, (line, label)) in rows.iter().enumerate() {
             let y = top + index as i32 * row_height;
             let style = ShapeStyle::from(&line.colour).stroke_width(line.width);
             let (x0, x1) = (6, 52);
@@ -513,20 +551,37 @@ impl Plot {
             if let Some(marker) = line.marker {
                 draw_pixel_marker(area, ((x0 + x1) / 2, y), marker, line.colour, 7)?;
             }
-            area.draw(&Text::new(
-                label.clone(),
-                (x1 + 10, y),
-                (FONT, LEGEND_SIZE).into_font().color(&BLACK).pos(
-                    plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Left,
-                        plotters::style::text_anchor::VPos::Center,
-                    ),
-                ),
+            area.draw(&Text::new(label.clone(), (x1 + 10, y), legend_font()))
+                .map_err(err)?;
+        }
+        for (index, band) in self.bands.iter().enumerate() {
+            let y = top + (rows.len() + index) as i32 * row_height;
+            let (x0, x1) = (6, 52);
+            area.draw(&Rectangle::new(
+                [(x0, y - 11), (x1, y + 11)],
+                band.colour.mix(BAND_OPACITY).filled(),
             ))
             .map_err(err)?;
+            area.draw(&Rectangle::new(
+                [(x0, y - 11), (x1, y + 11)],
+                ShapeStyle::from(&band.colour).stroke_width(1),
+            ))
+            .map_err(err)?;
+            area.draw(&Text::new(band.label.clone(), (x1 + 10, y), legend_font()))
+                .map_err(err)?;
         }
         Ok(())
     }
+}
+
+fn legend_font() -> TextStyle<'static> {
+    (FONT, LEGEND_SIZE)
+        .into_font()
+        .color(&BLACK)
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ))
 }
 
 fn marker_style(colour: RGBColor, filled: bool) -> ShapeStyle {
