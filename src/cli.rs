@@ -191,6 +191,11 @@ pub struct ReportArgs {
     /// Directory for index.html, the charts (.svg) and the data.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+    /// Also put every claim on trial (`claims`, about 45 s more on 2 cores)
+    /// for the "Claims on trial" section. Without it the report shows the
+    /// newest claims.json found beside an input or in --out.
+    #[arg(long)]
+    pub claims: bool,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +215,9 @@ pub struct ClaimsArgs {
     /// List the claims and their experiments without measuring.
     #[arg(long)]
     pub list: bool,
+    /// Directory to save the results in, as claims.json (where `report` finds them).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
 }
 
 /// Turns a clap error into the lab's one-line form.
@@ -422,7 +430,21 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
 
 fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
-    let data = if args.input.is_empty() {
+    // The claims run first, before the sweep installs its Ctrl-C handler:
+    // an interrupted claims run just ends the command.
+    let measured_claims = if args.claims {
+        eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
+        let claims = measure_claims(&[], 3)?;
+        let path = args.out.join(report::claims::FILE_NAME);
+        report::claims::write_claims(&path, &claims)?;
+        Some(report::claims::FoundClaims {
+            report: claims,
+            source: "measured by this report".into(),
+        })
+    } else {
+        None
+    };
+    let mut data = if args.input.is_empty() {
         let options = SweepOptions {
             profile: sweep::profile(&args.profile).expect("clap checked the profile name"),
             workloads: workload::names().into_iter().map(String::from).collect(),
@@ -448,6 +470,17 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
         data
     } else {
         report::read_inputs(&args.input, &invocation())?
+    };
+    data.claims = match measured_claims {
+        Some(found) => Some(found),
+        None => report::claims::find(&report::claims::candidates(&args.input, &args.out)).map_err(
+            |error| {
+                UsageError(format!(
+                    "error: {}",
+                    format!("{error:#}").replace('\n', " ")
+                ))
+            },
+        )?,
     };
     let written = report::write(&args.out, &data)?;
     for sentence in &written.verdicts {
@@ -484,12 +517,9 @@ fn read_records(path: &std::path::Path) -> anyhow::Result<Vec<CellRecord>> {
         .into()
     })
 }
-fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
+/// Runs the claims in `only` (all when empty) with progress on stderr.
+fn measure_claims(only: &[String], repeats: u32) -> anyhow::Result<crate::claims::ClaimsReport> {
     use crate::claims;
-    if args.list {
-        println!("{}", claims::list_text());
-        return Ok(0);
-    }
     let executor = ChildProcess::current()?;
     let started = std::time::Instant::now();
     let started_unix_s = measure::unix_now_s();
@@ -501,18 +531,30 @@ fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     };
     let options = claims::ClaimOptions {
         executor: &executor,
-        repeats: args.repeat,
+        repeats,
         invocation: invocation(),
         on_start: &progress,
     };
-    let results = claims::run_claims(&args.only, &options);
-    let report = claims::ClaimsReport {
+    let results = claims::run_claims(only, &options);
+    Ok(claims::ClaimsReport {
         machine: measure::machine(),
         started_unix_s,
         seconds: started.elapsed().as_secs_f64(),
         invocation: options.invocation.clone(),
         claims: results,
-    };
+    })
+}
+
+fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
+    use crate::claims;
+    if args.list {
+        println!("{}", claims::list_text());
+        return Ok(0);
+    }
+    check_writable(&args.out)?;
+    let report = measure_claims(&args.only, args.repeat)?;
+    let saved = args.out.join(report::claims::FILE_NAME);
+    report::claims::write_claims(&saved, &report)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else if args.markdown {
@@ -538,6 +580,17 @@ fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
                 report.machine.cores
             );
         }
+    }
+    let shown = format!(
+        "saved {}: a report written to {} (or drawn from a results.jsonl there) shows these verdicts",
+        saved.display(),
+        args.out.display()
+    );
+    if args.json || args.markdown {
+        // stdout is the document itself.
+        eprintln!("{shown}");
+    } else {
+        println!("{shown}");
     }
     Ok(0)
 }

@@ -10,9 +10,13 @@ fn lab() -> Command {
     Command::cargo_bin("async-vs-blocking").unwrap()
 }
 
+/// Runs `claims --json` for `ids`; checks that the same results were saved
+/// as claims.json in `--out`, where `report` finds them.
 fn claims_json(ids: &str) -> ClaimsReport {
+    let out = tempfile::tempdir().unwrap();
     let output = lab()
-        .args(["claims", "--only", ids, "--repeat", "1", "--json"])
+        .args(["claims", "--only", ids, "--repeat", "1", "--json", "--out"])
+        .arg(out.path())
         .output()
         .unwrap();
     assert!(
@@ -20,7 +24,13 @@ fn claims_json(ids: &str) -> ClaimsReport {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let printed: ClaimsReport = serde_json::from_slice(&output.stdout).unwrap();
+    let saved = std::fs::read_to_string(out.path().join("claims.json")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<ClaimsReport>(&saved).unwrap(),
+        printed
+    );
+    printed
 }
 
 fn value(result: &ClaimResult, label: &str) -> f64 {
@@ -112,12 +122,24 @@ fn fast_claims_report_physical_numbers_and_a_reproducing_command() {
 
 #[test]
 fn the_table_shows_verdict_thresholds_and_machine() {
+    let out = tempfile::tempdir().unwrap();
     let output = lab()
-        .args(["claims", "--only", "lazy-futures", "--repeat", "1"])
+        .args(["claims", "--only", "lazy-futures", "--repeat", "1", "--out"])
+        .arg(out.path())
         .output()
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
+    let saved = out.path().join("claims.json");
+    assert!(saved.is_file());
+    assert!(
+        stdout.trim_end().ends_with(&format!(
+            "saved {}: a report written to {} (or drawn from a results.jsonl there) shows these verdicts",
+            saved.display(),
+            out.path().display()
+        )),
+        "{stdout}"
+    );
     for needle in [
         "lazy-futures",
         "decided by:",

@@ -1,7 +1,10 @@
 //! The report end to end: from a fixed results file (tests/fixtures), and
 //! from a tiny sweep run by the library. The fixture is a trimmed real run
 //! on a 2-core machine in which two cells were edited to a failure and a
-//! timeout, so the page's handling of unfinished cells is exercised.
+//! timeout, so the page's handling of unfinished cells is exercised. Beside
+//! it, `claims.json` is a real run of four claims on the same machine
+//! (`claims --only fan-out,await-in-sequence,async-not-for-cpu,cpu-starves-io`)
+//! with three kinds of verdict and the cpu-starves-io chart.
 
 use assert_cmd::Command;
 use async_vs_blocking::cell::ChildProcess;
@@ -50,16 +53,54 @@ fn strip_tags(html: &str) -> String {
     spaces.replace_all(text.trim(), " ").replace(" ,", ",")
 }
 
+/// A chart's legend entries, in order.
+fn legend(svg: &str) -> String {
+    let entry =
+        Regex::new(r#"(?s)<text[^>]*text-anchor="start"[^>]*>\s*([^<]*?)\s*</text>"#).unwrap();
+    let labels: Vec<String> = entry.captures_iter(svg).map(|c| c[1].to_string()).collect();
+    labels.join(" | ")
+}
+
+/// The claims table: per claim its verdict, the names of its thresholds,
+/// and its chart's legend.
+fn claims_outline(table: &str) -> Vec<String> {
+    let claim = Regex::new(
+        r#"(?s)<tbody class="claim" id="claim-([^"]+)-row">.*?<strong class="verdict[^"]*">(.*?)</strong>(.*?)</tbody>"#,
+    )
+    .unwrap();
+    let threshold = Regex::new(r"<li><code>([A-Z_]+) = ").unwrap();
+    let figure = Regex::new(r#"(?s)<figure id="([^"]+)"[^>]*>(.*?)</figure>"#).unwrap();
+    let mut lines = Vec::new();
+    for found in claim.captures_iter(table) {
+        let names: Vec<&str> = threshold
+            .captures_iter(&found[3])
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        lines.push(format!(
+            "    claim {}: {} [{}]",
+            &found[1],
+            &found[2],
+            names.join(", ")
+        ));
+        for chart in figure.captures_iter(&found[3]) {
+            lines.push(format!(
+                "      chart {}: legend [{}]",
+                &chart[1],
+                legend(&chart[2])
+            ));
+        }
+    }
+    lines
+}
+
 /// The page's structure as text: headings, verdicts, chart ids with their
-/// legend entries, and each table's header with its row count.
+/// legend entries, each table's header with its row count, and the claims.
 fn outline(html: &str) -> String {
     let mut lines = Vec::new();
     let block = Regex::new(
-        r#"(?s)<h([123])[^>]*>(.*?)</h[123]>|<li class="[^"]*">(.*?)</li>|<figure id="([^"]+)"[^>]*>(.*?)</figure>|<table>\s*<thead>(.*?)</thead>\s*<tbody>(.*?)</tbody>"#,
+        r#"(?s)<h([123])[^>]*>(.*?)</h[123]>|<li class="[^"]*">(.*?)</li>|<figure id="([^"]+)"[^>]*>(.*?)</figure>|<table>\s*<thead>(.*?)</thead>\s*<tbody>(.*?)</tbody>|<table class="claims">\s*<thead>(.*?)</thead>(.*?)</table>|<p class="(?:tally|note)">(.*?)</p>"#,
     )
     .unwrap();
-    let legend =
-        Regex::new(r#"(?s)<text[^>]*text-anchor="start"[^>]*>\s*([^<]*?)\s*</text>"#).unwrap();
     for found in block.captures_iter(html) {
         if let Some(level) = found.get(1) {
             let indent = "  ".repeat(level.as_str().parse::<usize>().unwrap() - 1);
@@ -72,14 +113,10 @@ fn outline(html: &str) -> String {
             lines.push(format!("    verdict: {}", strip_tags(verdict.as_str())));
         } else if let Some(id) = found.get(4) {
             let body = found.get(5).unwrap().as_str();
-            let labels: Vec<String> = legend
-                .captures_iter(body)
-                .map(|c| c[1].to_string())
-                .collect();
             lines.push(format!(
                 "    chart {}: legend [{}]",
                 id.as_str(),
-                labels.join(" | ")
+                legend(body)
             ));
         } else if let Some(head) = found.get(6) {
             let rows = found.get(7).unwrap().as_str().matches("<tr>").count();
@@ -87,6 +124,18 @@ fn outline(html: &str) -> String {
                 "    table [{}]: {rows} rows",
                 strip_tags(head.as_str())
             ));
+        } else if let Some(head) = found.get(8) {
+            lines.push(format!("    claims table [{}]", strip_tags(head.as_str())));
+            lines.extend(claims_outline(found.get(9).unwrap().as_str()));
+        } else if let Some(note) = found.get(10) {
+            let text = strip_tags(note.as_str());
+            // Only the claims section's notes: what is missing, where it came from.
+            if text.starts_with("holds") || text.starts_with("Not in this run") {
+                lines.push(format!(
+                    "    note: {}",
+                    text.split(". ").next().unwrap_or("")
+                ));
+            }
         }
     }
     redact(&lines.join("\n"))
@@ -113,8 +162,10 @@ fn report_from_a_results_file_writes_the_page_charts_and_data() {
         .filter(|name| name.ends_with(".svg"))
         .collect();
     // Charts 1-7: wall + efficiency per workload (3 × 2), memory, threads,
-    // speedup, latency for the two workloads that wait, timers.
-    assert_eq!(svgs.len(), 12, "{svgs:?}");
+    // speedup, latency for the two workloads that wait, timers; and the
+    // cpu-starves-io chart of the claims found beside the input.
+    assert_eq!(svgs.len(), 13, "{svgs:?}");
+    assert!(out.path().join("claims.json").is_file());
     for svg in &svgs {
         let id = svg.trim_end_matches(".svg");
         assert!(
@@ -283,4 +334,109 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
     let timers = std::fs::read_to_string(out.path().join("timers.jsonl")).unwrap();
     assert_eq!(timers.lines().count(), 12);
     assert!(out.path().join("timers.svg").is_file());
+}
+
+/// Copies the results fixture alone into `dir` (no claims.json beside it).
+fn results_without_claims(dir: &Path) -> PathBuf {
+    let input = dir.join("results.jsonl");
+    std::fs::copy(fixture(), &input).unwrap();
+    input
+}
+
+/// The "Claims on trial" section of a page.
+fn claims_section(html: &str) -> &str {
+    let start = html
+        .find("<section id=\"claims\">")
+        .expect("the claims section");
+    &html[start..start + html[start..].find("</section>").unwrap()]
+}
+
+#[test]
+fn claims_beside_the_input_are_shown_as_measured_with_their_chart() {
+    let out = tempfile::tempdir().unwrap();
+    report_from(&[fixture()], out.path());
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let section = claims_section(&html);
+    let claims: async_vs_blocking::claims::ClaimsReport = serde_json::from_str(
+        &std::fs::read_to_string(fixture().with_file_name("claims.json")).unwrap(),
+    )
+    .unwrap();
+    // Every claim of the file, with its verdict, caveat and command, exactly.
+    for claim in &claims.claims {
+        let escaped = |text: &str| minijinja::HtmlEscape(text).to_string();
+        assert!(section.contains(&format!("id=\"claim-{}-row\"", claim.id)));
+        assert!(section.contains(&escaped(claim.verdict.as_str())));
+        assert!(section.contains(&escaped(&claim.command)));
+        if let Some(caveat) = &claim.caveat {
+            assert!(section.contains(&escaped(caveat)), "{}", claim.id);
+        }
+        for threshold in &claim.thresholds {
+            assert!(section.contains(&threshold.name), "{}", threshold.name);
+        }
+    }
+    // The machine and load they were measured under.
+    assert!(section.contains("on 2 cores (Intel(R) Xeon(R) Processor, Linux 6.18.44-fc-v657)"));
+    assert!(section.contains("load average"));
+    // The chart: the probe's p99 against the chunk size, the guidance shaded.
+    let svg = std::fs::read_to_string(out.path().join("claim-cpu-starves-io.svg")).unwrap();
+    for needle in [
+        "inline between awaits",
+        "spawn_blocking",
+        "rayon + oneshot",
+        "idle probe",
+        "rule of thumb: 10–100 µs",
+        "(log scale)",
+    ] {
+        assert!(svg.contains(needle), "{needle} is missing from the chart");
+    }
+    assert!(section.contains("<figure id=\"claim-cpu-starves-io\" class=\"chart\">"));
+}
+
+#[test]
+fn without_claims_the_page_says_how_to_measure_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = results_without_claims(dir.path());
+    let out = dir.path().join("out");
+    report_from(&[input.clone()], &out);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let section = claims_section(&html);
+    assert!(section.contains("No claims were measured for this report"));
+    let command = format!("async-vs-blocking claims --out {}", out.display());
+    assert!(
+        section.contains(&minijinja::HtmlEscape(&command).to_string()),
+        "{section}"
+    );
+    assert!(section.contains("--claims"));
+    // No verdict is shown that was not measured.
+    assert!(!section.contains("class=\"verdict"));
+    assert!(!out.join("claims.json").exists());
+
+    // Once `claims` has saved its file in the output directory, the next
+    // report shows it.
+    std::fs::copy(
+        fixture().with_file_name("claims.json"),
+        out.join("claims.json"),
+    )
+    .unwrap();
+    report_from(&[input], &out);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(claims_section(&html).contains("id=\"claim-fan-out-row\""));
+}
+
+#[test]
+fn a_malformed_claims_file_names_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = results_without_claims(dir.path());
+    std::fs::write(dir.path().join("claims.json"), "{\"claims\": 3}").unwrap();
+    let output = lab()
+        .args(["report", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("claims.json"), "{stderr}");
 }

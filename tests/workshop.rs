@@ -102,8 +102,8 @@ fn smallest(step: Step, out: &Path) -> Option<(PathBuf, Vec<String>)> {
         Step::Setup => None,
         Step::Lab(mut args) => {
             match args[0].as_str() {
-                "run" | "claims" => set(&mut args, "--repeat", "1"),
-                "sweep" => {
+                "run" => set(&mut args, "--repeat", "1"),
+                "claims" | "sweep" => {
                     set(&mut args, "--repeat", "1");
                     set(&mut args, "--out", &out);
                 }

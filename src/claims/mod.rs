@@ -99,7 +99,16 @@ pub struct Mark {
     pub label: String,
 }
 
-/// Data for one chart, ready to draw: lines over a shared x axis.
+/// A span of x shaded on a chart (e.g. the 10–100 µs rule of thumb).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    pub from: f64,
+    pub to: f64,
+    pub label: String,
+}
+
+/// Data for one chart, ready to draw: lines over a shared x axis. A line
+/// whose label starts with "idle" is a baseline (drawn dashed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chart {
     pub title: String,
@@ -109,6 +118,11 @@ pub struct Chart {
     pub x_log: bool,
     pub lines: Vec<Line>,
     pub marks: Vec<Mark>,
+    #[serde(default)]
+    pub bands: Vec<Band>,
+    /// What to look at, in a sentence or two, for the caption.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// The outcome of one claim's experiment: the row of the claims table.

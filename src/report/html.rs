@@ -4,11 +4,14 @@
 //! plotters drew are inserted raw.
 
 use super::charts::Chart;
+use super::claims::{self as report_claims, FoundClaims};
 use super::data::{self, Dataset};
 use super::palette;
 use super::published::ComparisonRow;
+use super::python;
 use super::timers::TimerRecord;
 use super::ReportData;
+use crate::claims::{self, Verdict};
 use crate::model;
 use serde::Serialize;
 
@@ -28,7 +31,7 @@ struct ModelView {
     label: String,
     colour: String,
     style: &'static str,
-    description: &'static str,
+    description: String,
 }
 
 #[derive(Serialize)]
@@ -97,6 +100,44 @@ struct MachineView {
 }
 
 #[derive(Serialize)]
+struct ThresholdView {
+    name: String,
+    value: String,
+    meaning: String,
+}
+
+#[derive(Serialize)]
+struct ClaimRow {
+    id: String,
+    claim: String,
+    measured: String,
+    verdict: &'static str,
+    /// `holds`, `holds-with-a-caveat`, `does-not-hold` or `not-measured`.
+    verdict_class: &'static str,
+    caveat: String,
+    decided_by: String,
+    thresholds: Vec<ThresholdView>,
+    command: String,
+    cores: usize,
+    load_average: String,
+    seconds: String,
+    chart: Option<ChartView>,
+}
+
+#[derive(Serialize)]
+struct ClaimsView {
+    rows: Vec<ClaimRow>,
+    tally: String,
+    measured_on: String,
+    /// Set when the claims ran on another machine than the cells.
+    other_machine: bool,
+    /// Claims this run did not include.
+    missing: Vec<String>,
+    source: String,
+    invocation: String,
+}
+
+#[derive(Serialize)]
 struct Page {
     title: &'static str,
     subtitle: String,
@@ -118,6 +159,9 @@ struct Page {
     superseded: usize,
     invocation: String,
     has_unit_costs: bool,
+    claims: Option<ClaimsView>,
+    /// The command that measures the claims, for a page without them.
+    claims_command: String,
 }
 
 /// "2026-11-21 20:53 UTC", or a range when the records span minutes or days.
@@ -270,6 +314,130 @@ fn machine_views(dataset: &Dataset) -> Vec<MachineView> {
         .collect()
 }
 
+/// The lab's models, then any other model in the data (the Python
+/// mirror's, or names this build does not know), in chart order.
+fn model_views(dataset: &Dataset) -> Vec<ModelView> {
+    let mut views: Vec<ModelView> = model::all()
+        .iter()
+        .map(|m| ModelView {
+            label: model::label(m.name()),
+            colour: palette::css(m.name()),
+            style: match m.style() {
+                model::Style::Blocking => "blocking",
+                model::Style::Async => "async",
+            },
+            description: m.description().to_string(),
+        })
+        .collect();
+    let mut seen: Vec<String> = model::names().into_iter().map(String::from).collect();
+    for variant in dataset.variants() {
+        for series in dataset.series(&variant) {
+            let name = series.key.model.clone();
+            if seen.contains(&name) {
+                continue;
+            }
+            let (style, description) = python::describe(&name).unwrap_or((
+                "—",
+                "not a model of this build of the lab (read from the input)".to_string(),
+            ));
+            views.push(ModelView {
+                label: model::label(&name),
+                colour: palette::css(&name),
+                style,
+                description,
+            });
+            seen.push(name);
+        }
+    }
+    views
+}
+
+fn chart_view(chart: &Chart) -> ChartView {
+    ChartView {
+        id: chart.id.clone(),
+        title: chart.title.clone(),
+        caption: chart.caption.clone(),
+        svg: inline_svg(&chart.svg, &chart.title),
+        file: chart.file_name(),
+    }
+}
+
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Holds => "holds",
+        Verdict::HoldsWithACaveat => "holds-with-a-caveat",
+        Verdict::DoesNotHold => "does-not-hold",
+        Verdict::NotMeasured => "not-measured",
+    }
+}
+
+fn claims_view(found: &FoundClaims, dataset: &Dataset, charts: &[Chart]) -> ClaimsView {
+    let report = &found.report;
+    let loads: Vec<f64> = report.claims.iter().map(|c| c.load_average).collect();
+    let (low, high) = loads.iter().fold((f64::INFINITY, 0.0_f64), |(lo, hi), l| {
+        (lo.min(*l), hi.max(*l))
+    });
+    let load = if loads.is_empty() {
+        String::new()
+    } else if format!("{low:.1}") == format!("{high:.1}") {
+        format!("; load average {high:.1}")
+    } else {
+        format!("; load average {low:.1} to {high:.1} while they ran")
+    };
+    let machine = &report.machine;
+    let measured_on = format!(
+        "Measured {} on {} cores ({}, Linux {}), in {:.0} s{load}",
+        data::utc_date(report.started_unix_s),
+        machine.cores,
+        machine.cpu_model,
+        machine.kernel,
+        report.seconds,
+    );
+    let rows = report
+        .claims
+        .iter()
+        .map(|c| ClaimRow {
+            id: c.id.clone(),
+            claim: c.claim.clone(),
+            measured: c.measured.clone(),
+            verdict: c.verdict.as_str(),
+            verdict_class: verdict_class(c.verdict),
+            caveat: c.caveat.clone().unwrap_or_default(),
+            decided_by: c.decided_by.clone(),
+            thresholds: c
+                .thresholds
+                .iter()
+                .map(|t| ThresholdView {
+                    name: t.name.clone(),
+                    value: report_claims::threshold_value(t.value),
+                    meaning: t.meaning.clone(),
+                })
+                .collect(),
+            command: c.command.clone(),
+            cores: c.cores,
+            load_average: format!("{:.1}", c.load_average),
+            seconds: format!("{:.1}", c.seconds),
+            chart: charts
+                .iter()
+                .find(|chart| chart.id == report_claims::chart_id(&c.id))
+                .map(chart_view),
+        })
+        .collect();
+    ClaimsView {
+        rows,
+        tally: claims::tally(&report.claims),
+        measured_on,
+        other_machine: !dataset.machines.is_empty() && dataset.machine_index(machine).is_none(),
+        missing: claims::ids()
+            .into_iter()
+            .filter(|id| !report.claims.iter().any(|c| c.id == *id))
+            .map(String::from)
+            .collect(),
+        source: found.source.clone(),
+        invocation: report.invocation.clone(),
+    }
+}
+
 fn measured_on(dataset: &Dataset) -> String {
     let describe = |m: &crate::result::Machine| format!("{} cores, {}", m.cores, m.cpu_model);
     match dataset.machines.as_slice() {
@@ -284,12 +452,21 @@ fn measured_on(dataset: &Dataset) -> String {
     }
 }
 
+/// The claims section's content: the claims found (if any), their charts,
+/// and the command that measures them when there are none.
+pub struct ClaimsSection<'a> {
+    pub found: Option<&'a FoundClaims>,
+    pub charts: &'a [Chart],
+    pub command: String,
+}
+
 /// Renders the page.
 pub fn render(
     report: &ReportData,
     dataset: &Dataset,
     charts: &[Chart],
     comparison: Vec<ComparisonRow>,
+    claims_section: ClaimsSection,
 ) -> anyhow::Result<String> {
     let profiles = dataset.profiles();
     let subtitle = format!(
@@ -305,28 +482,8 @@ pub fn render(
         css: CSS,
         verdicts: verdict_views(dataset),
         noisy_count: dataset.records.iter().filter(|r| r.noisy).count(),
-        models: model::all()
-            .iter()
-            .map(|m| ModelView {
-                label: model::label(m.name()),
-                colour: palette::css(m.name()),
-                style: match m.style() {
-                    model::Style::Blocking => "blocking",
-                    model::Style::Async => "async",
-                },
-                description: m.description(),
-            })
-            .collect(),
-        charts: charts
-            .iter()
-            .map(|c| ChartView {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                caption: c.caption.clone(),
-                svg: inline_svg(&c.svg, &c.title),
-                file: c.file_name(),
-            })
-            .collect(),
+        models: model_views(dataset),
+        charts: charts.iter().map(chart_view).collect(),
         memory_rows: memory_rows(dataset),
         min_fit_points: data::MIN_FIT_POINTS,
         timer_rows: timer_rows(dataset, &report.timers),
@@ -367,6 +524,10 @@ pub fn render(
         invocation: report.invocation.clone(),
         has_unit_costs: !report.unit_costs.spawn_ns.is_empty()
             || !report.unit_costs.switch_ns.is_empty(),
+        claims: claims_section
+            .found
+            .map(|found| claims_view(found, dataset, claims_section.charts)),
+        claims_command: claims_section.command,
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;

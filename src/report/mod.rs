@@ -6,7 +6,8 @@
 //! files are merged, and the machine becomes a dimension. It then writes
 //! `index.html` (SVG and CSS inlined, nothing fetched from anywhere), each
 //! chart as a standalone `.svg`, and the data as `results.jsonl`,
-//! `results.csv` and `timers.jsonl`.
+//! `results.csv`, `timers.jsonl` and (when claims were measured or found)
+//! `claims.json`.
 //!
 //! - [`data`]: merging records, series, verdicts, memory per unit;
 //! - [`plot`]: one line-chart renderer (plotters, SVG);
@@ -14,9 +15,12 @@
 //! - [`timers`]: the timer-precision experiment;
 //! - [`costs`]: spawn and switch costs with a small budget;
 //! - [`published`]: published figures beside the lab's own;
+//! - [`python`]: the Python mirror's models beside the lab's;
+//! - [`claims`]: the "Claims on trial" section, from a `claims.json`;
 //! - [`html`]: the page (minijinja template).
 
 pub mod charts;
+pub mod claims;
 pub mod costs;
 pub mod data;
 pub mod html;
@@ -55,6 +59,8 @@ pub struct ReportData {
     pub unit_costs: published::UnitCosts,
     /// True when SIGINT or SIGTERM stopped the sweep early (nothing else ran).
     pub interrupted: bool,
+    /// Claims on trial, if measured by this report or found beside its data.
+    pub claims: Option<claims::FoundClaims>,
 }
 
 /// Runs the sweep into `options.out` and the timer experiment, and returns
@@ -93,6 +99,7 @@ pub fn measure(
         invocation: options.invocation.clone(),
         unit_costs,
         interrupted: false,
+        claims: None,
     })
 }
 
@@ -173,8 +180,32 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
     }
+    let claim_charts = match &report.claims {
+        Some(found) => {
+            claims::write_claims(&out.join(claims::FILE_NAME), &found.report)?;
+            claims::charts(&found.report)?
+        }
+        None => Vec::new(),
+    };
+    for chart in &claim_charts {
+        let path = out.join(chart.file_name());
+        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        chart_files.push(path);
+        #[cfg(feature = "png")]
+        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
+    }
     let comparison = published::comparison(&dataset, &report.timers, &report.unit_costs);
-    let page = html::render(report, &dataset, &charts, comparison)?;
+    let page = html::render(
+        report,
+        &dataset,
+        &charts,
+        comparison,
+        html::ClaimsSection {
+            found: report.claims.as_ref(),
+            charts: &claim_charts,
+            command: claims::how_to_measure(out),
+        },
+    )?;
     let index = out.join("index.html");
     std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
     let verdicts = data::verdict_sentences(&dataset)
