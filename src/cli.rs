@@ -439,7 +439,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
         report::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
-            source: "measured by this report".into(),
+            source: "Measured by this report (--claims)".into(),
         })
     } else {
         None

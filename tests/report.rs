@@ -397,7 +397,7 @@ fn without_claims_the_page_says_how_to_measure_them() {
     let dir = tempfile::tempdir().unwrap();
     let input = results_without_claims(dir.path());
     let out = dir.path().join("out");
-    report_from(&[input.clone()], &out);
+    report_from(std::slice::from_ref(&input), &out);
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let section = claims_section(&html);
     assert!(section.contains("No claims were measured for this report"));

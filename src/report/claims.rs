@@ -24,7 +24,8 @@ pub const FILE_NAME: &str = "claims.json";
 #[derive(Debug, Clone, PartialEq)]
 pub struct FoundClaims {
     pub report: ClaimsReport,
-    /// A file path, or "measured by this report".
+    /// Where they came from, as the page says it: "Read from PATH" or
+    /// "Measured by this report".
     pub source: String,
 }
 
@@ -74,7 +75,7 @@ pub fn find(places: &[PathBuf]) -> anyhow::Result<Option<FoundClaims>> {
         {
             newest = Some(FoundClaims {
                 report,
-                source: place.display().to_string(),
+                source: format!("Read from {}", place.display()),
             });
         }
     }

@@ -262,9 +262,28 @@ fn machine_views(dataset: &Dataset) -> Vec<MachineView> {
                 .iter()
                 .filter(|r| dataset.machine_of(r) == index)
                 .collect();
-            let mut rustc: Vec<&str> = records.iter().map(|r| r.machine.rustc.as_str()).collect();
+            // Records from the Python mirror carry no rustc; their crates
+            // list the interpreter (python, python-gil), shown beside the lab's.
+            let mut rustc: Vec<&str> = records
+                .iter()
+                .map(|r| r.machine.rustc.as_str())
+                .filter(|rustc| !rustc.is_empty())
+                .collect();
             rustc.sort();
             rustc.dedup();
+            let mut crates: std::collections::BTreeMap<&str, Vec<&str>> = machine
+                .crates
+                .iter()
+                .map(|(name, version)| (name.as_str(), vec![version.as_str()]))
+                .collect();
+            for record in &records {
+                for (name, version) in &record.machine.crates {
+                    let versions = crates.entry(name.as_str()).or_default();
+                    if !versions.contains(&version.as_str()) {
+                        versions.push(version.as_str());
+                    }
+                }
+            }
             let mut profiles: Vec<String> = records
                 .iter()
                 .map(|r| r.profile.clone().unwrap_or_else(|| "single runs".into()))
@@ -288,10 +307,9 @@ fn machine_views(dataset: &Dataset) -> Vec<MachineView> {
                 } else {
                     rustc.join("; ")
                 },
-                crates: machine
-                    .crates
+                crates: crates
                     .iter()
-                    .map(|(name, version)| format!("{name} {version}"))
+                    .map(|(name, versions)| format!("{name} {}", versions.join(" / ")))
                     .collect::<Vec<_>>()
                     .join(", "),
                 thp: if machine.thp.is_empty() {
