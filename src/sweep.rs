@@ -137,14 +137,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                 .iter()
                 .flat_map(|t| stacks.iter().map(move |s| (t, *s)))
             {
-                let plan = workload.plan(&Params {
-                    tasks,
-                    sleep_ms: profile.sleep_ms,
-                    cpu_us: profile.cpu_us,
-                    iters_per_us: 1.0,
-                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-                    server: None,
-                });
+                let plan =
+                    workload.plan(&Params::new(tasks, profile.sleep_ms, profile.cpu_us, 1.0));
                 let expected_ms = plan.expected_ms(
                     model.wait_concurrency(options.workers, tasks),
                     model.cpu_parallelism(options.workers, tasks).min(cores),
