@@ -11,8 +11,8 @@
 //! its expected time (`Plan::expected_ms` from the model's wait concurrency
 //! and parallelism) exceeds the bench's cap: its answer, N·D/K, is known
 //! without waiting for it. For a workload that talks to the latency server,
-//! the server is started once for the group before any runtime is built and
-//! stopped after the group, and a cell that would hold more connections than
+//! each cell gets its own server (a separate process, as in `run` and
+//! `sweep`), started before its samples and stopped after them, and a cell that would hold more connections than
 //! the descriptor or port limits allow is skipped with the reason.
 
 use async_vs_blocking::compute;
@@ -21,6 +21,7 @@ use async_vs_blocking::experiments::{self, expected_ms, time_runs};
 use async_vs_blocking::model::{self, Model, ModelConfig, Runner};
 use async_vs_blocking::server_process::ServerProcess;
 use async_vs_blocking::workload::{self, Params, Workload};
+use criterion::measurement::WallTime;
 use criterion::{
     AxisScale, BenchmarkGroup, BenchmarkId, Criterion, PlotConfiguration, SamplingMode, Throughput,
 };
@@ -69,14 +70,6 @@ impl WorkloadBench {
             1.0
         };
         let mut params = Params::new(0, self.sleep_ms, self.cpu_us, iters_per_us);
-        let server = workload.uses_server().then(|| {
-            let server =
-                ServerProcess::start(Path::new(LAB_BINARY), self.sleep_ms, params.reply_bytes)
-                    .unwrap_or_else(|error| panic!("starting the latency server: {error:#}"));
-            params.server = Some(server.addr);
-            server
-        });
-
         let mut group = c.benchmark_group(self.workload);
         group
             .plot_config(PlotConfiguration::default().summary_scale(AxisScale::Logarithmic))
@@ -97,18 +90,30 @@ impl WorkloadBench {
                     );
                     continue;
                 }
-                bench_cell(&mut group, runner.as_mut(), *model, workload, &params);
+                // As in `run` and `sweep`, each cell gets its own server,
+                // started before and stopped after its samples.
+                let server = workload.uses_server().then(|| {
+                    let server = ServerProcess::start(
+                        Path::new(LAB_BINARY),
+                        params.sleep_ms,
+                        params.reply_bytes,
+                    )
+                    .unwrap_or_else(|error| panic!("starting the latency server: {error:#}"));
+                    params.server = Some(server.addr);
+                    server
+                });
+                let runs = bench_cell(&mut group, runner.as_mut(), *model, workload, &params);
+                // How late the server's delays ended: a slow cell with a
+                // late server is the machine's doing, not the model's. (No
+                // runs: the command line's filter left the cell out.)
+                if let Some(report) = server.and_then(ServerProcess::finish) {
+                    if runs > 0 {
+                        eprintln!("{}/{}/{tasks}: {report}", self.workload, model.name());
+                    }
+                }
             }
         }
         group.finish();
-
-        if let Some(server) = server {
-            // How late the server's delays ended: a slow cell with a late
-            // server is the machine's doing, not the model's.
-            if let Some(report) = server.finish() {
-                eprintln!("{}: {report}", self.workload);
-            }
-        }
     }
 
     /// Why this cell is not measured, if it is not.
@@ -146,24 +151,28 @@ fn runner(model: &dyn Model) -> Box<dyn Runner> {
         .unwrap_or_else(|error| panic!("building the {} runtime: {error:#}", model.name()))
 }
 
-/// One point: `params.tasks` tasks of `workload` under `model`.
+/// One point: `params.tasks` tasks of `workload` under `model`. Returns how
+/// many runs criterion made (none when its filter left the point out).
 fn bench_cell(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    group: &mut BenchmarkGroup<'_, WallTime>,
     runner: &mut dyn Runner,
     model: &dyn Model,
     workload: &dyn Workload,
     params: &Params,
-) {
+) -> u64 {
     let plan = workload.plan(params);
+    let mut runs_made = 0;
     group.throughput(Throughput::Elements(params.tasks));
     group.bench_with_input(
         BenchmarkId::new(model.name(), params.tasks),
         &plan,
         |b, plan| {
             b.iter_custom(|runs| {
+                runs_made += runs;
                 time_runs(runner, plan, runs)
                     .unwrap_or_else(|error| panic!("{}: {error:#}", model.name()))
             })
         },
     );
+    runs_made
 }
