@@ -216,16 +216,19 @@ impl RepeatExecutor for ChildProcess {
             Ok(json) => json,
             Err(error) => return RepeatOutcome::Failed(format!("encoding the cell: {error}")),
         };
-        let mut child = match Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .arg(CHILD_SUBCOMMAND)
             .arg(spec_json)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so a timeout can end it and anything it started.
-            .process_group(0)
-            .spawn()
-        {
+            .process_group(0);
+        // Its own group also keeps it from the terminal's Ctrl-C, which the lab
+        // handles; if the lab is killed outright, the kernel ends the cell too.
+        die_with_parent(&mut command);
+        let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
                 return RepeatOutcome::Failed(format!("starting the cell process: {error}"))
@@ -296,6 +299,27 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
         }
         text
     })
+}
+
+/// Makes the child started by `command` receive SIGKILL when the thread
+/// that starts it ends, so no cell or server outlives a killed lab.
+pub fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec; it only makes
+    // async-signal-safe system calls (prctl, getppid) and does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died before the line above took effect.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Sends SIGKILL to a whole process group (no-op if it is already gone).

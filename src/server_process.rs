@@ -38,7 +38,6 @@ impl ServerProcess {
     /// accepts connections.
     pub fn start(exe: &Path, delay_ms: f64, reply_bytes: u64) -> anyhow::Result<ServerProcess> {
         use std::os::unix::process::CommandExt;
-        let lab = std::process::id();
         let mut command = Command::new(exe);
         command
             .args(["serve", "--bind", "127.0.0.1", "--port", "0"])
@@ -48,25 +47,10 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: the closure runs in the forked child before exec; it only
-        // makes async-signal-safe system calls (prctl, getppid) and does not
-        // allocate.
-        unsafe {
-            command.pre_exec(move || {
-                // Die with the lab, even if it is killed before it can stop
-                // us. (The signal comes when the thread that started the
-                // server ends; the lab starts it from the thread that runs
-                // the cell and outlives it.)
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The lab died before the line above took effect.
-                if libc::getppid() as u32 != lab {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
+        // Die with the lab, even if it is killed before it can stop us. (The
+        // signal comes when the thread that started the server ends; the lab
+        // starts it from the thread that runs the cell and outlives it.)
+        crate::cell::die_with_parent(&mut command);
         let mut child = command
             .spawn()
             .with_context(|| format!("starting `{} serve`", exe.display()))?;

@@ -424,3 +424,49 @@ fn bad_input_is_one_line_and_exit_code_2() {
         );
     }
 }
+
+/// Pids of processes whose command line contains `needle`.
+fn pids_with(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_lab_leaves_no_cell_running() {
+    // An unusual wait marks this test's cell among any others.
+    let marker = "\"sleep_ms\":31337.0";
+    let mut lab = std::process::Command::new(assert_cmd::cargo::cargo_bin("async-vs-blocking"))
+        .args([
+            "run",
+            "--workload",
+            "sleep",
+            "--model",
+            "sequential",
+            "--tasks",
+            "1",
+        ])
+        .args(["--sleep-ms", "31337", "--repeat", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pids_with(marker).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!pids_with(marker).is_empty(), "the cell never started");
+    lab.kill().unwrap(); // SIGKILL: the lab gets no chance to clean up
+    lab.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !pids_with(marker).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(pids_with(marker).is_empty(), "the cell outlived the lab");
+}
