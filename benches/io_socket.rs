@@ -6,9 +6,8 @@
 //! model avoids: each connection is a handshake, data and a close in the
 //! kernel, about 50 µs of client CPU and 15 µs of server CPU on the lab's
 //! 2-core VM (`docs/socket.md`), and the server shares the cores with the
-//! clients, so
-//! at thousands of tasks the time is set by that CPU, not by the one delay
-//! the ideal assumes. Async runtimes wait on readiness events (epoll) for
+//! clients, so at thousands of tasks the time is set by that CPU, not by
+//! the one delay the ideal assumes. Async runtimes wait on readiness events (epoll) for
 //! thousands of sockets from a few threads, while a thread per task parks a
 //! whole thread in the kernel per connection and pays its spawn and its
 //! wake-up. And rayon doing blocking I/O: its pool is built for compute, so
