@@ -234,25 +234,14 @@ pub struct CellKey {
 impl CellKey {
     /// The key of a cell about to run.
     pub fn of_spec(spec: &CellSpec) -> CellKey {
-        let workload = workload::by_name(&spec.workload);
-        let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+        let (workers, sleep_ms, cpu_us) = spec.as_recorded();
         CellKey {
             workload: spec.workload.clone(),
             model: spec.model.clone(),
             tasks: spec.tasks,
-            workers: model::by_name(&spec.model).map_or(spec.workers as u64, |m| {
-                m.workers_used(spec.workers, spec.tasks)
-            }),
-            sleep_ms: if uses(|w| w.uses_sleep()) {
-                spec.sleep_ms
-            } else {
-                0.0
-            },
-            cpu_us: if uses(|w| w.uses_cpu()) {
-                spec.cpu_us
-            } else {
-                0.0
-            },
+            workers,
+            sleep_ms,
+            cpu_us,
             stack_kib: spec.stack_kib.map(|k| k as u64),
         }
     }
