@@ -65,6 +65,27 @@ impl CellSpec {
         }))
     }
 
+    /// Workers, wait and compute as a record stores them: workers as the
+    /// model uses them, and 0 for a parameter the workload ignores.
+    pub fn as_recorded(&self) -> (u64, f64, f64) {
+        let workload = workload::by_name(&self.workload);
+        let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+        let workers = model::by_name(&self.model).map_or(self.workers as u64, |m| {
+            m.workers_used(self.workers, self.tasks)
+        });
+        let sleep_ms = if uses(|w| w.uses_sleep()) {
+            self.sleep_ms
+        } else {
+            0.0
+        };
+        let cpu_us = if uses(|w| w.uses_cpu()) {
+            self.cpu_us
+        } else {
+            0.0
+        };
+        (workers, sleep_ms, cpu_us)
+    }
+
     /// The `run` command that measures this cell again.
     pub fn command(&self, repeats: u32) -> String {
         let mut command = format!(
@@ -425,9 +446,11 @@ pub fn run_cell(
     let representative = stats::median_index(&walls).map(|i| results[i].clone());
     let model = model::by_name(&spec.model);
     let workload = workload::by_name(&spec.workload);
-    let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+    let (workers, sleep_ms, cpu_us) = spec.as_recorded();
     let (status, error) = ending;
-    let reply_bytes = uses(|w| w.uses_server()).then_some(spec.reply_bytes);
+    let reply_bytes = workload
+        .is_some_and(|w| w.uses_server())
+        .then_some(spec.reply_bytes);
     let bytes_per_s = reply_bytes
         .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
         .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
@@ -435,19 +458,9 @@ pub fn run_cell(
         workload: spec.workload.clone(),
         model: spec.model.clone(),
         tasks: spec.tasks,
-        workers: model.map_or(spec.workers as u64, |m| {
-            m.workers_used(spec.workers, spec.tasks)
-        }),
-        sleep_ms: if uses(|w| w.uses_sleep()) {
-            spec.sleep_ms
-        } else {
-            0.0
-        },
-        cpu_us: if uses(|w| w.uses_cpu()) {
-            spec.cpu_us
-        } else {
-            0.0
-        },
+        workers,
+        sleep_ms,
+        cpu_us,
         repeats: results.len() as u32,
         wall_ms,
         ideal_ms,

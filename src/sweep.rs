@@ -140,14 +140,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                 .iter()
                 .flat_map(|t| stacks.iter().map(move |s| (t, *s)))
             {
-                let plan = workload.plan(&Params {
-                    tasks,
-                    sleep_ms: profile.sleep_ms,
-                    cpu_us: profile.cpu_us,
-                    iters_per_us: 1.0,
-                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-                    server: None,
-                });
+                let plan =
+                    workload.plan(&Params::new(tasks, profile.sleep_ms, profile.cpu_us, 1.0));
                 let expected_ms = plan.expected_ms(
                     model.wait_concurrency(options.workers, tasks),
                     model.cpu_parallelism(options.workers, tasks).min(cores),
@@ -240,25 +234,14 @@ pub struct CellKey {
 impl CellKey {
     /// The key of a cell about to run.
     pub fn of_spec(spec: &CellSpec) -> CellKey {
-        let workload = workload::by_name(&spec.workload);
-        let uses = |f: fn(&dyn workload::Workload) -> bool| workload.is_some_and(f);
+        let (workers, sleep_ms, cpu_us) = spec.as_recorded();
         CellKey {
             workload: spec.workload.clone(),
             model: spec.model.clone(),
             tasks: spec.tasks,
-            workers: model::by_name(&spec.model).map_or(spec.workers as u64, |m| {
-                m.workers_used(spec.workers, spec.tasks)
-            }),
-            sleep_ms: if uses(|w| w.uses_sleep()) {
-                spec.sleep_ms
-            } else {
-                0.0
-            },
-            cpu_us: if uses(|w| w.uses_cpu()) {
-                spec.cpu_us
-            } else {
-                0.0
-            },
+            workers,
+            sleep_ms,
+            cpu_us,
             stack_kib: spec.stack_kib.map(|k| k as u64),
         }
     }

@@ -23,6 +23,15 @@ pub fn append_jsonl(path: &Path, record: &CellRecord) -> anyhow::Result<()> {
 /// Reads every record of a JSON Lines file; a malformed line is an error
 /// that names the file and the line.
 pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<CellRecord>> {
+    read_lines(path, "a lab record")
+}
+
+/// Reads a JSON Lines file of any record type; `what` names the type in the
+/// error for a malformed line, which also names the file and the line.
+pub fn read_lines<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut records = Vec::new();
@@ -31,7 +40,7 @@ pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<CellRecord>> {
             continue;
         }
         let record = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a lab record", path.display(), number + 1))?;
+            .with_context(|| format!("{}:{}: not {what}", path.display(), number + 1))?;
         records.push(record);
     }
     Ok(records)

@@ -5,14 +5,9 @@ use super::*;
 use crate::workload::Params;
 
 fn batch(workload: &str, tasks: u64, sleep_ms: f64, cpu_us: f64) -> Arc<Batch> {
-    let plan = crate::workload::by_name(workload).unwrap().plan(&Params {
-        tasks,
-        sleep_ms,
-        cpu_us,
-        iters_per_us: 50.0,
-        reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-        server: None,
-    });
+    let plan = crate::workload::by_name(workload)
+        .unwrap()
+        .plan(&Params::new(tasks, sleep_ms, cpu_us, 50.0));
     Arc::new(Batch::new(plan))
 }
 

@@ -173,18 +173,7 @@ pub fn write_timers(path: &Path, records: &[TimerRecord]) -> anyhow::Result<()> 
 
 /// Reads timer records; a malformed line is an error naming file and line.
 pub fn read_timers(path: &Path) -> anyhow::Result<Vec<TimerRecord>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut records = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a timer record", path.display(), number + 1))?;
-        records.push(record);
-    }
-    Ok(records)
+    crate::export::read_lines(path, "a timer record")
 }
 
 #[cfg(test)]

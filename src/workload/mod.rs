@@ -120,6 +120,20 @@ pub struct Params {
 }
 
 impl Params {
+    /// Parameters without a latency server: the default reply size and no
+    /// address yet (the `socket` workload's caller sets `server` once it has
+    /// started one).
+    pub fn new(tasks: u64, sleep_ms: f64, cpu_us: f64, iters_per_us: f64) -> Params {
+        Params {
+            tasks,
+            sleep_ms,
+            cpu_us,
+            iters_per_us,
+            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            server: None,
+        }
+    }
+
     pub fn sleep(&self) -> Op {
         Op::Sleep(Duration::from_secs_f64(self.sleep_ms / 1e3))
     }
@@ -179,14 +193,7 @@ mod tests {
     use super::*;
 
     fn params(tasks: u64) -> Params {
-        Params {
-            tasks,
-            sleep_ms: 100.0,
-            cpu_us: 1000.0,
-            iters_per_us: 100.0,
-            reply_bytes: 1024,
-            server: None,
-        }
+        Params::new(tasks, 100.0, 1000.0, 100.0)
     }
 
     #[test]
