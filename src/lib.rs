@@ -11,6 +11,7 @@
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
 
+pub mod busy;
 pub mod cell;
 pub mod claims;
 pub mod cli;

@@ -773,6 +773,8 @@ mod tests {
             bytes_per_s: None,
             stack_kib: None,
             noisy: false,
+            disturbed: false,
+            conditions: Default::default(),
             profile: Some("quick".into()),
             started_unix_s: 1_000,
             command: String::new(),
