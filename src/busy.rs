@@ -113,6 +113,28 @@ impl Default for BusyPolicy {
     }
 }
 
+/// `--on-busy` and `--retries`, shared by `run`, `sweep` and `report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BusyArgs {
+    /// What to do with a repeat disturbed by other programs or a slowed
+    /// host: retry it after a short pause (up to --retries per cell), mark
+    /// the cell disturbed, or ignore it (the outside load is still recorded).
+    #[arg(long, default_value = "retry", value_parser = clap::builder::PossibleValuesParser::new(OnBusy::NAMES))]
+    pub on_busy: String,
+    /// Extra repeats a cell may run to replace disturbed ones (0 to 100).
+    #[arg(long, default_value_t = DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+}
+
+impl BusyArgs {
+    pub fn policy(&self) -> BusyPolicy {
+        BusyPolicy {
+            on_busy: OnBusy::parse(&self.on_busy).unwrap_or_default(),
+            retries: self.retries,
+        }
+    }
+}
+
 /// What the machine did during one repeat's accounted window: the timed
 /// region plus the kernel probes around it (which widen a short repeat's
 /// window, so its 10 ms ticks weigh less).

@@ -436,6 +436,10 @@ pub struct RepeatLine {
     pub cpu_us: f64,
     #[serde(default)]
     pub stack_kib: Option<u64>,
+    /// The compute calibration the repeat's work was sized with
+    /// (iterations per µs); a resumed cell keeps it.
+    #[serde(default)]
+    pub iters_per_us: f64,
     /// Which attempt of the cell this was (0 first), retries included.
     pub attempt: u32,
     /// True when this repeat counts in the cell's record; false when a
@@ -444,6 +448,21 @@ pub struct RepeatLine {
     /// Why the repeat counts as disturbed (null: quiet).
     pub disturbed: Option<String>,
     pub result: RepeatResult,
+}
+
+impl RepeatLine {
+    /// The cell this repeat belongs to.
+    pub fn key(&self) -> crate::sweep::CellKey {
+        crate::sweep::CellKey {
+            workload: self.workload.clone(),
+            model: self.model.clone(),
+            tasks: self.tasks,
+            workers: self.workers,
+            sleep_ms: self.sleep_ms,
+            cpu_us: self.cpu_us,
+            stack_kib: self.stack_kib,
+        }
+    }
 }
 
 /// A cell being measured repeat by repeat, so a sweep can interleave the
@@ -568,6 +587,7 @@ impl CellRun {
                 sleep_ms,
                 cpu_us,
                 stack_kib: self.spec.stack_kib.map(|k| k as u64),
+                iters_per_us: self.spec.iters_per_us,
                 attempt: self.attempts,
                 kept: !retry,
                 disturbed: disturbed.clone(),

@@ -133,6 +133,8 @@ pub struct RunArgs {
     /// Print the record as one JSON line instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +179,8 @@ pub struct SweepArgs {
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +200,8 @@ pub struct ReportArgs {
     /// newest claims.json found beside an input or in --out.
     #[arg(long)]
     pub claims: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +305,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             profile: None,
             invocation: invocation(),
         },
+        args.busy.policy(),
     );
     if interrupt::requested() {
         eprintln!(
@@ -368,6 +375,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
         out: args.out,
         invocation: invocation(),
         resume: args.resume,
+        policy: args.busy.policy(),
     };
     check_writable(&options.out)?;
     let existing = options.out.join("results.jsonl");
@@ -453,6 +461,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             out: args.out.clone(),
             invocation: invocation(),
             resume: false,
+            policy: args.busy.policy(),
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = report::measure(&options, &ChildProcess::current()?)?;

@@ -6,7 +6,7 @@ mod csv;
 mod jsonl;
 
 pub use self::csv::write_csv;
-pub use self::jsonl::{append_jsonl, read_jsonl, read_lines};
+pub use self::jsonl::{append_jsonl, append_line, read_jsonl, read_lines};
 
 use crate::result::CellRecord;
 use anyhow::Context;
