@@ -33,7 +33,7 @@ pub mod python;
 pub mod timers;
 
 use crate::cell::RepeatExecutor;
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use crate::export;
 use crate::result::CellRecord;
 use crate::sweep::{self, Skipped, SweepOptions};
@@ -118,7 +118,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         ..ReportData::default()
     };
     for input in inputs {
-        let records = crate::cli::load_records(input)?;
+        let records = crate::records::load_records(input)?;
         data.records.extend(records);
         let beside = input
             .parent()
