@@ -17,6 +17,7 @@ pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod descriptors;
+pub mod doctor;
 pub mod error;
 pub mod experiments;
 pub mod export;

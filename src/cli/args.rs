@@ -45,6 +45,15 @@ pub enum Command {
     Report(ReportArgs),
     /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
     Claims(ClaimsArgs),
+    /// Say what on this machine would disturb measurements now (one second
+    /// of sampling): other programs' CPU, steal, load, cgroup limits,
+    /// governor, THP, timer slack, swapping, a VM. Ends with fit / fit with
+    /// warnings / unfit.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).

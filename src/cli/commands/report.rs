@@ -15,6 +15,9 @@ use anyhow::Context;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
+    if args.input.is_empty() || args.claims {
+        crate::doctor::before_measuring(&args.out);
+    }
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {

@@ -55,6 +55,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         policy: args.busy.policy(),
     };
     check_writable(&options.out)?;
+    crate::doctor::before_measuring(&options.out);
     let existing = options.out.join("results.jsonl");
     if options.resume && existing.exists() {
         // A damaged file is the user's input: say where, before anything runs.
