@@ -10,6 +10,7 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`).
 
 pub mod cell;
 pub mod claims;
@@ -18,6 +19,7 @@ pub mod compute;
 pub mod descriptors;
 pub mod experiments;
 pub mod export;
+pub mod http;
 pub mod interrupt;
 pub mod limits;
 pub mod measure;
