@@ -58,6 +58,9 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
+    /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
+    /// connections, latency from each request's due time.
+    Load(crate::load::LoadArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -271,6 +274,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => run_report(args),
         Command::Claims(args) => run_claims(args),
         Command::Serve(args) => crate::server::serve_main(args),
+        Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(cell::child_main(&spec)),
     }
 }

@@ -16,7 +16,7 @@
 //! recorded, and `Ctrl-C` (or SIGTERM) prints that accuracy before the
 //! server exits.
 
-mod event_loop;
+pub(crate) mod event_loop;
 
 use crate::cli::UsageError;
 use anyhow::Context;
