@@ -24,6 +24,7 @@ pub mod limits;
 pub mod measure;
 pub mod memory;
 pub mod model;
+pub mod output;
 pub mod protocol;
 pub mod records;
 pub mod report;
