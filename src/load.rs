@@ -765,7 +765,7 @@ fn parse_warmup(text: &str) -> Result<f64, String> {
 /// `async-vs-blocking load`.
 pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
     let (target, path_in_target) = parse_target(&args.target)
-        .map_err(|reason| crate::cli::UsageError(format!("error: --target: {reason}")))?;
+        .map_err(|reason| crate::error::UsageError(format!("error: --target: {reason}")))?;
     let path = args
         .path
         .or(path_in_target)
@@ -775,7 +775,7 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     {
-        return Err(crate::cli::UsageError(format!(
+        return Err(crate::error::UsageError(format!(
             "error: --path {path:?} must start with / and hold no spaces"
         ))
         .into());
@@ -783,7 +783,7 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
     let needed = args.connections + crate::descriptors::RESERVED_DESCRIPTORS;
     let limit = crate::descriptors::raise_nofile_limit();
     if needed > limit {
-        return Err(crate::cli::UsageError(format!(
+        return Err(crate::error::UsageError(format!(
             "error: {} connections need about {needed} file descriptors, but the limit is {limit}; \
              raise it with `ulimit -n {needed}` or use fewer --connections",
             args.connections
