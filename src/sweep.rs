@@ -356,7 +356,7 @@ pub fn run_sweep(
     let mut exports = ExportManager::create(&options.out, options.resume)?;
     let repeats_path = options.out.join(REPEATS_FILE);
     let earlier: Vec<RepeatLine> = if options.resume && repeats_path.exists() {
-        crate::export::read_lines(&repeats_path, "a repeat")?
+        read_saved_repeats(&repeats_path)?
     } else {
         std::fs::write(&repeats_path, b"")
             .with_context(|| format!("writing {}", repeats_path.display()))?;
@@ -456,6 +456,32 @@ pub fn run_sweep(
         jsonl: exports.jsonl.clone(),
         csv: exports.csv.clone(),
     })
+}
+
+/// Reads `repeats.jsonl` for `--resume`. A last line cut off by a kill
+/// mid-write (no newline, not a whole repeat) is dropped: that repeat is
+/// simply run again. Any other malformed line is an error naming it.
+fn read_saved_repeats(path: &std::path::Path) -> anyhow::Result<Vec<RepeatLine>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let torn = !text.is_empty() && !text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut repeats = Vec::new();
+    for (number, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(repeat) => repeats.push(repeat),
+            Err(_) if torn && number + 1 == lines.len() => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("{}:{}: not a saved repeat", path.display(), number + 1)
+                })
+            }
+        }
+    }
+    Ok(repeats)
 }
 
 /// Prepares a group of compared cells: one compute calibration for all of

@@ -287,7 +287,8 @@ fn timeout_kills_the_cells_whole_process_group() {
         "the test sleeper never started"
     );
     let output = child.wait_with_limit(Duration::from_secs(30));
-    assert!(output.status.success());
+    // A timed-out cell: its record on stdout, exit code 3 for scripts.
+    assert_eq!(output.status.code(), Some(3));
     let record: CellRecord = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(record.status, Status::Timeout);
     assert!(record.error.as_deref().unwrap_or("").contains("timeout"));
@@ -317,7 +318,8 @@ fn thread_ceiling_is_a_recorded_failure_not_a_panic() {
         .env("AVB_TEST_CELL_RLIMIT_AS_MIB", "512")
         .output()
         .unwrap();
-    assert!(output.status.success());
+    // A failed cell: its record on stdout, exit code 3 for scripts.
+    assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
     let record: CellRecord = serde_json::from_slice(&output.stdout).unwrap();

@@ -56,6 +56,9 @@ pub enum Command {
     },
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
+    /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
+    /// connections, latency from each request's due time.
+    Load(crate::load::LoadArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -72,22 +75,31 @@ fn workload_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(workload::names())
 }
 
-/// Milliseconds: positive and at most one hour.
+/// The shortest wait or compute a cell accepts: 1 µs. The clocks resolve
+/// nanoseconds, but a thread's sleep is stretched by the timer slack (50 µs by
+/// default) and tokio's timer counts whole milliseconds, so a shorter request
+/// would only measure overhead and print `ideal_ms` 0.0.
+pub const MIN_DURATION_US: f64 = 1.0;
+
+/// Milliseconds: at least [`MIN_DURATION_US`] and at most one hour.
 fn parse_ms(text: &str) -> Result<f64, String> {
-    parse_duration(text, 3_600_000.0, "ms")
+    parse_duration(text, MIN_DURATION_US / 1e3, 3_600_000.0, "ms")
 }
 
-/// Microseconds: positive and at most one hour.
+/// Microseconds: at least [`MIN_DURATION_US`] and at most one hour.
 fn parse_us(text: &str) -> Result<f64, String> {
-    parse_duration(text, 3_600_000_000.0, "µs")
+    parse_duration(text, MIN_DURATION_US, 3_600_000_000.0, "µs")
 }
 
-fn parse_duration(text: &str, max: f64, unit: &str) -> Result<f64, String> {
+fn parse_duration(text: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
     let value: f64 = text
+        .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of {unit}"))?;
-    if !value.is_finite() || value <= 0.0 {
-        return Err(format!("must be more than 0 {unit}"));
+    if !value.is_finite() || value < min {
+        return Err(format!(
+            "must be at least {min} {unit} (1 µs: shorter is below what the timers resolve)"
+        ));
     }
     if value > max {
         return Err(format!("must be at most one hour ({max} {unit})"));
@@ -107,10 +119,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub tasks: u64,
     /// Wait per task in milliseconds (sleep and mixed workloads).
-    #[arg(long, default_value = "100", value_parser = parse_ms, allow_negative_numbers = true)]
+    #[arg(long, default_value = "100", value_parser = parse_ms, allow_hyphen_values = true)]
     pub sleep_ms: f64,
     /// Compute per task in microseconds (cpu and mixed workloads).
-    #[arg(long, default_value = "1000", value_parser = parse_us, allow_negative_numbers = true)]
+    #[arg(long, default_value = "1000", value_parser = parse_us, allow_hyphen_values = true)]
     pub cpu_us: f64,
     /// Worker threads for pools and executors [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -162,10 +174,10 @@ pub struct SweepArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_s: Option<u64>,
     /// Wait per task in milliseconds [default: the profile's].
-    #[arg(long, value_parser = parse_ms, allow_negative_numbers = true)]
+    #[arg(long, value_parser = parse_ms, allow_hyphen_values = true)]
     pub sleep_ms: Option<f64>,
     /// Compute per task in microseconds [default: the profile's].
-    #[arg(long, value_parser = parse_us, allow_negative_numbers = true)]
+    #[arg(long, value_parser = parse_us, allow_hyphen_values = true)]
     pub cpu_us: Option<f64>,
     /// Stack size of threads the thread models create, in KiB [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
@@ -174,6 +186,10 @@ pub struct SweepArgs {
     /// (continue a sweep that was interrupted).
     #[arg(long)]
     pub resume: bool,
+    /// Replace the records already in OUT/results.jsonl (without it, a sweep
+    /// refuses to drop earlier results).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
@@ -226,7 +242,7 @@ pub struct ClaimsArgs {
 
 /// Turns a clap error into the lab's one-line form.
 pub fn one_line_error(error: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let rendered = error.render().to_string();
     let mut line = rendered
         .lines()
@@ -236,6 +252,26 @@ pub fn one_line_error(error: &clap::Error) -> String {
         .to_string();
     if !line.starts_with("error:") {
         line = format!("error: {line}");
+    }
+    let invalid_arg = error.get(ContextKind::InvalidArg);
+    match (error.kind(), invalid_arg) {
+        // clap lists the missing arguments on the lines below: bring them up.
+        (ErrorKind::MissingRequiredArgument, Some(ContextValue::Strings(missing))) => {
+            line = format!("{line} {}", missing.join(", "));
+        }
+        // A value with a newline or other control character would cut the
+        // line or hide itself: show it escaped, with the flag it was for.
+        (ErrorKind::ValueValidation | ErrorKind::InvalidValue, Some(ContextValue::String(arg))) => {
+            if let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue) {
+                if value.chars().any(char::is_control) {
+                    let why = std::error::Error::source(error)
+                        .map(|source| format!(": {source}"))
+                        .unwrap_or_default();
+                    line = format!("error: invalid value {value:?} for '{arg}'{why}");
+                }
+            }
+        }
+        _ => {}
     }
     if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
         if !line.contains(&valid.join(", ")) {

@@ -40,34 +40,34 @@ pub(super) fn measure_claims(
 
 pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     if args.list {
-        println!("{}", claims::list_text());
+        say!("{}", claims::list_text());
         return Ok(0);
     }
     check_writable(&args.out)?;
     crate::doctor::before_measuring(&args.out);
     let report = measure_claims(&args.only, args.repeat)?;
-    let saved = args.out.join(report::claims::FILE_NAME);
+    let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
     report::claims::write_claims(&saved, &report)?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        say!("{}", serde_json::to_string(&report)?);
     } else if args.markdown {
-        print!("{}", claims::claims_markdown(&report));
+        say_raw!("{}", claims::claims_markdown(&report));
     } else {
-        println!("{}", claims::claims_table(&report.claims));
-        println!(
+        say!("{}", claims::claims_table(&report.claims));
+        say!(
             "{} — in {:.0} s. Verdicts come from thresholds named in src/claims/; \
              with another number of cores some may change.",
             claims::tally(&report.claims),
             report.seconds
         );
-        println!("{}", table::machine_line(&report.machine));
+        say!("{}", table::machine_line(&report.machine));
         let busiest = report
             .claims
             .iter()
             .map(|c| c.load_average)
             .fold(0.0, f64::max);
         if busiest > report.machine.cores as f64 {
-            println!(
+            say!(
                 "The machine was busy: load average up to {busiest:.1} on {} cores. Timings are noisy; \
                  claims that need free cores say so instead of judging.",
                 report.machine.cores
@@ -83,7 +83,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         // stdout is the document itself.
         eprintln!("{shown}");
     } else {
-        println!("{shown}");
+        say!("{shown}");
     }
     Ok(0)
 }

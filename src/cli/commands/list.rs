@@ -3,7 +3,7 @@
 use crate::table;
 
 pub(super) fn list(json: bool) -> anyhow::Result<i32> {
-    println!(
+    say!(
         "{}",
         if json {
             table::list_json()

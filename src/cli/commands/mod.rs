@@ -1,6 +1,22 @@
 //! Command handlers: one file per subcommand, each turning parsed arguments
-//! into work and an exit code. `serve` and the hidden child-cell command are
-//! handled by their own modules ([`crate::server`], [`crate::cell`]).
+//! into work and an exit code. `serve`, `load` and the hidden child-cell command are
+//! handled by their own modules ([`crate::server`], [`crate::load`], [`crate::cell`]).
+
+/// `println!` that returns an error instead of panicking when stdout is
+/// full or closed (`list > /dev/full`): the command then ends with one line
+/// and exit code 1.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::commands::write_stdout(format_args!($($arg)*), true)?
+    };
+}
+
+/// `print!` with the same care as [`say!`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        $crate::cli::commands::write_stdout(format_args!($($arg)*), false)?
+    };
+}
 
 mod claims;
 mod list;
@@ -9,13 +25,10 @@ mod run;
 mod sweep;
 
 use super::args::{Cli, Command};
-use crate::error::UsageError;
 use crate::measure;
+pub(super) use crate::output::check_writable;
 
-/// The exact command line of this process.
-pub fn invocation() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
-}
+pub use crate::cell::invocation;
 
 fn workers_or_cores(workers: Option<u64>) -> usize {
     workers.map_or_else(measure::cores, |w| w as usize)
@@ -41,20 +54,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Serve(args) => crate::server::serve_main(args),
+        Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
     }
 }
 
-/// Fails early, as a usage error, when results could not be written to `dir`.
-pub fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
-    let probe = dir.join(".write-test");
-    let outcome = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b""));
-    let _ = std::fs::remove_file(&probe);
-    outcome.map_err(|error| {
-        UsageError(format!(
-            "error: cannot write to the output directory {}: {error} (choose another with --out)",
-            dir.display()
-        ))
-        .into()
-    })
+/// Writes to stdout and flushes, so a failed write is seen here, as an error.
+pub(crate) fn write_stdout(text: std::fmt::Arguments, newline: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(text)
+        .and_then(|_| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|_| out.flush())
+        .map_err(|error| anyhow::anyhow!("writing to stdout: {error}"))
 }

@@ -23,7 +23,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     let measured_claims = if args.claims {
         eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
-        let path = args.out.join(report::claims::FILE_NAME);
+        let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
         report::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
@@ -47,7 +47,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         let data = report::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
             eprintln!(
-                "interrupted by {}: stopped the running cell; kept {} finished cells in {}; \
+                "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),
                 data.records.len(),
@@ -73,9 +73,9 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     };
     let written = report::write(&args.out, &data)?;
     for sentence in &written.verdicts {
-        println!("{sentence}");
+        say!("{sentence}");
     }
-    println!("{} charts in {}", written.charts.len(), args.out.display());
-    println!("{}", written.index.display());
+    say!("{} charts in {}", written.charts.len(), args.out.display());
+    say!("{}", written.index.display());
     Ok(0)
 }

@@ -3,7 +3,9 @@
 use super::{invocation, workers_or_cores};
 use crate::cell::{CellSpec, ChildProcess, Provenance};
 use crate::cli::args::RunArgs;
+use crate::error::EXIT_CELL_FAILED;
 use crate::interrupt;
+use crate::result::Status;
 use crate::sweep;
 use crate::table;
 use anyhow::Context;
@@ -43,22 +45,26 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
         return Ok(interrupt::EXIT_CODE);
     }
     if args.json {
-        println!("{}", serde_json::to_string(&record)?);
+        say!("{}", serde_json::to_string(&record)?);
     } else {
-        println!("{}", table::record_table(std::slice::from_ref(&record)));
+        say!("{}", table::record_table(std::slice::from_ref(&record)));
         if let (Some(bytes), Some(rate)) = (record.reply_bytes, record.bytes_per_s) {
-            println!(
+            say!(
                 "replies: {bytes} bytes each, {:.2} MB/s of payload",
                 rate / 1e6
             );
         }
         if let Some(note) = server_note {
-            println!("{note}");
+            say!("{note}");
         }
-        println!("{}", table::machine_line(&record.machine));
+        say!("{}", table::machine_line(&record.machine));
         if let Some(error) = &record.error {
-            println!("{}: {error}", record.status.as_str());
+            say!("{}: {error}", record.status.as_str());
         }
     }
-    Ok(0)
+    Ok(if record.status == Status::Ok {
+        0
+    } else {
+        EXIT_CELL_FAILED
+    })
 }

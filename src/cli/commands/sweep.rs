@@ -3,9 +3,12 @@
 use super::{check_writable, invocation, workers_or_cores};
 use crate::cell::ChildProcess;
 use crate::cli::args::SweepArgs;
+use crate::error::UsageError;
+use crate::export::repair_last_line;
 use crate::interrupt;
 use crate::memory;
 use crate::model;
+use crate::output::path_in;
 use crate::records::read_records;
 use crate::sweep::{self, SweepOptions};
 use crate::table;
@@ -15,7 +18,7 @@ use anyhow::Context;
 pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let mut profile = sweep::profile(&args.profile).expect("clap checked the profile name");
     if !args.tasks.is_empty() {
-        profile.tasks = args.tasks;
+        profile.tasks = distinct(args.tasks);
     }
     if let Some(repeat) = args.repeat {
         profile.repeats = repeat;
@@ -37,7 +40,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     }
     let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
         if !chosen.is_empty() {
-            chosen
+            distinct(chosen)
         } else if !preset.is_empty() {
             preset.iter().map(|s| s.to_string()).collect()
         } else {
@@ -55,12 +58,20 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         policy: args.busy.policy(),
     };
     check_writable(&options.out)?;
-    crate::doctor::before_measuring(&options.out);
-    let existing = options.out.join("results.jsonl");
+    let existing = path_in(&options.out, "results.jsonl")?;
     if options.resume && existing.exists() {
         // A damaged file is the user's input: say where, before anything runs.
+        repair_last_line(&existing)?;
         read_records(&existing)?;
+    } else if !args.overwrite && holds_data(&existing) {
+        return Err(UsageError(format!(
+            "error: {} already holds results; continue that sweep with --resume, \
+             replace them with --overwrite, or choose another --out",
+            existing.display()
+        ))
+        .into());
     }
+    crate::doctor::before_measuring(&options.out);
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
@@ -76,15 +87,15 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         return Ok(interrupt::EXIT_CODE);
     }
     if summary.resumed > 0 {
-        println!(
+        say!(
             "Resumed: skipped {} cells already in {}",
             summary.resumed,
             summary.jsonl.display()
         );
     }
-    println!("{}", table::record_table(&summary.records));
+    say!("{}", table::record_table(&summary.records));
     if !summary.skipped.is_empty() {
-        println!(
+        say!(
             "Left out {} cells whose expected time exceeds {:.1} s (their result is arithmetic): {}",
             summary.skipped.len(),
             options.profile.max_expected_ms / 1e3,
@@ -97,19 +108,35 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         );
     }
     if let Some(first) = summary.records.first() {
-        println!("{}", table::machine_line(&first.machine));
+        say!("{}", table::machine_line(&first.machine));
     }
     if let Some((fits, path)) = &summary.memory {
-        println!("Memory per unit (slope of peak memory against tasks; r² = fit quality):");
-        println!("{}", memory::table(fits));
-        println!(
+        say!("Memory per unit (slope of peak memory against tasks; r² = fit quality):");
+        say!("{}", memory::table(fits));
+        say!(
             "Resident = RSS, pages actually touched; virtual = address space reserved \
              (a thread's whole stack). Kernel memory per thread (kernel stack, task \
              structures) is in neither."
         );
-        println!("{}", path.display());
+        say!("{}", path.display());
     }
-    println!("{}", summary.csv.display());
-    println!("{}", summary.jsonl.display());
+    say!("{}", summary.csv.display());
+    say!("{}", summary.jsonl.display());
     Ok(0)
+}
+
+/// The values in their first order, each once: `--tasks 1,1` is one cell.
+fn distinct<T: PartialEq>(values: Vec<T>) -> Vec<T> {
+    let mut kept = Vec::with_capacity(values.len());
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    kept
+}
+
+/// True when `path` exists and holds more than white space.
+fn holds_data(path: &std::path::Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.iter().any(|b| !b.is_ascii_whitespace()))
 }
