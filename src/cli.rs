@@ -440,6 +440,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
         Some(report::claims::FoundClaims {
             report: claims,
             source: "Measured by this report (--claims)".into(),
+            measured_here: true,
         })
     } else {
         None
@@ -562,9 +563,10 @@ fn run_claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     } else {
         println!("{}", claims::claims_table(&report.claims));
         println!(
-            "{} — in {:.0} s. Verdicts come from thresholds named in src/claims/; \
+            "{} — started {}, took {:.0} s. Verdicts come from thresholds named in src/claims/; \
              with another number of cores some may change.",
             claims::tally(&report.claims),
+            report::data::utc_date(report.started_unix_s),
             report.seconds
         );
         println!("{}", table::machine_line(&report.machine));

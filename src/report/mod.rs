@@ -61,6 +61,9 @@ pub struct ReportData {
     pub interrupted: bool,
     /// Claims on trial, if measured by this report or found beside its data.
     pub claims: Option<claims::FoundClaims>,
+    /// The results files the records were loaded from; empty when this
+    /// report measured them itself. The page says which it was.
+    pub loaded_from: Vec<PathBuf>,
 }
 
 /// Runs the sweep into `options.out` and the timer experiment, and returns
@@ -100,6 +103,7 @@ pub fn measure(
         unit_costs,
         interrupted: false,
         claims: None,
+        loaded_from: Vec::new(),
     })
 }
 
@@ -115,6 +119,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
     };
     let mut data = ReportData {
         invocation: invocation.to_string(),
+        loaded_from: inputs.to_vec(),
         ..ReportData::default()
     };
     for input in inputs {
