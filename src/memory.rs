@@ -194,7 +194,7 @@ pub fn table(fits: &[MemoryPerUnit]) -> comfy_table::Table {
 
 /// Writes the fits to `dir/memory.json` (pretty JSON array) and returns the path.
 pub fn write_json(dir: &Path, fits: &[MemoryPerUnit]) -> anyhow::Result<PathBuf> {
-    let path = dir.join("memory.json");
+    let path = crate::output::path_in(dir, "memory.json")?;
     let text = serde_json::to_string_pretty(fits).context("encoding memory.json")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)

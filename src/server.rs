@@ -18,7 +18,7 @@
 
 mod event_loop;
 
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use std::io::{self, Write};

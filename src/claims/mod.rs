@@ -336,7 +336,7 @@ impl<'a> ClaimOptions<'a> {
         ClaimOptions {
             executor,
             repeats,
-            invocation: std::env::args().collect::<Vec<_>>().join(" "),
+            invocation: crate::cell::invocation(),
             on_start: &no_progress,
         }
     }

@@ -32,7 +32,8 @@ pub struct Chart {
 impl Chart {
     fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
         Ok(Chart {
-            id,
+            // Ids carry workload names read from input files: they name files.
+            id: crate::output::safe_name(&id),
             title: plot.title.clone(),
             caption,
             svg: plot.to_svg()?,

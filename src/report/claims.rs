@@ -226,7 +226,8 @@ pub fn plot(chart: &claims::Chart) -> Plot {
 
 /// The id (and file name stem) of a claim's chart.
 pub fn chart_id(claim_id: &str) -> String {
-    format!("claim-{claim_id}")
+    // Claim ids are read from claims.json: they name files.
+    crate::output::safe_name(&format!("claim-{claim_id}"))
 }
 
 /// The chart of every claim that carries one, with a caption from the

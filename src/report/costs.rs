@@ -34,6 +34,9 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
     ];
     let mut spawn_ns = Vec::new();
     for (kind, label) in spawn_kinds {
+        if crate::interrupt::requested() {
+            break; // the caller stops the report
+        }
         let per_unit = per_unit_median(kind, SPAWN_UNITS, SPAWN_BATCHES)
             .with_context(|| format!("measuring the spawn cost of a {label}"))?;
         spawn_ns.push((label.to_string(), per_unit.as_secs_f64() * 1e9));
@@ -48,6 +51,9 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
     ];
     let mut switch_ns = Vec::new();
     for (units, medium, label) in switch_cases {
+        if crate::interrupt::requested() {
+            break; // the caller stops the report
+        }
         let case = SwitchCase {
             units,
             medium,

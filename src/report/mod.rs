@@ -33,8 +33,10 @@ pub mod python;
 pub mod timers;
 
 use crate::cell::RepeatExecutor;
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use crate::export;
+use crate::interrupt;
+use crate::output::path_in;
 use crate::result::CellRecord;
 use crate::sweep::{self, Skipped, SweepOptions};
 use anyhow::Context;
@@ -81,6 +83,19 @@ pub fn measure(
             ..ReportData::default()
         });
     }
+    // The experiments below run in this process: between (and inside) them
+    // a Ctrl-C or SIGTERM ends the report as it ends the sweep, keeping the
+    // cells already saved.
+    let stopped = |records: Vec<CellRecord>, timers: Vec<TimerRecord>| ReportData {
+        records,
+        timers,
+        invocation: options.invocation.clone(),
+        interrupted: true,
+        ..ReportData::default()
+    };
+    if interrupt::requested() {
+        return Ok(stopped(summary.records, Vec::new()));
+    }
     eprintln!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
@@ -89,11 +104,17 @@ pub fn measure(
             eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}");
             Vec::new()
         });
+    if interrupt::requested() {
+        return Ok(stopped(summary.records, timers));
+    }
     eprintln!("measuring spawn and switch costs ...");
     let unit_costs = costs::measure_costs().unwrap_or_else(|error| {
         eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}");
         published::UnitCosts::default()
     });
+    if interrupt::requested() {
+        return Ok(stopped(summary.records, timers));
+    }
     Ok(ReportData {
         records: summary.records,
         timers,
@@ -123,7 +144,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         ..ReportData::default()
     };
     for input in inputs {
-        let records = crate::cli::load_records(input)?;
+        let records = crate::records::load_records(input)?;
         data.records.extend(records);
         let beside = input
             .parent()
@@ -157,19 +178,19 @@ pub struct Written {
 pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the report directory {}", out.display()))?;
-    let jsonl = out.join("results.jsonl");
+    let jsonl = path_in(out, "results.jsonl")?;
     let mut lines = Vec::new();
     for record in &report.records {
         serde_json::to_writer(&mut lines, record).context("encoding a record")?;
         lines.push(b'\n');
     }
     std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
-    export::write_csv(&out.join("results.csv"), &report.records)?;
+    export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
     if !report.timers.is_empty() {
-        timers::write_timers(&out.join(timers::FILE_NAME), &report.timers)?;
+        timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
     }
     if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
-        costs::write_costs(&out.join(costs::FILE_NAME), &report.unit_costs)?;
+        costs::write_costs(&path_in(out, costs::FILE_NAME)?, &report.unit_costs)?;
     }
 
     let mut dataset = data::Dataset::new(report.records.clone());
@@ -179,25 +200,25 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let charts = charts::all(&dataset, &report.timers)?;
     let mut chart_files = Vec::new();
     for chart in &charts {
-        let path = out.join(chart.file_name());
+        let path = path_in(out, &chart.file_name())?;
         std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
         chart_files.push(path);
         #[cfg(feature = "png")]
-        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
+        png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
     let claim_charts = match &report.claims {
         Some(found) => {
-            claims::write_claims(&out.join(claims::FILE_NAME), &found.report)?;
+            claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
             claims::charts(&found.report)?
         }
         None => Vec::new(),
     };
     for chart in &claim_charts {
-        let path = out.join(chart.file_name());
+        let path = path_in(out, &chart.file_name())?;
         std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
         chart_files.push(path);
         #[cfg(feature = "png")]
-        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
+        png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
     let comparison = published::comparison(&dataset, &report.timers, &report.unit_costs);
     let page = html::render(
@@ -211,7 +232,7 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
             command: claims::how_to_measure(out),
         },
     )?;
-    let index = out.join("index.html");
+    let index = path_in(out, "index.html")?;
     std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
     let verdicts = data::verdict_sentences(&dataset)
         .into_iter()

@@ -142,6 +142,9 @@ pub fn measure_timers(requested_ms: &[f64], samples: usize) -> anyhow::Result<Ve
         .collect();
     let mut records = Vec::new();
     for (timer, model) in TIMERS {
+        if crate::interrupt::requested() {
+            break; // the caller stops the report; what finished is kept
+        }
         let taken = sample_timer(timer, durations.clone(), samples)?;
         for (requested, taken) in requested_ms.iter().zip(taken) {
             records.push(TimerRecord {
