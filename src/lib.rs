@@ -10,6 +10,8 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
+//!   [`load`]: the open-loop load generator that drives it.
 
 pub mod cell;
 pub mod claims;
@@ -19,8 +21,10 @@ pub mod descriptors;
 pub mod error;
 pub mod experiments;
 pub mod export;
+pub mod http;
 pub mod interrupt;
 pub mod limits;
+pub mod load;
 pub mod measure;
 pub mod memory;
 pub mod model;

@@ -16,7 +16,7 @@
 //! recorded, and `Ctrl-C` (or SIGTERM) prints that accuracy before the
 //! server exits.
 
-mod event_loop;
+pub(crate) mod event_loop;
 
 use crate::error::UsageError;
 use anyhow::Context;
@@ -61,6 +61,18 @@ pub struct ServeArgs {
     /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Serve HTTP/1.1 (`GET /work`, `GET /health`) with this execution model
+    /// instead of running the latency server.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::model::names()),
+          conflicts_with_all = ["delay_ms", "reply_bytes", "threads"])]
+    pub model: Option<String>,
+    /// With --model: worker threads for pools and executors [default: number of cores].
+    #[arg(long, requires = "model", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// With --model: close a connection idle (or sending half a request) for this many seconds.
+    #[arg(long, default_value = "60", requires = "model",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_s: u64,
 }
 
 fn parse_delay_ms(text: &str) -> Result<f64, String> {
@@ -224,21 +236,11 @@ pub fn spawn_in_process(
 /// limit, prints the bound address on the first line and serves until
 /// SIGINT/SIGTERM, when it prints how accurate its delays were.
 pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
-    let addr = SocketAddr::new(args.bind, args.port);
-    if !args.bind.is_loopback() && !args.allow_remote {
-        return Err(UsageError(format!(
-            "error: --bind {} is not a loopback address; the latency server only listens on \
-             loopback (127.0.0.1, ::1) unless you add --allow-remote",
-            args.bind
-        ))
-        .into());
+    if let Some(model) = &args.model {
+        let model = crate::model::by_name(model).expect("clap checked the model name");
+        return crate::http::serve::serve_model(model, &args);
     }
-    if !args.bind.is_loopback() {
-        eprintln!(
-            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
-             connect and hold connections open"
-        );
-    }
+    let addr = checked_address(&args)?;
     let limit = crate::descriptors::raise_nofile_limit();
     let config = ServerConfig {
         delay: Duration::from_secs_f64(args.delay_ms / 1e3),
@@ -284,7 +286,29 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn block_stop_signals() -> libc::sigset_t {
+/// The address to listen on: loopback, unless `--allow-remote` (then with a warning).
+pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
+    let addr = SocketAddr::new(args.bind, args.port);
+    if !args.bind.is_loopback() && !args.allow_remote {
+        return Err(UsageError(format!(
+            "error: --bind {} is not a loopback address; the server only listens on \
+             loopback (127.0.0.1, ::1) unless you add --allow-remote",
+            args.bind
+        ))
+        .into());
+    }
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
+             connect and hold connections open"
+        );
+    }
+    Ok(addr)
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread and every thread it
+/// starts later, so that one thread can wait for them with [`wait_for_stop_signal`].
+pub(crate) fn block_stop_signals() -> libc::sigset_t {
     // SAFETY: the set is initialised by sigemptyset before use and only
     // passed to the signal-mask functions, which read it.
     unsafe {
@@ -297,7 +321,8 @@ fn block_stop_signals() -> libc::sigset_t {
     }
 }
 
-fn wait_for_stop_signal(set: &libc::sigset_t) {
+/// Waits until SIGINT or SIGTERM arrives (they must be blocked).
+pub(crate) fn wait_for_stop_signal(set: &libc::sigset_t) {
     let mut signal = 0;
     // SAFETY: sigwait reads the initialised set and writes one int we own.
     unsafe {

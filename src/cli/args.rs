@@ -47,6 +47,9 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
+    /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
+    /// connections, latency from each request's due time.
+    Load(crate::load::LoadArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {

@@ -82,6 +82,19 @@ pub trait Model: Sync {
     }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
+    /// Serves HTTP/1.1 on `listener` with this model's own accept loop,
+    /// spawn, timer and sockets, until the process ends (`serve --model`).
+    /// What a connection does is shared: [`crate::http::blocking`] and
+    /// [`crate::http::async_conn`].
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        let _ = (listener, server, config);
+        anyhow::bail!("the {} model cannot serve HTTP (yet)", self.name())
+    }
 }
 
 /// A built runtime, ready to run plans.

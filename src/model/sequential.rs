@@ -22,6 +22,16 @@ impl Model for Sequential {
     fn prepare(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(SequentialRunner))
     }
+    /// An iterative server: one connection at a time, start to end, on one
+    /// thread; every other client waits in the listen backlog.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: std::sync::Arc<crate::http::Server>,
+        _config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        crate::http::blocking::serve_one_at_a_time(listener, &server)
+    }
 }
 
 struct SequentialRunner;

@@ -340,9 +340,10 @@ impl Server<'_> {
     }
 }
 
-/// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux).
-struct Timerfd {
-    fd: OwnedFd,
+/// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux);
+/// also the load generator's pacing clock.
+pub(crate) struct Timerfd {
+    pub(crate) fd: OwnedFd,
     armed_for: Option<Instant>,
     /// The same moment as `Instant` and as CLOCK_MONOTONIC nanoseconds, to
     /// turn deadlines into absolute timerfd times.
@@ -350,7 +351,7 @@ struct Timerfd {
 }
 
 impl Timerfd {
-    fn new() -> io::Result<Timerfd> {
+    pub(crate) fn new() -> io::Result<Timerfd> {
         // SAFETY: timerfd_create takes no pointers; a valid descriptor is
         // owned by the OwnedFd from here on.
         let fd = unsafe {
@@ -371,7 +372,7 @@ impl Timerfd {
     }
 
     /// Makes the timer fire at `deadline` (at once if it has passed).
-    fn arm(&mut self, deadline: Instant) -> io::Result<()> {
+    pub(crate) fn arm(&mut self, deadline: Instant) -> io::Result<()> {
         if self.armed_for == Some(deadline) {
             return Ok(());
         }
@@ -404,7 +405,7 @@ impl Timerfd {
     }
 
     /// Consumes the expiration so the next one wakes the loop again.
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         let mut expirations = [0u8; 8];
         // SAFETY: reads at most 8 bytes into the buffer we own.
         unsafe {

@@ -1,6 +1,6 @@
 //! Command handlers: one file per subcommand, each turning parsed arguments
-//! into work and an exit code. `serve` and the hidden child-cell command are
-//! handled by their own modules ([`crate::server`], [`crate::cell`]).
+//! into work and an exit code. `serve`, `load` and the hidden child-cell command are
+//! handled by their own modules ([`crate::server`], [`crate::load`], [`crate::cell`]).
 
 /// `println!` that returns an error instead of panicking when stdout is
 /// full or closed (`list > /dev/full`): the command then ends with one line
@@ -45,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => report::report(args),
         Command::Claims(args) => claims::claims(args),
         Command::Serve(args) => crate::server::serve_main(args),
+        Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
     }
 }
