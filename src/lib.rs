@@ -14,6 +14,16 @@
 //!   [`load`]: the open-loop load generator that drives it;
 //!   [`server_sweep`]: latency against offered load for every model's server.
 
+// The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
+// once, instead of letting a macOS or Windows build fail in a hundred places.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "async-vs-blocking measures with Linux interfaces (/proc, epoll, timerfd, PR_SET_PDEATHSIG) \
+     and builds only for Linux. On Windows, run it in WSL2; on macOS, in a Linux container or VM, \
+     e.g. `docker run --rm -it -v \"$PWD\":/lab -w /lab rust:1 cargo run --release -- report` \
+     (the numbers then describe that VM). See README.md, \"Where it runs\"."
+);
+
 pub mod cell;
 pub mod claims;
 pub mod cli;

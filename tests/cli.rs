@@ -354,7 +354,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
                 "--sleep-ms",
                 "0",
             ],
-            "more than 0",
+            "at least",
         ),
         (
             &[

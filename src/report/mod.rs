@@ -63,6 +63,9 @@ pub struct ReportData {
     pub interrupted: bool,
     /// Claims on trial, if measured by this report or found beside its data.
     pub claims: Option<claims::FoundClaims>,
+    /// The results files the records were loaded from; empty when this
+    /// report measured them itself. The page says which it was.
+    pub loaded_from: Vec<PathBuf>,
 }
 
 /// Runs the sweep into `options.out` and the timer experiment, and returns
@@ -121,6 +124,7 @@ pub fn measure(
         unit_costs,
         interrupted: false,
         claims: None,
+        loaded_from: Vec::new(),
     })
 }
 
@@ -136,6 +140,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
     };
     let mut data = ReportData {
         invocation: invocation.to_string(),
+        loaded_from: inputs.to_vec(),
         ..ReportData::default()
     };
     for input in inputs {

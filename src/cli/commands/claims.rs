@@ -54,9 +54,10 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     } else {
         say!("{}", claims::claims_table(&report.claims));
         say!(
-            "{} — in {:.0} s. Verdicts come from thresholds named in src/claims/; \
+            "{} — started {}, took {:.0} s. Verdicts come from thresholds named in src/claims/; \
              with another number of cores some may change.",
             claims::tally(&report.claims),
+            crate::report::data::utc_date(report.started_unix_s),
             report.seconds
         );
         say!("{}", table::machine_line(&report.machine));

@@ -25,6 +25,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         Some(report::claims::FoundClaims {
             report: claims,
             source: "Measured by this report (--claims)".into(),
+            measured_here: true,
         })
     } else {
         None
