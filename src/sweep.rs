@@ -406,7 +406,7 @@ pub fn run_sweep(
                     None => executor,
                 };
                 run.step(executor, &mut |line| {
-                    if let Err(error) = crate::export::append_line(&repeats_path, line) {
+                    if let Err(error) = crate::export::append_jsonl(&repeats_path, line) {
                         save_error.get_or_insert(error);
                     }
                 });

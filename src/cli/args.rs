@@ -75,6 +75,13 @@ fn workload_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(workload::names())
 }
 
+/// The workloads, and `server` (a sweep of HTTP servers, not a cell workload).
+fn sweep_workload_parser() -> PossibleValuesParser {
+    let mut names = workload::names();
+    names.push(crate::server_sweep::WORKLOAD);
+    PossibleValuesParser::new(names)
+}
+
 /// The shortest wait or compute a cell accepts: 1 µs. The clocks resolve
 /// nanoseconds, but a thread's sleep is stretched by the timer slack (50 µs by
 /// default) and tokio's timer counts whole milliseconds, so a shorter request
@@ -156,7 +163,9 @@ pub struct SweepArgs {
     #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
     pub profile: String,
     /// Workloads to include, comma-separated [default: the profile's, or all].
-    #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
+    /// `server` sweeps every model's HTTP server under open-loop load
+    /// (writes server.jsonl; part of --profile full).
+    #[arg(long, value_delimiter = ',', value_parser = sweep_workload_parser())]
     pub workloads: Vec<String>,
     /// Models to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = model_parser())]

@@ -6,7 +6,7 @@ mod csv;
 mod jsonl;
 
 pub use self::csv::write_csv;
-pub use self::jsonl::{append_jsonl, append_line, read_jsonl, read_lines, repair_last_line};
+pub use self::jsonl::{append_jsonl, read_jsonl, read_lines, repair_last_line};
 
 use crate::output::path_in;
 use crate::result::CellRecord;
