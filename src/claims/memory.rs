@@ -405,12 +405,14 @@ fn threads_started(record: &CellRecord) -> Option<u64> {
 
 /// The N − 1 of "… thread N of …" in a refusal.
 fn started_before_refusal(error: &str) -> Option<u64> {
-    let at = error.find("thread ")? + "thread ".len();
-    let digits: String = error[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse::<u64>().ok().map(|n| n.saturating_sub(1))
+    error.match_indices("thread ").find_map(|(at, word)| {
+        let rest = &error[at + word.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let number = digits.parse::<u64>().ok()?;
+        rest[digits.len()..]
+            .starts_with(" of ")
+            .then(|| number.saturating_sub(1))
+    })
 }
 
 /// What scales-to-thousands measured.
@@ -711,5 +713,9 @@ mod tests {
             Some(9_000)
         );
         assert_eq!(started_before_refusal("timeout"), None);
+        assert_eq!(
+            started_before_refusal("a thread panicked; the OS refused thread 12 of 30: EAGAIN"),
+            Some(11)
+        );
     }
 }
