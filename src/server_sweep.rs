@@ -370,7 +370,7 @@ fn unless_interrupted(
 /// `out/server.jsonl`; prints one line per point on stderr.
 pub fn run(models: &[String], workers: usize, out: &Path) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("finding the lab's own binary")?;
-    let path = out.join("server.jsonl");
+    let path = crate::output::path_in(out, "server.jsonl")?;
     let started = Instant::now();
     let record = |point: &ServerPoint| -> anyhow::Result<()> {
         eprintln!(

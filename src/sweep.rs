@@ -354,7 +354,7 @@ pub fn run_sweep(
 ) -> anyhow::Result<SweepSummary> {
     let (mut cells, skipped) = grid(options);
     let mut exports = ExportManager::create(&options.out, options.resume)?;
-    let repeats_path = options.out.join(REPEATS_FILE);
+    let repeats_path = crate::output::path_in(&options.out, REPEATS_FILE)?;
     let earlier: Vec<RepeatLine> = if options.resume && repeats_path.exists() {
         read_saved_repeats(&repeats_path)?
     } else {

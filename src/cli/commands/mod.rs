@@ -47,9 +47,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Doctor { json } => {
             let examination = crate::doctor::examine(crate::doctor::SAMPLE);
             if json {
-                println!("{}", serde_json::to_string_pretty(&examination)?);
+                say!("{}", serde_json::to_string_pretty(&examination)?);
             } else {
-                println!("{}", examination.text());
+                say!("{}", examination.text());
             }
             Ok(0)
         }
