@@ -801,9 +801,9 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         timeout: Duration::from_secs_f64(args.timeout_s),
     })?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::write_stdout(format_args!("{}", serde_json::to_string(&report)?), true)?;
     } else {
-        println!("{}", report.text());
+        crate::output::write_stdout(format_args!("{}", report.text()), true)?;
     }
     Ok(if report.interrupted {
         crate::interrupt::EXIT_CODE
