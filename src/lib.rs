@@ -24,11 +24,13 @@ compile_error!(
      (the numbers then describe that VM). See README.md, \"Where it runs\"."
 );
 
+pub mod busy;
 pub mod cell;
 pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod descriptors;
+pub mod doctor;
 pub mod error;
 pub mod experiments;
 pub mod export;

@@ -45,6 +45,15 @@ pub enum Command {
     Report(ReportArgs),
     /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
     Claims(ClaimsArgs),
+    /// Say what on this machine would disturb measurements now (one second
+    /// of sampling): other programs' CPU, steal, load, cgroup limits,
+    /// governor, THP, timer slack, swapping, a VM. Ends with fit / fit with
+    /// warnings / unfit.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
@@ -141,6 +150,8 @@ pub struct RunArgs {
     /// Print the record as one JSON line instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +202,8 @@ pub struct SweepArgs {
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +223,8 @@ pub struct ReportArgs {
     /// newest claims.json found beside an input or in --out.
     #[arg(long)]
     pub claims: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]

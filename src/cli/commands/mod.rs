@@ -44,6 +44,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Report(args) => report::report(args),
         Command::Claims(args) => claims::claims(args),
+        Command::Doctor { json } => {
+            let examination = crate::doctor::examine(crate::doctor::SAMPLE);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&examination)?);
+            } else {
+                println!("{}", examination.text());
+            }
+            Ok(0)
+        }
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),

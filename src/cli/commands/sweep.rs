@@ -65,6 +65,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         out: args.out,
         invocation: invocation(),
         resume: args.resume,
+        policy: args.busy.policy(),
     };
     check_writable(&options.out)?;
     if server_sweep {
@@ -97,6 +98,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
+    crate::doctor::before_measuring(&options.out);
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
