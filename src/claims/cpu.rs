@@ -134,8 +134,13 @@ pub(crate) struct CpuCells {
     cores: usize,
     /// The 1-minute load average when the cells were measured.
     load_average: f64,
-    /// Cores the process got (mean of a probe before and after the cells).
+    /// Cores left for the cells: the cores minus the most other programs
+    /// used during any cell (per-repeat accounting, `busy.rs`); the mean of
+    /// a probe before and after only where the cells carry no accounting.
     free_cores: f64,
+    /// Cells marked disturbed by outside load, with the cores other
+    /// programs used during them: no speedup is judged from them.
+    disturbed: Vec<(&'static str, f64)>,
     sequential_ms: f64,
     by_model: Vec<(&'static str, f64)>,
     /// Cores kept busy on average, by model: (user + sys CPU time) / wall
@@ -152,6 +157,9 @@ impl CpuCells {
 
     /// A "not measured" trial when the cores were busy, keeping the numbers.
     fn busy(&self, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        if let Some(trial) = self.disturbed_trial(thresholds.clone()) {
+            return Some(trial);
+        }
         let contention = self.contention();
         let free_fraction = self.free_cores / self.cores as f64;
         if contention <= CONTENTION_MAX && free_fraction >= FREE_CORES_MIN_FRACTION {
@@ -183,6 +191,35 @@ impl CpuCells {
                 FREE_CORES_MIN_FRACTION * self.cores as f64,
                 JOBS as f64 * JOB_US / 1e3,
                 self.load_average,
+            ),
+            thresholds,
+            cell_commands: self.commands.clone(),
+            chart: None,
+        })
+    }
+
+    /// A "not measured" trial when a cell was disturbed by outside load
+    /// (its repeats were retried and still disturbed), keeping the numbers.
+    fn disturbed_trial(&self, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        if self.disturbed.is_empty() {
+            return None;
+        }
+        let most = self
+            .disturbed
+            .iter()
+            .map(|(_, cores)| *cores)
+            .fold(0.0, f64::max);
+        let models: Vec<&str> = self.disturbed.iter().map(|(m, _)| *m).collect();
+        let (measured, figures) = speedup_figures(self);
+        Some(Trial {
+            measured,
+            figures,
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "not judged: other programs used up to {most:.2} cores during these cells ({}) — \
+                 rerun on a quiet machine",
+                models.join(", ")
             ),
             thresholds,
             cell_commands: self.commands.clone(),
@@ -251,11 +288,21 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
     let free_before = free_cores(trials.cores);
     let mut commands = Vec::new();
     let mut cores_busy = Vec::new();
+    let mut outside = Vec::new();
+    let mut disturbed = Vec::new();
     let mut measure = |model: &'static str| {
         let mut spec = trials.spec("cpu", model, JOBS);
         spec.cpu_us = JOB_US;
         let record = trials.cell(spec, trials.repeats());
         commands.push(record.command.clone());
+        let conditions = &record.conditions;
+        if conditions.window_ms > 0.0 {
+            let cores = conditions.foreign_cpu_cores + conditions.steal_ms / conditions.window_ms;
+            outside.push(cores);
+            if record.disturbed {
+                disturbed.push((model, cores));
+            }
+        }
         let ms = median_ms(&record)?;
         cores_busy.push((model, (record.cpu_user_ms + record.cpu_sys_ms) / ms));
         Ok::<f64, String>(ms)
@@ -271,8 +318,14 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
             Err(error) => return Err(Failure::new(error, commands)),
         }
     }
-    let free_cores = (free_before + free_cores(trials.cores)) / 2.0;
+    let free_cores = if outside.is_empty() {
+        (free_before + free_cores(trials.cores)) / 2.0
+    } else {
+        let most = outside.iter().copied().fold(0.0, f64::max);
+        (trials.cores as f64 - most).max(0.0)
+    };
     Ok(CpuCells {
+        disturbed,
         cores: trials.cores,
         load_average,
         free_cores,
@@ -400,6 +453,11 @@ fn measure_concurrency(trials: &Trials) -> Result<ConcurrencyFigures, Failure> {
 /// speedup: it does not depend on a noisy sequential baseline.
 pub(crate) fn judge_concurrency(figures: &ConcurrencyFigures) -> Trial {
     let ConcurrencyFigures { cells, waits_ms } = figures;
+    // Cores kept busy do not depend on a baseline, but a cell disturbed by
+    // outside load cannot show how many cores a model would keep busy.
+    if let Some(trial) = cells.disturbed_trial(Vec::new()) {
+        return trial;
+    }
     let waits_ms = *waits_ms;
     let commands = cells.commands.clone();
     // CPU time over wall time: how many cores the jobs kept busy at once.
@@ -526,6 +584,7 @@ mod tests {
             cores,
             load_average: 0.1,
             free_cores: cores as f64,
+            disturbed: vec![],
             sequential_ms,
             by_model: speedups
                 .iter()
@@ -534,6 +593,33 @@ mod tests {
             cores_busy: speedups.to_vec(),
             commands: vec![],
         }
+    }
+
+    #[test]
+    fn a_cell_disturbed_by_outside_load_is_not_judged_in_either_claim() {
+        let speedups = [
+            ("tokio-current", 1.0),
+            ("tokio", 1.9),
+            ("smol", 1.9),
+            ("threads", 1.9),
+            ("rayon", 1.9),
+        ];
+        let mut hogged = cells(2, &speedups);
+        hogged.disturbed = vec![("rayon", 0.98)];
+        let trial = judge_async_not_for_cpu(&hogged);
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
+        assert!(
+            trial
+                .decided_by
+                .contains("not judged: other programs used up to 0.98 cores"),
+            "{}",
+            trial.decided_by
+        );
+        let trial = judge_concurrency(&ConcurrencyFigures {
+            cells: hogged,
+            waits_ms: WAIT_MS,
+        });
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
     }
 
     #[test]
