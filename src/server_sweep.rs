@@ -265,7 +265,8 @@ fn measure_point(
 ) -> anyhow::Result<ServerPoint> {
     let pid = server.child.id();
     let cpu_before = cpu_seconds(pid);
-    let mut load = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(["load", "--target", &server.addr, "--path", handler.path])
         .args([
             "--rate",
@@ -282,9 +283,10 @@ fn measure_point(
         .args(["--timeout-s", "5", "--json"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting `load`")?;
+        .stderr(Stdio::piped());
+    // The generator dies with the sweep, even if the sweep is killed outright.
+    crate::cell::die_with_parent(&mut command);
+    let mut load = command.spawn().context("starting `load`")?;
     let mut threads = 0;
     let deadline = Instant::now() + Duration::from_secs_f64(POINT_S + WARMUP_S + 30.0);
     let status = loop {
