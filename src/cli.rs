@@ -277,18 +277,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 
 fn run(args: RunArgs) -> anyhow::Result<i32> {
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let spec = CellSpec {
-        workload: args.workload,
-        model: args.model,
-        tasks: args.tasks,
-        workers: workers_or_cores(args.workers),
-        sleep_ms: args.sleep_ms,
-        cpu_us: args.cpu_us,
-        stack_kib: args.stack_kib.map(|k| k as usize),
-        iters_per_us: 0.0,
-        reply_bytes: args.reply_bytes,
-        server: None,
-    };
+    let spec = CellSpec::new(&args.workload, &args.model, args.tasks)
+        .with_workers(workers_or_cores(args.workers))
+        .with_sleep_ms(args.sleep_ms)
+        .with_cpu_us(args.cpu_us)
+        .with_stack_kib(args.stack_kib.map(|k| k as usize))
+        .with_reply_bytes(args.reply_bytes);
     let executor = ChildProcess::current()?;
     let (record, server_note) = sweep::measure_cell_noting_server(
         spec,
@@ -455,7 +449,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             resume: false,
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-        let data = report::measure(&options, &ChildProcess::current()?)?;
+        let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
             eprintln!(
                 "interrupted by {}: stopped the running cell; kept {} finished cells in {}; \
@@ -471,6 +465,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
     } else {
         report::read_inputs(&args.input, &invocation())?
     };
+    let measured = args.input.is_empty();
     data.claims = match measured_claims {
         Some(found) => Some(found),
         None => report::claims::find(&report::claims::candidates(&args.input, &args.out)).map_err(
@@ -482,7 +477,12 @@ fn run_report(args: ReportArgs) -> anyhow::Result<i32> {
             },
         )?,
     };
-    let written = report::write(&args.out, &data)?;
+    if !measured {
+        // Measuring wrote each data file once; drawn from saved files, the
+        // report keeps a copy of what it was drawn from beside the page.
+        report::save_data(&args.out, &data)?;
+    }
+    let written = report::draw(&args.out, &data)?;
     for sentence in &written.verdicts {
         println!("{sentence}");
     }

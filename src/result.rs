@@ -165,3 +165,12 @@ pub struct CellRecord {
     #[serde(default)]
     pub invocation: String,
 }
+
+/// A cell a sweep left out, and why: its expected time was over the budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    pub expected_ms: f64,
+}

@@ -8,6 +8,7 @@ use crate::interrupt;
 use crate::measure;
 use crate::memory::{self, MemoryPerUnit};
 use crate::model;
+pub use crate::result::Skipped;
 use crate::result::{CellRecord, Status};
 use crate::server_process::ServerProcess;
 use crate::workload::{self, Params};
@@ -107,15 +108,6 @@ pub struct SweepOptions {
     pub resume: bool,
 }
 
-/// A cell the grid leaves out, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Skipped {
-    pub workload: String,
-    pub model: String,
-    pub tasks: u64,
-    pub expected_ms: f64,
-}
-
 /// The cells of a sweep, in order, and the ones left out for time.
 pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
     let profile = &options.profile;
@@ -155,18 +147,13 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     });
                     continue;
                 }
-                cells.push(CellSpec {
-                    workload: workload_name.clone(),
-                    model: model_name.clone(),
-                    tasks,
-                    workers: options.workers,
-                    sleep_ms: profile.sleep_ms,
-                    cpu_us: profile.cpu_us,
-                    stack_kib: stack_kib.map(|k| k as usize),
-                    iters_per_us: 0.0,
-                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-                    server: None,
-                });
+                cells.push(
+                    CellSpec::new(workload_name, model_name, tasks)
+                        .with_workers(options.workers)
+                        .with_sleep_ms(profile.sleep_ms)
+                        .with_cpu_us(profile.cpu_us)
+                        .with_stack_kib(stack_kib.map(|k| k as usize)),
+                );
             }
         }
     }
@@ -418,17 +405,12 @@ mod tests {
 
     #[test]
     fn cell_keys_match_the_way_records_store_cells() {
-        let spec = |workload: &str, model: &str, sleep_ms: f64| CellSpec {
-            workload: workload.into(),
-            model: model.into(),
-            tasks: 100,
-            workers: 2,
-            sleep_ms,
-            cpu_us: 500.0,
-            stack_kib: None,
-            iters_per_us: 1.0,
-            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-            server: None,
+        let spec = |workload: &str, model: &str, sleep_ms: f64| {
+            CellSpec::new(workload, model, 100)
+                .with_workers(2)
+                .with_sleep_ms(sleep_ms)
+                .with_cpu_us(500.0)
+                .with_iters_per_us(1.0)
         };
         // A record stores threads' workers as one per task and a cpu cell's wait as 0.
         let threads = CellKey::of_spec(&spec("sleep", "threads", 20.0));
