@@ -356,7 +356,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<i32> {
     };
     let options = SweepOptions {
         workloads: or_default(args.workloads, profile.workloads, workload::names()),
-        models: or_default(args.models, profile.models, model::names()),
+        models: or_default(args.models, &profile.models, model::names()),
         profile,
         workers: workers_or_cores(args.workers),
         out: args.out,

@@ -162,11 +162,7 @@ pub fn machine() -> Machine {
         .find(|w| w.starts_with('['))
         .map(|w| w.trim_matches(['[', ']']).to_string())
         .unwrap_or(thp_line);
-    let crates = env!("AVB_CRATE_VERSIONS")
-        .split(',')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let crates = crate_versions().into_iter().collect();
     Machine {
         cores: cores(),
         cpu_model,
@@ -189,6 +185,27 @@ pub fn unix_now_s() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Crates every record names besides the models' own: how the lab measures
+/// and draws.
+const TOOL_CRATES: [&str; 2] = ["criterion", "plotters"];
+
+/// The versions of the crates a reader cares about, in Cargo.lock's order:
+/// each model's runtime crates ([`crate::model::Model::crates`]) and
+/// [`TOOL_CRATES`].
+pub fn crate_versions() -> Vec<(String, String)> {
+    let wanted: Vec<&str> = crate::model::all()
+        .iter()
+        .flat_map(|model| model.crates().iter().copied())
+        .chain(TOOL_CRATES)
+        .collect();
+    env!("AVB_LOCK_VERSIONS")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(name, _)| wanted.contains(name))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[cfg(test)]

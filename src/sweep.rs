@@ -31,7 +31,7 @@ pub struct Profile {
     /// Workloads swept when `--workloads` is not given (empty: all).
     pub workloads: &'static [&'static str],
     /// Models swept when `--models` is not given (empty: all).
-    pub models: &'static [&'static str],
+    pub models: Vec<&'static str>,
     /// Stack sizes (KiB; None = the platform's) swept for the models that
     /// create threads with a settable stack; other models run once.
     pub stack_kib: Vec<Option<u64>>,
@@ -53,7 +53,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             // would take a third of the minute this profile has.
             max_expected_ms: 600.0,
             workloads: &[],
-            models: &[],
+            models: Vec::new(),
             stack_kib: vec![None],
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
@@ -66,7 +66,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             timeout_s: 120,
             max_expected_ms: 6_000.0,
             workloads: &[],
-            models: &[],
+            models: Vec::new(),
             stack_kib: vec![None],
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
@@ -84,11 +84,21 @@ pub fn profile(name: &str) -> Option<Profile> {
             timeout_s: 60,
             max_expected_ms: 10_000.0,
             workloads: &["sleep"],
-            models: &["threads", "tokio", "tokio-current", "async-std", "smol"],
+            models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
         }),
         _ => None,
     }
+}
+
+/// The models that hold all of `tasks` waits at once (threads, and every
+/// async runtime), from the registry.
+fn holding_every_wait(tasks: u64) -> Vec<&'static str> {
+    model::all()
+        .iter()
+        .filter(|model| model.wait_concurrency(1, tasks) == tasks)
+        .map(|model| model.name())
+        .collect()
 }
 
 /// The profile names `--profile` accepts.

@@ -327,7 +327,7 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
     };
     let data = measure_report::measure(&options, &executor).unwrap();
     assert_eq!(data.records.len(), 6);
-    let timer_lines = timers::TIMERS.len() * timers::REQUESTED_MS.len();
+    let timer_lines = timers::timers().len() * timers::REQUESTED_MS.len();
     assert_eq!(
         data.timers.len(),
         timer_lines,

@@ -51,14 +51,19 @@ fn micros(duration: std::time::Duration) -> f64 {
 
 fn spawn_cost(trials: &Trials) -> Trial {
     let batches = trials.repeats() as usize;
-    let kinds: [(SpawnKind, u64); 6] = [
-        (SpawnKind::Inline, TASK_UNITS),
-        (SpawnKind::Thread, THREAD_UNITS),
-        (SpawnKind::PoolJob, TASK_UNITS),
-        (SpawnKind::Tokio, TASK_UNITS),
-        (SpawnKind::TokioCurrent, TASK_UNITS),
-        (SpawnKind::Smol, TASK_UNITS),
+    let of = |model: &str| SpawnKind::of_model(model).expect("the registry has this model");
+    // Every current async runtime in the registry is held to the claim.
+    let runtimes: Vec<SpawnKind> = crate::model::all()
+        .iter()
+        .filter(|model| model.style() == crate::model::Style::Async && !model.legacy())
+        .filter_map(|model| SpawnKind::of_model(model.name()))
+        .collect();
+    let mut kinds = vec![
+        (of("sequential"), TASK_UNITS),
+        (of("threads"), THREAD_UNITS),
+        (of("thread-pool"), TASK_UNITS),
     ];
+    kinds.extend(runtimes.iter().map(|&kind| (kind, TASK_UNITS)));
     let mut per_unit = Vec::new();
     for (kind, units) in kinds {
         match per_unit_median(kind, units, batches) {
@@ -67,8 +72,7 @@ fn spawn_cost(trials: &Trials) -> Trial {
         }
     }
     let single = |kind| per_unit_median(kind, 1, SINGLE_BATCHES).map(micros);
-    let (thread_single, tokio_single) = match (single(SpawnKind::Thread), single(SpawnKind::Tokio))
-    {
+    let (thread_single, tokio_single) = match (single(of("threads")), single(of("tokio"))) {
         (Ok(t), Ok(k)) => (t, k),
         (Err(error), _) | (_, Err(error)) => {
             return Trial::not_measured(format!("{error:#}"), vec![])
@@ -80,8 +84,7 @@ fn spawn_cost(trials: &Trials) -> Trial {
             .find(|(k, _)| *k == kind)
             .map_or(0.0, |(_, us)| *us)
     };
-    let thread = cost(SpawnKind::Thread);
-    let runtimes = [SpawnKind::Tokio, SpawnKind::TokioCurrent, SpawnKind::Smol];
+    let thread = cost(of("threads"));
     let ratios: Vec<(SpawnKind, f64)> = runtimes
         .iter()
         .map(|&kind| (kind, thread / cost(kind).max(1e-6)))
@@ -109,7 +112,7 @@ fn spawn_cost(trials: &Trials) -> Trial {
         caveats.push(format!(
             "in bulk only: one spawn-and-join alone costs {thread_single:.1} µs for a thread vs {tokio_single:.1} µs for a tokio task \
              (×{single_ratio:.1}) — waking a worker thread dominates a lone task; a pool job avoids thread creation ({:.2} µs)",
-            cost(SpawnKind::PoolJob)
+            cost(of("thread-pool"))
         ));
     }
     let verdict = match (below.len() == runtimes.len(), caveats.is_empty()) {
@@ -158,39 +161,39 @@ fn spawn_cost(trials: &Trials) -> Trial {
 
 fn switch_cost(trials: &Trials) -> Trial {
     let repeats = trials.repeats() as usize;
-    let case = |units, medium, placement| SwitchCase {
-        units,
+    let case = |model: &str, medium, placement| SwitchCase {
+        units: Units::of_model(model).expect("the registry has this model"),
         medium,
         placement,
     };
     let cases = [
         (
             "threads, channel",
-            case(Units::Threads, Medium::Channel, Placement::Free),
+            case("threads", Medium::Channel, Placement::Free),
         ),
         (
             "threads, channel, one core",
-            case(Units::Threads, Medium::Channel, Placement::OneCore),
+            case("threads", Medium::Channel, Placement::OneCore),
         ),
         (
             "tokio current-thread, channel",
-            case(Units::TokioCurrent, Medium::Channel, Placement::Free),
+            case("tokio-current", Medium::Channel, Placement::Free),
         ),
         (
             "tokio multi-thread, channel",
-            case(Units::Tokio, Medium::Channel, Placement::Free),
+            case("tokio", Medium::Channel, Placement::Free),
         ),
         (
             "smol, channel",
-            case(Units::Smol, Medium::Channel, Placement::Free),
+            case("smol", Medium::Channel, Placement::Free),
         ),
         (
             "threads, socket",
-            case(Units::Threads, Medium::Socket, Placement::Free),
+            case("threads", Medium::Socket, Placement::Free),
         ),
         (
             "tokio current-thread, socket",
-            case(Units::TokioCurrent, Medium::Socket, Placement::Free),
+            case("tokio-current", Medium::Socket, Placement::Free),
         ),
     ];
     let mut per_switch = Vec::new();

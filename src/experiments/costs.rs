@@ -8,6 +8,7 @@
 use super::context_switch::{per_round_trip_median, Medium, Placement, SwitchCase, Units};
 use super::spawn_cost::{per_unit_median, SpawnKind};
 use crate::measure;
+use crate::model;
 use crate::report::published::UnitCosts;
 use anyhow::Context;
 
@@ -19,39 +20,39 @@ const ROUND_TRIPS: u64 = 2_000;
 const SWITCH_RUNS: usize = 3;
 
 /// Measures spawn-and-join per unit and one switch (half a ping-pong round
-/// trip) for threads and each async runtime.
+/// trip) for each model that names its unit in [`crate::model::Offers`]
+/// (threads and each async runtime with a timer of its own): spawn for
+/// every one, a switch over a channel for every one that plays ping-pong,
+/// then over a socket.
 pub fn measure_costs() -> anyhow::Result<UnitCosts> {
-    let spawn_kinds = [
-        (SpawnKind::Thread, "thread"),
-        (SpawnKind::Tokio, "tokio task"),
-        (SpawnKind::AsyncStd, "async-std task"),
-        (SpawnKind::Smol, "smol task"),
-    ];
+    let rows: Vec<(&'static str, &'static str)> = model::all()
+        .iter()
+        .filter_map(|model| model.offers().unit.map(|unit| (model.name(), unit)))
+        .collect();
     let mut spawn_ns = Vec::new();
-    for (kind, label) in spawn_kinds {
+    for &(model, label) in &rows {
+        let kind = SpawnKind::of_model(model).context("a model without a spawn kind")?;
         let per_unit = per_unit_median(kind, SPAWN_UNITS, SPAWN_BATCHES)
             .with_context(|| format!("measuring the spawn cost of a {label}"))?;
         spawn_ns.push((label.to_string(), per_unit.as_secs_f64() * 1e9));
     }
-    let switch_cases = [
-        (Units::Threads, Medium::Channel, "thread (channel)"),
-        (Units::Tokio, Medium::Channel, "tokio task (channel)"),
-        (Units::AsyncStd, Medium::Channel, "async-std task (channel)"),
-        (Units::Smol, Medium::Channel, "smol task (channel)"),
-        (Units::Threads, Medium::Socket, "thread (socket)"),
-        (Units::Tokio, Medium::Socket, "tokio task (socket)"),
-    ];
     let mut switch_ns = Vec::new();
-    for (units, medium, label) in switch_cases {
-        let case = SwitchCase {
-            units,
-            medium,
-            placement: Placement::Free,
-        };
-        let round_trip = per_round_trip_median(case, ROUND_TRIPS, SWITCH_RUNS)
-            .with_context(|| format!("measuring the switch cost of a {label}"))?;
-        // One round trip is two hand-offs.
-        switch_ns.push((label.to_string(), round_trip.as_secs_f64() * 1e9 / 2.0));
+    for medium in Medium::ALL {
+        for &(model, unit) in &rows {
+            let Some(units) = Units::of_model(model) else {
+                continue;
+            };
+            let label = format!("{unit} ({})", medium.name());
+            let case = SwitchCase {
+                units,
+                medium,
+                placement: Placement::Free,
+            };
+            let round_trip = per_round_trip_median(case, ROUND_TRIPS, SWITCH_RUNS)
+                .with_context(|| format!("measuring the switch cost of a {label}"))?;
+            // One round trip is two hand-offs.
+            switch_ns.push((label, round_trip.as_secs_f64() * 1e9 / 2.0));
+        }
     }
     Ok(UnitCosts {
         spawn_ns,

@@ -1,14 +1,27 @@
 //! Execution models: how tasks are run.
 //!
-//! A model is one file. It builds its runtime in [`Model::prepare`] (outside
-//! the timed region) and, in [`Runner::run`], starts every task of a
-//! [`Plan`] with its own spawn and waits for all of them. What a task does is
-//! interpreted here, once: [`blocking_task`] for models that run tasks on
+//! A model is one file, and it owns its runtime: nothing outside
+//! `src/model/` builds one. It builds the runtime in [`Model::prepare`]
+//! (outside the timed region) and, in [`Runner::run`], starts every task of
+//! a [`Plan`] with its own spawn and waits for all of them. What a task does
+//! is interpreted here, once: [`blocking_task`] for models that run tasks on
 //! threads that may block, [`async_task`] for async runtimes, which supply
-//! their own timer and sockets through [`AsyncRuntime`]. Adding a model is
-//! one file here and one line in [`all`].
+//! their own timer and sockets through [`AsyncRuntime`] (no `Send` asked:
+//! a thread-per-core runtime's futures need not be).
+//!
+//! The experiments ask the model, too: its spawn primitive
+//! ([`Model::spawn_primitive`], [`Model::other_spawns`]) for the spawn cost,
+//! and a [`Lab`] built by [`Model::lab`] for the timer chart and the
+//! context-switch ping-pong. What a model offers is in [`Model::offers`];
+//! what it leaves out there (a timer of its own, a ping-pong), it cannot do,
+//! and the experiments, charts and tables skip it. [`Model::serve`] is the
+//! place reserved for serving connections through the model's runtime.
+//!
+//! Adding a model is one file here and one line in [`all`]; colours,
+//! CLI lists, sweeps, experiments, claims and tests read the registry.
 
 mod async_std_rt;
+pub mod lab;
 mod rayon_pool;
 mod sequential;
 mod smol_rt;
@@ -17,10 +30,7 @@ mod threads;
 mod tokio_current;
 mod tokio_multi;
 
-// Each async runtime's timer, for experiments that time it alone (the report's timer chart).
-pub(crate) use async_std_rt::AsyncStdPrimitives;
-pub(crate) use smol_rt::SmolPrimitives;
-pub(crate) use tokio_multi::TokioPrimitives;
+pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 
 use crate::compute;
 use crate::protocol::{self, ReplyCheck};
@@ -82,7 +92,39 @@ pub trait Model: Sync {
     }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
+    /// The crates behind the runtime, whose versions every record shows.
+    fn crates(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The spawn primitive, in one line, for the spawn-cost experiment: a
+    /// short name (`tokio`, `thread`) and what it does.
+    fn spawn_primitive(&self) -> (&'static str, &'static str);
+    /// Ways of spawning its runtime offers that the model does not use.
+    fn other_spawns(&self) -> &'static [OtherSpawn] {
+        &[]
+    }
+    /// What the model offers the experiments (timer, ping-pong); nothing
+    /// unless it says so.
+    fn offers(&self) -> Offers {
+        Offers::default()
+    }
+    /// Builds the model's runtime for the experiments exactly as
+    /// [`Model::prepare`] builds it (not timed). Only for models whose
+    /// [`Model::offers`] names a timer or a ping-pong.
+    fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Err(lab::not_offered(self.name()))
+    }
+    /// Serving connections with the runtime's own listener (the lab's
+    /// HTTP server work): where a model will say whether and how it
+    /// serves. No model serves yet; `None` says so.
+    fn serve(&self) -> Option<&dyn Serve> {
+        None
+    }
 }
+
+/// A model's server: reserved for the server work, where each model will
+/// accept and serve connections through its own runtime, in its own file.
+pub trait Serve {}
 
 /// A built runtime, ready to run plans.
 pub trait Runner {
@@ -254,8 +296,10 @@ fn request_failed(request: &Request, error: &io::Error) -> String {
 
 /// The primitives an async runtime supplies to [`async_task`].
 pub trait AsyncRuntime {
-    /// The runtime's own timer.
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// The runtime's own timer. Futures need not be `Send`: a
+    /// thread-per-core runtime runs tasks where they were spawned, and a
+    /// work-stealing runtime's concrete primitives are `Send` anyway.
+    fn sleep(duration: Duration) -> impl Future<Output = ()>;
 
     /// The runtime's own TCP client: connect to `server`, write all of
     /// `request`, then read the reply through a [`READ_BUFFER_BYTES`] buffer,
@@ -264,7 +308,7 @@ pub trait AsyncRuntime {
         server: SocketAddr,
         request: &[u8],
         reply: &mut ReplyCheck,
-    ) -> impl Future<Output = io::Result<()>> + Send;
+    ) -> impl Future<Output = io::Result<()>>;
 }
 
 /// Runs task `index` as a future on runtime `R`. Compute runs inline,
