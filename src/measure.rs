@@ -163,6 +163,10 @@ pub fn machine() -> Machine {
         .map(|w| w.trim_matches(['[', ']']).to_string())
         .unwrap_or(thp_line);
     let crates = crate_versions().into_iter().collect();
+    let runtimes = crate::model::all()
+        .iter()
+        .filter_map(|model| Some((model.name().to_string(), model.runtime_note()?)))
+        .collect();
     Machine {
         cores: cores(),
         cpu_model,
@@ -176,6 +180,7 @@ pub fn machine() -> Machine {
         threads_max: read_u64("/proc/sys/kernel/threads-max"),
         pid_max: read_u64("/proc/sys/kernel/pid_max"),
         max_map_count: read_u64("/proc/sys/vm/max_map_count"),
+        runtimes,
     }
 }
 

@@ -82,6 +82,10 @@ pub struct Machine {
     /// /proc/sys/vm/max_map_count (a Rust thread takes 4 memory maps).
     #[serde(default)]
     pub max_map_count: u64,
+    /// What a model's runtime chose on this machine, by model
+    /// (`Model::runtime_note`: e.g. which I/O driver monoio runs on).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub runtimes: std::collections::BTreeMap<String, String>,
 }
 
 /// One measured cell. Every exporter and chart reads this struct.

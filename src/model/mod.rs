@@ -92,6 +92,12 @@ pub trait Model: Sync {
     }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
+    /// What the runtime chose on this machine, when that can differ between
+    /// machines (monoio's io_uring or epoll driver); every record's machine
+    /// information keeps it (`Machine::runtimes`).
+    fn runtime_note(&self) -> Option<String> {
+        None
+    }
     /// The crates behind the runtime, whose versions every record shows.
     fn crates(&self) -> &'static [&'static str] {
         &[]
