@@ -22,6 +22,7 @@
 
 mod async_std_rt;
 pub mod lab;
+mod monoio;
 mod rayon_pool;
 mod sequential;
 mod smol_rt;
@@ -356,6 +357,7 @@ pub fn all() -> &'static [&'static dyn Model] {
         &async_std_rt::AsyncStd,
         &smol_rt::Smol,
         &rayon_pool::Rayon,
+        &monoio::Monoio,
     ]
 }
 
