@@ -5,7 +5,17 @@
 //! model needs no line here.
 use std::process::Command;
 
+/// Why the lab builds only for Linux, and how to run it elsewhere: the same
+/// words as the `compile_error!` in src/lib.rs.
+const NOT_LINUX: &str = "async-vs-blocking measures with Linux interfaces (/proc, epoll, timerfd, PR_SET_PDEATHSIG) and builds only for Linux. On Windows, run it in WSL2; on macOS, in a Linux container or VM, e.g. `docker run --rm -it -v \"$PWD\":/lab -w /lab rust:1 cargo run --release -- report` (the numbers then describe that VM). See README.md, \"Where it runs\".";
+
 fn main() {
+    // Stop before compiling anything: one message instead of a wall of
+    // errors about missing epoll, timerfd and /proc.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        eprintln!("error: {NOT_LINUX}");
+        std::process::exit(1);
+    }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)
         .arg("--version")

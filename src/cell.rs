@@ -453,6 +453,16 @@ fn describe_failure(exit: std::process::ExitStatus, stderr: &str, peak_threads: 
     }
 }
 
+/// The command line of this process, as records store it. Arguments that are
+/// not UTF-8 (a path such as `out-\xff`) are shown with U+FFFD in their place
+/// instead of stopping the lab: the record is for reading, not for running.
+pub fn invocation() -> String {
+    std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Where a record came from, for reproducing it.
 #[derive(Debug, Clone, Default)]
 pub struct Provenance {

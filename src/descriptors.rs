@@ -57,7 +57,34 @@ pub fn ephemeral_ports() -> Option<u64> {
 /// which inherit the same limit) and in `ports` ephemeral ports. The error
 /// says which limit is too low and how to raise it.
 pub fn check_connections(connections: u64, nofile: u64, ports: Option<u64>) -> Result<(), String> {
+    check_connections_under(connections, nofile, ports, nr_open())
+}
+
+/// The kernel's ceiling on any process's descriptor limit (`fs.nr_open`):
+/// no `ulimit -n` can go above it; only root can raise it, with sysctl.
+pub fn nr_open() -> Option<u64> {
+    read_u64("/proc/sys/fs/nr_open")
+}
+
+/// [`check_connections`] with the kernel's ceiling given, so the advice can
+/// be checked on invented limits.
+pub fn check_connections_under(
+    connections: u64,
+    nofile: u64,
+    ports: Option<u64>,
+    nr_open: Option<u64>,
+) -> Result<(), String> {
     let needed = connections + RESERVED_DESCRIPTORS;
+    if let Some(ceiling) = nr_open.filter(|&ceiling| needed > ceiling) {
+        return Err(format!(
+            "this socket cell holds up to {connections} connections open at once and needs about \
+             {needed} file descriptors in the client and as many in the server, above the \
+             kernel's ceiling for any process, fs.nr_open = {ceiling}: no `ulimit -n` can pass it \
+             (the open-files limit here is {nofile}); run at most {} tasks, or, as root, raise the \
+             ceiling first (`sysctl fs.nr_open={needed}`) and then `ulimit -n {needed}`",
+            ceiling.saturating_sub(RESERVED_DESCRIPTORS)
+        ));
+    }
     if needed > nofile {
         return Err(format!(
             "this socket cell holds up to {connections} connections open at once and needs about \
@@ -106,6 +133,21 @@ mod tests {
         let error = check_connections(30_000, 100_000, Some(28_000)).unwrap_err();
         assert!(error.contains("ip_local_port_range"), "{error}");
         assert!(check_connections(30_000, 100_000, None).is_ok());
+    }
+
+    #[test]
+    fn advice_never_goes_above_the_kernels_ceiling() {
+        // 10,000,000 tasks with fs.nr_open at 1,048,576: `ulimit -n 10000064`
+        // is impossible, so the error names the ceiling and what root can do.
+        let error =
+            check_connections_under(10_000_000, 1_048_576, None, Some(1_048_576)).unwrap_err();
+        assert!(error.contains("fs.nr_open = 1048576"), "{error}");
+        assert!(error.contains("no `ulimit -n` can pass it"), "{error}");
+        assert!(error.contains("at most 1048512 tasks"), "{error}");
+        assert!(!error.contains("limits.conf"), "{error}");
+        // Below the ceiling the usual advice stands.
+        let error = check_connections_under(10_000, 1024, None, Some(1_048_576)).unwrap_err();
+        assert!(error.contains("ulimit -n 10064"), "{error}");
     }
 
     #[test]

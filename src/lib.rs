@@ -11,21 +11,38 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
+//!   [`load`]: the open-loop load generator that drives it.
+
+// The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
+// once, instead of letting a macOS or Windows build fail in a hundred places.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "async-vs-blocking measures with Linux interfaces (/proc, epoll, timerfd, PR_SET_PDEATHSIG) \
+     and builds only for Linux. On Windows, run it in WSL2; on macOS, in a Linux container or VM, \
+     e.g. `docker run --rm -it -v \"$PWD\":/lab -w /lab rust:1 cargo run --release -- report` \
+     (the numbers then describe that VM). See README.md, \"Where it runs\"."
+);
 
 pub mod cell;
 pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod descriptors;
+pub mod error;
 pub mod experiments;
 pub mod export;
+pub mod http;
 pub mod interrupt;
 pub mod limits;
+pub mod load;
 pub mod measure;
 pub mod measure_report;
 pub mod memory;
 pub mod model;
+pub mod output;
 pub mod protocol;
+pub mod records;
 pub mod report;
 pub mod result;
 pub mod server;

@@ -8,6 +8,10 @@
 //! signal stack and guard page the Rust runtime adds for stack-overflow
 //! reports), out of `vm.max_map_count` per process.
 //!
+//! [`thread_ceiling`] is the one place that turns those limits into a
+//! number of threads: the claims, the README and the `threads` model's
+//! budget agree because they all count with [`MAPS_PER_THREAD`] here.
+//!
 //! When `pthread_create` is refused, it says only `EAGAIN`.
 //! [`diagnose_thread_failure`] reads the current values of every limit and
 //! names the one closest to exhausted. [`ThreadBudget`] stops the `threads`
@@ -251,6 +255,62 @@ fn diagnose_from(error: &std::io::Error, started: u64, limits: &[LimitUse]) -> S
     format!("{error}; {started} threads had started; {verdict}; limits now: {all}{root_note}")
 }
 
+/// How many threads this process could hold at once, and the limit that
+/// stops it first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadCeiling {
+    /// Threads the process could add now (its own threads aside).
+    pub threads: u64,
+    /// The limit that allows the fewest, e.g. `vm.max_map_count`.
+    pub limit: &'static str,
+    /// Every limit with the threads it allows, for one line of text:
+    /// "vm.max_map_count 16,3xx, kernel.pid_max 32,4xx, ...".
+    pub detail: String,
+}
+
+/// How many more threads one limit allows, given its current use.
+fn threads_allowed(limit: &LimitUse, bytes_per_thread: u64) -> u64 {
+    let free = limit.limit.saturating_sub(limit.used);
+    match limit.name {
+        "vm.max_map_count" => free.saturating_sub(MAP_RESERVE) / MAPS_PER_THREAD,
+        // Both in MiB here.
+        "RLIMIT_AS" | "vm.overcommit_memory=2 CommitLimit" => {
+            (free << 20).saturating_sub(ADDRESS_SPACE_RESERVE) / bytes_per_thread.max(1)
+        }
+        _ => free,
+    }
+}
+
+/// The thread ceiling of this process right now, for threads with
+/// `stack_bytes` stacks (`None`: Rust's default): the smallest number of
+/// threads any limit in [`thread_limits`] still allows, counted the way
+/// [`ThreadBudget`] counts (four maps per thread, the same reserves). `None`
+/// when no limit can be read.
+pub fn thread_ceiling(stack_bytes: Option<u64>) -> Option<ThreadCeiling> {
+    ceiling_from(&thread_limits(), stack_bytes)
+}
+
+fn ceiling_from(limits: &[LimitUse], stack_bytes: Option<u64>) -> Option<ThreadCeiling> {
+    let bytes_per_thread = stack_bytes
+        .unwrap_or(DEFAULT_RUST_STACK_BYTES)
+        .max(libc::PTHREAD_STACK_MIN as u64)
+        + EXTRA_BYTES_PER_THREAD;
+    let allowed: Vec<(&'static str, u64)> = limits
+        .iter()
+        .map(|l| (l.name, threads_allowed(l, bytes_per_thread)))
+        .collect();
+    let &(limit, threads) = allowed.iter().min_by_key(|(_, n)| *n)?;
+    Some(ThreadCeiling {
+        threads,
+        limit,
+        detail: allowed
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// Why [`ThreadBudget::admit`] refused one more thread.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LimitReached {
@@ -407,6 +467,36 @@ mod tests {
             unit: "PIDs",
         }];
         assert!(diagnose_from(&error, 5, &roomy).contains("memory"));
+    }
+
+    #[test]
+    fn the_ceiling_counts_four_maps_per_thread_and_takes_the_tightest_limit() {
+        let limits = [
+            LimitUse {
+                name: "vm.max_map_count",
+                used: 300,
+                limit: 65_530,
+                unit: "memory maps",
+            },
+            LimitUse {
+                name: "kernel.pid_max",
+                used: 400,
+                limit: 32_768,
+                unit: "PIDs",
+            },
+        ];
+        let ceiling = ceiling_from(&limits, None).unwrap();
+        assert_eq!(ceiling.limit, "vm.max_map_count");
+        assert_eq!(
+            ceiling.threads,
+            (65_530 - 300 - MAP_RESERVE) / MAPS_PER_THREAD
+        );
+        assert!(
+            ceiling.detail.contains("kernel.pid_max 32368"),
+            "{}",
+            ceiling.detail
+        );
+        assert_eq!(ceiling_from(&[], None), None);
     }
 
     fn admit_until_refused(budget: &mut ThreadBudget) -> (usize, LimitReached) {

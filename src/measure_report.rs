@@ -8,7 +8,10 @@
 
 use crate::cell::RepeatExecutor;
 use crate::experiments::{costs, timers};
+use crate::interrupt;
+use crate::output::path_in;
 use crate::report::{self, ReportData};
+use crate::result::CellRecord;
 use crate::sweep::{self, SweepOptions};
 
 /// Measures everything a report shows into `options.out`, then reads it
@@ -19,30 +22,45 @@ pub fn measure(
     executor: &dyn RepeatExecutor,
 ) -> anyhow::Result<ReportData> {
     let summary = sweep::run_sweep(options, executor)?;
-    if summary.interrupted {
-        return Ok(ReportData {
-            records: summary.records,
+    // Stopped by SIGINT or SIGTERM (during the sweep or the experiments
+    // below, which run in this process): the cells, and the timers when
+    // they finished, are saved already; nothing else runs.
+    let stopped = |records: Vec<CellRecord>| -> anyhow::Result<ReportData> {
+        let mut data = ReportData {
+            records,
             invocation: options.invocation.clone(),
             interrupted: true,
             ..ReportData::default()
-        });
+        };
+        report::read_beside(&mut data, &options.out)?;
+        Ok(data)
+    };
+    if summary.interrupted || interrupt::requested() {
+        return stopped(summary.records);
     }
     eprintln!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
     match timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES) {
-        Ok(records) => {
-            report::timers::write_timers(&options.out.join(report::timers::FILE_NAME), &records)?
-        }
+        Ok(records) => report::timers::write_timers(
+            &path_in(&options.out, report::timers::FILE_NAME)?,
+            &records,
+        )?,
         Err(error) => {
             eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}")
         }
     }
+    if interrupt::requested() {
+        return stopped(summary.records);
+    }
     eprintln!("measuring spawn and switch costs ...");
     match costs::measure_costs() {
-        Ok(unit_costs) => {
-            report::costs::write_costs(&options.out.join(report::costs::FILE_NAME), &unit_costs)?
-        }
+        // Costs cut short by a signal are not saved.
+        Ok(_) if interrupt::requested() => return stopped(summary.records),
+        Ok(unit_costs) => report::costs::write_costs(
+            &path_in(&options.out, report::costs::FILE_NAME)?,
+            &unit_costs,
+        )?,
         Err(error) => {
             eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}")
         }

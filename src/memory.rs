@@ -20,6 +20,54 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The fewest valid cells (distinct task counts) memory per unit is
+/// computed from, everywhere: `sweep`, the report and the claims. A slope
+/// needs two; with only two the line fits exactly, so r² says nothing and
+/// the report says so.
+pub const MIN_FIT_POINTS: usize = 2;
+
+/// Whether every unit of a `sleep` cell was alive at the same moment — the
+/// condition for its peak RSS to count every unit's memory.
+///
+/// For threads the peak thread count shows it. For tasks: each task ends
+/// one wait after it started, so if the whole run took less than two waits,
+/// the last task started before the first one could end.
+pub fn all_alive_at_once(record: &CellRecord) -> bool {
+    if record.model == "threads" {
+        record.peak_threads >= record.tasks
+    } else {
+        record.sleep_ms > 0.0 && record.wall_ms.max < 2.0 * record.sleep_ms
+    }
+}
+
+/// Whether a cell may enter a memory-per-unit fit: it finished, recorded
+/// its peak, and every unit was alive at once. The one rule for every
+/// place that computes memory per unit.
+pub fn counts_for_memory(record: &CellRecord) -> bool {
+    record.status == Status::Ok && record.peak_rss_kib > 0 && all_alive_at_once(record)
+}
+
+/// Memory per unit from `records` by the one rule: the line through peak
+/// RSS (KiB) against tasks over the cells that [`counts_for_memory`], if
+/// they cover at least [`MIN_FIT_POINTS`] task counts. The slope is KiB per
+/// unit.
+pub fn fit_kib_per_unit<'a>(
+    records: impl IntoIterator<Item = &'a CellRecord>,
+) -> Option<stats::LinearFit> {
+    let points: Vec<(f64, f64)> = records
+        .into_iter()
+        .filter(|r| counts_for_memory(r))
+        .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+        .collect();
+    let mut counts: Vec<u64> = points.iter().map(|(t, _)| *t as u64).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    if counts.len() < MIN_FIT_POINTS {
+        return None;
+    }
+    stats::linear_fit(&points)
+}
+
 /// One model's memory per unit, from a linear fit over its cells.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryPerUnit {
@@ -42,15 +90,13 @@ pub struct MemoryPerUnit {
 }
 
 /// Fits peak RSS against tasks for every (workload, model, stack size) with
-/// at least two distinct task counts among the `ok` records. Ordered as
+/// at least [`MIN_FIT_POINTS`] task counts among the cells that
+/// [`counts_for_memory`] (finished, every unit alive at once). Ordered as
 /// `list` shows the models, default stacks before small ones.
 pub fn memory_per_unit(records: &[CellRecord]) -> Vec<MemoryPerUnit> {
     type Key = (String, String, Option<u64>);
     let mut groups: Vec<(Key, Vec<&CellRecord>)> = Vec::new();
-    for record in records
-        .iter()
-        .filter(|r| r.status == Status::Ok && r.peak_rss_kib > 0)
-    {
+    for record in records.iter().filter(|r| counts_for_memory(r)) {
         let key = (
             record.workload.clone(),
             record.model.clone(),
@@ -64,11 +110,7 @@ pub fn memory_per_unit(records: &[CellRecord]) -> Vec<MemoryPerUnit> {
     let mut fits: Vec<MemoryPerUnit> = groups
         .into_iter()
         .filter_map(|((workload, model, stack_kib), members)| {
-            let rss: Vec<(f64, f64)> = members
-                .iter()
-                .map(|r| (r.tasks as f64, r.peak_rss_kib as f64 * 1024.0))
-                .collect();
-            let fit = stats::linear_fit(&rss)?;
+            let fit = fit_kib_per_unit(members.iter().copied())?;
             let virtual_fit = if members.iter().all(|r| r.peak_vm_kib > 0) {
                 let points: Vec<(f64, f64)> = members
                     .iter()
@@ -85,8 +127,8 @@ pub fn memory_per_unit(records: &[CellRecord]) -> Vec<MemoryPerUnit> {
                 points: members.len(),
                 tasks_min: members.iter().map(|r| r.tasks).min().unwrap_or(0),
                 tasks_max: members.iter().map(|r| r.tasks).max().unwrap_or(0),
-                bytes_per_unit: fit.slope,
-                base_mib: fit.intercept / (1024.0 * 1024.0),
+                bytes_per_unit: fit.slope * 1024.0,
+                base_mib: fit.intercept / 1024.0,
                 r_squared: fit.r_squared,
                 virtual_bytes_per_unit: virtual_fit,
             })
@@ -152,7 +194,7 @@ pub fn table(fits: &[MemoryPerUnit]) -> comfy_table::Table {
 
 /// Writes the fits to `dir/memory.json` (pretty JSON array) and returns the path.
 pub fn write_json(dir: &Path, fits: &[MemoryPerUnit]) -> anyhow::Result<PathBuf> {
-    let path = dir.join("memory.json");
+    let path = crate::output::path_in(dir, "memory.json")?;
     let text = serde_json::to_string_pretty(fits).context("encoding memory.json")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
@@ -177,7 +219,8 @@ mod tests {
             efficiency: 1.0,
             latency_ms: LatencyMs::default(),
             peak_rss_kib: rss_kib,
-            peak_threads: 3,
+            // Every thread alive at the peak, and the main thread.
+            peak_threads: tasks + 1,
             peak_vm_kib: 0,
             spawn_ms: None,
             cpu_user_ms: 0.0,
@@ -233,5 +276,33 @@ mod tests {
         assert!((fits[2].bytes_per_unit - 512.0).abs() < 1.0);
         assert!(fits.iter().all(|f| f.r_squared > 0.999 && f.points == 3));
         assert!(fits[0].virtual_bytes_per_unit.is_none());
+    }
+
+    #[test]
+    fn cells_where_not_every_unit_was_alive_are_left_out_of_the_fit() {
+        let mut late = record("threads", 4000, 4096 + 10 * 4000, None);
+        late.peak_threads = 1_500; // threads ended before the last ones started
+        let slow = WallMs {
+            min: 2_500.0,
+            median: 2_500.0,
+            max: 2_500.0,
+        };
+        let mut slow_tasks = record("tokio", 4000, 9_999_999, None);
+        slow_tasks.wall_ms = slow;
+        assert!(!all_alive_at_once(&late) && !all_alive_at_once(&slow_tasks));
+        let records = vec![
+            record("threads", 1000, 4096 + 10 * 1000, None),
+            record("threads", 2000, 4096 + 10 * 2000, None),
+            late,
+            record("tokio", 1000, 3000, None),
+            slow_tasks,
+        ];
+        let fit = fit_kib_per_unit(&records[..3]).unwrap();
+        assert!((fit.slope - 10.0).abs() < 1e-9);
+        // tokio keeps one valid count: fewer than MIN_FIT_POINTS, no fit.
+        assert_eq!(fit_kib_per_unit(&records[3..]), None);
+        let fits = memory_per_unit(&records);
+        assert_eq!(fits.len(), 1);
+        assert_eq!(fits[0].points, 2);
     }
 }

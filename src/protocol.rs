@@ -12,8 +12,11 @@
 //!    Byte `k` of the reply to request `id` is
 //!    `ALPHABET[(id + k) % ALPHABET.len()]`, so a client can check every byte
 //!    and tell a reply meant for another request from its own.
-//! 3. A request the server cannot read is answered at once with one line
-//!    `ERR <reason>\n`, then the connection is closed.
+//! 3. A request the server cannot read — including a line the client
+//!    half-closed before its newline — is answered at once with one line
+//!    `ERR <reason>\n`, then the connection is closed. A connection that sends
+//!    or takes nothing for `serve --idle-timeout-s` (default 60 s) is closed
+//!    without an answer; the server's own delay does not count as idle.
 //!
 //! Try it by hand: `printf 'GET 3\n' | nc 127.0.0.1 <port>`.
 

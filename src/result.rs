@@ -110,7 +110,8 @@ pub struct CellRecord {
     pub wall_ms: WallMs,
     /// The physical lower bound on wall time for this cell.
     pub ideal_ms: f64,
-    /// `ideal_ms / wall_ms.median`: 1.0 means the model reached the physical limit.
+    /// `ideal_ms / wall_ms.median`: 1.0 means as fast as the ideal; above 1.0 the
+    /// ideal was not a lower bound (e.g. the compute calibration ran slow).
     pub efficiency: f64,
     /// Task completion times since the cell started.
     pub latency_ms: LatencyMs,

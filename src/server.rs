@@ -16,9 +16,9 @@
 //! recorded, and `Ctrl-C` (or SIGTERM) prints that accuracy before the
 //! server exits.
 
-mod event_loop;
+pub(crate) mod event_loop;
 
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use std::io::{self, Write};
@@ -61,6 +61,19 @@ pub struct ServeArgs {
     /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Serve HTTP/1.1 (`GET /work`, `GET /health`) with this execution model
+    /// instead of running the latency server.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::model::names()),
+          conflicts_with_all = ["delay_ms", "reply_bytes", "threads"])]
+    pub model: Option<String>,
+    /// With --model: worker threads for pools and executors [default: number of cores].
+    #[arg(long, requires = "model", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Close a connection idle (or sending half a request) for this many
+    /// seconds; the latency server's own delay does not count as idle.
+    #[arg(long, default_value = "60", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_s: u64,
 }
 
 fn parse_delay_ms(text: &str) -> Result<f64, String> {
@@ -80,7 +93,16 @@ pub struct ServerConfig {
     pub delay: Duration,
     /// Bytes in each reply.
     pub reply_bytes: u64,
+    /// A connection that sends no request byte (or takes no reply byte) for
+    /// this long is closed, so idle clients cannot hold every descriptor.
+    /// The server's own delay does not count: a waiting request is not idle.
+    pub idle_timeout: Duration,
 }
+
+/// `serve --idle-timeout-s`'s default: far longer than any lab client takes
+/// to send its line or read its reply, short enough that abandoned
+/// connections give their descriptors back within a minute.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the server has done so far, and how accurate its delays were.
 #[derive(Debug)]
@@ -91,6 +113,8 @@ pub struct ServerStats {
     pub refused: AtomicU64,
     /// Connections that broke off (reset by the client, write errors).
     pub failed: AtomicU64,
+    /// Connections closed after the idle timeout.
+    pub idle_closed: AtomicU64,
     /// How late each delay ended, in µs.
     lateness_us: Mutex<Histogram<u64>>,
 }
@@ -101,6 +125,7 @@ impl Default for ServerStats {
             served: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            idle_closed: AtomicU64::new(0),
             // 1 µs to one hour at three significant digits.
             lateness_us: Mutex::new(
                 Histogram::new_with_bounds(1, 3_600_000_000, 3)
@@ -135,10 +160,11 @@ impl ServerStats {
     /// One line for the operator.
     pub fn summary(&self, delay: Duration) -> String {
         let counts = format!(
-            "served {} replies, refused {} requests, {} connections broke off",
+            "served {} replies, refused {} requests, {} connections broke off, {} idle ones closed",
             self.served.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed)
+            self.failed.load(Ordering::Relaxed),
+            self.idle_closed.load(Ordering::Relaxed)
         );
         match self.lateness_ms() {
             Some((p50, p99, max)) => format!(
@@ -224,25 +250,16 @@ pub fn spawn_in_process(
 /// limit, prints the bound address on the first line and serves until
 /// SIGINT/SIGTERM, when it prints how accurate its delays were.
 pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
-    let addr = SocketAddr::new(args.bind, args.port);
-    if !args.bind.is_loopback() && !args.allow_remote {
-        return Err(UsageError(format!(
-            "error: --bind {} is not a loopback address; the latency server only listens on \
-             loopback (127.0.0.1, ::1) unless you add --allow-remote",
-            args.bind
-        ))
-        .into());
+    if let Some(model) = &args.model {
+        let model = crate::model::by_name(model).expect("clap checked the model name");
+        return crate::http::serve::serve_model(model, &args);
     }
-    if !args.bind.is_loopback() {
-        eprintln!(
-            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
-             connect and hold connections open"
-        );
-    }
+    let addr = checked_address(&args)?;
     let limit = crate::descriptors::raise_nofile_limit();
     let config = ServerConfig {
         delay: Duration::from_secs_f64(args.delay_ms / 1e3),
         reply_bytes: args.reply_bytes,
+        idle_timeout: Duration::from_secs(args.idle_timeout_s),
     };
     let threads = args
         .threads
@@ -277,14 +294,37 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
     eprintln!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
          with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
-         descriptors. Ctrl-C stops it and prints how accurate the delays were.",
-        args.delay_ms, config.reply_bytes
+         descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
+         accurate the delays were.",
+        args.delay_ms, config.reply_bytes, args.idle_timeout_s
     );
     run(listeners, config, stats).context("serving")?;
     Ok(0)
 }
 
-fn block_stop_signals() -> libc::sigset_t {
+/// The address to listen on: loopback, unless `--allow-remote` (then with a warning).
+pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
+    let addr = SocketAddr::new(args.bind, args.port);
+    if !args.bind.is_loopback() && !args.allow_remote {
+        return Err(UsageError(format!(
+            "error: --bind {} is not a loopback address; the server only listens on \
+             loopback (127.0.0.1, ::1) unless you add --allow-remote",
+            args.bind
+        ))
+        .into());
+    }
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
+             connect and hold connections open"
+        );
+    }
+    Ok(addr)
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread and every thread it
+/// starts later, so that one thread can wait for them with [`wait_for_stop_signal`].
+pub(crate) fn block_stop_signals() -> libc::sigset_t {
     // SAFETY: the set is initialised by sigemptyset before use and only
     // passed to the signal-mask functions, which read it.
     unsafe {
@@ -297,7 +337,8 @@ fn block_stop_signals() -> libc::sigset_t {
     }
 }
 
-fn wait_for_stop_signal(set: &libc::sigset_t) {
+/// Waits until SIGINT or SIGTERM arrives (they must be blocked).
+pub(crate) fn wait_for_stop_signal(set: &libc::sigset_t) {
     let mut signal = 0;
     // SAFETY: sigwait reads the initialised set and writes one int we own.
     unsafe {
@@ -329,6 +370,7 @@ mod tests {
             ServerConfig {
                 delay: Duration::from_millis(30),
                 reply_bytes: 200_000,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
             },
             1,
         )
@@ -350,6 +392,7 @@ mod tests {
             ServerConfig {
                 delay: Duration::from_millis(100),
                 reply_bytes: 10,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
             },
             2,
         )
@@ -372,6 +415,7 @@ mod tests {
             ServerConfig {
                 delay: Duration::ZERO,
                 reply_bytes: 8 << 20,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
             },
             1,
         )
@@ -409,6 +453,7 @@ mod tests {
             ServerConfig {
                 delay: Duration::from_secs(10),
                 reply_bytes: 10,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
             },
             2,
         )
@@ -422,5 +467,57 @@ mod tests {
         let (reply, _) = ask(addr, &[b'x'; 64]);
         assert!(String::from_utf8_lossy(&reply).contains("longer than 64"));
         assert_eq!(stats.refused.load(Ordering::Relaxed), 2);
+    }
+    #[test]
+    fn a_request_cut_off_by_a_half_close_gets_an_error_line() {
+        let (addr, stats) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_secs(10),
+                reply_bytes: 10,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            },
+            1,
+        )
+        .unwrap();
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET 7").unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(
+            reply.starts_with("ERR ") && reply.contains("newline"),
+            "{reply}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn an_idle_connection_is_closed_after_the_idle_timeout() {
+        let idle = Duration::from_millis(300);
+        let (addr, _) = spawn_in_process(
+            ServerConfig {
+                delay: Duration::from_millis(10),
+                reply_bytes: 10,
+                idle_timeout: idle,
+            },
+            1,
+        )
+        .unwrap();
+        let started = Instant::now();
+        let mut silent = TcpStream::connect(addr).unwrap();
+        // Half a line, then silence: still idle.
+        silent.write_all(b"GE").unwrap();
+        let mut reply = Vec::new();
+        silent.read_to_end(&mut reply).unwrap();
+        let took = started.elapsed();
+        assert!(reply.is_empty(), "{reply:?}");
+        // Not before the timeout; 10 s is far beyond any slow machine.
+        assert!(took >= idle, "{took:?}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        // The server still answers others.
+        assert_eq!(ask(addr, &protocol::request_line(3)).0.len(), 10);
     }
 }

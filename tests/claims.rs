@@ -85,6 +85,15 @@ fn fast_claims_report_physical_numbers_and_a_reproducing_command() {
         assert_ne!(claim.verdict, Verdict::NotMeasured, "{claim:?}");
         assert!(!claim.thresholds.is_empty(), "{}", claim.id);
         assert!(!claim.decided_by.is_empty(), "{}", claim.id);
+        // All three are demonstrations, labelled as such in --json.
+        assert!(
+            claim
+                .demonstration
+                .as_deref()
+                .is_some_and(|what| !what.is_empty()),
+            "{}",
+            claim.id
+        );
         assert_eq!(
             claim.verdict == Verdict::HoldsWithACaveat,
             claim.caveat.is_some(),
@@ -144,6 +153,8 @@ fn the_table_shows_verdict_thresholds_and_machine() {
         "lazy-futures",
         "decided by:",
         "DROPPED_WORK_MAX",
+        "demonstration:",
+        "demonstrations (outcome fixed in advance): 1",
         "async-vs-blocking claims --only lazy-futures",
         "machine:",
         "cores",

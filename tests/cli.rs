@@ -11,8 +11,9 @@ fn lab() -> Command {
 /// Runs one cell with `--json` and returns its record.
 fn run_json(args: &[&str]) -> Value {
     let output = lab().arg("run").args(args).arg("--json").output().unwrap();
+    // 3: the cell failed or timed out, and its record is printed all the same.
     assert!(
-        output.status.success(),
+        matches!(output.status.code(), Some(0 | 3)),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -335,7 +336,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
                 "--sleep-ms",
                 "0",
             ],
-            "more than 0",
+            "at least",
         ),
         (
             &[

@@ -131,7 +131,7 @@ fn outline(html: &str) -> String {
         } else if let Some(note) = found.get(10) {
             let text = strip_tags(note.as_str());
             // Only the claims section's notes: what is missing, where it came from.
-            if text.starts_with("holds") || text.starts_with("Not in this run") {
+            if text.starts_with("verdicts:") || text.starts_with("Not in this run") {
                 lines.push(format!(
                     "    note: {}",
                     text.split(". ").next().unwrap_or("")
@@ -445,4 +445,66 @@ fn a_malformed_claims_file_names_itself() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("claims.json"), "{stderr}");
+}
+
+#[test]
+fn figures_loaded_from_files_are_labelled_loaded_with_their_date_and_machine() {
+    // A results file and a claims file recorded elsewhere, copied here.
+    let dir = tempfile::tempdir().unwrap();
+    let input = results_without_claims(dir.path());
+    std::fs::copy(
+        fixture().with_file_name("claims.json"),
+        dir.path().join("claims.json"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    report_from(std::slice::from_ref(&input), &out);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let start = html.find("id=\"provenance\"").expect("the provenance list");
+    let provenance: Vec<String> = html[start..start + html[start..].find("</ul>").unwrap()]
+        .split("<li>")
+        .skip(1)
+        .map(strip_tags)
+        .collect();
+
+    let records = async_vs_blocking::export::read_jsonl(&input).unwrap();
+    let first_cell = records.iter().map(|r| r.started_unix_s).min().unwrap();
+    let claims: async_vs_blocking::claims::ClaimsReport = serde_json::from_str(
+        &std::fs::read_to_string(fixture().with_file_name("claims.json")).unwrap(),
+    )
+    .unwrap();
+    let date = |unix_s| report::data::utc_date(unix_s)[..10].to_string();
+    let escaped = |text: &str| minijinja::HtmlEscape(text).to_string();
+    let cells = provenance
+        .iter()
+        .find(|l| l.contains("Cells:"))
+        .expect("a line for the cells");
+    assert!(cells.contains("loaded from"), "{cells}");
+    assert!(
+        cells.contains(&escaped(&input.display().to_string())),
+        "{cells}"
+    );
+    assert!(cells.contains(&date(first_cell)), "{cells}");
+    assert!(
+        cells.contains(&escaped(&records[0].machine.cpu_model)),
+        "{cells}"
+    );
+    assert!(cells.contains("not by this report"), "{cells}");
+    let claims_line = provenance
+        .iter()
+        .find(|l| l.contains("Claims on trial:"))
+        .expect("a line for the claims");
+    assert!(claims_line.contains("loaded"), "{claims_line}");
+    assert!(
+        claims_line.contains(&date(claims.started_unix_s)),
+        "{claims_line}"
+    );
+    assert!(
+        claims_line.contains(&escaped(&claims.machine.cpu_model)),
+        "{claims_line}"
+    );
+    assert!(claims_line.contains("not by this report"), "{claims_line}");
+    // Nowhere does the page claim to have measured what it loaded.
+    assert!(!html.contains("measured by this report"), "{provenance:?}");
+    assert!(!html.contains("Measured by this report"));
 }

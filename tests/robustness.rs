@@ -6,9 +6,9 @@
 //! `/proc/*/cmdline`, by an argument no other process on the machine has (a
 //! wait like `61234.5` ms, or a test sleeper started by the cell).
 
-use async_vs_blocking::cli;
 use async_vs_blocking::export::read_jsonl;
 use async_vs_blocking::result::{CellRecord, Status};
+use async_vs_blocking::{error, records};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -287,7 +287,8 @@ fn timeout_kills_the_cells_whole_process_group() {
         "the test sleeper never started"
     );
     let output = child.wait_with_limit(Duration::from_secs(30));
-    assert!(output.status.success());
+    // A timed-out cell: its record on stdout, exit code 3 for scripts.
+    assert_eq!(output.status.code(), Some(3));
     let record: CellRecord = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(record.status, Status::Timeout);
     assert!(record.error.as_deref().unwrap_or("").contains("timeout"));
@@ -317,7 +318,8 @@ fn thread_ceiling_is_a_recorded_failure_not_a_panic() {
         .env("AVB_TEST_CELL_RLIMIT_AS_MIB", "512")
         .output()
         .unwrap();
-    assert!(output.status.success());
+    // A failed cell: its record on stdout, exit code 3 for scripts.
+    assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
     let record: CellRecord = serde_json::from_slice(&output.stdout).unwrap();
@@ -380,13 +382,13 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (run(&["--tasks", "0"]), "--tasks"),
         (run(&["--tasks", "10000001"]), "--tasks"),
         (words("sweep --tasks 10,20000000"), "--tasks"),
-        (run(&["--tasks", "5", "--sleep-ms", "0"]), "more than 0"),
-        (run(&["--tasks", "5", "--sleep-ms", "-3"]), "more than 0"),
+        (run(&["--tasks", "5", "--sleep-ms", "0"]), "at least"),
+        (run(&["--tasks", "5", "--sleep-ms", "-3"]), "at least"),
         (run(&["--tasks", "5", "--sleep-ms", "3600001"]), "one hour"),
-        (run(&["--tasks", "5", "--cpu-us", "0"]), "more than 0"),
+        (run(&["--tasks", "5", "--cpu-us", "0"]), "at least"),
         (run(&["--tasks", "5", "--timeout-s", "0"]), "--timeout-s"),
         (run(&["--tasks", "5", "--timeout-s", "3601"]), "--timeout-s"),
-        (words("sweep --sleep-ms 0"), "more than 0"),
+        (words("sweep --sleep-ms 0"), "at least"),
         (words("sweep --cpu-us 7200000000"), "one hour"),
         (words("sweep --timeout-s 86400"), "--timeout-s"),
         (run(&["--tasks", "5", "--workers", "0"]), "--workers"),
@@ -432,8 +434,11 @@ fn bad_input_is_one_line_and_exit_code_2() {
 fn input_files_are_checked_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let usage = |path: &Path| {
-        let error = cli::load_records(path).unwrap_err();
-        assert!(error.downcast_ref::<cli::UsageError>().is_some(), "{error}");
+        let error = records::load_records(path).unwrap_err();
+        assert!(
+            error.downcast_ref::<error::UsageError>().is_some(),
+            "{error}"
+        );
         let line = error.to_string();
         assert!(!line.contains('\n'), "{line}");
         line
@@ -457,7 +462,7 @@ fn input_files_are_checked_with_file_and_line() {
     assert!(output.status.success());
     let first = lines(&good.join("results.jsonl")).remove(0);
     assert_eq!(
-        cli::load_records(&good.join("results.jsonl"))
+        records::load_records(&good.join("results.jsonl"))
             .unwrap()
             .len(),
         1

@@ -3,9 +3,13 @@
 Usage: python3 cell.py '<spec as JSON>'
 
 The spec names a workload (`sleep` or `cpu`), a model (see kernel.MODELS),
-the number of tasks and the parameters. The pool or event loop is built and
-warmed before the clock starts; the timed region runs from just before the
-first task is started until the last one has finished. Prints one JSON line
+the number of tasks and the parameters. The process pool or event loop is
+built and warmed before the clock starts; `py-threads` starts one thread
+per task inside the timed region, as the lab's `threads` does, so thread
+creation is timed in both. CPU jobs are sized by calibrating the compute
+kernel in this interpreter right before the timed region (fastest of
+several runs; the spread is recorded). The timed region runs from just
+before the first task is started until the last one has finished. Prints one JSON line
 with the same fields as the Rust lab's repeat result, or an error line on
 stderr with exit code 1.
 """
@@ -15,6 +19,7 @@ import concurrent.futures
 import json
 import resource
 import sys
+import threading
 import time
 
 import kernel
@@ -50,6 +55,30 @@ def run_pool(executor, tasks, workload, sleep_s, iterations, start):
     for future in concurrent.futures.as_completed(futures):
         checksum = (checksum + future.result()) & kernel.MASK
         completions.append(time.perf_counter() - start)
+    return completions, checksum
+
+
+def run_threads(tasks, workload, sleep_s, iterations, start):
+    """One thread per task, created and started here (inside the timed
+    region), then joined: the lab's `threads` model."""
+    completions = []
+    results = []
+    lock = threading.Lock()
+
+    def body():
+        result = task_body(workload, sleep_s, iterations)
+        with lock:
+            results.append(result)
+            completions.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=body) for _ in range(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checksum = 0
+    for result in results:
+        checksum = (checksum + result) & kernel.MASK
     return completions, checksum
 
 
@@ -90,7 +119,6 @@ def measure(spec):
     workload = spec["workload"]
     tasks = int(spec["tasks"])
     sleep_s = spec["sleep_ms"] / 1e3
-    iterations = kernel.iterations_for(spec["cpu_us"], spec["iters_per_us"])
     cores = kernel.cores()
     if model not in kernel.MODELS:
         raise ValueError(f"unknown model {model!r} (valid: {', '.join(kernel.MODELS)})")
@@ -99,11 +127,7 @@ def measure(spec):
 
     executor = None
     loop = None
-    if model == "py-threads":
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=tasks)
-        # Start every thread now: the pool creates one per submit until full.
-        list(executor.map(time.sleep, [0.02] * tasks))
-    elif model == "py-processes":
+    if model == "py-processes":
         executor = concurrent.futures.ProcessPoolExecutor(max_workers=cores)
         list(executor.map(time.sleep, [0.05] * cores))
     elif model.startswith("py-asyncio"):
@@ -111,9 +135,19 @@ def measure(spec):
         loop.run_until_complete(warm_asyncio(model))
     threads_before = read_status()["threads"]
 
+    calibration = None
+    if workload == "cpu":
+        iters_per_us, spread = kernel.calibrate_with_spread()
+        calibration = {"iters_per_us": iters_per_us, "spread": spread}
+    else:
+        iters_per_us = spec["iters_per_us"]
+    iterations = kernel.iterations_for(spec["cpu_us"], iters_per_us)
+
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    if executor is not None:
+    if model == "py-threads":
+        completions, checksum = run_threads(tasks, workload, sleep_s, iterations, start)
+    elif executor is not None:
         completions, checksum = run_pool(executor, tasks, workload, sleep_s, iterations, start)
     elif loop is not None:
         completions, checksum = loop.run_until_complete(
@@ -154,6 +188,7 @@ def measure(spec):
         "ctx_involuntary": usage.ru_nivcsw - usage_before.ru_nivcsw,
         "peak_rss_kib": max(status["vm_hwm_kib"], usage.ru_maxrss),
         "peak_threads": max(threads_before, status["threads"]),
+        "calibration": calibration,
     }
 
 

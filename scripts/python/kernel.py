@@ -29,6 +29,15 @@ def spin(iterations):
 def calibrate():
     """Iterations of `spin` per microsecond on one core: the fastest of
     several runs (slower runs are interference, not the core's speed)."""
+    return calibrate_with_spread()[0]
+
+
+def calibrate_with_spread():
+    """(fastest rate, fastest ÷ slowest) over several runs of `spin`, in
+    iterations per microsecond. Called in the cell's own interpreter right
+    before the timed region, so the jobs are sized with the speed that
+    interpreter has then (CPython specialises `spin` after its first calls);
+    the spread says how steady the core was while calibrating."""
     iterations = 1 << 10
     while True:
         start = time.perf_counter()
@@ -36,14 +45,17 @@ def calibrate():
         if time.perf_counter() - start >= 0.002 or iterations >= 1 << 26:
             break
         iterations *= 2
-    best = 0.0
+    rates = []
     for _ in range(11):
         start = time.perf_counter()
         spin(iterations)
         micros = (time.perf_counter() - start) * 1e6
         if micros > 0:
-            best = max(best, iterations / micros)
-    return max(best, 0.001)
+            rates.append(iterations / micros)
+    if not rates:
+        return 0.001, 1.0
+    best = max(max(rates), 0.001)
+    return best, best / max(min(rates), 0.001)
 
 
 def iterations_for(micros, iters_per_us):
@@ -51,12 +63,55 @@ def iterations_for(micros, iters_per_us):
     return max(1, round(micros * iters_per_us))
 
 
-def cores():
-    """Logical cores available to this process."""
+def cgroup_cpu_limit():
+    """Whole cores allowed by this process's cgroup CPU quota, or None.
+
+    Read the way Rust's `std::thread::available_parallelism` reads it (the
+    lab's `measure::cores`): cgroup v2 `cpu.max`, else v1
+    `cpu.cfs_quota_us` / `cpu.cfs_period_us`, quota ÷ period rounded down,
+    at least 1."""
     try:
-        return len(os.sched_getaffinity(0))
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        try:
+            if controllers == "":
+                with open(f"/sys/fs/cgroup{path}/cpu.max") as f:
+                    quota, period = f.read().split()[:2]
+                if quota == "max":
+                    return None
+            elif "cpu" in controllers.split(","):
+                base = f"/sys/fs/cgroup/{controllers}{path}"
+                with open(f"{base}/cpu.cfs_quota_us") as f:
+                    quota = f.read().strip()
+                with open(f"{base}/cpu.cfs_period_us") as f:
+                    period = f.read().strip()
+                if int(quota) < 0:
+                    return None
+            else:
+                continue
+            return max(1, int(quota) // int(period))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def cores():
+    """Logical cores available to this process, counted as the lab counts
+    them (Rust's available_parallelism): the CPU affinity mask, capped by
+    the cgroup's CPU quota. The same machine must not look like two."""
+    try:
+        count = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    return min(count, limit) if limit else count
 
 
 def gil_enabled():
@@ -75,8 +130,9 @@ def to_thread_workers():
 MODELS = {
     # One task after another on the main thread.
     "py-sequential": {"wait": lambda tasks, cores: 1, "cpu": lambda tasks, cores: 1},
-    # One thread per task (ThreadPoolExecutor sized to the tasks), like the
-    # lab's `threads`; under the GIL only one computes at a time.
+    # One threading.Thread per task, started inside the timed region like
+    # the lab's `threads` (thread creation is timed); under the GIL only one
+    # computes at a time.
     "py-threads": {
         "wait": lambda tasks, cores: tasks,
         "cpu": lambda tasks, cores: 1 if gil_enabled() else tasks,

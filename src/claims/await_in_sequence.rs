@@ -11,12 +11,19 @@
 //! - `tokio::join!(a, b, c)` (fix)
 //! - spawn all first, then await the handles one after another (fix)
 
-use super::{figure, spread_text, threshold, timed, Claim, Trial, Trials, Verdict};
+use super::{
+    decide, figure, spread_text, threshold, timed, Claim, Failure, Trial, Trials, Verdict,
+};
+use crate::model::runtimes;
+use crate::result::WallMs;
 use std::time::{Duration, Instant};
 
 pub const CLAIM: Claim = Claim {
     id: "await-in-sequence",
     claim: "Awaiting futures one after another (a.await; b.await) runs them concurrently.",
+    demonstrates: Some(
+        "awaits in sequence run one after another by the language's definition; the run shows the waits adding up next to join! and spawn, which overlap them",
+    ),
     experiment: "3 waits of 50 ms on tokio: awaited in sequence, spawned-and-awaited at once, join!, spawned first then awaited.",
     run,
 };
@@ -39,15 +46,25 @@ async fn wait() {
     tokio::time::sleep(Duration::from_millis(WAIT_MS)).await
 }
 
+/// What the experiment measured: the wall of each way of awaiting three
+/// waits (median, min and max over the repeats), ms.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Figures {
+    pub in_sequence: WallMs,
+    pub spawn_then_await_each: WallMs,
+    pub joined: WallMs,
+    pub spawned_first: WallMs,
+    pub cores: usize,
+}
+
 fn run(trials: &Trials) -> Trial {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(trials.cores)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return Trial::not_measured(format!("building tokio: {error}"), vec![]),
-    };
+    decide(measure(trials), judge)
+}
+
+/// The experiment: the four ways of awaiting, on one runtime built before timing.
+fn measure(trials: &Trials) -> Result<Figures, Failure> {
+    let runtime = runtimes::tokio_multi(&runtimes::workers(trials.cores))
+        .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
     let repeats = trials.repeats();
     let in_sequence = timed(repeats, || {
         runtime.block_on(async {
@@ -85,7 +102,26 @@ fn run(trials: &Trials) -> Trial {
             start.elapsed()
         })
     });
+    Ok(Figures {
+        in_sequence,
+        spawn_then_await_each,
+        joined,
+        spawned_first,
+        cores: trials.cores,
+    })
+}
 
+/// The rule, a pure function of the figures. As a demonstration it checks
+/// that the run showed what the language guarantees: "holds" would mean the
+/// awaits overlapped (they cannot), "does not hold" that they added up.
+pub(crate) fn judge(figures: &Figures) -> Trial {
+    let Figures {
+        in_sequence,
+        spawn_then_await_each,
+        joined,
+        spawned_first,
+        cores,
+    } = figures;
     let sum_ms = (WAITS as u64 * WAIT_MS) as f64;
     let sequential = in_sequence.median >= SEQUENTIAL_MIN_FRACTION * sum_ms;
     let concurrent = in_sequence.median <= CONCURRENT_MAX_WAITS * WAIT_MS as f64;
@@ -107,10 +143,10 @@ fn run(trials: &Trials) -> Trial {
     Trial {
         measured: format!(
             "3 × {WAIT_MS} ms: a.await; b.await; c.await {}; spawn(x).await each {}; join! {}; spawn all, then await {}.",
-            spread_text(&in_sequence),
-            spread_text(&spawn_then_await_each),
-            spread_text(&joined),
-            spread_text(&spawned_first)
+            spread_text(in_sequence),
+            spread_text(spawn_then_await_each),
+            spread_text(joined),
+            spread_text(spawned_first)
         ),
         figures: vec![
             figure("awaited in sequence", in_sequence.median, "ms"),
@@ -122,14 +158,13 @@ fn run(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "in sequence {:.0} ms vs {SEQUENTIAL_MIN_FRACTION} × {sum_ms:.0} ms (one after another) and \
-             {CONCURRENT_MAX_WAITS} × {WAIT_MS} ms (concurrent); the fixes {} ({} tokio workers)",
+             {CONCURRENT_MAX_WAITS} × {WAIT_MS} ms (concurrent); the fixes {} ({cores} tokio workers)",
             in_sequence.median,
             if fixes_overlap {
                 "overlap the waits"
             } else {
                 "did NOT overlap the waits here (busy machine?)"
             },
-            trials.cores
         ),
         thresholds: vec![
             threshold(
@@ -145,5 +180,48 @@ fn run(trials: &Trials) -> Trial {
         ],
         cell_commands: vec![],
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wall(median: f64) -> WallMs {
+        WallMs {
+            median,
+            min: median,
+            max: median,
+        }
+    }
+
+    fn figures(in_sequence: f64, fixes: f64) -> Figures {
+        Figures {
+            in_sequence: wall(in_sequence),
+            spawn_then_await_each: wall(in_sequence),
+            joined: wall(fixes),
+            spawned_first: wall(fixes),
+            cores: 2,
+        }
+    }
+
+    #[test]
+    fn waits_that_add_up_show_the_claim_does_not_hold() {
+        let trial = judge(&figures(151.0, 51.0));
+        assert_eq!(trial.verdict, Verdict::DoesNotHold);
+        assert!(trial.decided_by.contains("the fixes overlap the waits"));
+    }
+
+    #[test]
+    fn waits_that_overlap_would_make_it_hold() {
+        assert_eq!(judge(&figures(52.0, 51.0)).verdict, Verdict::Holds);
+    }
+
+    #[test]
+    fn a_partial_overlap_is_a_caveat_and_slow_fixes_are_named() {
+        let trial = judge(&figures(100.0, 120.0));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        assert!(trial.caveat.unwrap().contains("100 ms of 150 ms"));
+        assert!(trial.decided_by.contains("did NOT overlap"));
     }
 }

@@ -11,9 +11,9 @@
 //! worker it runs on, so the damage shrinks with more workers but does not
 //! go away. Each variant runs once untimed first, so thread pools are warm.
 
-use super::{figure, threshold, Claim, Trial, Trials, Verdict};
+use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::model::runtimes;
 use crate::stats;
-use async_executor::LocalExecutor;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 pub const CLAIM: Claim = Claim {
     id: "blocking-freezes-loop",
     claim: "A blocking call inside an async task holds up every other task on that executor.",
+    demonstrates: Some(
+        "a task that blocks keeps its thread, so on a one-thread executor the others wait by construction; the run shows the stall next to the fixes, and on a multi-thread runtime only as many tasks proceed as there are other workers",
+    ),
     experiment: "8 tasks × 25 ms blocking sleep on tokio current-thread, tokio multi-thread and a one-thread smol executor, vs the runtime's sleep, spawn_blocking and smol::unblock; a 1 ms heartbeat task's longest gap.",
     run,
 };
@@ -51,10 +54,26 @@ enum Wait {
 }
 
 /// Wall time of the tasks and the heartbeat's longest gap, ms.
-#[derive(Clone, Copy)]
-struct Outcome {
-    wall_ms: f64,
-    heartbeat_gap_ms: f64,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Outcome {
+    pub wall_ms: f64,
+    pub heartbeat_gap_ms: f64,
+}
+
+/// Variant names, as the figures and the rule know them.
+const CURRENT_BLOCKING: &str = "tokio current-thread, std::thread::sleep";
+const CURRENT_SLEEP: &str = "tokio current-thread, tokio::time::sleep";
+const CURRENT_OFFLOADED: &str = "tokio current-thread, spawn_blocking";
+const MULTI_BLOCKING: &str = "tokio multi-thread, std::thread::sleep";
+const SMOL_BLOCKING: &str = "smol one thread, std::thread::sleep";
+const SMOL_OFFLOADED: &str = "smol one thread, smol::unblock";
+
+/// What the experiment measured: each variant's outcome, by name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Figures {
+    pub variants: Vec<(&'static str, Outcome)>,
+    /// Workers of the multi-thread runtime (= cores).
+    pub cores: usize,
 }
 
 fn wait_duration() -> Duration {
@@ -108,7 +127,7 @@ fn on_tokio(runtime: &tokio::runtime::Runtime, wait: Wait) -> Outcome {
 }
 
 fn on_smol(wait: Wait) -> Outcome {
-    let executor = LocalExecutor::new();
+    let executor = runtimes::smol_local_executor();
     smol::block_on(executor.run(async {
         let stop = Arc::new(AtomicBool::new(false));
         let heartbeat = {
@@ -156,7 +175,7 @@ fn on_smol(wait: Wait) -> Outcome {
 
 /// Runs a variant once untimed (warming pools), then `repeats` times; the
 /// outcome of the median-wall repeat.
-fn measure(repeats: u32, mut variant: impl FnMut() -> Outcome) -> Outcome {
+fn measure_variant(repeats: u32, mut variant: impl FnMut() -> Outcome) -> Outcome {
     variant();
     let outcomes: Vec<Outcome> = (0..repeats.max(1)).map(|_| variant()).collect();
     let walls: Vec<f64> = outcomes.iter().map(|o| o.wall_ms).collect();
@@ -164,66 +183,78 @@ fn measure(repeats: u32, mut variant: impl FnMut() -> Outcome) -> Outcome {
 }
 
 fn run(trials: &Trials) -> Trial {
+    decide(measure(trials), judge)
+}
+
+/// The experiment: every variant, warmed, then timed `repeats` times.
+fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let repeats = trials.repeats();
     let build = |multi: bool| {
         if multi {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(trials.cores)
-                .enable_all()
-                .build()
+            runtimes::tokio_multi(&runtimes::workers(trials.cores))
         } else {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+            runtimes::tokio_current()
         }
     };
     let (current, multi) = match (build(false), build(true)) {
         (Ok(current), Ok(multi)) => (current, multi),
         (Err(error), _) | (_, Err(error)) => {
-            return Trial::not_measured(format!("building tokio: {error}"), vec![])
+            return Err(Failure::new(format!("building tokio: {error}"), vec![]))
         }
     };
     let variants: Vec<(&str, Outcome)> = vec![
         (
-            "tokio current-thread, std::thread::sleep",
-            measure(repeats, || on_tokio(&current, Wait::Blocking)),
+            CURRENT_BLOCKING,
+            measure_variant(repeats, || on_tokio(&current, Wait::Blocking)),
         ),
         (
-            "tokio current-thread, tokio::time::sleep",
-            measure(repeats, || on_tokio(&current, Wait::RuntimeSleep)),
+            CURRENT_SLEEP,
+            measure_variant(repeats, || on_tokio(&current, Wait::RuntimeSleep)),
         ),
         (
-            "tokio current-thread, spawn_blocking",
-            measure(repeats, || on_tokio(&current, Wait::Offloaded)),
+            CURRENT_OFFLOADED,
+            measure_variant(repeats, || on_tokio(&current, Wait::Offloaded)),
         ),
         (
-            "tokio multi-thread, std::thread::sleep",
-            measure(repeats, || on_tokio(&multi, Wait::Blocking)),
+            MULTI_BLOCKING,
+            measure_variant(repeats, || on_tokio(&multi, Wait::Blocking)),
         ),
         (
-            "smol one thread, std::thread::sleep",
-            measure(repeats, || on_smol(Wait::Blocking)),
+            SMOL_BLOCKING,
+            measure_variant(repeats, || on_smol(Wait::Blocking)),
         ),
         (
-            "smol one thread, smol::unblock",
-            measure(repeats, || on_smol(Wait::Offloaded)),
+            SMOL_OFFLOADED,
+            measure_variant(repeats, || on_smol(Wait::Offloaded)),
         ),
     ];
+    Ok(Figures {
+        variants,
+        cores: trials.cores,
+    })
+}
+
+/// The rule, a pure function of the figures.
+pub(crate) fn judge(figures: &Figures) -> Trial {
+    let Figures { variants, cores } = figures;
+    let cores = *cores;
     let get = |name: &str| {
-        variants
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, o)| *o)
-            .expect("every variant was measured")
+        variants.iter().find(|(n, _)| *n == name).map_or(
+            Outcome {
+                wall_ms: f64::NAN,
+                heartbeat_gap_ms: f64::NAN,
+            },
+            |(_, o)| *o,
+        )
     };
     let serial_ms = (TASKS as u64 * WAIT_MS) as f64;
-    let current_blocking = get("tokio current-thread, std::thread::sleep");
-    let smol_blocking = get("smol one thread, std::thread::sleep");
-    let multi_blocking = get("tokio multi-thread, std::thread::sleep");
+    let current_blocking = get(CURRENT_BLOCKING);
+    let smol_blocking = get(SMOL_BLOCKING);
+    let multi_blocking = get(MULTI_BLOCKING);
     let fixes = [
-        get("tokio current-thread, tokio::time::sleep"),
-        get("tokio current-thread, spawn_blocking"),
-        get("smol one thread, smol::unblock"),
+        get(CURRENT_SLEEP),
+        get(CURRENT_OFFLOADED),
+        get(SMOL_OFFLOADED),
     ];
     let serialised = |o: Outcome| o.wall_ms >= SERIAL_MIN_FRACTION * serial_ms;
     let one_thread_frozen = serialised(current_blocking) && serialised(smol_blocking);
@@ -237,7 +268,7 @@ fn run(trials: &Trials) -> Trial {
         caveats.push(format!(
             "on a multi-thread runtime it holds up only its own worker: with {} workers the batch took {:.0} ms, not {serial_ms:.0}; \
              the rest still wait whenever every worker is blocked",
-            trials.cores, multi_blocking.wall_ms
+            cores, multi_blocking.wall_ms
         ));
     }
     if !fixes_work {
@@ -261,7 +292,7 @@ fn run(trials: &Trials) -> Trial {
         .collect::<Vec<_>>()
         .join("; ");
     let mut figures = Vec::new();
-    for (name, o) in &variants {
+    for (name, o) in variants {
         figures.push(figure(format!("{name}: wall"), o.wall_ms, "ms"));
         figures.push(figure(
             format!("{name}: heartbeat gap"),
@@ -281,7 +312,7 @@ fn run(trials: &Trials) -> Trial {
             current_blocking.wall_ms,
             smol_blocking.wall_ms,
             multi_blocking.wall_ms,
-            trials.cores,
+            cores,
             if fixes_work { "yes" } else { "no" }
         ),
         thresholds: vec![
@@ -303,5 +334,54 @@ fn run(trials: &Trials) -> Trial {
         ],
         cell_commands: vec![],
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(wall_ms: f64) -> Outcome {
+        Outcome {
+            wall_ms,
+            heartbeat_gap_ms: wall_ms,
+        }
+    }
+
+    fn figures(one_thread_blocking: f64, multi_blocking: f64, fixes: f64) -> Figures {
+        Figures {
+            variants: vec![
+                (CURRENT_BLOCKING, outcome(one_thread_blocking)),
+                (CURRENT_SLEEP, outcome(fixes)),
+                (CURRENT_OFFLOADED, outcome(fixes)),
+                (MULTI_BLOCKING, outcome(multi_blocking)),
+                (SMOL_BLOCKING, outcome(one_thread_blocking)),
+                (SMOL_OFFLOADED, outcome(fixes)),
+            ],
+            cores: 2,
+        }
+    }
+
+    #[test]
+    fn a_serialised_one_thread_run_holds_and_a_partial_multi_thread_one_is_the_caveat() {
+        let trial = judge(&figures(201.0, 101.0, 26.0));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        assert!(trial.caveat.unwrap().contains("only its own worker"));
+        assert_eq!(judge(&figures(201.0, 200.0, 26.0)).verdict, Verdict::Holds);
+    }
+
+    #[test]
+    fn slow_fixes_are_a_caveat() {
+        let trial = judge(&figures(201.0, 200.0, 80.0));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        assert!(trial.caveat.unwrap().contains("a fix took more than"));
+    }
+
+    #[test]
+    fn one_thread_runs_that_overlap_do_not_show_it() {
+        assert_eq!(
+            judge(&figures(60.0, 60.0, 26.0)).verdict,
+            Verdict::DoesNotHold
+        );
     }
 }

@@ -11,11 +11,12 @@
 //! parallel threshold grows with the cores, so on one core every model is
 //! expected to show none, and the verdicts say so.
 
-use super::{figure, median_ms, threshold, Claim, Trial, Trials, Verdict};
+use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
 
 pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
     id: "async-not-for-cpu",
     claim: "Async gives no speedup for CPU-bound work; use threads or processes instead.",
+    demonstrates: None,
     experiment: "8 jobs × 10 ms of compute: sequential vs tokio current-thread, tokio and smol multi-thread, threads, rayon; speedup vs cores.",
     run: async_not_for_cpu,
 };
@@ -23,6 +24,9 @@ pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
 pub const CONCURRENCY_IS_NOT_PARALLELISM: Claim = Claim {
     id: "concurrency-is-not-parallelism",
     claim: "Coroutines on an event loop run in parallel.",
+    demonstrates: Some(
+        "one thread can keep at most one core busy, so CPU jobs on a one-thread executor run one at a time by construction; the run shows it (cores kept busy ≈ 1) next to waits on the same thread, which do overlap",
+    ),
     experiment: "The same 8 CPU jobs on one-thread tokio vs sequential (do they overlap?), and 8 waits of 50 ms on the same executor (they do).",
     run: concurrency_is_not_parallelism,
 };
@@ -30,6 +34,7 @@ pub const CONCURRENCY_IS_NOT_PARALLELISM: Claim = Claim {
 pub const THREADS_FOR_CPU: Claim = Claim {
     id: "threads-for-cpu",
     claim: "Threads are the right tool for CPU-bound work (Python's GIL aside).",
+    demonstrates: None,
     experiment: "The same 8 CPU jobs: one thread (sequential) vs a thread per job, a fixed pool and rayon; speedup vs cores.",
     run: threads_for_cpu,
 };
@@ -121,8 +126,14 @@ fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
     ]
 }
 
-/// Median walls of the CPU cells, by model; the commands; or the first failure.
-struct CpuCells {
+/// The figures of the CPU cells: median walls by model, cores busy, the
+/// load around them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CpuCells {
+    /// Cores this process may use.
+    cores: usize,
+    /// The 1-minute load average when the cells were measured.
+    load_average: f64,
     /// Cores the process got (mean of a probe before and after the cells).
     free_cores: f64,
     sequential_ms: f64,
@@ -140,9 +151,9 @@ impl CpuCells {
     }
 
     /// A "not measured" trial when the cores were busy, keeping the numbers.
-    fn busy(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+    fn busy(&self, thresholds: Vec<super::Threshold>) -> Option<Trial> {
         let contention = self.contention();
-        let free_fraction = self.free_cores / trials.cores as f64;
+        let free_fraction = self.free_cores / self.cores as f64;
         if contention <= CONTENTION_MAX && free_fraction >= FREE_CORES_MIN_FRACTION {
             return None;
         }
@@ -168,10 +179,10 @@ impl CpuCells {
                  and the sequential run took ×{contention:.1} its calibrated {:.0} ms (judging needs ≤ ×{CONTENTION_MAX}; load average {:.1}), \
                  so speedups say more about the load than about the model — rerun on a quiet machine",
                 self.free_cores,
-                trials.cores,
-                FREE_CORES_MIN_FRACTION * trials.cores as f64,
+                self.cores,
+                FREE_CORES_MIN_FRACTION * self.cores as f64,
                 JOBS as f64 * JOB_US / 1e3,
-                super::load_average(),
+                self.load_average,
             ),
             thresholds,
             cell_commands: self.commands.clone(),
@@ -189,8 +200,8 @@ impl CpuCells {
 
     /// A "not measured" trial when a speedup beats the cores: the sequential
     /// run was slowed by something else, so no speedup can be trusted.
-    fn impossible(&self, trials: &Trials, thresholds: Vec<super::Threshold>) -> Option<Trial> {
-        let limit = IMPOSSIBLE_SPEEDUP_SLACK * trials.cores as f64;
+    fn impossible(&self, thresholds: Vec<super::Threshold>) -> Option<Trial> {
+        let limit = IMPOSSIBLE_SPEEDUP_SLACK * self.cores as f64;
         let (model, speedup) = self
             .by_model
             .iter()
@@ -217,7 +228,7 @@ impl CpuCells {
             decided_by: format!(
                 "{model} ran ×{speedup:.2} faster than sequential on {} core(s) (more than ×{limit:.2} is impossible): \
                  the sequential run was slowed by other work, so no speedup here can be trusted — rerun on a quieter machine",
-                trials.cores
+                self.cores
             ),
             thresholds,
             cell_commands: self.commands.clone(),
@@ -233,7 +244,10 @@ impl CpuCells {
     }
 }
 
-fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (String, Vec<String>)> {
+/// The experiment shared by the three claims: the CPU cells, with a probe
+/// of the free cores before and after.
+fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failure> {
+    let load_average = super::load_average();
     let free_before = free_cores(trials.cores);
     let mut commands = Vec::new();
     let mut cores_busy = Vec::new();
@@ -248,17 +262,19 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, (Stri
     };
     let sequential_ms = match measure("sequential") {
         Ok(ms) => ms,
-        Err(error) => return Err((error, commands)),
+        Err(error) => return Err(Failure::new(error, commands)),
     };
     let mut by_model = Vec::new();
     for &model in models {
         match measure(model) {
             Ok(ms) => by_model.push((model, ms)),
-            Err(error) => return Err((error, commands)),
+            Err(error) => return Err(Failure::new(error, commands)),
         }
     }
     let free_cores = (free_before + free_cores(trials.cores)) / 2.0;
     Ok(CpuCells {
+        cores: trials.cores,
+        load_average,
         free_cores,
         sequential_ms,
         by_model,
@@ -294,46 +310,50 @@ fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
 }
 
 fn async_not_for_cpu(trials: &Trials) -> Trial {
-    let cells = match cpu_cells(
-        trials,
-        &["tokio-current", "tokio", "smol", "threads", "rayon"],
-    ) {
-        Ok(cells) => cells,
-        Err((error, commands)) => return Trial::not_measured(error, commands),
-    };
-    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+    decide(
+        cpu_cells(
+            trials,
+            &["tokio-current", "tokio", "smol", "threads", "rayon"],
+        ),
+        judge_async_not_for_cpu,
+    )
+}
+
+/// The rule of async-not-for-cpu, a pure function of the figures.
+pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
+    let cores = cells.cores;
+    if let Some(busy) = cells.busy(cpu_thresholds(cores)) {
         return busy;
     }
-    if let Some(disturbed) = cells.impossible(trials, cpu_thresholds(trials.cores)) {
+    if let Some(disturbed) = cells.impossible(cpu_thresholds(cores)) {
         return disturbed;
     }
-    let parallel = parallel_speedup_min(trials.cores);
+    let parallel = parallel_speedup_min(cores);
     let one_thread = cells.speedup("tokio-current");
     let multi = cells.speedup("tokio").max(cells.speedup("smol"));
     let threads = cells.speedup("threads").max(cells.speedup("rayon"));
     let (verdict, caveat) = if one_thread >= NO_SPEEDUP_MAX {
         (Verdict::DoesNotHold, None)
-    } else if trials.cores > 1 && multi >= parallel {
+    } else if cores > 1 && multi >= parallel {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
                 "only for a single-threaded executor (×{one_thread:.2}); a multi-thread runtime ran the jobs on its {} worker threads \
                  (×{multi:.2}, threads ×{threads:.2}) — the speedup comes from its threads, and while they compute they serve no I/O (see cpu-starves-io)",
-                trials.cores
+                cores
             )),
         )
-    } else if threads < parallel || trials.cores == 1 {
+    } else if threads < parallel || cores == 1 {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
-                "nothing gave a speedup here ({} core(s), threads ×{threads:.2}): threads or processes would not help either",
-                trials.cores
+                "but threads gave no parallel speedup here either ({cores} core(s), threads ×{threads:.2} vs the ×{parallel:.2} parallel needs); processes were not measured"
             )),
         )
     } else {
         (Verdict::Holds, None)
     };
-    let (measured, figures) = speedup_figures(&cells);
+    let (measured, figures) = speedup_figures(cells);
     Trial {
         measured,
         figures,
@@ -341,29 +361,47 @@ fn async_not_for_cpu(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "one-thread executor ×{one_thread:.2} vs {NO_SPEEDUP_MAX}; best multi-thread async ×{multi:.2} and best threads ×{threads:.2} \
-             vs {parallel:.2} (parallel with cores = {})",
-            trials.cores
+             vs {parallel:.2} (parallel with cores = {cores})",
         ),
-        thresholds: cpu_thresholds(trials.cores),
-        cell_commands: cells.commands,
+        thresholds: cpu_thresholds(cores),
+        cell_commands: cells.commands.clone(),
         chart: None,
     }
 }
 
+/// The figures of concurrency-is-not-parallelism: the CPU cells and the
+/// waits on the same one-thread executor.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ConcurrencyFigures {
+    cells: CpuCells,
+    /// `JOBS` waits of `WAIT_MS` on tokio current-thread, median wall, ms.
+    waits_ms: f64,
+}
+
 fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
-    let cells = match cpu_cells(trials, &["tokio-current", "tokio"]) {
-        Ok(cells) => cells,
-        Err((error, commands)) => return Trial::not_measured(error, commands),
-    };
-    let mut commands = cells.commands.clone();
+    decide(measure_concurrency(trials), judge_concurrency)
+}
+
+/// The experiment: the CPU cells and the waits on one thread.
+fn measure_concurrency(trials: &Trials) -> Result<ConcurrencyFigures, Failure> {
+    let mut cells = cpu_cells(trials, &["tokio-current", "tokio"])?;
     let mut spec = trials.spec("sleep", "tokio-current", JOBS);
     spec.sleep_ms = WAIT_MS;
     let record = trials.cell(spec, trials.repeats());
-    commands.push(record.command.clone());
-    let waits_ms = match median_ms(&record) {
-        Ok(ms) => ms,
-        Err(error) => return Trial::not_measured(error, commands),
-    };
+    cells.commands.push(record.command.clone());
+    match median_ms(&record) {
+        Ok(waits_ms) => Ok(ConcurrencyFigures { cells, waits_ms }),
+        Err(error) => Err(Failure::new(error, cells.commands)),
+    }
+}
+
+/// The rule of concurrency-is-not-parallelism (a demonstration), a pure
+/// function of the figures. CPU time over wall time is used, not a
+/// speedup: it does not depend on a noisy sequential baseline.
+pub(crate) fn judge_concurrency(figures: &ConcurrencyFigures) -> Trial {
+    let ConcurrencyFigures { cells, waits_ms } = figures;
+    let waits_ms = *waits_ms;
+    let commands = cells.commands.clone();
     // CPU time over wall time: how many cores the jobs kept busy at once.
     // It does not depend on a noisy sequential baseline, and one thread
     // cannot exceed 1 however the machine behaves.
@@ -418,17 +456,22 @@ fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
 }
 
 fn threads_for_cpu(trials: &Trials) -> Trial {
-    let cells = match cpu_cells(trials, &["threads", "thread-pool", "rayon"]) {
-        Ok(cells) => cells,
-        Err((error, commands)) => return Trial::not_measured(error, commands),
-    };
-    if let Some(busy) = cells.busy(trials, cpu_thresholds(trials.cores)) {
+    decide(
+        cpu_cells(trials, &["threads", "thread-pool", "rayon"]),
+        judge_threads_for_cpu,
+    )
+}
+
+/// The rule of threads-for-cpu, a pure function of the figures.
+pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
+    let cores = cells.cores;
+    if let Some(busy) = cells.busy(cpu_thresholds(cores)) {
         return busy;
     }
-    if let Some(disturbed) = cells.impossible(trials, cpu_thresholds(trials.cores)) {
+    if let Some(disturbed) = cells.impossible(cpu_thresholds(cores)) {
         return disturbed;
     }
-    let parallel = parallel_speedup_min(trials.cores);
+    let parallel = parallel_speedup_min(cores);
     let worst = ["threads", "thread-pool", "rayon"]
         .iter()
         .map(|m| cells.speedup(m))
@@ -437,7 +480,7 @@ fn threads_for_cpu(trials: &Trials) -> Trial {
         .iter()
         .map(|m| cells.speedup(m))
         .fold(0.0, f64::max);
-    let (verdict, caveat) = if trials.cores == 1 {
+    let (verdict, caveat) = if cores == 1 {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -456,19 +499,123 @@ fn threads_for_cpu(trials: &Trials) -> Trial {
     } else {
         (Verdict::DoesNotHold, None)
     };
-    let (measured, figures) = speedup_figures(&cells);
+    let (measured, figures) = speedup_figures(cells);
     Trial {
-        measured: measured
-            + " In Python, threads give no such speedup under the GIL: run scripts/python_mirror.sh.",
+        measured,
         figures,
         verdict,
         caveat,
         decided_by: format!(
-            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel with cores = {})",
-            trials.cores
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel with cores = {cores})"
         ),
-        thresholds: cpu_thresholds(trials.cores),
-        cell_commands: cells.commands,
+        thresholds: cpu_thresholds(cores),
+        cell_commands: cells.commands.clone(),
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Invented CPU cells on `cores` cores: the sequential run on time,
+    /// each model at the given speedup, every core free.
+    fn cells(cores: usize, speedups: &[(&'static str, f64)]) -> CpuCells {
+        let sequential_ms = JOBS as f64 * JOB_US / 1e3;
+        CpuCells {
+            cores,
+            load_average: 0.1,
+            free_cores: cores as f64,
+            sequential_ms,
+            by_model: speedups
+                .iter()
+                .map(|(m, speedup)| (*m, sequential_ms / speedup))
+                .collect(),
+            cores_busy: speedups.to_vec(),
+            commands: vec![],
+        }
+    }
+
+    #[test]
+    fn async_not_for_cpu_reaches_every_verdict() {
+        let all = |one_thread, multi, threads| {
+            cells(
+                2,
+                &[
+                    ("tokio-current", one_thread),
+                    ("tokio", multi),
+                    ("smol", multi),
+                    ("threads", threads),
+                    ("rayon", threads),
+                ],
+            )
+        };
+        let plain = judge_async_not_for_cpu(&all(1.0, 1.1, 1.9));
+        assert_eq!(plain.verdict, Verdict::Holds);
+        let multi = judge_async_not_for_cpu(&all(1.0, 1.9, 1.9));
+        assert_eq!(multi.verdict, Verdict::HoldsWithACaveat);
+        assert!(multi.caveat.unwrap().contains("single-threaded executor"));
+        let nothing = judge_async_not_for_cpu(&all(1.0, 1.0, 1.1));
+        assert!(nothing
+            .caveat
+            .unwrap()
+            .contains("processes were not measured"));
+        assert_eq!(
+            judge_async_not_for_cpu(&all(1.6, 1.9, 1.9)).verdict,
+            Verdict::DoesNotHold
+        );
+    }
+
+    #[test]
+    fn busy_cores_or_an_impossible_speedup_are_not_measured() {
+        let speedups = [("threads", 1.9), ("thread-pool", 1.9), ("rayon", 1.9)];
+        let mut busy = cells(2, &speedups);
+        busy.free_cores = 1.0;
+        let trial = judge_threads_for_cpu(&busy);
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
+        assert!(trial.decided_by.contains("busy"), "{}", trial.decided_by);
+        let impossible = cells(2, &[("threads", 3.0), ("thread-pool", 1.9), ("rayon", 1.9)]);
+        assert_eq!(
+            judge_threads_for_cpu(&impossible).verdict,
+            Verdict::NotMeasured
+        );
+    }
+
+    #[test]
+    fn threads_for_cpu_reaches_every_verdict() {
+        let models = |a, b| cells(2, &[("threads", a), ("thread-pool", b), ("rayon", a)]);
+        assert_eq!(
+            judge_threads_for_cpu(&models(1.9, 1.8)).verdict,
+            Verdict::Holds
+        );
+        assert_eq!(
+            judge_threads_for_cpu(&models(1.9, 1.1)).verdict,
+            Verdict::HoldsWithACaveat
+        );
+        assert_eq!(
+            judge_threads_for_cpu(&models(1.1, 1.1)).verdict,
+            Verdict::DoesNotHold
+        );
+        let one_core = cells(1, &[("threads", 1.0), ("thread-pool", 1.0), ("rayon", 1.0)]);
+        assert!(judge_threads_for_cpu(&one_core)
+            .caveat
+            .unwrap()
+            .contains("1-core"));
+    }
+
+    #[test]
+    fn one_thread_keeping_one_core_busy_shows_concurrency_is_not_parallelism() {
+        let figures = |one_thread_busy| ConcurrencyFigures {
+            cells: cells(2, &[("tokio-current", one_thread_busy), ("tokio", 1.9)]),
+            waits_ms: 52.0,
+        };
+        let shown = judge_concurrency(&figures(0.98));
+        assert_eq!(shown.verdict, Verdict::DoesNotHold);
+        assert!(
+            shown.measured.contains("overlap ×7.7"),
+            "{}",
+            shown.measured
+        );
+        assert_eq!(judge_concurrency(&figures(1.9)).verdict, Verdict::Holds);
     }
 }

@@ -16,8 +16,11 @@
 //! The runtime (workers = cores), the rayon pool (threads = cores) and the
 //! blocking pool are built and warmed before anything is measured.
 
-use super::{figure, quantile, threshold, Band, Chart, Claim, Line, Trial, Trials, Verdict};
+use super::{
+    decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
+};
 use crate::compute;
+use crate::model::runtimes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 pub const CLAIM: Claim = Claim {
     id: "cpu-starves-io",
     claim: "A long computation between awaits delays every other task (keep it under 10–100 µs).",
+    demonstrates: None,
     experiment: "p99 scheduling delay of a 1 ms periodic probe task while one CPU task per worker computes chunks of 10 µs–10 ms: inline, spawn_blocking, rayon + oneshot.",
     run,
 };
@@ -50,7 +54,7 @@ pub const GUIDANCE_MIN_US: f64 = 10.0;
 pub const GUIDANCE_MAX_US: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Inline,
     SpawnBlocking,
     Rayon,
@@ -67,11 +71,22 @@ impl Mode {
 }
 
 /// One point: the probe's delays while the load ran, µs.
-#[derive(Debug, Clone, Copy)]
-struct ProbePoint {
-    p99_us: f64,
-    max_us: f64,
-    samples: usize,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ProbePoint {
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub samples: usize,
+}
+
+/// What the experiment measured.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Figures {
+    /// (mode, chunk µs, the probe's delays) for every mode and chunk.
+    pub points: Vec<(Mode, f64, ProbePoint)>,
+    /// The probe with no load of ours (median p99 over the windows).
+    pub idle: ProbePoint,
+    /// Runtime workers = rayon threads = CPU tasks = cores.
+    pub workers: usize,
 }
 
 struct Setup {
@@ -164,20 +179,18 @@ fn median_window(windows: &[ProbePoint]) -> ProbePoint {
 }
 
 fn run(trials: &Trials) -> Trial {
+    decide(measure(trials), judge)
+}
+
+/// The experiment: every (mode, chunk) point, in windows taken in turns.
+fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let workers = trials.cores;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return Trial::not_measured(format!("building tokio: {error}"), vec![]),
-    };
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
-        Ok(pool) => Arc::new(pool),
-        Err(error) => return Trial::not_measured(format!("building rayon: {error}"), vec![]),
-    };
-    pool.broadcast(|_| ());
+    let runtime = runtimes::tokio_multi(&runtimes::workers(workers))
+        .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
+    // Every worker of the pool has started when it returns.
+    let pool = runtimes::rayon_pool(&runtimes::workers(workers))
+        .map(Arc::new)
+        .map_err(|error| Failure::new(format!("building rayon: {error}"), vec![]))?;
     // Start as many blocking-pool threads as the load will use.
     runtime.block_on(async {
         let warm: Vec<_> = (0..workers)
@@ -216,12 +229,34 @@ fn run(trials: &Trials) -> Trial {
         max_us: quantile(&idle_p99s, 1.0),
         samples: 0,
     };
+    Ok(Figures {
+        points,
+        idle,
+        workers,
+    })
+}
+
+/// The rule, a pure function of the figures.
+pub(crate) fn judge(figures: &Figures) -> Trial {
+    let Figures {
+        points,
+        idle,
+        workers,
+    } = figures;
+    let (idle, workers) = (*idle, *workers);
+    let modes = [Mode::Inline, Mode::SpawnBlocking, Mode::Rayon];
     let at = |mode: Mode, chunk: f64| {
         points
             .iter()
             .find(|(m, c, _)| *m == mode && *c == chunk)
-            .map(|(_, _, p)| *p)
-            .expect("every point was measured")
+            .map_or(
+                ProbePoint {
+                    p99_us: f64::NAN,
+                    max_us: f64::NAN,
+                    samples: 0,
+                },
+                |(_, _, p)| *p,
+            )
     };
     let largest = *CHUNKS_US.last().expect("there are chunk sizes");
     let harmless = |p: ProbePoint| p.p99_us <= idle.p99_us + HARMLESS_EXTRA_US;
@@ -251,9 +286,11 @@ fn run(trials: &Trials) -> Trial {
     for (mode, point, ok) in &offload_ok {
         if !ok {
             caveats.push(format!(
-                "{} kept the runtime's workers free, but the {workers} core(s) stayed saturated: the probe's p99 was {:.0} µs at {largest:.0} µs chunks — now the OS scheduler decides",
+                "{} kept the runtime's workers free, yet the probe's p99 was {:.0} µs at {largest:.0} µs chunks (idle {:.0} µs): \
+                 the offloaded computation still competed with the probe for the {workers} core(s)",
                 mode.label(),
-                point.p99_us
+                point.p99_us,
+                idle.p99_us
             ));
         }
     }
@@ -301,10 +338,10 @@ fn run(trials: &Trials) -> Trial {
         }],
         note: format!(
             "Where a line leaves the idle probe's level, chunks of that size between two \
-             awaits delay the other tasks; the rule of thumb says chunks inside the band \
+             awaits delayed the other tasks; the rule of thumb says chunks inside the band \
              are harmless. Offloading (spawn_blocking, rayon) frees the runtime's \
-             {workers} workers, but the load still keeps every core busy, so the OS \
-             scheduler decides when the probe runs."
+             {workers} workers; where an offloaded line still leaves the idle level, the \
+             computation still competed with the probe for the cores."
         ),
     };
 
@@ -313,7 +350,7 @@ fn run(trials: &Trials) -> Trial {
         idle.p99_us,
         "µs",
     )];
-    for (mode, chunk, point) in &points {
+    for (mode, chunk, point) in points {
         figures.push(figure(
             format!("{} {chunk:.0} µs: probe p99", mode.label()),
             point.p99_us,
@@ -395,5 +432,65 @@ fn run(trials: &Trials) -> Trial {
         ],
         cell_commands: vec![],
         chart: Some(chart),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(p99_us: f64) -> ProbePoint {
+        ProbePoint {
+            p99_us,
+            max_us: p99_us,
+            samples: 100,
+        }
+    }
+
+    /// Invented figures: the inline probe delay grows with the chunk
+    /// (`inline_of(chunk)`), offloaded modes stay at `offloaded` µs.
+    fn figures(idle: f64, inline_of: impl Fn(f64) -> f64, offloaded: f64) -> Figures {
+        let mut points = Vec::new();
+        for &chunk in CHUNKS_US {
+            points.push((Mode::Inline, chunk, point(inline_of(chunk))));
+            points.push((Mode::SpawnBlocking, chunk, point(offloaded)));
+            points.push((Mode::Rayon, chunk, point(offloaded)));
+        }
+        Figures {
+            points,
+            idle: point(idle),
+            workers: 2,
+        }
+    }
+
+    #[test]
+    fn starved_probe_with_harmless_small_chunks_and_offloading_holds() {
+        let trial = judge(&figures(60.0, |chunk| chunk + 60.0, 80.0));
+        assert_eq!(trial.verdict, Verdict::Holds);
+        assert!(trial.chart.is_some());
+    }
+
+    #[test]
+    fn offloading_that_still_delays_the_probe_is_a_caveat_with_its_numbers() {
+        let trial = judge(&figures(60.0, |chunk| chunk + 60.0, 4_000.0));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        let caveat = trial.caveat.unwrap();
+        assert!(caveat.contains("p99 was 4000 µs"), "{caveat}");
+        assert!(!caveat.contains("saturated"));
+    }
+
+    #[test]
+    fn a_probe_on_time_at_the_largest_chunk_does_not_hold() {
+        assert_eq!(
+            judge(&figures(60.0, |_| 70.0, 80.0)).verdict,
+            Verdict::DoesNotHold
+        );
+    }
+
+    #[test]
+    fn a_late_idle_probe_is_not_measured() {
+        let trial = judge(&figures(2_000.0, |chunk| chunk + 60.0, 80.0));
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
+        assert_eq!(trial.caveat, None);
     }
 }

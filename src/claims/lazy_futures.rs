@@ -9,7 +9,8 @@
 //! while dropping a smol `Task` cancels it (`detach` keeps it running).
 //! Rust's compiler warns about the first case (`unused_must_use`).
 
-use super::{figure, threshold, Claim, Trial, Trials, Verdict};
+use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::model::runtimes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 pub const CLAIM: Claim = Claim {
     id: "lazy-futures",
     claim: "Forgetting to await a future means its work never happens.",
+    demonstrates: Some(
+        "a future is inert until polled by the language's definition; the run counts the work of dropped, awaited and spawned units, and shows which spawned tasks run without being awaited (tokio) and which are cancelled when dropped (smol)",
+    ),
     experiment: "1,000 futures that each bump a counter: dropped unawaited vs awaited; tokio tasks spawned with handles dropped; smol tasks dropped vs detached.",
     run,
 };
@@ -42,15 +46,24 @@ fn settle(counter: &AtomicU64, target: u64) -> u64 {
     counter.load(Ordering::Relaxed)
 }
 
+/// Units of work done, of `UNITS`, by each way of creating the work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Figures {
+    pub dropped: u64,
+    pub awaited: u64,
+    pub tokio_spawned: u64,
+    pub smol_dropped: u64,
+    pub smol_detached: u64,
+}
+
 fn run(trials: &Trials) -> Trial {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(trials.cores)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return Trial::not_measured(format!("building tokio: {error}"), vec![]),
-    };
+    decide(measure(trials), judge)
+}
+
+/// The experiment: counts the work each variant did.
+fn measure(trials: &Trials) -> Result<Figures, Failure> {
+    let runtime = runtimes::tokio_multi(&runtimes::workers(trials.cores))
+        .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
 
     // 1. Created and dropped: the pitfall.
     let dropped = Arc::new(AtomicU64::new(0));
@@ -83,7 +96,7 @@ fn run(trials: &Trials) -> Trial {
     let tokio_spawned = settle(&tokio_spawned, UNITS);
 
     // 4. smol tasks: handle dropped (cancels) vs detached (runs).
-    let executor = Arc::new(async_executor::Executor::new());
+    let executor = Arc::new(runtimes::smol_executor());
     let smol_dropped = Arc::new(AtomicU64::new(0));
     for _ in 0..UNITS {
         drop(executor.spawn(unit_of_work(Arc::clone(&smol_dropped))));
@@ -99,6 +112,24 @@ fn run(trials: &Trials) -> Trial {
     let smol_dropped = smol_dropped.load(Ordering::Relaxed);
     let smol_detached = settle(&smol_detached, UNITS);
 
+    Ok(Figures {
+        dropped,
+        awaited,
+        tokio_spawned,
+        smol_dropped,
+        smol_detached,
+    })
+}
+
+/// The rule, a pure function of the counts.
+pub(crate) fn judge(figures: &Figures) -> Trial {
+    let Figures {
+        dropped,
+        awaited,
+        tokio_spawned,
+        smol_dropped,
+        smol_detached,
+    } = *figures;
     let never_happens = dropped as f64 <= DROPPED_WORK_MAX && awaited == UNITS;
     let spawned_runs_anyway = tokio_spawned == UNITS;
     let verdict = if !never_happens {
@@ -139,5 +170,42 @@ fn run(trials: &Trials) -> Trial {
         )],
         cell_commands: vec![],
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(dropped: u64, tokio_spawned: u64) -> Figures {
+        Figures {
+            dropped,
+            awaited: UNITS,
+            tokio_spawned,
+            smol_dropped: 0,
+            smol_detached: UNITS,
+        }
+    }
+
+    #[test]
+    fn dropped_futures_that_did_no_work_hold_with_the_spawn_caveat() {
+        let trial = judge(&counts(0, UNITS));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        assert!(trial.caveat.unwrap().contains("not for spawned tasks"));
+    }
+
+    #[test]
+    fn without_spawned_tasks_running_it_holds_plainly() {
+        assert_eq!(judge(&counts(0, 10)).verdict, Verdict::Holds);
+    }
+
+    #[test]
+    fn work_done_by_a_dropped_future_contradicts_it() {
+        assert_eq!(judge(&counts(1, UNITS)).verdict, Verdict::DoesNotHold);
+        let broken_counter = Figures {
+            awaited: 3,
+            ..counts(0, UNITS)
+        };
+        assert_eq!(judge(&broken_counter).verdict, Verdict::DoesNotHold);
     }
 }

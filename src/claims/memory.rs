@@ -2,31 +2,37 @@
 //! lab's `sleep` cells (each repeat in its own process, peak RSS = VmHWM).
 //!
 //! - threads-cost-memory: memory per unit is the slope of peak RSS against
-//!   the number of waiting units (a line through two sizes), so the fixed
-//!   cost of the binary and the runtime drops out. Threads are measured with
-//!   the platform's default stack and with 64 KiB stacks. A thread's stack
-//!   is *reserved* (virtual) up front but only the pages it touches become
-//!   resident, and the kernel keeps a kernel stack per thread that RSS never
-//!   shows; both are measured in this process with a few hundred parked
-//!   threads (VmSize from /proc/self/status, KernelStack from /proc/meminfo —
-//!   a system-wide counter, so other processes can add noise).
-//! - scales-to-thousands: a million concurrent waits on tokio, ten thousand
-//!   on threads. Each wait lasts longer than it takes to start them all, so
-//!   all are alive at once (for threads the peak thread count proves it).
-//!   The OS ceiling for threads is read from /proc, not pushed to: reaching
-//!   it on a shared machine would leave other processes without pids.
+//!   the number of waiting units, by the lab's one rule
+//!   ([`crate::memory::fit_kib_per_unit`]: only cells in which every unit was
+//!   alive at once), so the fixed cost of the binary and the runtime drops
+//!   out. Threads are measured with the platform's default stack and with
+//!   64 KiB stacks. A thread's stack is *reserved* (virtual) up front but
+//!   only the pages it touches become resident, and the kernel keeps a
+//!   kernel stack per thread that RSS never shows; both are measured in
+//!   this process with a few hundred parked threads (VmSize from
+//!   /proc/self/status, KernelStack from /proc/meminfo — a system-wide
+//!   counter, so other processes can add noise).
+//! - scales-to-thousands: a million concurrent waits on tokio; threads at
+//!   ten thousand, and then asked for 200,000 to find where they stop. The
+//!   stopping point is compared with the ceiling [`crate::limits`] computes
+//!   from the OS limits. The `threads` model stops a few threads short of the
+//!   memory-map limit (see `limits.rs`), so the run never exhausts the
+//!   machine's PIDs: on a default Linux the map limit (65,530 / 4 maps per
+//!   thread) comes well before `pid_max`.
 
-use super::{figure, median_ms, threshold, Claim, Trial, Trials, Verdict};
+use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::cell::CellSpec;
+use crate::limits::{self, ThreadCeiling};
 use crate::measure::ProcStatus;
+use crate::memory::all_alive_at_once;
 use crate::result::{CellRecord, Status};
-use crate::stats;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub const THREADS_COST_MEMORY: Claim = Claim {
     id: "threads-cost-memory",
     claim: "Threads use much more memory than async tasks.",
+    demonstrates: None,
     experiment: "Peak RSS of 500 and 2,000 waiting threads (default and 64 KiB stacks) vs 10,000 and 100,000 waiting tasks on tokio, smol and async-std: KiB per unit; plus virtual and kernel memory per thread.",
     run: threads_cost_memory,
 };
@@ -34,7 +40,8 @@ pub const THREADS_COST_MEMORY: Claim = Claim {
 pub const SCALES_TO_THOUSANDS: Claim = Claim {
     id: "scales-to-thousands",
     claim: "Async handles thousands, even a million, concurrent waits with little memory; threads do not.",
-    experiment: "1,000,000 concurrent 5 s waits on tokio and 10,000 concurrent 2 s waits on threads: did they finish, at what peak RSS; the OS limits on threads.",
+    demonstrates: None,
+    experiment: "1,000,000 concurrent 5 s waits on tokio; 10,000 concurrent 2 s waits on threads, then 200,000 threads asked for (3 s waits) to see where they stop, against the ceiling computed from the OS limits.",
     run: scales_to_thousands,
 };
 
@@ -57,14 +64,27 @@ const MILLION: u64 = 1_000_000;
 const MILLION_WAIT_MS: f64 = 5_000.0;
 const THOUSANDS: u64 = 10_000;
 const THOUSANDS_WAIT_MS: f64 = 2_000.0;
+/// Threads asked for to find the ceiling: more than any default limit allows.
+const CEILING_ASK: u64 = 200_000;
+/// Each of those threads waits this long: longer than starting the ~16,000
+/// a default Linux allows takes, so none has ended (and given back its
+/// maps) before the last one starts.
+const CEILING_WAIT_MS: f64 = 3_000.0;
+/// The ceiling computed from the limits "agrees" with where the threads
+/// stopped when they differ by at most this fraction.
+pub const CEILING_AGREEMENT_MAX: f64 = 0.05;
 /// "Little memory" per async task: at most one 4 KiB page.
 pub const ASYNC_KIB_PER_UNIT_MAX: f64 = 4.0;
 
-/// Memory per unit from two or more cells: the slope, KiB per unit.
-struct PerUnit {
-    kib_per_unit: f64,
-    all_alive: bool,
-    peak_rss_kib: Vec<(u64, u64)>,
+/// One series of memory cells: KiB per unit by the one rule, and the peaks.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PerUnit {
+    /// None when fewer than `MIN_FIT_POINTS` cells had every unit alive.
+    pub kib_per_unit: Option<f64>,
+    /// (units, peak RSS KiB) of every cell.
+    pub peak_rss_kib: Vec<(u64, u64)>,
+    /// Unit counts whose cell did not have every unit alive at once.
+    pub not_alive: Vec<u64>,
 }
 
 fn per_unit(
@@ -74,9 +94,7 @@ fn per_unit(
     stack_kib: Option<usize>,
     commands: &mut Vec<String>,
 ) -> Result<PerUnit, String> {
-    let mut points = Vec::new();
-    let mut all_alive = true;
-    let mut peaks = Vec::new();
+    let mut records = Vec::new();
     for &tasks in counts {
         let spec = CellSpec {
             sleep_ms: MEMORY_WAIT_MS,
@@ -85,32 +103,18 @@ fn per_unit(
         };
         let record = trials.cell(spec, 1);
         commands.push(record.command.clone());
-        median_ms(&record)?;
-        if !all_alive_at_once(&record) {
-            all_alive = false;
-        }
-        points.push((tasks as f64, record.peak_rss_kib as f64));
-        peaks.push((tasks, record.peak_rss_kib));
+        super::median_ms(&record)?;
+        records.push(record);
     }
-    let fit = stats::linear_fit(&points).ok_or("fewer than two sizes measured")?;
     Ok(PerUnit {
-        kib_per_unit: fit.slope,
-        all_alive,
-        peak_rss_kib: peaks,
+        kib_per_unit: crate::memory::fit_kib_per_unit(&records).map(|fit| fit.slope),
+        peak_rss_kib: records.iter().map(|r| (r.tasks, r.peak_rss_kib)).collect(),
+        not_alive: records
+            .iter()
+            .filter(|r| !all_alive_at_once(r))
+            .map(|r| r.tasks)
+            .collect(),
     })
-}
-
-/// Whether every unit of a `sleep` cell was alive at the same moment.
-///
-/// For threads the peak thread count shows it. For tasks: each task ends
-/// one wait after it started, so if the whole run took less than two waits,
-/// the last task started before the first one could end.
-fn all_alive_at_once(record: &CellRecord) -> bool {
-    if record.model == "threads" {
-        record.peak_threads >= record.tasks
-    } else {
-        record.wall_ms.max < 2.0 * record.sleep_ms
-    }
 }
 
 fn kernel_stack_kib() -> u64 {
@@ -168,66 +172,148 @@ fn parked_thread_costs() -> Result<(f64, f64, f64), String> {
     ))
 }
 
+/// What threads-cost-memory measured.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MemoryFigures {
+    pub threads: PerUnit,
+    pub small_stack: PerUnit,
+    pub asyncs: Vec<(&'static str, PerUnit)>,
+    /// Virtual, resident and kernel-stack KiB per parked thread, or why not.
+    pub parked: Result<(f64, f64, f64), String>,
+    pub cell_commands: Vec<String>,
+}
+
 fn threads_cost_memory(trials: &Trials) -> Trial {
+    decide(measure_memory(trials), judge_memory)
+}
+
+/// The experiment: the memory cells, then the parked threads.
+fn measure_memory(trials: &Trials) -> Result<MemoryFigures, Failure> {
     let mut commands = Vec::new();
     let mut measure = |model: &str, counts: &[u64], stack: Option<usize>| {
         per_unit(trials, model, counts, stack, &mut commands)
     };
     let threads = measure("threads", &THREAD_COUNTS, None);
     let small = measure("threads", &THREAD_COUNTS, Some(SMALL_STACK_KIB));
-    let asyncs: Vec<(&str, Result<PerUnit, String>)> = ["tokio", "smol", "async-std"]
+    let asyncs: Vec<(&'static str, Result<PerUnit, String>)> = ["tokio", "smol", "async-std"]
         .into_iter()
         .map(|m| (m, measure(m, &TASK_COUNTS, None)))
         .collect();
-    let (threads, small) = match (threads, small) {
+    let (threads, small_stack) = match (threads, small) {
         (Ok(t), Ok(s)) => (t, s),
-        (Err(e), _) | (_, Err(e)) => return Trial::not_measured(e, commands),
+        (Err(e), _) | (_, Err(e)) => return Err(Failure::new(e, commands)),
     };
     let mut async_units = Vec::new();
     for (model, outcome) in asyncs {
         match outcome {
             Ok(unit) => async_units.push((model, unit)),
-            Err(error) => return Trial::not_measured(error, commands),
+            Err(error) => return Err(Failure::new(error, commands)),
         }
     }
-    let costs = parked_thread_costs();
-    let largest_async = async_units
+    Ok(MemoryFigures {
+        threads,
+        small_stack,
+        asyncs: async_units,
+        parked: parked_thread_costs(),
+        cell_commands: commands,
+    })
+}
+
+/// The rule of threads-cost-memory, a pure function of the figures.
+pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
+    let MemoryFigures {
+        threads,
+        small_stack,
+        asyncs,
+        parked,
+        cell_commands,
+    } = figures;
+    let series = [
+        ("threads", threads),
+        ("threads (64 KiB stack)", small_stack),
+    ]
+    .into_iter()
+    .chain(asyncs.iter().map(|(m, u)| (*m, u)));
+    let peaks = |unit: &PerUnit| {
+        unit.peak_rss_kib
+            .iter()
+            .map(|(n, kib)| format!("{n}: {:.1} MiB", *kib as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kib = |unit: &PerUnit| {
+        unit.kib_per_unit
+            .map_or("–".to_string(), |k| format!("{k:.2}"))
+    };
+    let measured_peaks = format!(
+        "KiB per waiting unit (slope of peak RSS over cells with every unit alive): threads {} (peaks {}), threads {SMALL_STACK_KIB} KiB stack {} (peaks {}), {}.",
+        kib(threads),
+        peaks(threads),
+        kib(small_stack),
+        peaks(small_stack),
+        asyncs
+            .iter()
+            .map(|(m, u)| format!("{m} {} (peaks {})", kib(u), peaks(u)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let unfit: Vec<String> = series
+        .clone()
+        .filter(|(_, u)| u.kib_per_unit.is_none())
+        .map(|(m, u)| {
+            format!(
+                "{m} (not every unit alive at once at {:?} units)",
+                u.not_alive
+            )
+        })
+        .collect();
+    if !unfit.is_empty() {
+        return Trial {
+            measured: measured_peaks,
+            figures: Vec::new(),
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "memory per unit needs {} cells in which every unit was alive at once (starting them must take less than the {MEMORY_WAIT_MS:.0} ms wait); \
+                 too few for: {}",
+                crate::memory::MIN_FIT_POINTS,
+                unfit.join("; ")
+            ),
+            thresholds: Vec::new(),
+            cell_commands: cell_commands.clone(),
+            chart: None,
+        };
+    }
+    let per = |unit: &PerUnit| unit.kib_per_unit.unwrap_or(f64::NAN);
+    let (threads_kib, small_kib) = (per(threads), per(small_stack));
+    let largest_async = asyncs
         .iter()
-        .map(|(_, u)| u.kib_per_unit)
+        .map(|(_, u)| per(u))
         .fold(f64::MIN, f64::max)
         .max(0.01);
-    let ratio = threads.kib_per_unit / largest_async;
+    let ratio = threads_kib / largest_async;
 
     let mut caveats = Vec::new();
-    let mut figures = vec![
-        figure(
-            "threads (default stack) KiB per unit",
-            threads.kib_per_unit,
-            "KiB",
-        ),
+    let mut figure_list = vec![
+        figure("threads (default stack) KiB per unit", threads_kib, "KiB"),
         figure(
             format!("threads ({SMALL_STACK_KIB} KiB stack) KiB per unit"),
-            small.kib_per_unit,
+            small_kib,
             "KiB",
         ),
     ];
-    for (model, unit) in &async_units {
-        figures.push(figure(
-            format!("{model} KiB per unit"),
-            unit.kib_per_unit,
-            "KiB",
-        ));
+    for (model, unit) in asyncs {
+        figure_list.push(figure(format!("{model} KiB per unit"), per(unit), "KiB"));
     }
-    let extra = match &costs {
+    let extra = match parked {
         Ok((virtual_kib, resident_kib, kernel_kib)) => {
-            figures.push(figure("parked thread: address space", *virtual_kib, "KiB"));
-            figures.push(figure("parked thread: resident", *resident_kib, "KiB"));
-            figures.push(figure("parked thread: kernel stack", *kernel_kib, "KiB"));
-            if threads.kib_per_unit <= RESIDENT_OF_VIRTUAL_MAX * virtual_kib {
+            figure_list.push(figure("parked thread: address space", *virtual_kib, "KiB"));
+            figure_list.push(figure("parked thread: resident", *resident_kib, "KiB"));
+            figure_list.push(figure("parked thread: kernel stack", *kernel_kib, "KiB"));
+            if threads_kib <= RESIDENT_OF_VIRTUAL_MAX * virtual_kib {
                 caveats.push(format!(
-                    "a thread's stack is reserved, not resident: {virtual_kib:.0} KiB of address space but {:.0} KiB resident per waiting thread, \
-                     and a {SMALL_STACK_KIB} KiB stack changes little ({:.0} KiB); the kernel adds about {kernel_kib:.0} KiB per thread that RSS does not show",
-                    threads.kib_per_unit, small.kib_per_unit
+                    "a thread's stack is reserved, not resident: {virtual_kib:.0} KiB of address space but {threads_kib:.0} KiB resident per waiting thread \
+                     ({small_kib:.0} KiB with a {SMALL_STACK_KIB} KiB stack); the kernel's stacks grew by about {kernel_kib:.0} KiB per thread, outside RSS"
                 ));
             }
             format!(
@@ -236,43 +322,14 @@ fn threads_cost_memory(trials: &Trials) -> Trial {
         }
         Err(error) => format!(" Virtual/kernel memory not measured: {error}."),
     };
-    let not_alive: Vec<&str> = [("threads", &threads), ("threads (small stack)", &small)]
-        .into_iter()
-        .chain(async_units.iter().map(|(m, u)| (*m, u)))
-        .filter(|(_, u)| !u.all_alive)
-        .map(|(m, _)| m)
-        .collect();
-    if !not_alive.is_empty() {
-        caveats.push(format!(
-            "not every unit was alive at the peak for {} (starting them outlasted the {MEMORY_WAIT_MS:.0} ms wait), so their KiB per unit is understated",
-            not_alive.join(", ")
-        ));
-    }
     let verdict = match (ratio >= MEMORY_RATIO_MIN, caveats.is_empty()) {
         (false, _) => Verdict::DoesNotHold,
         (true, true) => Verdict::Holds,
         (true, false) => Verdict::HoldsWithACaveat,
     };
-    let peaks = |unit: &PerUnit| {
-        unit.peak_rss_kib
-            .iter()
-            .map(|(n, kib)| format!("{n}: {:.1} MiB", *kib as f64 / 1024.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     Trial {
-        measured: format!(
-            "KiB per waiting unit (slope of peak RSS): threads {:.1} (peaks {}), threads {SMALL_STACK_KIB} KiB stack {:.1}, {}.{extra}",
-            threads.kib_per_unit,
-            peaks(&threads),
-            small.kib_per_unit,
-            async_units
-                .iter()
-                .map(|(m, u)| format!("{m} {:.2} (peaks {})", u.kib_per_unit, peaks(u)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        figures,
+        measured: measured_peaks + &extra,
+        figures: figure_list,
         verdict,
         caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
         decided_by: format!(
@@ -291,16 +348,92 @@ fn threads_cost_memory(trials: &Trials) -> Trial {
                 "resident ≤ this × virtual per thread: the stack is mostly reserved, not used",
             ),
         ],
-        cell_commands: commands,
+        cell_commands: cell_commands.clone(),
         chart: None,
     }
 }
 
-fn read_limit(path: &str) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+/// What one scale cell showed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scale {
+    pub tasks: u64,
+    /// The cell finished every unit.
+    pub finished: bool,
+    /// Why it did not, when it did not.
+    pub error: Option<String>,
+    pub wall_s: f64,
+    pub peak_rss_kib: u64,
+    pub peak_threads: u64,
+    /// Every unit alive at the same moment (see `all_alive_at_once`).
+    pub all_alive: bool,
+}
+
+impl Scale {
+    fn of(record: &CellRecord) -> Scale {
+        let finished = record.status == Status::Ok;
+        Scale {
+            tasks: record.tasks,
+            finished,
+            error: (!finished).then(|| {
+                format!(
+                    "{} ({})",
+                    record.status.as_str(),
+                    record.error.as_deref().unwrap_or("no detail")
+                )
+            }),
+            wall_s: record.wall_ms.max / 1e3,
+            peak_rss_kib: record.peak_rss_kib,
+            peak_threads: record.peak_threads,
+            all_alive: finished && all_alive_at_once(record),
+        }
+    }
+
+    fn mib(&self) -> f64 {
+        self.peak_rss_kib as f64 / 1024.0
+    }
+}
+
+/// How many threads a `threads` cell started before a limit stopped it, from
+/// the error the model reports ("stopped before thread N of …", "the OS
+/// refused thread N of …"); all of them when it finished.
+fn threads_started(record: &CellRecord) -> Option<u64> {
+    if record.status == Status::Ok {
+        return Some(record.tasks);
+    }
+    started_before_refusal(record.error.as_deref()?)
+}
+
+/// The N − 1 of "… thread N of …" in a refusal.
+fn started_before_refusal(error: &str) -> Option<u64> {
+    let at = error.find("thread ")? + "thread ".len();
+    let digits: String = error[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse::<u64>().ok().map(|n| n.saturating_sub(1))
+}
+
+/// What scales-to-thousands measured.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScaleFigures {
+    /// tokio, a million waits.
+    pub million: Scale,
+    /// threads, ten thousand waits.
+    pub thousands: Scale,
+    /// Threads started when `CEILING_ASK` were asked for.
+    pub threads_reached: Option<u64>,
+    /// The ceiling computed from the OS limits before asking.
+    pub ceiling: Option<ThreadCeiling>,
+    pub cell_commands: Vec<String>,
 }
 
 fn scales_to_thousands(trials: &Trials) -> Trial {
+    decide(measure_scale(trials), judge_scale)
+}
+
+/// The experiment: the three cells, one process each, and the ceiling the
+/// limits allow, read just before the threads are asked for.
+fn measure_scale(trials: &Trials) -> Result<ScaleFigures, Failure> {
     let mut commands = Vec::new();
     let mut cell = |model: &str, tasks: u64, wait_ms: f64| -> CellRecord {
         let spec = CellSpec {
@@ -313,103 +446,270 @@ fn scales_to_thousands(trials: &Trials) -> Trial {
     };
     let million = cell("tokio", MILLION, MILLION_WAIT_MS);
     let thousands = cell("threads", THOUSANDS, THOUSANDS_WAIT_MS);
+    let ceiling = limits::thread_ceiling(None);
+    let asked = cell("threads", CEILING_ASK, CEILING_WAIT_MS);
+    Ok(ScaleFigures {
+        million: Scale::of(&million),
+        thousands: Scale::of(&thousands),
+        threads_reached: threads_started(&asked),
+        ceiling,
+        cell_commands: commands,
+    })
+}
 
-    let pid_max = read_limit("/proc/sys/kernel/pid_max");
-    let threads_max = read_limit("/proc/sys/kernel/threads-max");
-    // Each thread stack is a mapping plus a guard page: two map entries.
-    let map_limit = read_limit("/proc/sys/vm/max_map_count").map(|n| n / 2);
-    let ceiling = [pid_max, threads_max, map_limit]
-        .into_iter()
-        .flatten()
-        .min();
-    let limits = format!(
-        "pid_max {}, threads-max {}, max_map_count/2 {}",
-        pid_max.map_or("?".into(), |v| v.to_string()),
-        threads_max.map_or("?".into(), |v| v.to_string()),
-        map_limit.map_or("?".into(), |v| v.to_string())
-    );
-
-    let mib = |record: &CellRecord| record.peak_rss_kib as f64 / 1024.0;
-    let async_ok = million.status == Status::Ok;
-    let async_kib_per_unit = million.peak_rss_kib as f64 / MILLION as f64;
-    let async_little = async_ok && async_kib_per_unit <= ASYNC_KIB_PER_UNIT_MAX;
-    let async_at_once = async_ok && all_alive_at_once(&million);
-    let threads_ok = thousands.status == Status::Ok && all_alive_at_once(&thousands);
-    let describe = |record: &CellRecord, what: &str| match record.status {
-        Status::Ok => format!(
+/// The rule of scales-to-thousands, a pure function of the figures. The
+/// claim has two halves: async handles a million with little memory, and
+/// threads do not handle thousands. Threads that handle ten thousand make
+/// the second half false for thousands, so the verdict cannot be a plain
+/// "holds" then: it says how far threads went and at what cost.
+pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
+    let ScaleFigures {
+        million,
+        thousands,
+        threads_reached,
+        ceiling,
+        cell_commands,
+    } = figures;
+    let async_kib_per_wait = million.peak_rss_kib as f64 / MILLION as f64;
+    let async_little = million.finished && async_kib_per_wait <= ASYNC_KIB_PER_UNIT_MAX;
+    let threads_thousands = thousands.finished && thousands.all_alive;
+    let thread_kib_per_wait = thousands.peak_rss_kib as f64 / THOUSANDS as f64;
+    let reached = threads_reached.unwrap_or(0);
+    let threads_million = reached >= MILLION;
+    let ceiling_text = match ceiling {
+        Some(c) => format!(
+            "{} threads computed from the limits ({}; tightest: {})",
+            c.threads, c.detail, c.limit
+        ),
+        None => "no limit readable".to_string(),
+    };
+    let agreement = ceiling.as_ref().and_then(|c| {
+        threads_reached.map(|n| (n as f64 - c.threads as f64).abs() / (c.threads.max(1) as f64))
+    });
+    let describe = |scale: &Scale, what: &str| match &scale.error {
+        None => format!(
             "{what}: done in {:.1} s, peak RSS {:.0} MiB, {} threads at the peak",
-            record.wall_ms.median / 1e3,
-            mib(record),
-            record.peak_threads
+            scale.wall_s,
+            scale.mib(),
+            scale.peak_threads
         ),
-        _ => format!(
-            "{what}: {} ({})",
-            record.status.as_str(),
-            record.error.as_deref().unwrap_or("no detail")
-        ),
+        Some(error) => format!("{what}: {error}"),
     };
     let mut caveats = Vec::new();
-    if threads_ok {
-        caveats.push(format!(
-            "threads handle thousands too: {THOUSANDS} concurrent waits took {:.0} MiB ({:.0} KiB each); they stop at the OS \
-             ceiling, here about {} threads ({limits}; read from /proc, not pushed to), and cost far more memory per wait",
-            mib(&thousands),
-            thousands.peak_rss_kib as f64 / THOUSANDS as f64,
-            ceiling.map_or("?".into(), |c| c.to_string())
-        ));
-    }
-    if async_little && !async_at_once {
+    if async_little && !million.all_alive {
         caveats.push(format!(
             "starting a million tasks took longer than one {:.0} s wait here ({:.1} s in all), so not all were alive at once",
             MILLION_WAIT_MS / 1e3,
-            million.wall_ms.max / 1e3
+            million.wall_s
         ));
     }
-    let verdict = match (async_little, caveats.is_empty()) {
-        (false, _) => Verdict::DoesNotHold,
-        (true, true) => Verdict::Holds,
-        (true, false) => Verdict::HoldsWithACaveat,
+    if threads_thousands {
+        caveats.push(format!(
+            "for a million, not for thousands: threads handled {THOUSANDS} concurrent waits too ({:.0} MiB, {thread_kib_per_wait:.1} KiB per wait, \
+             ×{:.0} tokio's {async_kib_per_wait:.2}); asked for {CEILING_ASK}, they stopped at {}",
+            thousands.mib(),
+            thread_kib_per_wait / async_kib_per_wait.max(1e-9),
+            threads_reached.map_or("an unknown count".to_string(), |n| n.to_string())
+        ));
+    }
+    let verdict = if !async_little || threads_million {
+        Verdict::DoesNotHold
+    } else if caveats.is_empty() {
+        Verdict::Holds
+    } else {
+        Verdict::HoldsWithACaveat
     };
-    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
-    let mut figures = vec![
-        figure("tokio 1,000,000 waits: peak RSS", mib(&million), "MiB"),
-        figure("tokio KiB per wait", async_kib_per_unit, "KiB"),
-        figure("threads 10,000 waits: peak RSS", mib(&thousands), "MiB"),
+    let mut figure_list = vec![
+        figure("tokio 1,000,000 waits: peak RSS", million.mib(), "MiB"),
+        figure("tokio KiB per wait", async_kib_per_wait, "KiB"),
+        figure("threads 10,000 waits: peak RSS", thousands.mib(), "MiB"),
+        figure("threads KiB per wait", thread_kib_per_wait, "KiB"),
         figure(
             "threads at the peak",
             thousands.peak_threads as f64,
             "count",
         ),
     ];
-    if let Some(ceiling) = ceiling {
-        figures.push(figure(
-            "OS thread ceiling (from /proc)",
-            ceiling as f64,
+    if let Some(n) = threads_reached {
+        figure_list.push(figure(
+            format!("threads started when {CEILING_ASK} were asked for"),
+            *n as f64,
+            "count",
+        ));
+    }
+    if let Some(c) = ceiling {
+        figure_list.push(figure(
+            "thread ceiling computed from the OS limits",
+            c.threads as f64,
             "count",
         ));
     }
     Trial {
         measured: format!(
-            "{}; {}. OS limits: {limits}.",
-            describe(&million, "tokio, 1,000,000 waits of 5 s"),
-            describe(&thousands, "threads, 10,000 waits of 2 s")
+            "{}; {}; threads asked for {CEILING_ASK} (waits of {:.0} s) started {}; ceiling: {ceiling_text}.",
+            describe(million, "tokio, 1,000,000 waits of 5 s"),
+            describe(thousands, "threads, 10,000 waits of 2 s"),
+            CEILING_WAIT_MS / 1e3,
+            threads_reached.map_or("an unknown count".to_string(), |n| n.to_string()),
         ),
-        figures,
+        figures: figure_list,
         verdict,
-        caveat,
+        caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
         decided_by: format!(
-            "tokio {} with {async_kib_per_unit:.2} KiB per wait (≤ {ASYNC_KIB_PER_UNIT_MAX} = little), all alive at once: {}; threads {} {THOUSANDS} concurrent waits \
-             (alive at once: the run took < 2 waits, or the peak thread count)",
-            if async_ok { "finished" } else { "did not finish" },
-            if async_at_once { "yes" } else { "no" },
-            if threads_ok { "held" } else { "did not hold" }
+            "tokio {} a million waits with {async_kib_per_wait:.2} KiB per wait (≤ {ASYNC_KIB_PER_UNIT_MAX} = little), all alive at once: {}; \
+             threads {} {THOUSANDS} waits (all alive at once: the peak thread count) and reached {reached} of {MILLION}; \
+             the computed ceiling {}",
+            if million.finished { "finished" } else { "did not finish" },
+            if million.all_alive { "yes" } else { "no" },
+            if threads_thousands { "handled" } else { "did not handle" },
+            match agreement {
+                Some(gap) if gap <= CEILING_AGREEMENT_MAX =>
+                    format!("agrees with where the threads stopped ({:.1} % apart, ≤ {:.0} %)", gap * 100.0, CEILING_AGREEMENT_MAX * 100.0),
+                Some(gap) => format!("is {:.1} % from where the threads stopped (more than {:.0} %)", gap * 100.0, CEILING_AGREEMENT_MAX * 100.0),
+                None => "could not be compared".to_string(),
+            }
         ),
-        thresholds: vec![threshold(
-            "ASYNC_KIB_PER_UNIT_MAX",
-            ASYNC_KIB_PER_UNIT_MAX,
-            "peak RSS per async wait at most this (one page): little memory",
-        )],
-        cell_commands: commands,
+        thresholds: vec![
+            threshold(
+                "ASYNC_KIB_PER_UNIT_MAX",
+                ASYNC_KIB_PER_UNIT_MAX,
+                "peak RSS per async wait at most this (one page): little memory",
+            ),
+            threshold(
+                "CEILING_AGREEMENT_MAX",
+                CEILING_AGREEMENT_MAX,
+                "the computed thread ceiling and where threads stopped differ by at most this fraction",
+            ),
+        ],
+        cell_commands: cell_commands.clone(),
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(kib_per_unit: Option<f64>) -> PerUnit {
+        PerUnit {
+            kib_per_unit,
+            peak_rss_kib: vec![(500, 9_000), (2_000, 24_000)],
+            not_alive: if kib_per_unit.is_none() {
+                vec![2_000]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    fn memory(threads: Option<f64>, parked_virtual: f64) -> MemoryFigures {
+        MemoryFigures {
+            threads: unit(threads),
+            small_stack: unit(Some(9.0)),
+            asyncs: vec![("tokio", unit(Some(0.4))), ("smol", unit(Some(0.3)))],
+            parked: Ok((parked_virtual, 10.0, 16.0)),
+            cell_commands: vec![],
+        }
+    }
+
+    #[test]
+    fn threads_cost_memory_reaches_every_verdict() {
+        assert_eq!(
+            judge_memory(&memory(Some(10.0), 12.0)).verdict,
+            Verdict::Holds
+        );
+        let reserved = judge_memory(&memory(Some(10.0), 8_200.0));
+        assert_eq!(reserved.verdict, Verdict::HoldsWithACaveat);
+        let caveat = reserved.caveat.unwrap();
+        assert!(caveat.contains("(9 KiB with a 64 KiB stack)"), "{caveat}");
+        assert!(!caveat.contains("changes little"));
+        assert_eq!(
+            judge_memory(&memory(Some(1.0), 12.0)).verdict,
+            Verdict::DoesNotHold
+        );
+        let unfit = judge_memory(&memory(None, 12.0));
+        assert_eq!(unfit.verdict, Verdict::NotMeasured);
+        assert!(unfit.decided_by.contains("every unit was alive"));
+    }
+
+    fn scale(tasks: u64, finished: bool, peak_rss_kib: u64) -> Scale {
+        Scale {
+            tasks,
+            finished,
+            error: (!finished).then(|| "failed (refused)".to_string()),
+            wall_s: 2.5,
+            peak_rss_kib,
+            peak_threads: if finished { tasks + 1 } else { 0 },
+            all_alive: finished,
+        }
+    }
+
+    fn scale_figures(async_rss_kib: u64, threads_finished: bool, reached: u64) -> ScaleFigures {
+        ScaleFigures {
+            million: scale(MILLION, true, async_rss_kib),
+            thousands: scale(THOUSANDS, threads_finished, 100_000),
+            threads_reached: Some(reached),
+            ceiling: Some(ThreadCeiling {
+                threads: 16_300,
+                limit: "vm.max_map_count",
+                detail: "vm.max_map_count 16300, kernel.pid_max 32000".into(),
+            }),
+            cell_commands: vec![],
+        }
+    }
+
+    #[test]
+    fn threads_that_handle_thousands_keep_scales_to_thousands_from_a_plain_holds() {
+        let trial = judge_scale(&scale_figures(600_000, true, 16_250));
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        let caveat = trial.caveat.unwrap();
+        assert!(
+            caveat.starts_with("for a million, not for thousands"),
+            "{caveat}"
+        );
+        assert!(caveat.contains("stopped at 16250"), "{caveat}");
+        assert!(!caveat.contains("far more"));
+        assert!(trial
+            .decided_by
+            .contains("agrees with where the threads stopped"));
+    }
+
+    #[test]
+    fn scales_to_thousands_reaches_holds_and_does_not_hold() {
+        assert_eq!(
+            judge_scale(&scale_figures(600_000, false, 3_000)).verdict,
+            Verdict::Holds
+        );
+        // A million async waits over a page each: not "little memory".
+        assert_eq!(
+            judge_scale(&scale_figures(8_000_000, false, 3_000)).verdict,
+            Verdict::DoesNotHold
+        );
+        // Threads reaching a million would make "threads do not" false.
+        assert_eq!(
+            judge_scale(&scale_figures(600_000, true, MILLION)).verdict,
+            Verdict::DoesNotHold
+        );
+        let far = judge_scale(&scale_figures(600_000, true, 12_000));
+        assert!(
+            far.decided_by.contains("more than 5 %"),
+            "{}",
+            far.decided_by
+        );
+    }
+
+    #[test]
+    fn threads_started_is_read_from_the_models_refusal() {
+        assert_eq!(
+            started_before_refusal(
+                "stopped before thread 16301 of 200000: vm.max_map_count reached; 16300 threads had started (all were joined)"
+            ),
+            Some(16_300)
+        );
+        assert_eq!(
+            started_before_refusal("the OS refused thread 9001 of 200000: EAGAIN"),
+            Some(9_000)
+        );
+        assert_eq!(started_before_refusal("timeout"), None);
     }
 }

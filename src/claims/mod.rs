@@ -2,11 +2,20 @@
 //! by one small experiment on this machine.
 //!
 //! Every claim is one entry in [`all`]: an id, the claim in plain words, and
-//! a function that measures and then decides. A verdict is computed from the
-//! numbers it just measured, against thresholds that are named constants in
-//! the claim's file and are printed next to the verdict, so a reader can see
-//! which number decided it — and why the same claim may get another verdict
-//! on another machine (one core, a quiet server, another kernel).
+//! a function that measures and then decides. Each claim's file keeps the
+//! two apart: `measure` runs the experiment and returns its `Figures`, and
+//! `judge` is a pure function from those figures to the verdict, tested on
+//! invented figures for every outcome it can give. Thresholds are named
+//! constants in the claim's file and are printed next to the verdict, so a
+//! reader can see which number decided it — and why the same claim may get
+//! another verdict on another machine (one core, a quiet server, another
+//! kernel).
+//!
+//! Some claims cannot come out either way: the language or the machine fixes
+//! the outcome (sequential awaits add up; one thread keeps at most one core
+//! busy). They are kept because watching them teaches, but they are
+//! *demonstrations*, labelled as such everywhere they are shown, and the
+//! tally counts them apart from the verdicts.
 //!
 //! Where a claim is a lab cell (a workload under a model), it is measured the
 //! way `run` measures it: each repeat in its own child process. Where it
@@ -46,7 +55,8 @@ pub enum Verdict {
     Holds,
     /// The claim is true only in part or under a condition; see `caveat`.
     HoldsWithACaveat,
-    /// The measurements contradict the claim.
+    /// The measurements contradict the claim (a `caveat`, when present,
+    /// says what is true instead).
     DoesNotHold,
     /// The experiment failed to produce the numbers it needs; see `decided_by`.
     NotMeasured,
@@ -62,6 +72,18 @@ impl Verdict {
             Verdict::NotMeasured => "not measured",
         }
     }
+}
+
+/// Whether a claim's outcome is decided by its measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The measurement decides: the claim could hold or not on this machine.
+    Verdict,
+    /// The language or the machine fixes the outcome; the run shows it
+    /// happening, with numbers. Its "verdict" only says whether the run
+    /// showed what it is meant to show.
+    Demonstration,
 }
 
 /// One measured number behind a verdict.
@@ -132,6 +154,10 @@ pub struct ClaimResult {
     pub id: String,
     /// The claim in plain words.
     pub claim: String,
+    /// For a demonstration: what it shows ("demonstration: …" where shown);
+    /// `None` for a claim whose measurement decides its verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demonstration: Option<String>,
     /// What the experiment does.
     pub experiment: String,
     /// The key numbers, in one or two sentences.
@@ -172,6 +198,30 @@ pub struct Trial {
     pub chart: Option<Chart>,
 }
 
+/// Why an experiment produced no figures, and the cells it had run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub why: String,
+    pub cell_commands: Vec<String>,
+}
+
+impl Failure {
+    pub fn new(why: impl Into<String>, cell_commands: Vec<String>) -> Failure {
+        Failure {
+            why: why.into(),
+            cell_commands,
+        }
+    }
+}
+
+/// The experiment's figures judged, or "not measured" when it failed.
+pub(crate) fn decide<F>(measured: Result<F, Failure>, judge: impl Fn(&F) -> Trial) -> Trial {
+    match measured {
+        Ok(figures) => judge(&figures),
+        Err(failure) => Trial::not_measured(failure.why, failure.cell_commands),
+    }
+}
+
 impl Trial {
     /// A trial whose measurement failed.
     pub fn not_measured(why: impl Into<String>, cell_commands: Vec<String>) -> Trial {
@@ -195,9 +245,45 @@ pub struct Claim {
     pub id: &'static str,
     /// The claim in plain words.
     pub claim: &'static str,
+    /// For a demonstration, what it shows; `None` when the measurement
+    /// decides the verdict.
+    pub demonstrates: Option<&'static str>,
     /// What the experiment does, in one sentence.
     pub experiment: &'static str,
     run: fn(&Trials) -> Trial,
+}
+
+impl Claim {
+    /// Whether the measurement decides this claim.
+    pub fn kind(&self) -> Kind {
+        match self.demonstrates {
+            Some(_) => Kind::Demonstration,
+            None => Kind::Verdict,
+        }
+    }
+}
+
+impl ClaimResult {
+    /// Whether the measurement decided this row.
+    pub fn kind(&self) -> Kind {
+        match self.demonstration {
+            Some(_) => Kind::Demonstration,
+            None => Kind::Verdict,
+        }
+    }
+
+    /// The verdict as shown: "holds with a caveat: …", or for a
+    /// demonstration "demonstration: …; as measured: does not hold".
+    pub fn verdict_line(&self) -> String {
+        let mut text = self.verdict.as_str().to_string();
+        if let Some(caveat) = &self.caveat {
+            text += &format!(": {caveat}");
+        }
+        match &self.demonstration {
+            Some(what) => format!("demonstration: {what}; as measured: {text}"),
+            None => text,
+        }
+    }
 }
 
 /// Every claim, in the order the table shows them.
@@ -250,7 +336,7 @@ impl<'a> ClaimOptions<'a> {
         ClaimOptions {
             executor,
             repeats,
-            invocation: std::env::args().collect::<Vec<_>>().join(" "),
+            invocation: crate::cell::invocation(),
             on_start: &no_progress,
         }
     }
@@ -340,6 +426,7 @@ pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
             ClaimResult {
                 id: claim.id.into(),
                 claim: claim.claim.into(),
+                demonstration: claim.demonstrates.map(String::from),
                 experiment: claim.experiment.into(),
                 measured: trial.measured,
                 figures: trial.figures,
@@ -465,6 +552,41 @@ mod tests {
         assert_eq!(quantile(&values, 0.5), 50.0);
         assert_eq!(quantile(&values, 1.0), 100.0);
         assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn a_failed_experiment_is_not_measured_with_its_reason_and_cells() {
+        let judge = |_: &f64| panic!("no figures to judge");
+        let trial = decide(
+            Err::<f64, _>(Failure::new("cell refused", vec!["run x".into()])),
+            judge,
+        );
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
+        assert_eq!(trial.decided_by, "cell refused");
+        assert_eq!(trial.cell_commands, ["run x"]);
+    }
+
+    #[test]
+    fn the_four_demonstrations_are_labelled_and_the_rest_are_verdicts() {
+        let demonstrations: Vec<&str> = all()
+            .iter()
+            .filter(|c| c.kind() == Kind::Demonstration)
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(
+            demonstrations,
+            [
+                "await-in-sequence",
+                "blocking-freezes-loop",
+                "lazy-futures",
+                "concurrency-is-not-parallelism"
+            ]
+        );
+        for claim in all() {
+            if let Some(what) = claim.demonstrates {
+                assert!(!what.is_empty() && !what.ends_with('.'), "{}", claim.id);
+            }
+        }
     }
 
     #[test]

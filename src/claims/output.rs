@@ -1,6 +1,6 @@
 //! The claims table for the terminal, and the JSON document for the report.
 
-use super::{ClaimResult, Verdict};
+use super::{ClaimResult, Kind, Verdict};
 use crate::result::Machine;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table};
 use serde::{Deserialize, Serialize};
@@ -23,10 +23,7 @@ pub struct ClaimsReport {
 const DEFAULT_WIDTH: u16 = 180;
 
 fn verdict_text(result: &ClaimResult) -> String {
-    let mut text = result.verdict.as_str().to_string();
-    if let Some(caveat) = &result.caveat {
-        text += &format!(": {caveat}");
-    }
+    let mut text = result.verdict_line();
     text += &format!("\n\ndecided by: {}", result.decided_by);
     if !result.thresholds.is_empty() {
         text += &format!(
@@ -71,23 +68,52 @@ pub fn claims_table(results: &[ClaimResult]) -> Table {
 /// machine and the run's load underneath.
 pub fn claims_markdown(report: &ClaimsReport) -> String {
     let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
-    let mut out = String::from(
+    let out = String::from(
         "| id | claim | measured here | verdict | reproduce |\n|---|---|---|---|---|\n",
     );
-    for result in &report.claims {
-        let mut verdict = format!("**{}**", result.verdict.as_str());
-        if let Some(caveat) = &result.caveat {
-            verdict += &format!(": {caveat}");
+    let started = crate::report::data::utc_date(report.started_unix_s);
+    let mut out = format!(
+        "Claims measured {started} on {} cores ({}), with `{}`.\n\n{out}",
+        report.machine.cores,
+        report.machine.cpu_model,
+        report.invocation.trim()
+    );
+    for kind in [Kind::Verdict, Kind::Demonstration] {
+        let rows: Vec<&ClaimResult> = report.claims.iter().filter(|c| c.kind() == kind).collect();
+        if rows.is_empty() {
+            continue;
         }
-        verdict += &format!(" (decided by: {})", result.decided_by);
-        out += &format!(
-            "| `{}` | {} | {} | {} | `{}` |\n",
-            result.id,
-            cell(&result.claim),
-            cell(&result.measured),
-            cell(&verdict),
-            result.command
-        );
+        if kind == Kind::Demonstration {
+            out += "\nDemonstrations: the language or the machine fixes these outcomes; the run shows them happening.\n\n\
+                    | id | claim | measured here | demonstration | reproduce |\n|---|---|---|---|---|\n";
+        }
+        for result in rows {
+            let verdict = match &result.demonstration {
+                Some(_) => format!(
+                    "{} (checked by: {})",
+                    result.verdict_line(),
+                    result.decided_by
+                ),
+                None => {
+                    let line = result.verdict_line();
+                    let (head, tail) = line.split_once(": ").unwrap_or((&line, ""));
+                    let tail = if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {tail}")
+                    };
+                    format!("**{head}**{tail} (decided by: {})", result.decided_by)
+                }
+            };
+            out += &format!(
+                "| `{}` | {} | {} | {} | `{}` |\n",
+                result.id,
+                cell(&result.claim),
+                cell(&result.measured),
+                cell(&verdict),
+                result.command
+            );
+        }
     }
     let busiest = report
         .claims
@@ -95,26 +121,60 @@ pub fn claims_markdown(report: &ClaimsReport) -> String {
         .map(|c| c.load_average)
         .fold(0.0, f64::max);
     out += &format!(
-        "\nMeasured in {:.0} s on {} cores ({}, Linux {}), load average up to {busiest:.1}.\n",
-        report.seconds, report.machine.cores, report.machine.cpu_model, report.machine.kernel
+        "\nMeasured {started} in {:.0} s on {} cores ({}, Linux {}), load average up to {busiest:.1}. {}\n",
+        report.seconds,
+        report.machine.cores,
+        report.machine.cpu_model,
+        report.machine.kernel,
+        tally(&report.claims)
     );
     out
 }
 
-/// How many claims got each verdict, e.g. "holds: 3, holds with a caveat: 8, does not hold: 2".
+/// How many claims got each verdict, with the demonstrations counted apart,
+/// e.g. "verdicts: holds 3, holds with a caveat 4, does not hold 2;
+/// demonstrations (outcome fixed in advance): 4 — does not hold 2, holds
+/// with a caveat 2".
 pub fn tally(results: &[ClaimResult]) -> String {
-    [
-        Verdict::Holds,
-        Verdict::HoldsWithACaveat,
-        Verdict::DoesNotHold,
-        Verdict::NotMeasured,
-    ]
-    .iter()
-    .map(|&v| (v, results.iter().filter(|r| r.verdict == v).count()))
-    .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
-    .map(|(v, n)| format!("{}: {n}", v.as_str()))
-    .collect::<Vec<_>>()
-    .join(", ")
+    let count = |kind: Kind| -> Vec<(Verdict, usize)> {
+        [
+            Verdict::Holds,
+            Verdict::HoldsWithACaveat,
+            Verdict::DoesNotHold,
+            Verdict::NotMeasured,
+        ]
+        .iter()
+        .map(|&v| {
+            (
+                v,
+                results
+                    .iter()
+                    .filter(|r| r.kind() == kind && r.verdict == v)
+                    .count(),
+            )
+        })
+        .collect()
+    };
+    let verdicts = count(Kind::Verdict)
+        .into_iter()
+        .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
+        .map(|(v, n)| format!("{} {n}", v.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let demonstrations = count(Kind::Demonstration);
+    let shown: usize = demonstrations.iter().map(|(_, n)| n).sum();
+    if shown == 0 {
+        return format!("verdicts: {verdicts}");
+    }
+    format!(
+        "verdicts: {verdicts}; demonstrations (outcome fixed in advance): {shown} — {}",
+        demonstrations
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(v, n)| format!("{} {n}", v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The claims without measuring anything: id and claim.
@@ -128,7 +188,15 @@ pub fn list_text() -> Table {
     }
     table.set_header(["id", "claim", "experiment"]);
     for claim in super::all() {
-        table.add_row([claim.id, claim.claim, claim.experiment]);
+        let claim_text = match claim.demonstrates {
+            Some(what) => format!("{}\n(demonstration: {what})", claim.claim),
+            None => claim.claim.to_string(),
+        };
+        table.add_row([
+            claim.id.to_string(),
+            claim_text,
+            claim.experiment.to_string(),
+        ]);
     }
     table
 }
@@ -141,6 +209,7 @@ mod tests {
         ClaimResult {
             id: id.into(),
             claim: "A | B\nC".into(),
+            demonstration: None,
             experiment: String::new(),
             measured: "1 ms".into(),
             figures: vec![],
@@ -166,10 +235,28 @@ mod tests {
         ];
         assert_eq!(
             tally(&results),
-            "holds: 1, holds with a caveat: 2, does not hold: 0"
+            "verdicts: holds 1, holds with a caveat 2, does not hold 0"
         );
         let missing = [result("d", Verdict::NotMeasured, None)];
-        assert!(tally(&missing).ends_with("not measured: 1"));
+        assert!(tally(&missing).ends_with("not measured 1"));
+    }
+
+    #[test]
+    fn tally_counts_demonstrations_apart_from_verdicts() {
+        let mut shown = result("a", Verdict::Holds, None);
+        shown.demonstration = Some("sequential awaits add up".into());
+        let mut not_shown = result("b", Verdict::DoesNotHold, None);
+        not_shown.demonstration = Some("x".into());
+        let results = [shown, not_shown, result("c", Verdict::DoesNotHold, None)];
+        assert_eq!(
+            tally(&results),
+            "verdicts: holds 0, holds with a caveat 0, does not hold 1; \
+             demonstrations (outcome fixed in advance): 2 — holds 1, does not hold 1"
+        );
+        assert_eq!(
+            results[0].verdict_line(),
+            "demonstration: sequential awaits add up; as measured: holds"
+        );
     }
 
     #[test]
@@ -179,16 +266,34 @@ mod tests {
                 cores: 2,
                 ..Machine::default()
             },
-            started_unix_s: 0,
+            started_unix_s: 86_400,
             seconds: 3.0,
-            invocation: String::new(),
-            claims: vec![result("fan-out", Verdict::HoldsWithACaveat, Some("wide"))],
+            invocation: "async-vs-blocking claims --markdown".into(),
+            claims: vec![
+                result("fan-out", Verdict::HoldsWithACaveat, Some("wide")),
+                ClaimResult {
+                    demonstration: Some("waits add up".into()),
+                    ..result("await-in-sequence", Verdict::Holds, None)
+                },
+            ],
         };
         let text = claims_markdown(&report);
-        let row = text.lines().nth(2).unwrap();
+        assert!(
+            text.starts_with("Claims measured 1970-01-02 00:00 UTC on 2 cores"),
+            "{text}"
+        );
+        assert!(text.contains("`async-vs-blocking claims --markdown`"));
+        let row = text.lines().nth(4).unwrap();
         assert!(row.starts_with("| `fan-out` | A \\| B C |"), "{row}");
         assert!(row.contains("**holds with a caveat**: wide"), "{row}");
         assert!(row.ends_with("| `async-vs-blocking claims --only fan-out` |"));
         assert!(text.contains("on 2 cores"));
+        let demonstrations = text
+            .find("Demonstrations:")
+            .expect("a section of their own");
+        assert!(text[demonstrations..].contains("| `await-in-sequence` |"));
+        assert!(text[demonstrations..].contains("demonstration: waits add up; as measured: holds"));
+        assert!(!text[..demonstrations].contains("await-in-sequence"));
+        assert!(text.contains("demonstrations (outcome fixed in advance): 1"));
     }
 }

@@ -11,7 +11,7 @@
 //!   also measured pinned to one core, to separate the switch itself from
 //!   the cross-core wake-up.
 
-use super::{figure, threshold, Claim, Trial, Trials, Verdict};
+use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::experiments::context_switch::per_round_trip_median;
 use crate::experiments::spawn_cost::per_unit_median;
 use crate::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
@@ -19,6 +19,7 @@ use crate::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
 pub const THREADS_COST_TO_SPAWN: Claim = Claim {
     id: "threads-cost-to-spawn",
     claim: "Creating a thread costs far more than creating an async task.",
+    demonstrates: None,
     experiment: "Spawn and join empty units: 1,000 threads vs 10,000 tasks on tokio, tokio current-thread and smol (and a pool job); then one unit alone.",
     run: spawn_cost,
 };
@@ -26,6 +27,7 @@ pub const THREADS_COST_TO_SPAWN: Claim = Claim {
 pub const SWITCH_COST: Claim = Claim {
     id: "switch-cost",
     claim: "Switching between async tasks is cheaper than switching between threads.",
+    demonstrates: None,
     experiment: "Ping-pong between two threads vs two tasks (one-thread and multi-thread tokio, smol) over a channel and a Unix socket pair; threads also pinned to one core.",
     run: switch_cost,
 };
@@ -49,35 +51,73 @@ fn micros(duration: std::time::Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
+/// What the spawn experiment measured, µs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SpawnFigures {
+    /// Per unit spawned and joined, in large batches.
+    pub per_unit: Vec<(SpawnKind, f64)>,
+    /// One thread spawned and joined alone.
+    pub thread_single: f64,
+    /// One tokio task spawned and joined alone.
+    pub tokio_single: f64,
+    pub batches: usize,
+    pub cores: usize,
+}
+
 fn spawn_cost(trials: &Trials) -> Trial {
-    let batches = trials.repeats() as usize;
-    let of = |model: &str| SpawnKind::of_model(model).expect("the registry has this model");
-    // Every current async runtime in the registry is held to the claim.
-    let runtimes: Vec<SpawnKind> = crate::model::all()
+    decide(measure_spawn(trials), judge_spawn)
+}
+
+/// The spawn kind of the model named `model`.
+fn of(model: &str) -> SpawnKind {
+    SpawnKind::of_model(model).expect("the registry has this model")
+}
+
+/// Every current (not legacy) async runtime in the registry: each is held
+/// to the claim.
+fn async_runtimes() -> Vec<SpawnKind> {
+    crate::model::all()
         .iter()
         .filter(|model| model.style() == crate::model::Style::Async && !model.legacy())
         .filter_map(|model| SpawnKind::of_model(model.name()))
-        .collect();
+        .collect()
+}
+
+/// The spawn experiment: batches of each kind, then one unit alone.
+fn measure_spawn(trials: &Trials) -> Result<SpawnFigures, Failure> {
+    let batches = trials.repeats() as usize;
     let mut kinds = vec![
         (of("sequential"), TASK_UNITS),
         (of("threads"), THREAD_UNITS),
         (of("thread-pool"), TASK_UNITS),
     ];
-    kinds.extend(runtimes.iter().map(|&kind| (kind, TASK_UNITS)));
+    kinds.extend(async_runtimes().into_iter().map(|kind| (kind, TASK_UNITS)));
+    let failed = |error: anyhow::Error| Failure::new(format!("{error:#}"), vec![]);
     let mut per_unit = Vec::new();
     for (kind, units) in kinds {
-        match per_unit_median(kind, units, batches) {
-            Ok(duration) => per_unit.push((kind, micros(duration))),
-            Err(error) => return Trial::not_measured(format!("{error:#}"), vec![]),
-        }
+        let duration = per_unit_median(kind, units, batches).map_err(failed)?;
+        per_unit.push((kind, micros(duration)));
     }
     let single = |kind| per_unit_median(kind, 1, SINGLE_BATCHES).map(micros);
-    let (thread_single, tokio_single) = match (single(of("threads")), single(of("tokio"))) {
-        (Ok(t), Ok(k)) => (t, k),
-        (Err(error), _) | (_, Err(error)) => {
-            return Trial::not_measured(format!("{error:#}"), vec![])
-        }
-    };
+    Ok(SpawnFigures {
+        per_unit,
+        thread_single: single(of("threads")).map_err(failed)?,
+        tokio_single: single(of("tokio")).map_err(failed)?,
+        batches,
+        cores: trials.cores,
+    })
+}
+
+/// The spawn rule, a pure function of the figures.
+pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
+    let SpawnFigures {
+        per_unit,
+        thread_single,
+        tokio_single,
+        batches,
+        cores,
+    } = figures;
+    let (thread_single, tokio_single) = (*thread_single, *tokio_single);
     let cost = |kind: SpawnKind| {
         per_unit
             .iter()
@@ -85,6 +125,11 @@ fn spawn_cost(trials: &Trials) -> Trial {
             .map_or(0.0, |(_, us)| *us)
     };
     let thread = cost(of("threads"));
+    // The runtimes measured (every async runtime in the figures).
+    let runtimes: Vec<SpawnKind> = async_runtimes()
+        .into_iter()
+        .filter(|kind| per_unit.iter().any(|(k, _)| k == kind))
+        .collect();
     let ratios: Vec<(SpawnKind, f64)> = runtimes
         .iter()
         .map(|&kind| (kind, thread / cost(kind).max(1e-6)))
@@ -141,13 +186,12 @@ fn spawn_cost(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "thread {thread:.1} µs per unit vs tasks: {} (≥ {SPAWN_RATIO_MIN} = far more); alone ×{single_ratio:.1}; \
-             median of {batches} batches, workers = cores = {}",
+             median of {batches} batches, workers = cores = {cores}",
             ratios
                 .iter()
                 .map(|(kind, ratio)| format!("{} ×{ratio:.0}", kind.name()))
                 .collect::<Vec<_>>()
                 .join(", "),
-            trials.cores
         ),
         thresholds: vec![threshold(
             "SPAWN_RATIO_MIN",
@@ -159,7 +203,22 @@ fn spawn_cost(trials: &Trials) -> Trial {
     }
 }
 
+/// What the switch experiment measured: µs per hand-off, by case.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SwitchFigures {
+    pub per_switch: Vec<(&'static str, f64)>,
+    /// Cases that could not run (pinning refused), with the reason.
+    pub skipped: Vec<String>,
+    pub repeats: usize,
+    pub cores: usize,
+}
+
 fn switch_cost(trials: &Trials) -> Trial {
+    decide(measure_switch(trials), judge_switch)
+}
+
+/// The switch experiment: ping-pong in every case.
+fn measure_switch(trials: &Trials) -> Result<SwitchFigures, Failure> {
     let repeats = trials.repeats() as usize;
     let case = |model: &str, medium, placement| SwitchCase {
         units: Units::of_model(model).expect("the registry has this model"),
@@ -206,9 +265,25 @@ fn switch_cost(trials: &Trials) -> Trial {
             Err(error) if case.placement == Placement::OneCore => {
                 skipped.push(format!("{label}: {error:#}"))
             }
-            Err(error) => return Trial::not_measured(format!("{error:#}"), vec![]),
+            Err(error) => return Err(Failure::new(format!("{error:#}"), vec![])),
         }
     }
+    Ok(SwitchFigures {
+        per_switch,
+        skipped,
+        repeats,
+        cores: trials.cores,
+    })
+}
+
+/// The switch rule, a pure function of the figures.
+pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
+    let SwitchFigures {
+        per_switch,
+        skipped,
+        repeats,
+        cores,
+    } = figures;
     let cost = |label: &str| {
         per_switch
             .iter()
@@ -276,8 +351,7 @@ fn switch_cost(trials: &Trials) -> Trial {
         caveat,
         decided_by: format!(
             "thread hand-off {thread:.2} µs vs one-thread task {one_thread_task:.2} µs (×{ratio:.1}) and multi-thread task \
-             {multi_task:.2} µs (×{multi_ratio:.1}), against {SWITCH_RATIO_MIN}; median of {repeats} runs, cores = {}",
-            trials.cores
+             {multi_task:.2} µs (×{multi_ratio:.1}), against {SWITCH_RATIO_MIN}; median of {repeats} runs, cores = {cores}",
         ),
         thresholds: vec![threshold(
             "SWITCH_RATIO_MIN",
@@ -286,5 +360,76 @@ fn switch_cost(trials: &Trials) -> Trial {
         )],
         cell_commands: vec![],
         chart: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawn(thread: f64, task: f64, thread_single: f64) -> SpawnFigures {
+        SpawnFigures {
+            per_unit: vec![
+                (of("threads"), thread),
+                (of("thread-pool"), 0.5),
+                (of("tokio"), task),
+                (of("tokio-current"), task),
+                (of("smol"), task),
+            ],
+            thread_single,
+            tokio_single: 10.0,
+            batches: 3,
+            cores: 2,
+        }
+    }
+
+    #[test]
+    fn spawn_rule_reaches_every_verdict() {
+        assert_eq!(
+            judge_spawn(&spawn(20.0, 0.3, 200.0)).verdict,
+            Verdict::Holds
+        );
+        let alone = judge_spawn(&spawn(20.0, 0.3, 30.0));
+        assert_eq!(alone.verdict, Verdict::HoldsWithACaveat);
+        assert!(alone.caveat.unwrap().contains("in bulk only"));
+        assert_eq!(
+            judge_spawn(&spawn(20.0, 10.0, 200.0)).verdict,
+            Verdict::DoesNotHold
+        );
+    }
+
+    fn switch(thread: f64, one_thread: f64, multi: f64, socket: (f64, f64)) -> SwitchFigures {
+        SwitchFigures {
+            per_switch: vec![
+                ("threads, channel", thread),
+                ("tokio current-thread, channel", one_thread),
+                ("tokio multi-thread, channel", multi),
+                ("threads, socket", socket.0),
+                ("tokio current-thread, socket", socket.1),
+            ],
+            skipped: vec![],
+            repeats: 3,
+            cores: 2,
+        }
+    }
+
+    #[test]
+    fn switch_rule_reaches_every_verdict() {
+        assert_eq!(
+            judge_switch(&switch(5.0, 0.1, 0.5, (8.0, 2.0))).verdict,
+            Verdict::Holds
+        );
+        let multi = judge_switch(&switch(5.0, 0.1, 4.0, (8.0, 2.0)));
+        assert_eq!(multi.verdict, Verdict::HoldsWithACaveat);
+        assert!(multi.caveat.unwrap().contains("multi-thread runtime"));
+        let socket = judge_switch(&switch(5.0, 0.1, 0.5, (3.0, 2.5)));
+        assert!(socket
+            .caveat
+            .unwrap()
+            .contains("over a socket the gap closes"));
+        assert_eq!(
+            judge_switch(&switch(5.0, 4.0, 4.0, (8.0, 2.0))).verdict,
+            Verdict::DoesNotHold
+        );
     }
 }

@@ -31,6 +31,9 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
         .collect();
     let mut spawn_ns = Vec::new();
     for &(model, label) in &rows {
+        if crate::interrupt::requested() {
+            break; // the caller stops the report
+        }
         let kind = SpawnKind::of_model(model).context("a model without a spawn kind")?;
         let per_unit = per_unit_median(kind, SPAWN_UNITS, SPAWN_BATCHES)
             .with_context(|| format!("measuring the spawn cost of a {label}"))?;
@@ -42,6 +45,9 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
             let Some(units) = Units::of_model(model) else {
                 continue;
             };
+            if crate::interrupt::requested() {
+                break; // the caller stops the report
+            }
             let label = format!("{unit} ({})", medium.name());
             let case = SwitchCase {
                 units,

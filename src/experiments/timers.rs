@@ -68,6 +68,9 @@ pub fn measure_timers(requested_ms: &[f64], samples: usize) -> anyhow::Result<Ve
         .collect();
     let mut records = Vec::new();
     for (timer, model) in timers() {
+        if crate::interrupt::requested() {
+            break; // the caller stops the report; what finished is kept
+        }
         let taken = sample_timer(
             model::by_name(model).context("a timer names an unknown model")?,
             &durations,

@@ -6,8 +6,9 @@ mod csv;
 mod jsonl;
 
 pub use self::csv::write_csv;
-pub use self::jsonl::{append_jsonl, read_jsonl, read_lines};
+pub use self::jsonl::{append_jsonl, read_jsonl, read_lines, repair_last_line};
 
+use crate::output::path_in;
 use crate::result::CellRecord;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,10 @@ impl ExportManager {
     pub fn create(dir: &Path, keep_existing: bool) -> anyhow::Result<ExportManager> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the output directory {}", dir.display()))?;
-        let jsonl = dir.join("results.jsonl");
-        let csv = dir.join("results.csv");
+        let jsonl = path_in(dir, "results.jsonl")?;
+        let csv = path_in(dir, "results.csv")?;
         let records = if keep_existing && jsonl.exists() {
+            repair_last_line(&jsonl)?;
             read_jsonl(&jsonl)?
         } else {
             std::fs::write(&jsonl, b"").with_context(|| format!("writing {}", jsonl.display()))?;

@@ -85,6 +85,32 @@ impl Model for AsyncStd {
         start(config)?;
         Ok(Box::new(AsyncStdLab))
     }
+    /// async-std's listener and a task per connection on its global executor.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+        // Starts the global executor with --workers threads.
+        self.prepare(config)?;
+        async_std::task::block_on(async {
+            let listener = async_std::net::TcpListener::from(listener);
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        async_std::task::spawn(serve_connection::<AsyncStdPrimitives>(
+                            stream,
+                            Arc::clone(&server),
+                        ));
+                    }
+                    Err(error) => async_std::task::sleep(accept_failed(&error, &server)?).await,
+                }
+            }
+        })
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         start(config)?;
         Ok(Box::new(AsyncStdRunner))
@@ -201,5 +227,25 @@ impl Runner for AsyncStdRunner {
             }
         });
         Ok(())
+    }
+}
+
+impl crate::http::async_conn::ServerRuntime for AsyncStdPrimitives {
+    type Stream = async_std::net::TcpStream;
+
+    async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {
+        async_std::io::ReadExt::read(stream, buffer).await
+    }
+
+    async fn write_all(stream: &mut Self::Stream, bytes: &[u8]) -> io::Result<()> {
+        async_std::io::WriteExt::write_all(stream, bytes).await
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        async_std::task::sleep(duration)
+    }
+
+    async fn offload(job: impl FnOnce() + Send + 'static) {
+        async_std::task::spawn_blocking(job).await
     }
 }

@@ -14,11 +14,16 @@
 //! and a [`Lab`] built by [`Model::lab`] for the timer chart and the
 //! context-switch ping-pong. What a model offers is in [`Model::offers`];
 //! what it leaves out there (a timer of its own, a ping-pong), it cannot do,
-//! and the experiments, charts and tables skip it. [`Model::serve`] is the
-//! place reserved for serving connections through the model's runtime.
+//! and the experiments, charts and tables skip it. [`Model::serve`] serves
+//! HTTP through the model's own runtime (a model that cannot says so there).
 //!
-//! Adding a model is one file here and one line in [`all`]; colours,
-//! CLI lists, sweeps, experiments, claims and tests read the registry.
+//! Adding a model touches exactly: its file here, two lines in this file
+//! (`mod NAME;` and its entry in [`all`]), Cargo.toml/Cargo.lock for its
+//! crate, and the documentation. Colours, CLI lists, sweeps, experiments,
+//! claims, crate versions and tests read the registry. A workload made of
+//! the existing [`Op`]s touches no model; a new kind of `Op` is interpreted
+//! here, once per style, with one [`AsyncRuntime`] method per async model.
+//! The README's contributor section gives the grep commands that check it.
 
 mod async_std_rt;
 pub mod lab;
@@ -121,17 +126,25 @@ pub trait Model: Sync {
     fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
         Err(lab::not_offered(self.name()))
     }
-    /// Serving connections with the runtime's own listener (the lab's
-    /// HTTP server work): where a model will say whether and how it
-    /// serves. No model serves yet; `None` says so.
-    fn serve(&self) -> Option<&dyn Serve> {
-        None
+    /// True when [`Model::serve`] serves; a model that cannot serve says so
+    /// here (and its `serve` explains), so tests and tools skip it.
+    fn serves(&self) -> bool {
+        true
+    }
+    /// Serves HTTP/1.1 on `listener` with this model's own accept loop,
+    /// spawn, timer and sockets, until the process ends (`serve --model`).
+    /// What a connection does is shared: [`crate::http::blocking`] and
+    /// [`crate::http::async_conn`].
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        let _ = (listener, server, config);
+        anyhow::bail!("the {} model cannot serve HTTP (yet)", self.name())
     }
 }
-
-/// A model's server: reserved for the server work, where each model will
-/// accept and serve connections through its own runtime, in its own file.
-pub trait Serve {}
 
 /// A built runtime, ready to run plans.
 pub trait Runner {
@@ -344,6 +357,25 @@ pub async fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) {
         }
     }
     batch.done(index, checksum);
+}
+
+/// Typed runtimes for experiments about one runtime's own API (the claims
+/// about tokio's `spawn_blocking`, a rayon pool, smol's executors): built
+/// by the model file that owns the runtime, configured as that model
+/// configures it, so no code outside `src/model/` builds a runtime.
+pub mod runtimes {
+    pub use super::rayon_pool::pool as rayon_pool;
+    pub use super::smol_rt::{executor as smol_executor, local_executor as smol_local_executor};
+    pub use super::tokio_current::runtime as tokio_current;
+    pub use super::tokio_multi::runtime as tokio_multi;
+
+    /// The model configuration for `workers` threads and default stacks.
+    pub fn workers(workers: usize) -> super::ModelConfig {
+        super::ModelConfig {
+            workers,
+            stack_kib: None,
+        }
+    }
 }
 
 /// Every model, in the order tables and charts show them.

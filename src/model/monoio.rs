@@ -110,8 +110,15 @@ impl Model for Monoio {
             unit: Some("monoio task"),
         }
     }
+    /// Not yet: the lab's HTTP core reads into borrowed buffers, and
+    /// monoio's io_uring sockets want owned ones.
+    fn serves(&self) -> bool {
+        false
+    }
     fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
-        Ok(Box::new(MonoioLab { runtime: runtime()? }))
+        Ok(Box::new(MonoioLab {
+            runtime: runtime()?,
+        }))
     }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         let mut workers = Vec::with_capacity(config.workers);
@@ -196,9 +203,9 @@ impl Runner for MonoioRunner {
         }
         drop(finished);
         for _ in 0..stride {
-            all_finished
-                .recv()
-                .map_err(|_| anyhow::anyhow!("a monoio worker stopped before its tasks finished"))?;
+            all_finished.recv().map_err(|_| {
+                anyhow::anyhow!("a monoio worker stopped before its tasks finished")
+            })?;
         }
         Ok(())
     }

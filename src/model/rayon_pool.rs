@@ -28,6 +28,30 @@ impl Model for Rayon {
     fn uses_stack_size(&self) -> bool {
         true
     }
+    /// A misuse to learn from: every connection becomes a rayon job that
+    /// blocks one of the `--workers` compute threads until the client
+    /// leaves. Rayon is built for short CPU jobs; here a few idle
+    /// keep-alive clients take the whole pool.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        use crate::http::blocking::{accept_failed, serve_connection};
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.workers)
+            .build()?;
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let server = Arc::clone(&server);
+                    pool.spawn(move || serve_connection(stream, &server));
+                }
+                Err(error) => std::thread::sleep(accept_failed(&error, &server)?),
+            }
+        }
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(RayonRunner {
             pool: pool(config)?,

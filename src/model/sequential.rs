@@ -28,6 +28,16 @@ impl Model for Sequential {
             "no spawn: the empty task called in place (the floor)",
         )
     }
+    /// An iterative server: one connection at a time, start to end, on one
+    /// thread; every other client waits in the listen backlog.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: std::sync::Arc<crate::http::Server>,
+        _config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        crate::http::blocking::serve_one_at_a_time(listener, &server)
+    }
 }
 
 struct SequentialRunner;

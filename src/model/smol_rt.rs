@@ -77,9 +77,58 @@ impl Model for Smol {
     fn lab(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
         Ok(Box::new(start(config)?))
     }
+    /// async-io's listener and a task per connection on an executor run by
+    /// --workers threads (the accepting thread is one of them).
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+        let executor = Arc::new(Executor::new());
+        for id in 1..config.workers {
+            let executor = Arc::clone(&executor);
+            std::thread::Builder::new()
+                .name(format!("smol-{id}"))
+                .spawn(move || smol::block_on(executor.run(std::future::pending::<()>())))
+                .context("starting a smol executor thread")?;
+        }
+        let listener = smol::Async::new(listener)?;
+        smol::block_on(executor.run(async {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let _ = stream.get_ref().set_nodelay(true);
+                        executor
+                            .spawn(serve_connection::<SmolPrimitives>(
+                                stream,
+                                Arc::clone(&server),
+                            ))
+                            .detach();
+                    }
+                    Err(error) => {
+                        smol::Timer::after(accept_failed(&error, &server)?).await;
+                    }
+                }
+            }
+        }))
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(start(config)?))
     }
+}
+
+/// A bare multi-threaded executor, run by whoever calls it (the claims that
+/// show its spawn and cancel semantics).
+pub fn executor() -> Executor<'static> {
+    Executor::new()
+}
+
+/// A single-threaded executor, run by the calling thread (the claim that a
+/// blocking call freezes an event loop).
+pub fn local_executor() -> async_executor::LocalExecutor<'static> {
+    async_executor::LocalExecutor::new()
 }
 
 /// An N-thread executor, its timer reactor started, ready for tasks.
@@ -179,5 +228,25 @@ impl Drop for SmolRunner {
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
+    }
+}
+
+impl crate::http::async_conn::ServerRuntime for SmolPrimitives {
+    type Stream = smol::Async<std::net::TcpStream>;
+
+    async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {
+        smol::io::AsyncReadExt::read(stream, buffer).await
+    }
+
+    async fn write_all(stream: &mut Self::Stream, bytes: &[u8]) -> io::Result<()> {
+        smol::io::AsyncWriteExt::write_all(stream, bytes).await
+    }
+
+    async fn sleep(duration: Duration) {
+        smol::Timer::after(duration).await;
+    }
+
+    async fn offload(job: impl FnOnce() + Send + 'static) {
+        smol::unblock(job).await
     }
 }

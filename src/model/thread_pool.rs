@@ -49,6 +49,40 @@ impl Model for ThreadPool {
             workers,
         }))
     }
+    /// `--workers` threads, each accepting a connection and serving it to
+    /// its end: with keep-alive, at most `--workers` clients are served at
+    /// once and the others wait in the backlog (the classic blocking pool).
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        use crate::http::blocking::{accept_failed, serve_connection};
+        let listener = Arc::new(listener);
+        let mut workers = Vec::with_capacity(config.workers);
+        for id in 0..config.workers {
+            let (listener, server) = (Arc::clone(&listener), Arc::clone(&server));
+            let mut builder = std::thread::Builder::new().name(format!("pool-{id}"));
+            if let Some(kib) = config.stack_kib {
+                builder = builder.stack_size(kib * 1024);
+            }
+            workers.push(builder.spawn(move || -> anyhow::Result<()> {
+                loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => serve_connection(stream, &server),
+                        Err(error) => std::thread::sleep(accept_failed(&error, &server)?),
+                    }
+                }
+            })?);
+        }
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a pool worker panicked"))??;
+        }
+        Ok(())
+    }
 }
 
 /// One queued task and where to report that it finished.

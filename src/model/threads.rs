@@ -49,6 +49,50 @@ impl Model for Threads {
     fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
         Ok(Box::new(ThreadsLab))
     }
+    /// A thread per connection, for the connection's whole life. The same
+    /// [`ThreadBudget`] as for tasks stops short of the limits where the
+    /// Rust runtime would abort; a connection past them is closed at once
+    /// and the limit is printed.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        use crate::http::blocking::{accept_failed, serve_connection, warn_at_most_once_a_second};
+        let stack_bytes = config.stack_kib.map(|kib| kib as u64 * 1024);
+        let mut budget = ThreadBudget::new(stack_bytes);
+        loop {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    std::thread::sleep(accept_failed(&error, &server)?);
+                    continue;
+                }
+            };
+            let refused = |reason: String| {
+                server
+                    .stats
+                    .refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                warn_at_most_once_a_second(&format!("closed a new connection: {reason}"));
+            };
+            if let Err(reached) = budget.admit() {
+                refused(reached.to_string());
+                continue;
+            }
+            let mut builder = std::thread::Builder::new();
+            if let Some(bytes) = stack_bytes {
+                builder = builder.stack_size(bytes as usize);
+            }
+            let connection_server = Arc::clone(&server);
+            if let Err(error) = builder.spawn(move || serve_connection(stream, &connection_server))
+            {
+                let open = server.stats.open.load(std::sync::atomic::Ordering::Relaxed);
+                refused(limits::diagnose_thread_failure(&error, open));
+            }
+        }
+    }
 }
 
 /// Threads need no runtime: the experiments start their own.

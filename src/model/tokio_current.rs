@@ -45,6 +45,18 @@ impl Model for TokioCurrent {
             runtime: runtime()?,
         }))
     }
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: std::sync::Arc<crate::http::Server>,
+        _config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("building the tokio current-thread runtime")?;
+        super::tokio_multi::serve_on(&runtime, listener, server)
+    }
 }
 
 /// The current-thread runtime as this model runs it, timer and I/O enabled.

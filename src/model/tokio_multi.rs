@@ -58,6 +58,19 @@ impl Model for TokioMulti {
     fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
         workers as u64
     }
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.workers)
+            .enable_all()
+            .build()
+            .context("building the tokio multi-thread runtime")?;
+        serve_on(&runtime, listener, server)
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(TokioRunner {
             runtime: runtime(config)?,
@@ -215,4 +228,49 @@ impl Runner for TokioRunner {
             Ok(())
         })
     }
+}
+
+impl crate::http::async_conn::ServerRuntime for TokioPrimitives {
+    type Stream = tokio::net::TcpStream;
+
+    async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {
+        tokio::io::AsyncReadExt::read(stream, buffer).await
+    }
+
+    async fn write_all(stream: &mut Self::Stream, bytes: &[u8]) -> io::Result<()> {
+        tokio::io::AsyncWriteExt::write_all(stream, bytes).await
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    async fn offload(job: impl FnOnce() + Send + 'static) {
+        let _ = tokio::task::spawn_blocking(job).await;
+    }
+}
+
+/// Either tokio flavour's server: tokio's listener, a task per connection.
+pub(super) fn serve_on(
+    runtime: &tokio::runtime::Runtime,
+    listener: std::net::TcpListener,
+    server: Arc<crate::http::Server>,
+) -> anyhow::Result<()> {
+    use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+    runtime.block_on(async {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection::<TokioPrimitives>(
+                        stream,
+                        Arc::clone(&server),
+                    ));
+                }
+                Err(error) => tokio::time::sleep(accept_failed(&error, &server)?).await,
+            }
+        }
+    })
 }

@@ -14,6 +14,7 @@ use super::palette;
 use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
 use super::timers::TimerRecord;
 use crate::model;
+use crate::result::CellRecord;
 use plotters::style::RGBColor;
 
 /// A drawn chart and what the page says about it.
@@ -31,7 +32,8 @@ pub struct Chart {
 impl Chart {
     fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
         Ok(Chart {
-            id,
+            // Ids carry workload names read from input files: they name files.
+            id: crate::output::safe_name(&id),
             title: plot.title.clone(),
             caption,
             svg: plot.to_svg()?,
@@ -248,10 +250,24 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
     } else {
         "Here a model needs both: waits that overlap and compute on every core."
     };
+    let above_ideal = series
+        .iter()
+        .flat_map(|s| s.ok())
+        .filter(|r| r.efficiency > 1.0)
+        .count();
+    let above_note = if above_ideal == 0 {
+        String::new()
+    } else {
+        format!(
+            " {above_ideal} point(s) here lie above 1.0: there the ideal was not a lower bound \
+             (the compute calibration ran slower than the cell, or the clock rounded)."
+        )
+    };
     let caption = format!(
-        "Efficiency is the ideal time divided by the measured time: 1.0 is the physical \
-         limit, 0.5 took twice as long. Points above the dotted line are within 90% of \
-         the ideal, as counted in the verdict at the top. {look_for}{}",
+        "Efficiency is the ideal time divided by the measured time: 1.0 means as fast as \
+         the ideal (the workload's lower bound on these cores), 0.5 took twice as long.{above_note} \
+         Points above the dotted line are within 90% of the ideal, as counted in the verdict \
+         at the top. {look_for}{}",
         machines_note(dataset)
     );
     Chart::new(
@@ -292,12 +308,29 @@ fn memory_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         legend_notes: Vec::new(),
         bands: Vec::new(),
     };
+    let finished: Vec<&CellRecord> = series.iter().flat_map(|s| s.ok()).collect();
+    let not_alive = finished
+        .iter()
+        .filter(|r| !crate::memory::all_alive_at_once(r))
+        .count();
+    let alive_note = if not_alive == 0 {
+        "In every cell here every task was alive at once (checked from the peak thread \
+         count, or a run shorter than two waits)."
+            .to_string()
+    } else {
+        format!(
+            "In {not_alive} of {} cells not every task was alive at once (starting them \
+             outlasted the wait): their peak understates the cost, and the slope in the \
+             table below leaves them out.",
+            finished.len()
+        )
+    };
     let caption = format!(
-        "Peak resident memory (RSS) of the whole process while every task is alive at \
-         once. The flat start is the program and its runtime; the rise is what each extra \
-         task or thread costs, measured as a slope in the table below. RSS counts only \
-         memory actually touched: most of a thread's stack is reserved but never used, \
-         and the kernel's own memory per thread is not included.{}",
+        "Peak resident memory (RSS) of the whole process. {alive_note} The flat start is \
+         the program and its runtime; the rise is what each extra task or thread costs, \
+         measured as a slope in the table below. RSS counts only memory actually touched: \
+         most of a thread's stack is reserved but never used, and the kernel's own memory \
+         per thread is not included.{}",
         machines_note(dataset)
     );
     Chart::new(
@@ -621,10 +654,26 @@ fn timer_chart(dataset: &Dataset, timers: &[TimerRecord]) -> anyhow::Result<Opti
         legend_notes: Vec::new(),
         bands: Vec::new(),
     };
+    let early: Vec<&TimerRecord> = timers
+        .iter()
+        .filter(|t| t.actual_ms.min < t.requested_ms)
+        .collect();
+    let early_note = match early.first() {
+        None => "no timer woke early here".to_string(),
+        Some(first) => format!(
+            "{} of {} timer measurements woke early at least once (e.g. {} on {}: {} ms for {} ms)",
+            early.len(),
+            timers.len(),
+            first.timer,
+            first.model,
+            data::number(first.actual_ms.min),
+            data::number(first.requested_ms)
+        ),
+    };
     let caption = format!(
         "Each timer was asked to sleep {}, {samples} times each after one untimed \
          warm-up; the marker is the median and the whisker spans the shortest and longest \
-         sleep. The dashed line marks the time requested: no timer wakes early, and the \
+         sleep. The dashed line marks the time requested: {early_note}, and the \
          gap above it is the timer's overshoot. tokio's timer counts whole milliseconds and \
          rounds a sleep up to the next one, so compare runtimes with waits of 10 ms or more.",
         data::join_words(

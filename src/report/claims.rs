@@ -27,6 +27,8 @@ pub struct FoundClaims {
     /// Where they came from, as the page says it: "Read from PATH" or
     /// "Measured by this report".
     pub source: String,
+    /// True only when this report ran the claims itself (`--claims`).
+    pub measured_here: bool,
 }
 
 /// Writes a claims run as one JSON document.
@@ -39,12 +41,22 @@ pub fn write_claims(path: &Path, report: &ClaimsReport) -> anyhow::Result<()> {
 pub fn read_claims(path: &Path) -> anyhow::Result<ClaimsReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
+    let mut report: ClaimsReport = serde_json::from_str(&text).with_context(|| {
         format!(
             "{}: not a claims file (expected the output of `async-vs-blocking claims --json`)",
             path.display()
         )
-    })
+    })?;
+    // Files written before demonstrations were labelled: the label belongs
+    // to the claim's definition, not to the measurement, so it is added.
+    for result in &mut report.claims {
+        if result.demonstration.is_none() {
+            result.demonstration = claims::by_id(&result.id)
+                .and_then(|c| c.demonstrates)
+                .map(String::from);
+        }
+    }
+    Ok(report)
 }
 
 /// The places a report looks for claims: beside each input, then in `out`.
@@ -76,6 +88,7 @@ pub fn find(places: &[PathBuf]) -> anyhow::Result<Option<FoundClaims>> {
             newest = Some(FoundClaims {
                 report,
                 source: format!("Read from {}", place.display()),
+                measured_here: false,
             });
         }
     }
@@ -213,7 +226,8 @@ pub fn plot(chart: &claims::Chart) -> Plot {
 
 /// The id (and file name stem) of a claim's chart.
 pub fn chart_id(claim_id: &str) -> String {
-    format!("claim-{claim_id}")
+    // Claim ids are read from claims.json: they name files.
+    crate::output::safe_name(&format!("claim-{claim_id}"))
 }
 
 /// The chart of every claim that carries one, with a caption from the

@@ -575,34 +575,30 @@ impl MemoryFit {
     }
 }
 
-/// The fewest task counts a slope is computed from: two points always fit
-/// a line exactly, so r² would say nothing.
-pub const MIN_FIT_POINTS: usize = 3;
+/// The fewest valid cells a slope is computed from: the lab's one rule.
+pub use crate::memory::MIN_FIT_POINTS;
 
-/// Memory per unit for every series of the `sleep` workload variants, where
-/// every task is alive at the same time.
+/// Memory per unit for every series of the `sleep` workload variants, by
+/// the lab's one rule ([`crate::memory::fit_kib_per_unit`]): only cells in
+/// which every task was alive at once count.
 pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
     let mut rows = Vec::new();
     for variant in dataset.variants().iter().filter(|v| v.workload == "sleep") {
         for series in dataset.series(variant) {
-            let points: Vec<(f64, f64)> = series
+            let valid: Vec<&CellRecord> = series
                 .ok()
-                .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+                .filter(|r| crate::memory::counts_for_memory(r))
                 .collect();
             let Some(largest) = series.ok().last() else {
                 continue;
             };
-            let fit = if points.len() >= MIN_FIT_POINTS {
-                stats::linear_fit(&points)
-            } else {
-                None
-            };
-            let virtual_points: Vec<(f64, f64)> = series
-                .ok()
+            let fit = crate::memory::fit_kib_per_unit(valid.iter().copied());
+            let virtual_points: Vec<(f64, f64)> = valid
+                .iter()
                 .filter(|r| r.peak_vm_kib > 0)
                 .map(|r| (r.tasks as f64, r.peak_vm_kib as f64))
                 .collect();
-            let virtual_fit = if virtual_points.len() == points.len() && fit.is_some() {
+            let virtual_fit = if virtual_points.len() == valid.len() && fit.is_some() {
                 stats::linear_fit(&virtual_points)
             } else {
                 None
@@ -613,7 +609,7 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
                 machine: series.key.machine,
                 fit,
                 virtual_fit,
-                points: points.len(),
+                points: valid.len(),
                 largest_tasks: largest.tasks,
                 peak_rss_kib_at_largest: largest.peak_rss_kib,
             });
@@ -837,20 +833,29 @@ mod tests {
     }
 
     #[test]
-    fn memory_per_unit_is_the_slope_and_needs_three_points() {
+    fn memory_per_unit_is_the_slope_of_cells_where_every_task_was_alive() {
+        let mut late = record("sleep", "threads", 2000, 0.9);
+        late.peak_threads = 700; // the first threads ended before the last started
+        let mut slow = record("sleep", "tokio", 1000, 0.9);
+        slow.wall_ms.max = 45.0; // over two 20 ms waits: not all alive at once
         let dataset = Dataset::new(vec![
             record("sleep", "threads", 10, 0.9),
             record("sleep", "threads", 100, 0.9),
             record("sleep", "threads", 1000, 0.9),
+            late,
             record("sleep", "tokio", 10, 0.9),
-            record("sleep", "tokio", 100, 0.9),
+            slow,
         ]);
         let rows = memory_per_unit(&dataset);
         let threads = rows.iter().find(|r| r.model == "threads").unwrap();
         assert!((threads.bytes_per_task().unwrap() - 8.0 * 1024.0).abs() < 1e-6);
         assert!((threads.fit.unwrap().r_squared - 1.0).abs() < 1e-9);
+        assert_eq!(threads.points, 3);
         let tokio = rows.iter().find(|r| r.model == "tokio").unwrap();
-        assert_eq!(tokio.fit, None);
+        assert_eq!(
+            tokio.fit, None,
+            "one valid cell is fewer than MIN_FIT_POINTS"
+        );
     }
 
     #[test]

@@ -5,11 +5,12 @@
 
 use super::charts::Chart;
 use super::claims::{self as report_claims, FoundClaims};
+use super::costs;
 use super::data::{self, Dataset};
 use super::palette;
 use super::published::ComparisonRow;
 use super::python;
-use super::timers::TimerRecord;
+use super::timers::{self, TimerRecord};
 use super::ReportData;
 use crate::claims::{self, Verdict};
 use crate::model;
@@ -110,6 +111,8 @@ struct ThresholdView {
 struct ClaimRow {
     id: String,
     claim: String,
+    /// For a demonstration, what it shows; empty for a verdict.
+    demonstration: String,
     measured: String,
     verdict: &'static str,
     /// `holds`, `holds-with-a-caveat`, `does-not-hold` or `not-measured`.
@@ -162,6 +165,88 @@ struct Page {
     claims: Option<ClaimsView>,
     /// The command that measures the claims, for a page without them.
     claims_command: String,
+    /// Where each kind of figure came from: measured by this report's own
+    /// run, loaded from a file (when and where it was measured), or quoted.
+    provenance: Vec<String>,
+}
+
+/// One machine in a few words: "2 cores, Intel(R) Xeon(R) Processor".
+fn machine_words(machine: &crate::result::Machine) -> String {
+    format!("{} cores, {}", machine.cores, machine.cpu_model)
+}
+
+/// Where the page's figures came from, one sentence per kind. A figure
+/// loaded from a file is never called measured by this report.
+fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaims>) -> Vec<String> {
+    let cell_dates = date_range(dataset.records.iter().map(|r| r.started_unix_s));
+    let mut lines = Vec::new();
+    if report.loaded_from.is_empty() {
+        lines.push(format!(
+            "Cells: measured by this report's own run, {cell_dates}, on {}.",
+            measured_on(dataset)
+        ));
+    } else {
+        lines.push(format!(
+            "Cells: loaded from {} — measured {cell_dates} on {}, not by this report.",
+            report
+                .loaded_from
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            measured_on(dataset)
+        ));
+    }
+    if !report.timers.is_empty() {
+        let dates = date_range(report.timers.iter().map(|t| t.started_unix_s));
+        let machine = report
+            .timers
+            .first()
+            .map(|t| machine_words(&t.machine))
+            .unwrap_or_default();
+        lines.push(if report.loaded_from.is_empty() {
+            format!("Timer precision: measured by this report's own run, {dates}, on {machine}.")
+        } else {
+            format!(
+                "Timer precision: loaded from the {} beside the input — measured {dates} on {machine}, not by this report.",
+                timers::FILE_NAME
+            )
+        });
+    }
+    if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
+        let machine = report
+            .unit_costs
+            .machine
+            .as_ref()
+            .map(|m| format!(" on {}", machine_words(m)))
+            .unwrap_or_default();
+        lines.push(if report.loaded_from.is_empty() {
+            format!("Spawn and switch costs: measured by this report's own run{machine}.")
+        } else {
+            format!(
+                "Spawn and switch costs: loaded from the {} beside the input{machine}, not measured by this report.",
+                costs::FILE_NAME
+            )
+        });
+    }
+    if let Some(found) = claims {
+        let when = date_range(std::iter::once(found.report.started_unix_s));
+        let machine = &found.report.machine;
+        let machine = format!("{} (Linux {})", machine_words(machine), machine.kernel);
+        lines.push(if found.measured_here {
+            format!("Claims on trial: measured by this report (--claims), {when}, on {machine}.")
+        } else {
+            format!(
+                "Claims on trial: loaded — {} — measured {when} on {machine}, not by this report.",
+                found.source.to_lowercase()
+            )
+        });
+    }
+    lines.push(
+        "Published figures: quoted from the sources named in their table, measured by others on their hardware."
+            .to_string(),
+    );
+    lines
 }
 
 /// "2026-11-21 20:53 UTC", or a range when the records span minutes or days.
@@ -203,11 +288,15 @@ fn memory_rows(dataset: &Dataset) -> Vec<MemoryRow> {
         .into_iter()
         .map(|row| {
             let (per_task, r_squared) = match row.fit {
+                // Two points always lie on a line: r² would say nothing.
+                Some(fit) if row.points < 3 => {
+                    (data::bytes(fit.slope * 1024.0), "— (2 points)".to_string())
+                }
                 Some(fit) => (
                     data::bytes(fit.slope * 1024.0),
                     format!("{:.2}", fit.r_squared),
                 ),
-                None => ("too few points".to_string(), "—".to_string()),
+                None => ("too few valid cells".to_string(), "—".to_string()),
             };
             let virtual_per_task = row
                 .virtual_fit
@@ -416,6 +505,7 @@ fn claims_view(found: &FoundClaims, dataset: &Dataset, charts: &[Chart]) -> Clai
         .iter()
         .map(|c| ClaimRow {
             id: c.id.clone(),
+            demonstration: c.demonstration.clone().unwrap_or_default(),
             claim: c.claim.clone(),
             measured: c.measured.clone(),
             verdict: c.verdict.as_str(),
@@ -546,6 +636,7 @@ pub fn render(
             .found
             .map(|found| claims_view(found, dataset, claims_section.charts)),
         claims_command: claims_section.command,
+        provenance: provenance(report, dataset, claims_section.found),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;

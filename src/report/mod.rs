@@ -34,8 +34,9 @@ pub mod published;
 pub mod python;
 pub mod timers;
 
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use crate::export;
+use crate::output::path_in;
 use crate::result::{CellRecord, Skipped};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,9 @@ pub struct ReportData {
     pub interrupted: bool,
     /// Claims on trial, if measured by this report or found beside its data.
     pub claims: Option<claims::FoundClaims>,
+    /// The results files the records were loaded from; empty when this
+    /// report measured them itself. The page says which it was.
+    pub loaded_from: Vec<PathBuf>,
 }
 
 /// Reads and merges results files; timers come from a `timers.jsonl`
@@ -69,10 +73,11 @@ pub struct ReportData {
 pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<ReportData> {
     let mut data = ReportData {
         invocation: invocation.to_string(),
+        loaded_from: inputs.to_vec(),
         ..ReportData::default()
     };
     for input in inputs {
-        let records = crate::cli::load_records(input)?;
+        let records = crate::records::load_records(input)?;
         data.records.extend(records);
         read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
     }
@@ -120,22 +125,22 @@ pub struct Written {
 pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the report directory {}", out.display()))?;
-    let jsonl = out.join("results.jsonl");
+    let jsonl = path_in(out, "results.jsonl")?;
     let mut lines = Vec::new();
     for record in &report.records {
         serde_json::to_writer(&mut lines, record).context("encoding a record")?;
         lines.push(b'\n');
     }
     std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
-    export::write_csv(&out.join("results.csv"), &report.records)?;
+    export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
     if !report.timers.is_empty() {
-        timers::write_timers(&out.join(timers::FILE_NAME), &report.timers)?;
+        timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
     }
     if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
-        costs::write_costs(&out.join(costs::FILE_NAME), &report.unit_costs)?;
+        costs::write_costs(&path_in(out, costs::FILE_NAME)?, &report.unit_costs)?;
     }
     if let Some(found) = &report.claims {
-        claims::write_claims(&out.join(claims::FILE_NAME), &found.report)?;
+        claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
     }
     Ok(())
 }
@@ -153,22 +158,22 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let charts = charts::all(&dataset, &report.timers)?;
     let mut chart_files = Vec::new();
     for chart in &charts {
-        let path = out.join(chart.file_name());
+        let path = path_in(out, &chart.file_name())?;
         std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
         chart_files.push(path);
         #[cfg(feature = "png")]
-        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
+        png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
     let claim_charts = match &report.claims {
         Some(found) => claims::charts(&found.report)?,
         None => Vec::new(),
     };
     for chart in &claim_charts {
-        let path = out.join(chart.file_name());
+        let path = path_in(out, &chart.file_name())?;
         std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
         chart_files.push(path);
         #[cfg(feature = "png")]
-        png::write_png(&chart.svg, &out.join(format!("{}.png", chart.id)))?;
+        png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
     let comparison = published::comparison(&dataset, &report.timers, &report.unit_costs);
     let page = html::render(
@@ -182,7 +187,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
             command: claims::how_to_measure(out),
         },
     )?;
-    let index = out.join("index.html");
+    let index = path_in(out, "index.html")?;
     std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
     let verdicts = data::verdict_sentences(&dataset)
         .into_iter()

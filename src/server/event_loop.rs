@@ -51,6 +51,8 @@ enum Phase {
 struct Connection {
     stream: TcpStream,
     phase: Phase,
+    /// When the client last sent a request byte or took a reply byte.
+    last_progress: Instant,
 }
 
 /// Serves `listener` on the calling thread until an I/O error on the
@@ -83,12 +85,25 @@ pub(super) fn run(
         accept_pending: false,
         accept_paused: false,
         last_warning: None,
+        next_idle_check: Instant::now(),
     };
     let mut events = Events::with_capacity(EVENTS_PER_POLL);
     loop {
         // With connections still waiting to be accepted, only look for
         // events (and due replies) and come straight back.
-        let timeout = server.accept_pending.then_some(Duration::ZERO);
+        // Otherwise wake at least for the next idle check while any
+        // connection is open.
+        let timeout = if server.accept_pending {
+            Some(Duration::ZERO)
+        } else if server.connections.len() > server.free_slots.len() {
+            Some(
+                server
+                    .next_idle_check
+                    .saturating_duration_since(Instant::now()),
+            )
+        } else {
+            None
+        };
         match server.poll.poll(&mut events, timeout) {
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -115,6 +130,7 @@ pub(super) fn run(
             server.accept_some();
             server.answer_due();
         }
+        server.close_idle();
         if let Some(&(deadline, _)) = server.deadlines.front() {
             timer.arm(deadline)?;
         }
@@ -147,6 +163,8 @@ struct Server<'a> {
     /// again when a connection closes.
     accept_paused: bool,
     last_warning: Option<Instant>,
+    /// When to look for idle connections next.
+    next_idle_check: Instant,
 }
 
 impl Server<'_> {
@@ -197,6 +215,7 @@ impl Server<'_> {
                 line: [0; MAX_REQUEST_BYTES],
                 len: 0,
             },
+            last_progress: Instant::now(),
         });
         // On loopback the request has usually arrived with the connection.
         self.read_request(slot);
@@ -234,8 +253,13 @@ impl Server<'_> {
             }
             match connection.stream.read(&mut line[*len..]) {
                 // Closed without a request: a readiness probe, nothing to answer.
-                Ok(0) => return self.close(slot),
-                Ok(read) => *len += read,
+                Ok(0) if *len == 0 => return self.close(slot),
+                // Half-closed after part of a line: say what was wrong.
+                Ok(0) => return self.refuse(slot, "the request ended without a newline"),
+                Ok(read) => {
+                    *len += read;
+                    connection.last_progress = Instant::now();
+                }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return self.fail(slot),
@@ -272,6 +296,8 @@ impl Server<'_> {
                 let _ = connection.stream.set_nodelay(true);
             }
             connection.phase = Phase::Writing { id, sent: 0 };
+            // The server's delay was not the client's idleness.
+            connection.last_progress = Instant::now();
             self.write_reply(slot);
         }
     }
@@ -288,7 +314,10 @@ impl Server<'_> {
             let piece = (total - *sent).min(WRITE_CHUNK_BYTES as u64) as usize;
             let start = protocol::pattern_start(*id, *sent);
             match connection.stream.write(&self.pattern[start..start + piece]) {
-                Ok(written) => *sent += written as u64,
+                Ok(written) => {
+                    *sent += written as u64;
+                    connection.last_progress = Instant::now();
+                }
                 // The rest when the socket is writable again.
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -311,6 +340,34 @@ impl Server<'_> {
             let _ = connection.stream.write(&line);
         }
         self.close(slot);
+    }
+
+    /// Closes connections that made no progress for the idle timeout, at
+    /// most every quarter of it (and at least every second): a scan of every
+    /// slot, cheap at that rate even with a million connections.
+    fn close_idle(&mut self) {
+        let now = Instant::now();
+        if now < self.next_idle_check {
+            return;
+        }
+        let timeout = self.config.idle_timeout;
+        self.next_idle_check =
+            now + (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let idle: Vec<usize> = self
+            .connections
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, connection)| {
+                let connection = connection.as_ref()?;
+                let waiting = matches!(connection.phase, Phase::Waiting { .. });
+                (!waiting && now.duration_since(connection.last_progress) >= timeout)
+                    .then_some(slot)
+            })
+            .collect();
+        for slot in idle {
+            self.stats.idle_closed.fetch_add(1, Ordering::Relaxed);
+            self.close(slot);
+        }
     }
 
     fn fail(&mut self, slot: usize) {
@@ -340,9 +397,10 @@ impl Server<'_> {
     }
 }
 
-/// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux).
-struct Timerfd {
-    fd: OwnedFd,
+/// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux);
+/// also the load generator's pacing clock.
+pub(crate) struct Timerfd {
+    pub(crate) fd: OwnedFd,
     armed_for: Option<Instant>,
     /// The same moment as `Instant` and as CLOCK_MONOTONIC nanoseconds, to
     /// turn deadlines into absolute timerfd times.
@@ -350,7 +408,7 @@ struct Timerfd {
 }
 
 impl Timerfd {
-    fn new() -> io::Result<Timerfd> {
+    pub(crate) fn new() -> io::Result<Timerfd> {
         // SAFETY: timerfd_create takes no pointers; a valid descriptor is
         // owned by the OwnedFd from here on.
         let fd = unsafe {
@@ -371,7 +429,7 @@ impl Timerfd {
     }
 
     /// Makes the timer fire at `deadline` (at once if it has passed).
-    fn arm(&mut self, deadline: Instant) -> io::Result<()> {
+    pub(crate) fn arm(&mut self, deadline: Instant) -> io::Result<()> {
         if self.armed_for == Some(deadline) {
             return Ok(());
         }
@@ -404,7 +462,7 @@ impl Timerfd {
     }
 
     /// Consumes the expiration so the next one wakes the loop again.
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         let mut expirations = [0u8; 8];
         // SAFETY: reads at most 8 bytes into the buffer we own.
         unsafe {

@@ -1,0 +1,267 @@
+//! Clap definitions of every subcommand and its arguments, and the checks
+//! that run while parsing (ranges, lists of valid names).
+//!
+//! Nothing here runs anything: the handlers in [`super::commands`] take the
+//! parsed arguments. Every mistake a user can make on the command line ends in
+//! one line on stderr that says what was wrong (and the valid choices, where
+//! there is a list) and exit code 2 — never a panic or a backtrace.
+
+use crate::cell;
+use crate::model;
+use crate::sweep;
+use crate::workload;
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "async-vs-blocking",
+    version,
+    about = "Measure the same workloads under blocking threads, a thread pool, tokio, async-std, smol and rayon",
+    long_about = "Measure the same workloads under blocking threads, a thread pool, tokio, \
+async-std, smol and rayon.\n\nEach measurement (a cell) runs in its own child process; \
+results are written after every cell to JSON Lines and CSV.\n\n\
+Start with `async-vs-blocking list`, then `run` one cell or `sweep` a grid."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the execution models and workloads.
+    List {
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure one cell (workload × model × tasks) and print its record.
+    Run(RunArgs),
+    /// Measure a grid of cells, saving results.jsonl and results.csv after every cell.
+    Sweep(SweepArgs),
+    /// Sweep (or read results) and write charts and a self-contained HTML report.
+    Report(ReportArgs),
+    /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
+    Claims(ClaimsArgs),
+    /// Run the loopback latency server: every request is answered after --delay-ms.
+    Serve(crate::server::ServeArgs),
+    /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
+    /// connections, latency from each request's due time.
+    Load(crate::load::LoadArgs),
+    /// Internal: run one repeat of a cell in this process (used by the lab itself).
+    #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
+    Cell {
+        /// The cell spec as JSON.
+        spec: String,
+    },
+}
+
+fn model_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(model::names())
+}
+
+fn workload_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(workload::names())
+}
+
+/// The shortest wait or compute a cell accepts: 1 µs. The clocks resolve
+/// nanoseconds, but a thread's sleep is stretched by the timer slack (50 µs by
+/// default) and tokio's timer counts whole milliseconds, so a shorter request
+/// would only measure overhead and print `ideal_ms` 0.0.
+pub const MIN_DURATION_US: f64 = 1.0;
+
+/// Milliseconds: at least [`MIN_DURATION_US`] and at most one hour.
+fn parse_ms(text: &str) -> Result<f64, String> {
+    parse_duration(text, MIN_DURATION_US / 1e3, 3_600_000.0, "ms")
+}
+
+/// Microseconds: at least [`MIN_DURATION_US`] and at most one hour.
+fn parse_us(text: &str) -> Result<f64, String> {
+    parse_duration(text, MIN_DURATION_US, 3_600_000_000.0, "µs")
+}
+
+fn parse_duration(text: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of {unit}"))?;
+    if !value.is_finite() || value < min {
+        return Err(format!(
+            "must be at least {min} {unit} (1 µs: shorter is below what the timers resolve)"
+        ));
+    }
+    if value > max {
+        return Err(format!("must be at most one hour ({max} {unit})"));
+    }
+    Ok(value)
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workload each task performs.
+    #[arg(long, value_parser = workload_parser())]
+    pub workload: String,
+    /// The execution model that runs the tasks.
+    #[arg(long, value_parser = model_parser())]
+    pub model: String,
+    /// Number of tasks (1 to 10,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: u64,
+    /// Wait per task in milliseconds (sleep and mixed workloads).
+    #[arg(long, default_value = "100", value_parser = parse_ms, allow_hyphen_values = true)]
+    pub sleep_ms: f64,
+    /// Compute per task in microseconds (cpu and mixed workloads).
+    #[arg(long, default_value = "1000", value_parser = parse_us, allow_hyphen_values = true)]
+    pub cpu_us: f64,
+    /// Worker threads for pools and executors [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Stack size of threads the models create, in KiB [default: the platform's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub stack_kib: Option<u64>,
+    /// Reply size of the latency server in bytes (socket workload; 0 to 64 MiB).
+    #[arg(long, default_value_t = crate::server::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::server::MAX_REPLY_BYTES))]
+    pub reply_bytes: u64,
+    /// Repeats, each in a fresh process; the record shows min/median/max.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Seconds one repeat may take before it is killed and recorded as a timeout (at most 3600).
+    #[arg(long, default_value = "120", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout_s: u64,
+    /// Print the record as one JSON line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// quick: every model and workload at 1..1,000 tasks in about a minute;
+    /// full: up to 10,000 tasks, longer waits, more repeats;
+    /// memory: peak RSS of 1,000..10,000 sleeping tasks per model, and memory
+    /// per task or thread (writes memory.json).
+    #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
+    pub profile: String,
+    /// Workloads to include, comma-separated [default: the profile's, or all].
+    #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
+    pub workloads: Vec<String>,
+    /// Models to include, comma-separated [default: the profile's, or all].
+    #[arg(long, value_delimiter = ',', value_parser = model_parser())]
+    pub models: Vec<String>,
+    /// Task counts, comma-separated [default: the profile's].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: Vec<u64>,
+    /// Worker threads for pools and executors [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Repeats per cell [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: Option<u32>,
+    /// Seconds one repeat may take, at most 3600 [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout_s: Option<u64>,
+    /// Wait per task in milliseconds [default: the profile's].
+    #[arg(long, value_parser = parse_ms, allow_hyphen_values = true)]
+    pub sleep_ms: Option<f64>,
+    /// Compute per task in microseconds [default: the profile's].
+    #[arg(long, value_parser = parse_us, allow_hyphen_values = true)]
+    pub cpu_us: Option<f64>,
+    /// Stack size of threads the thread models create, in KiB [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub stack_kib: Option<u64>,
+    /// Keep the records already in OUT/results.jsonl and skip those cells
+    /// (continue a sweep that was interrupted).
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace the records already in OUT/results.jsonl (without it, a sweep
+    /// refuses to drop earlier results).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Directory for results.jsonl and results.csv.
+    #[arg(long, default_value = "reports/data")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The sweep to run when no --input is given (see `sweep --help`).
+    #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
+    pub profile: String,
+    /// Draw from these results.jsonl files instead of measuring (several are
+    /// merged; a timers.jsonl beside a file is read too).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub input: Vec<PathBuf>,
+    /// Directory for index.html, the charts (.svg) and the data.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Also put every claim on trial (`claims`, about 45 s more on 2 cores)
+    /// for the "Claims on trial" section. Without it the report shows the
+    /// newest claims.json found beside an input or in --out.
+    #[arg(long)]
+    pub claims: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Claims to run, comma-separated [default: all].
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = PossibleValuesParser::new(crate::claims::ids()))]
+    pub only: Vec<String>,
+    /// Repeats per timing (cells: each in a fresh process); medians decide.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Print the results as one JSON document instead of a table.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the results as a Markdown table (for a README).
+    #[arg(long)]
+    pub markdown: bool,
+    /// List the claims and their experiments without measuring.
+    #[arg(long)]
+    pub list: bool,
+    /// Directory to save the results in, as claims.json (where `report` finds them).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+}
+
+/// Turns a clap error into the lab's one-line form.
+pub fn one_line_error(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let rendered = error.render().to_string();
+    let mut line = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim()
+        .to_string();
+    if !line.starts_with("error:") {
+        line = format!("error: {line}");
+    }
+    let invalid_arg = error.get(ContextKind::InvalidArg);
+    match (error.kind(), invalid_arg) {
+        // clap lists the missing arguments on the lines below: bring them up.
+        (ErrorKind::MissingRequiredArgument, Some(ContextValue::Strings(missing))) => {
+            line = format!("{line} {}", missing.join(", "));
+        }
+        // A value with a newline or other control character would cut the
+        // line or hide itself: show it escaped, with the flag it was for.
+        (ErrorKind::ValueValidation | ErrorKind::InvalidValue, Some(ContextValue::String(arg))) => {
+            if let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue) {
+                if value.chars().any(char::is_control) {
+                    let why = std::error::Error::source(error)
+                        .map(|source| format!(": {source}"))
+                        .unwrap_or_default();
+                    line = format!("error: invalid value {value:?} for '{arg}'{why}");
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
+        if !line.contains(&valid.join(", ")) {
+            line += &format!(" (valid: {})", valid.join(", "));
+        }
+    }
+    line + " (see --help)"
+}

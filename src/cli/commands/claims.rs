@@ -1,0 +1,89 @@
+//! `claims`: put popular claims about async on trial and save claims.json.
+
+use super::{check_writable, invocation};
+use crate::cell::ChildProcess;
+use crate::claims;
+use crate::cli::args::ClaimsArgs;
+use crate::measure;
+use crate::report;
+use crate::table;
+
+/// Runs the claims in `only` (all when empty) with progress on stderr.
+pub(super) fn measure_claims(
+    only: &[String],
+    repeats: u32,
+) -> anyhow::Result<claims::ClaimsReport> {
+    let executor = ChildProcess::current()?;
+    let started = std::time::Instant::now();
+    let started_unix_s = measure::unix_now_s();
+    let progress = |position: usize, total: usize, id: &str| {
+        eprintln!(
+            "[{position}/{total}] {id} ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let options = claims::ClaimOptions {
+        executor: &executor,
+        repeats,
+        invocation: invocation(),
+        on_start: &progress,
+    };
+    let results = claims::run_claims(only, &options);
+    Ok(claims::ClaimsReport {
+        machine: measure::machine(),
+        started_unix_s,
+        seconds: started.elapsed().as_secs_f64(),
+        invocation: options.invocation.clone(),
+        claims: results,
+    })
+}
+
+pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
+    if args.list {
+        say!("{}", claims::list_text());
+        return Ok(0);
+    }
+    check_writable(&args.out)?;
+    let report = measure_claims(&args.only, args.repeat)?;
+    let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+    report::claims::write_claims(&saved, &report)?;
+    if args.json {
+        say!("{}", serde_json::to_string(&report)?);
+    } else if args.markdown {
+        say_raw!("{}", claims::claims_markdown(&report));
+    } else {
+        say!("{}", claims::claims_table(&report.claims));
+        say!(
+            "{} — started {}, took {:.0} s. Verdicts come from thresholds named in src/claims/; \
+             with another number of cores some may change.",
+            claims::tally(&report.claims),
+            crate::report::data::utc_date(report.started_unix_s),
+            report.seconds
+        );
+        say!("{}", table::machine_line(&report.machine));
+        let busiest = report
+            .claims
+            .iter()
+            .map(|c| c.load_average)
+            .fold(0.0, f64::max);
+        if busiest > report.machine.cores as f64 {
+            say!(
+                "The machine was busy: load average up to {busiest:.1} on {} cores. Timings are noisy; \
+                 claims that need free cores say so instead of judging.",
+                report.machine.cores
+            );
+        }
+    }
+    let shown = format!(
+        "saved {}: a report written to {} (or drawn from a results.jsonl there) shows these verdicts",
+        saved.display(),
+        args.out.display()
+    );
+    if args.json || args.markdown {
+        // stdout is the document itself.
+        eprintln!("{shown}");
+    } else {
+        say!("{shown}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,67 @@
+//! Command handlers: one file per subcommand, each turning parsed arguments
+//! into work and an exit code. `serve`, `load` and the hidden child-cell command are
+//! handled by their own modules ([`crate::server`], [`crate::load`], [`crate::cell`]).
+
+/// `println!` that returns an error instead of panicking when stdout is
+/// full or closed (`list > /dev/full`): the command then ends with one line
+/// and exit code 1.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::commands::write_stdout(format_args!($($arg)*), true)?
+    };
+}
+
+/// `print!` with the same care as [`say!`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        $crate::cli::commands::write_stdout(format_args!($($arg)*), false)?
+    };
+}
+
+mod claims;
+mod list;
+mod report;
+mod run;
+mod sweep;
+
+use super::args::{Cli, Command};
+use crate::measure;
+pub(super) use crate::output::check_writable;
+
+pub use crate::cell::invocation;
+
+fn workers_or_cores(workers: Option<u64>) -> usize {
+    workers.map_or_else(measure::cores, |w| w as usize)
+}
+
+/// Runs a parsed command; returns the process exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    // Every socket costs a descriptor: allow as many as the hard limit does.
+    crate::descriptors::raise_nofile_limit();
+    match cli.command {
+        Command::List { json } => list::list(json),
+        Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Report(args) => report::report(args),
+        Command::Claims(args) => claims::claims(args),
+        Command::Serve(args) => crate::server::serve_main(args),
+        Command::Load(args) => crate::load::load_main(args),
+        Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
+    }
+}
+
+/// Writes to stdout and flushes, so a failed write is seen here, as an error.
+pub(crate) fn write_stdout(text: std::fmt::Arguments, newline: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(text)
+        .and_then(|_| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|_| out.flush())
+        .map_err(|error| anyhow::anyhow!("writing to stdout: {error}"))
+}

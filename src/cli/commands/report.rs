@@ -1,0 +1,84 @@
+//! `report`: measure (or read results), then write charts and the HTML page.
+
+use super::claims::measure_claims;
+use super::{check_writable, invocation};
+use crate::cell::ChildProcess;
+use crate::cli::args::ReportArgs;
+use crate::error::UsageError;
+use crate::interrupt;
+use crate::measure;
+use crate::model;
+use crate::report;
+use crate::sweep::{self, SweepOptions};
+use crate::workload;
+use anyhow::Context;
+
+pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
+    check_writable(&args.out)?;
+    // The claims run first, before the sweep installs its Ctrl-C handler:
+    // an interrupted claims run just ends the command.
+    let measured_claims = if args.claims {
+        eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
+        let claims = measure_claims(&[], 3)?;
+        let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+        report::claims::write_claims(&path, &claims)?;
+        Some(report::claims::FoundClaims {
+            report: claims,
+            source: "Measured by this report (--claims)".into(),
+            measured_here: true,
+        })
+    } else {
+        None
+    };
+    let mut data = if args.input.is_empty() {
+        let options = SweepOptions {
+            profile: sweep::profile(&args.profile).expect("clap checked the profile name"),
+            workloads: workload::names().into_iter().map(String::from).collect(),
+            models: model::names().into_iter().map(String::from).collect(),
+            workers: measure::cores(),
+            out: args.out.clone(),
+            invocation: invocation(),
+            resume: false,
+        };
+        interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+        let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
+        if data.interrupted {
+            eprintln!(
+                "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
+                 draw them with: async-vs-blocking report --input {}",
+                interrupt::signal_name().unwrap_or("a signal"),
+                data.records.len(),
+                options.out.join("results.jsonl").display(),
+                options.out.join("results.jsonl").display()
+            );
+            return Ok(interrupt::EXIT_CODE);
+        }
+        data
+    } else {
+        report::read_inputs(&args.input, &invocation())?
+    };
+    let measured = args.input.is_empty();
+    data.claims = match measured_claims {
+        Some(found) => Some(found),
+        None => report::claims::find(&report::claims::candidates(&args.input, &args.out)).map_err(
+            |error| {
+                UsageError(format!(
+                    "error: {}",
+                    format!("{error:#}").replace('\n', " ")
+                ))
+            },
+        )?,
+    };
+    if !measured {
+        // Measuring wrote each data file once; drawn from saved files, the
+        // report keeps a copy of what it was drawn from beside the page.
+        report::save_data(&args.out, &data)?;
+    }
+    let written = report::draw(&args.out, &data)?;
+    for sentence in &written.verdicts {
+        say!("{sentence}");
+    }
+    say!("{} charts in {}", written.charts.len(), args.out.display());
+    say!("{}", written.index.display());
+    Ok(0)
+}

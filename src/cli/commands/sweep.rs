@@ -1,0 +1,140 @@
+//! `sweep`: measure a grid of cells, saving results after every cell.
+
+use super::{check_writable, invocation, workers_or_cores};
+use crate::cell::ChildProcess;
+use crate::cli::args::SweepArgs;
+use crate::error::UsageError;
+use crate::export::repair_last_line;
+use crate::interrupt;
+use crate::memory;
+use crate::model;
+use crate::output::path_in;
+use crate::records::read_records;
+use crate::sweep::{self, SweepOptions};
+use crate::table;
+use crate::workload;
+use anyhow::Context;
+
+pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
+    let mut profile = sweep::profile(&args.profile).expect("clap checked the profile name");
+    if !args.tasks.is_empty() {
+        profile.tasks = distinct(args.tasks);
+    }
+    if let Some(repeat) = args.repeat {
+        profile.repeats = repeat;
+    }
+    if let Some(timeout_s) = args.timeout_s {
+        profile.timeout_s = timeout_s;
+    }
+    if let Some(sleep_ms) = args.sleep_ms {
+        // The profile's time budget per cell is counted in waits: keep the
+        // same number of waits, so a longer wait does not empty the grid.
+        profile.max_expected_ms *= (sleep_ms / profile.sleep_ms).max(1.0);
+        profile.sleep_ms = sleep_ms;
+    }
+    if let Some(cpu_us) = args.cpu_us {
+        profile.cpu_us = cpu_us;
+    }
+    if let Some(kib) = args.stack_kib {
+        profile.stack_kib = vec![Some(kib)];
+    }
+    let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
+        if !chosen.is_empty() {
+            distinct(chosen)
+        } else if !preset.is_empty() {
+            preset.iter().map(|s| s.to_string()).collect()
+        } else {
+            all.into_iter().map(String::from).collect()
+        }
+    };
+    let options = SweepOptions {
+        workloads: or_default(args.workloads, profile.workloads, workload::names()),
+        models: or_default(args.models, &profile.models, model::names()),
+        profile,
+        workers: workers_or_cores(args.workers),
+        out: args.out,
+        invocation: invocation(),
+        resume: args.resume,
+    };
+    check_writable(&options.out)?;
+    let existing = path_in(&options.out, "results.jsonl")?;
+    if options.resume && existing.exists() {
+        // A damaged file is the user's input: say where, before anything runs.
+        repair_last_line(&existing)?;
+        read_records(&existing)?;
+    } else if !args.overwrite && holds_data(&existing) {
+        return Err(UsageError(format!(
+            "error: {} already holds results; continue that sweep with --resume, \
+             replace them with --overwrite, or choose another --out",
+            existing.display()
+        ))
+        .into());
+    }
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+    let executor = ChildProcess::current()?;
+    let summary = sweep::run_sweep(&options, &executor)?;
+    if summary.interrupted {
+        eprintln!(
+            "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
+             rerun with --resume to continue",
+            interrupt::signal_name().unwrap_or("a signal"),
+            summary.records.len(),
+            summary.jsonl.display(),
+            summary.csv.display()
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
+    if summary.resumed > 0 {
+        say!(
+            "Resumed: skipped {} cells already in {}",
+            summary.resumed,
+            summary.jsonl.display()
+        );
+    }
+    say!("{}", table::record_table(&summary.records));
+    if !summary.skipped.is_empty() {
+        say!(
+            "Left out {} cells whose expected time exceeds {:.1} s (their result is arithmetic): {}",
+            summary.skipped.len(),
+            options.profile.max_expected_ms / 1e3,
+            summary
+                .skipped
+                .iter()
+                .map(|s| format!("{}/{}/{}", s.workload, s.model, s.tasks))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(first) = summary.records.first() {
+        say!("{}", table::machine_line(&first.machine));
+    }
+    if let Some((fits, path)) = &summary.memory {
+        say!("Memory per unit (slope of peak memory against tasks; r² = fit quality):");
+        say!("{}", memory::table(fits));
+        say!(
+            "Resident = RSS, pages actually touched; virtual = address space reserved \
+             (a thread's whole stack). Kernel memory per thread (kernel stack, task \
+             structures) is in neither."
+        );
+        say!("{}", path.display());
+    }
+    say!("{}", summary.csv.display());
+    say!("{}", summary.jsonl.display());
+    Ok(0)
+}
+
+/// The values in their first order, each once: `--tasks 1,1` is one cell.
+fn distinct<T: PartialEq>(values: Vec<T>) -> Vec<T> {
+    let mut kept = Vec::with_capacity(values.len());
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    kept
+}
+
+/// True when `path` exists and holds more than white space.
+fn holds_data(path: &std::path::Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.iter().any(|b| !b.is_ascii_whitespace()))
+}
