@@ -11,9 +11,11 @@
 //! the run: from just before the first task starts until the last one has
 //! been joined.
 
+use crate::busy::{self, Accounting, BusyPolicy, Judgement, OnBusy, RepeatConditions};
+use crate::compute;
 use crate::measure::{self, ProcStatus, Usage};
 use crate::model::{self, Batch, ModelConfig};
-use crate::result::{CellRecord, LatencyMs, Status};
+use crate::result::{CellRecord, Conditions, LatencyMs, Status};
 use crate::stats;
 use crate::workload::{self, Params, Plan};
 use anyhow::Context;
@@ -196,6 +198,10 @@ pub struct RepeatResult {
     /// Peak virtual memory size of the process (VmPeak), KiB.
     #[serde(default)]
     pub peak_vm_kib: u64,
+    /// What else the machine did around the timed region, and how fast the
+    /// compute kernel ran just before and after it.
+    #[serde(default)]
+    pub conditions: Option<RepeatConditions>,
 }
 
 /// How one repeat ended.
@@ -226,13 +232,24 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         })
         .with_context(|| format!("building the {} runtime", spec.model))?;
     let threads_before = ProcStatus::current().threads;
+    let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
+    let probe_iterations =
+        computes.then(|| compute::iterations_for(PROBE_RUN_US, spec.iters_per_us));
     let batch = Arc::new(Batch::new(plan));
 
+    // The accounted window: kernel probe, timed region, kernel probe.
+    let accounting = Accounting::start();
+    let before = probe_iterations.map(|n| compute::probe(n, PROBE_RUNS_BEFORE));
     let usage_before = Usage::now();
     let start = batch.begin();
     runner.run(&batch)?;
     let wall = start.elapsed();
     let usage = Usage::now().since(&usage_before);
+    let after = probe_iterations.map(|n| compute::probe(n, PROBE_RUNS_AFTER).0);
+    let mut conditions = accounting.finish();
+    conditions.kernel_rate_before = before.map(|(fastest, _)| fastest);
+    conditions.kernel_rate_before_slowest = before.map(|(_, slowest)| slowest);
+    conditions.kernel_rate_after = after;
 
     batch.verify()?;
     let status = ProcStatus::current();
@@ -247,8 +264,17 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         peak_threads: threads_before.max(status.threads),
         spawn_ms: batch.spawn_ns().map(|ns| ns as f64 / 1e6),
         peak_vm_kib: status.vm_peak_kib,
+        conditions: Some(conditions),
     })
 }
+
+/// One compute-kernel probe run, µs: long against the clock's resolution,
+/// short enough that probing costs about 16 ms per repeat.
+const PROBE_RUN_US: f64 = 2_000.0;
+/// Probe runs just before the timed region; the fastest calibrates the ideal.
+const PROBE_RUNS_BEFORE: u32 = 5;
+/// Probe runs just after it, to see whether the host slowed meanwhile.
+const PROBE_RUNS_AFTER: u32 = 3;
 
 /// Runs each repeat in this process. For tests and benches only: the
 /// isolation a sweep needs comes from [`ChildProcess`].
@@ -472,9 +498,406 @@ pub struct Provenance {
     pub invocation: String,
 }
 
-/// Measures a cell: calibrates compute once, runs `repeats` repeats through
-/// `executor`, and folds them into one record. Stops at the first failed
-/// repeat; its error goes into the record.
+/// One finished repeat as `repeats.jsonl` stores it: the cell it belongs
+/// to, the repeat, and whether it was kept or replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatLine {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    pub workers: u64,
+    pub sleep_ms: f64,
+    pub cpu_us: f64,
+    #[serde(default)]
+    pub stack_kib: Option<u64>,
+    /// The compute calibration the repeat's work was sized with
+    /// (iterations per µs); a resumed cell keeps it.
+    #[serde(default)]
+    pub iters_per_us: f64,
+    /// Which attempt of the cell this was (0 first), retries included.
+    pub attempt: u32,
+    /// True when this repeat counts in the cell's record; false when a
+    /// retry replaced it.
+    pub kept: bool,
+    /// Why the repeat counts as disturbed (null: quiet).
+    pub disturbed: Option<String>,
+    pub result: RepeatResult,
+}
+
+impl RepeatLine {
+    /// The cell this repeat belongs to.
+    pub fn key(&self) -> crate::sweep::CellKey {
+        crate::sweep::CellKey {
+            workload: self.workload.clone(),
+            model: self.model.clone(),
+            tasks: self.tasks,
+            workers: self.workers,
+            sleep_ms: self.sleep_ms,
+            cpu_us: self.cpu_us,
+            stack_kib: self.stack_kib,
+        }
+    }
+}
+
+/// A cell being measured repeat by repeat, so a sweep can interleave the
+/// repeats of cells it compares and save each repeat as it finishes.
+pub struct CellRun {
+    spec: CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    policy: BusyPolicy,
+    sensitivity: busy::Sensitivity,
+    /// Kept repeats and why each was disturbed (None: quiet).
+    kept: Vec<(RepeatResult, Option<String>)>,
+    attempts: u32,
+    retried: u32,
+    ending: Option<(Status, String)>,
+    interrupted: bool,
+    started_unix_s: u64,
+}
+
+impl CellRun {
+    /// A cell about to run `repeats` repeats under `policy`.
+    pub fn new(spec: CellSpec, repeats: u32, timeout: Duration, policy: BusyPolicy) -> CellRun {
+        let cores = measure::cores();
+        let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
+        let parallelism = model::by_name(&spec.model).map_or(cores as u64, |m| {
+            m.cpu_parallelism(spec.workers, spec.tasks)
+                .min(cores as u64)
+        });
+        CellRun {
+            sensitivity: busy::sensitivity(computes, parallelism, cores),
+            spec,
+            repeats: repeats.max(1),
+            timeout,
+            policy,
+            kept: Vec::new(),
+            attempts: 0,
+            retried: 0,
+            ending: None,
+            interrupted: false,
+            started_unix_s: measure::unix_now_s(),
+        }
+    }
+
+    pub fn spec(&self) -> &CellSpec {
+        &self.spec
+    }
+
+    /// True when every repeat is in, or one failed.
+    pub fn done(&self) -> bool {
+        self.ending.is_some() || self.interrupted || self.kept.len() as u32 >= self.repeats
+    }
+
+    /// True when SIGINT or SIGTERM cut a repeat short.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Takes a repeat finished by an earlier, interrupted run of the same
+    /// cell (`--resume`), as it was judged then.
+    pub fn reuse(&mut self, result: RepeatResult, disturbed: Option<String>) {
+        if !self.done() {
+            self.attempts += 1;
+            self.kept.push((result, disturbed));
+        }
+    }
+
+    /// The calibration repeats are judged against (cells that compute).
+    fn calibration(&self) -> Option<f64> {
+        let computes = workload::by_name(&self.spec.workload).is_some_and(|w| w.uses_cpu());
+        (computes && self.spec.iters_per_us > 0.0).then_some(self.spec.iters_per_us)
+    }
+
+    /// Runs the next repeat through `executor`, running it again after a
+    /// short pause while it is disturbed and retries are left (`--on-busy
+    /// retry`). Every finished repeat is passed to `saved`, kept or not.
+    pub fn step(&mut self, executor: &dyn RepeatExecutor, saved: &mut dyn FnMut(&RepeatLine)) {
+        while !self.done() {
+            let outcome = executor.run_repeat(&self.spec, self.timeout);
+            let result = match outcome {
+                RepeatOutcome::Ok(result) => result,
+                RepeatOutcome::Failed(error) => {
+                    self.ending = Some((Status::Failed, error));
+                    return;
+                }
+                RepeatOutcome::Interrupted => {
+                    self.interrupted = true;
+                    self.ending = Some((
+                        Status::Failed,
+                        "interrupted before it finished (SIGINT or SIGTERM)".to_string(),
+                    ));
+                    return;
+                }
+                RepeatOutcome::Timeout => {
+                    self.ending = Some((
+                        Status::Timeout,
+                        format!(
+                            "a repeat ran longer than the {} s timeout and was killed",
+                            self.timeout.as_secs_f64()
+                        ),
+                    ));
+                    return;
+                }
+            };
+            let disturbed = match (self.policy.on_busy, &result.conditions) {
+                (OnBusy::Ignore, _) | (_, None) => None,
+                (_, Some(conditions)) => {
+                    match busy::judge_repeat(conditions, self.sensitivity, self.calibration()) {
+                        Judgement::Quiet => None,
+                        Judgement::Disturbed(why) => Some(why),
+                    }
+                }
+            };
+            let retry = disturbed.is_some()
+                && self.policy.on_busy == OnBusy::Retry
+                && self.retried < self.policy.retries;
+            let (workers, sleep_ms, cpu_us) = self.spec.as_recorded();
+            saved(&RepeatLine {
+                workload: self.spec.workload.clone(),
+                model: self.spec.model.clone(),
+                tasks: self.spec.tasks,
+                workers,
+                sleep_ms,
+                cpu_us,
+                stack_kib: self.spec.stack_kib.map(|k| k as u64),
+                iters_per_us: self.spec.iters_per_us,
+                attempt: self.attempts,
+                kept: !retry,
+                disturbed: disturbed.clone(),
+                result: result.clone(),
+            });
+            self.attempts += 1;
+            if retry {
+                self.retried += 1;
+                std::thread::sleep(busy::RETRY_PAUSE);
+                if crate::interrupt::requested() {
+                    self.interrupted = true;
+                    return;
+                }
+                continue;
+            }
+            self.kept.push((result, disturbed));
+            return;
+        }
+    }
+
+    /// Folds the kept repeats into the cell's record.
+    pub fn finish(self, provenance: &Provenance) -> CellRecord {
+        let spec = &self.spec;
+        let machine = measure::machine();
+        let results: Vec<RepeatResult> = self.kept.iter().map(|(r, _)| r.clone()).collect();
+        let plan = spec.plan().ok();
+        let ideal_of = |result: &RepeatResult| {
+            repeat_ideal_ms(plan.as_ref(), machine.cores, spec.iters_per_us, result)
+        };
+        let walls: Vec<f64> = results.iter().map(|r| r.wall_ms).collect();
+        let wall_ms = stats::wall_spread(&walls);
+        let median_index = stats::median_index(&walls);
+        let representative = median_index.map(|i| results[i].clone());
+        let mut ideal_ms = stats::median(&results.iter().map(&ideal_of).collect::<Vec<_>>());
+        if results.is_empty() {
+            ideal_ms = plan.as_ref().map_or(0.0, |p| p.ideal_ms(machine.cores));
+        }
+        let model = model::by_name(&spec.model);
+        let workload = workload::by_name(&spec.workload);
+        let (workers, sleep_ms, cpu_us) = spec.as_recorded();
+        let (status, error) = match self.ending.clone() {
+            Some((status, error)) => (status, Some(error)),
+            None => (Status::Ok, None),
+        };
+
+        // Outside load and the busy policy's decision.
+        let samples: Vec<RepeatConditions> = results.iter().filter_map(|r| r.conditions).collect();
+        let reasons: Vec<&String> = self.kept.iter().filter_map(|(_, d)| d.as_ref()).collect();
+        let mut conditions = summarise(&samples, representative.as_ref());
+        conditions.tolerance_cores = self.sensitivity.max_outside_cores;
+        conditions.kernel_drift = self.calibration().and_then(|c| {
+            samples
+                .iter()
+                .filter_map(|s| s.kernel_slowdown(c))
+                .reduce(f64::max)
+        });
+        conditions.retried = self.retried;
+        conditions.on_busy = self.policy.on_busy.as_str().to_string();
+        let mut disturbed = false;
+        if !reasons.is_empty() {
+            match busy::steady_background(&samples, self.calibration()) {
+                Some(load) => {
+                    let left = (machine.cores as f64 - load).max(0.1);
+                    conditions.capacity_left_cores = Some(left);
+                    if self.sensitivity.cpu_bound
+                        && self.sensitivity.max_outside_cores
+                            <= busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES
+                    {
+                        // The cell needs every core: its ideal on the cores left.
+                        let wait_ms = plan
+                            .as_ref()
+                            .map_or(0.0, |p| p.wait_per_task().as_secs_f64() * 1e3);
+                        ideal_ms = wait_ms + (ideal_ms - wait_ms) * machine.cores as f64 / left;
+                    }
+                    conditions.note = Some(format!(
+                        "a steady outside load of {load:.2} cores ran through every repeat; \
+                         judged against the {left:.2} cores it left"
+                    ));
+                }
+                None => {
+                    disturbed = true;
+                    conditions.note = Some(format!(
+                        "{} of {} repeats disturbed after {} retries: {}",
+                        reasons.len(),
+                        results.len(),
+                        self.retried,
+                        reasons[0]
+                    ));
+                }
+            }
+        }
+        let efficiency = if wall_ms.median > 0.0 {
+            ideal_ms / wall_ms.median
+        } else {
+            0.0
+        };
+        if efficiency > busy::EFFICIENCY_CEILING && status == Status::Ok {
+            let why = efficiency_above_ceiling(&conditions, self.calibration());
+            conditions.note = Some(match conditions.note.take() {
+                Some(note) => format!("{note}; {why}"),
+                None => why,
+            });
+        }
+
+        let reply_bytes = workload
+            .is_some_and(|w| w.uses_server())
+            .then_some(spec.reply_bytes);
+        let bytes_per_s = reply_bytes
+            .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
+            .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
+        CellRecord {
+            workload: spec.workload.clone(),
+            model: spec.model.clone(),
+            tasks: spec.tasks,
+            workers,
+            sleep_ms,
+            cpu_us,
+            repeats: results.len() as u32,
+            wall_ms,
+            ideal_ms,
+            efficiency,
+            latency_ms: representative
+                .as_ref()
+                .map_or_else(LatencyMs::default, |r| r.latency_ms),
+            peak_rss_kib: results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+            peak_threads: results.iter().map(|r| r.peak_threads).max().unwrap_or(0),
+            peak_vm_kib: results.iter().map(|r| r.peak_vm_kib).max().unwrap_or(0),
+            spawn_ms: representative.as_ref().and_then(|r| r.spawn_ms),
+            cpu_user_ms: representative.as_ref().map_or(0.0, |r| r.cpu_user_ms),
+            cpu_sys_ms: representative.as_ref().map_or(0.0, |r| r.cpu_sys_ms),
+            ctx_voluntary: representative.as_ref().map_or(0, |r| r.ctx_voluntary),
+            ctx_involuntary: representative.as_ref().map_or(0, |r| r.ctx_involuntary),
+            status,
+            error,
+            machine,
+            legacy: model.is_some_and(|m| m.legacy()),
+            reply_bytes,
+            bytes_per_s,
+            stack_kib: spec.stack_kib.map(|k| k as u64),
+            noisy: stats::is_noisy(&wall_ms),
+            disturbed,
+            conditions,
+            profile: provenance.profile.clone(),
+            started_unix_s: self.started_unix_s,
+            command: spec.command(self.repeats),
+            invocation: provenance.invocation.clone(),
+        }
+    }
+}
+
+/// The ideal of one repeat: the plan's wait plus its compute at the speed
+/// the kernel ran in the repeat's own process just before and after the
+/// timed region (the fastest seen), instead of the parent's calibration.
+/// The tasks' work was sized with `iters_per_us`; at a faster or slower
+/// kernel it takes proportionally less or more.
+fn repeat_ideal_ms(
+    plan: Option<&Plan>,
+    cores: usize,
+    iters_per_us: f64,
+    result: &RepeatResult,
+) -> f64 {
+    let Some(plan) = plan else { return 0.0 };
+    let ideal = plan.ideal_ms(cores);
+    let rate = result
+        .conditions
+        .as_ref()
+        .and_then(RepeatConditions::fastest_kernel_rate);
+    match rate {
+        Some(rate) if rate > 0.0 && iters_per_us > 0.0 => {
+            let wait_ms = plan.wait_per_task().as_secs_f64() * 1e3;
+            wait_ms + (ideal - wait_ms) * iters_per_us / rate
+        }
+        _ => ideal,
+    }
+}
+
+/// The record-level figures of a cell's repeats.
+fn summarise(samples: &[RepeatConditions], median: Option<&RepeatResult>) -> Conditions {
+    let window_ms: f64 = samples.iter().map(|s| s.window_ms).sum();
+    let foreign_ms: f64 = samples.iter().map(RepeatConditions::foreign_cpu_ms).sum();
+    let per_repeat: Vec<f64> = samples
+        .iter()
+        .map(RepeatConditions::foreign_cpu_cores)
+        .collect();
+    let spread = samples
+        .iter()
+        .filter_map(|s| Some(s.kernel_rate_before? / s.kernel_rate_before_slowest? - 1.0))
+        .reduce(f64::max);
+    let pressure: Vec<f64> = samples.iter().filter_map(|s| s.cpu_pressure_ms).collect();
+    let tick_ms = samples.first().map_or(10.0, |s| s.tick_ms);
+    let cores = samples.first().map_or(1, |s| s.cores);
+    Conditions {
+        foreign_cpu_cores: if window_ms > 0.0 {
+            foreign_ms / window_ms
+        } else {
+            0.0
+        },
+        foreign_cpu_cores_median: stats::median(&per_repeat),
+        foreign_cpu_cores_max: per_repeat.iter().copied().fold(0.0, f64::max),
+        steal_ms: samples.iter().map(|s| s.steal_ms).sum(),
+        cpu_pressure_ms: (!pressure.is_empty()).then(|| pressure.iter().sum()),
+        resolution_cores: if window_ms > 0.0 {
+            tick_ms * cores as f64 / window_ms
+        } else {
+            0.0
+        },
+        window_ms,
+        kernel_rate: median
+            .and_then(|r| r.conditions)
+            .and_then(|c| c.kernel_rate_before),
+        calibration_spread: spread,
+        ..Conditions::default()
+    }
+}
+
+/// Why a cell came out above [`busy::EFFICIENCY_CEILING`].
+fn efficiency_above_ceiling(conditions: &Conditions, calibration: Option<f64>) -> String {
+    let prefix = "efficiency above 1.05";
+    match (conditions.calibration_spread, calibration) {
+        (Some(spread), _) if spread > busy::KERNEL_DRIFT_TOLERANCE => format!(
+            "{prefix}: the kernel's calibration in the cell's process was unsteady \
+             (fastest and slowest run {:.0} % apart)",
+            spread * 100.0
+        ),
+        (_, Some(_)) => format!(
+            "{prefix}: the tasks ran faster than the compute kernel did just before and \
+             after them (the CPU's clock rose during the run, e.g. turbo)"
+        ),
+        (_, None) => format!(
+            "{prefix}: the run beat its ideal, which this workload does not compute; \
+             check the workload's ideal"
+        ),
+    }
+}
+
+/// Measures a cell under the default busy policy (see [`run_cell_with`]).
 pub fn run_cell(
     spec: &CellSpec,
     repeats: u32,
@@ -482,91 +905,32 @@ pub fn run_cell(
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
-    let started_unix_s = measure::unix_now_s();
-    let machine = measure::machine();
-    let mut results = Vec::new();
-    let mut ending = (Status::Ok, None);
-    for _ in 0..repeats.max(1) {
-        match executor.run_repeat(spec, timeout) {
-            RepeatOutcome::Ok(result) => results.push(result),
-            RepeatOutcome::Failed(error) => {
-                ending = (Status::Failed, Some(error));
-                break;
-            }
-            RepeatOutcome::Interrupted => {
-                ending = (
-                    Status::Failed,
-                    Some("interrupted before it finished (SIGINT or SIGTERM)".to_string()),
-                );
-                break;
-            }
-            RepeatOutcome::Timeout => {
-                ending = (
-                    Status::Timeout,
-                    Some(format!(
-                        "a repeat ran longer than the {} s timeout and was killed",
-                        timeout.as_secs_f64()
-                    )),
-                );
-                break;
-            }
-        }
-    }
+    run_cell_with(
+        spec,
+        repeats,
+        timeout,
+        executor,
+        provenance,
+        BusyPolicy::default(),
+    )
+}
 
-    let plan = spec.plan().ok();
-    let ideal_ms = plan.as_ref().map_or(0.0, |p| p.ideal_ms(machine.cores));
-    let walls: Vec<f64> = results.iter().map(|r| r.wall_ms).collect();
-    let wall_ms = stats::wall_spread(&walls);
-    let representative = stats::median_index(&walls).map(|i| results[i].clone());
-    let model = model::by_name(&spec.model);
-    let workload = workload::by_name(&spec.workload);
-    let (workers, sleep_ms, cpu_us) = spec.as_recorded();
-    let (status, error) = ending;
-    let reply_bytes = workload
-        .is_some_and(|w| w.uses_server())
-        .then_some(spec.reply_bytes);
-    let bytes_per_s = reply_bytes
-        .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
-        .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
-    CellRecord {
-        workload: spec.workload.clone(),
-        model: spec.model.clone(),
-        tasks: spec.tasks,
-        workers,
-        sleep_ms,
-        cpu_us,
-        repeats: results.len() as u32,
-        wall_ms,
-        ideal_ms,
-        efficiency: if wall_ms.median > 0.0 {
-            ideal_ms / wall_ms.median
-        } else {
-            0.0
-        },
-        latency_ms: representative
-            .as_ref()
-            .map_or_else(LatencyMs::default, |r| r.latency_ms),
-        peak_rss_kib: results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
-        peak_threads: results.iter().map(|r| r.peak_threads).max().unwrap_or(0),
-        peak_vm_kib: results.iter().map(|r| r.peak_vm_kib).max().unwrap_or(0),
-        spawn_ms: representative.as_ref().and_then(|r| r.spawn_ms),
-        cpu_user_ms: representative.as_ref().map_or(0.0, |r| r.cpu_user_ms),
-        cpu_sys_ms: representative.as_ref().map_or(0.0, |r| r.cpu_sys_ms),
-        ctx_voluntary: representative.as_ref().map_or(0, |r| r.ctx_voluntary),
-        ctx_involuntary: representative.as_ref().map_or(0, |r| r.ctx_involuntary),
-        status,
-        error,
-        machine,
-        legacy: model.is_some_and(|m| m.legacy()),
-        reply_bytes,
-        bytes_per_s,
-        stack_kib: spec.stack_kib.map(|k| k as u64),
-        noisy: stats::is_noisy(&wall_ms),
-        profile: provenance.profile.clone(),
-        started_unix_s,
-        command: spec.command(repeats),
-        invocation: provenance.invocation.clone(),
+/// Measures a cell: runs `repeats` repeats through `executor` (disturbed
+/// ones run again as `policy` says), and folds them into one record. Stops
+/// at the first failed repeat; its error goes into the record.
+pub fn run_cell_with(
+    spec: &CellSpec,
+    repeats: u32,
+    timeout: Duration,
+    executor: &dyn RepeatExecutor,
+    provenance: &Provenance,
+    policy: BusyPolicy,
+) -> CellRecord {
+    let mut run = CellRun::new(spec.clone(), repeats, timeout, policy);
+    while !run.done() {
+        run.step(executor, &mut |_| {});
     }
+    run.finish(provenance)
 }
 
 /// The child process's entry point: runs one repeat and prints its result
@@ -680,6 +1044,7 @@ mod tests {
             peak_threads: threads,
             peak_vm_kib: 9000,
             spawn_ms: Some(wall_ms / 100.0),
+            conditions: None,
         })
     }
 

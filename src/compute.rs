@@ -51,6 +51,29 @@ pub fn calibrate() -> f64 {
     best.max(1.0)
 }
 
+/// Runs `iterations` steps `runs` times and returns the fastest and the
+/// slowest rate seen, in iterations per µs. Used just before and after a
+/// timed region, in the cell's own process, to calibrate the ideal and to
+/// notice a host that slowed the machine.
+pub fn probe(iterations: u64, runs: u32) -> (f64, f64) {
+    let mut fastest = 0.0f64;
+    let mut slowest = f64::INFINITY;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        spin(iterations);
+        let micros = start.elapsed().as_secs_f64() * 1e6;
+        if micros > 0.0 {
+            let rate = iterations as f64 / micros;
+            fastest = fastest.max(rate);
+            slowest = slowest.min(rate);
+        }
+    }
+    if slowest.is_infinite() {
+        slowest = fastest;
+    }
+    (fastest.max(1e-9), slowest.max(1e-9))
+}
+
 /// The number of iterations that take `micros` at `iters_per_us`.
 pub fn iterations_for(micros: f64, iters_per_us: f64) -> u64 {
     (micros * iters_per_us).round().max(1.0) as u64

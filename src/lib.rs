@@ -12,7 +12,8 @@
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
-//!   [`load`]: the open-loop load generator that drives it.
+//!   [`load`]: the open-loop load generator that drives it;
+//!   [`server_sweep`]: latency against offered load for every model's server.
 
 // The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
 // once, instead of letting a macOS or Windows build fail in a hundred places.
@@ -24,11 +25,13 @@ compile_error!(
      (the numbers then describe that VM). See README.md, \"Where it runs\"."
 );
 
+pub mod busy;
 pub mod cell;
 pub mod claims;
 pub mod cli;
 pub mod compute;
 pub mod descriptors;
+pub mod doctor;
 pub mod error;
 pub mod experiments;
 pub mod export;
@@ -47,6 +50,7 @@ pub mod report;
 pub mod result;
 pub mod server;
 pub mod server_process;
+pub mod server_sweep;
 pub mod stats;
 pub mod sweep;
 pub mod table;

@@ -26,7 +26,7 @@ use hdrhistogram::Histogram;
 use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -66,7 +66,7 @@ pub struct LoadOptions {
 }
 
 /// Latency quantiles, ms.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Quantiles {
     pub p50_ms: f64,
     pub p90_ms: f64,
@@ -92,7 +92,7 @@ impl Quantiles {
 }
 
 /// What one load run measured (warm-up excluded).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoadReport {
     pub target: String,
     pub path: String,
@@ -801,9 +801,9 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         timeout: Duration::from_secs_f64(args.timeout_s),
     })?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::write_stdout(format_args!("{}", serde_json::to_string(&report)?), true)?;
     } else {
-        println!("{}", report.text());
+        crate::output::write_stdout(format_args!("{}", report.text()), true)?;
     }
     Ok(if report.interrupted {
         crate::interrupt::EXIT_CODE

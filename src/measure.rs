@@ -184,6 +184,87 @@ pub fn machine() -> Machine {
     }
 }
 
+/// The machine-wide CPU time counters of `/proc/stat`'s first line, in
+/// clock ticks (`USER_HZ`, 100 per second on Linux: one tick is 10 ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Time some program was running: user + nice + system + irq + softirq
+    /// (guest time is already inside user).
+    pub busy: u64,
+    /// Time no program wanted a CPU (idle + iowait).
+    pub idle: u64,
+    /// Time the hypervisor ran something else while this VM wanted a CPU.
+    pub steal: u64,
+}
+
+impl CpuTicks {
+    /// Parses the text of `/proc/stat` (the aggregate `cpu ` line).
+    pub fn parse(text: &str) -> Option<CpuTicks> {
+        let line = text.lines().find(|l| l.starts_with("cpu "))?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or(0);
+        Some(CpuTicks {
+            busy: field(0) + field(1) + field(2) + field(5) + field(6),
+            idle: field(3) + field(4),
+            steal: field(7),
+        })
+    }
+
+    /// Reads `/proc/stat` now (None where it cannot be read).
+    pub fn now() -> Option<CpuTicks> {
+        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+}
+
+/// Milliseconds per clock tick of `/proc/stat` and `/proc/<pid>/stat`.
+pub fn tick_ms() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 {
+        1000.0 / hz as f64
+    } else {
+        10.0
+    }
+}
+
+/// CPU time (user + system) one process has used, in clock ticks, from the
+/// text of its `/proc/<pid>/stat`.
+pub fn parse_process_ticks(text: &str) -> Option<u64> {
+    // The command name (field 2) may hold spaces and parentheses: count
+    // fields from the last ')'. utime and stime are fields 14 and 15.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU ticks used so far by process `pid` (0 when it is gone).
+pub fn process_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| parse_process_ticks(&t))
+        .unwrap_or(0)
+}
+
+/// `total=` of the `some` line of `/proc/pressure/cpu`: microseconds in
+/// which at least one runnable task waited for a CPU (None without PSI).
+pub fn parse_cpu_pressure_us(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("some"))?;
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Reads the machine's CPU pressure total now (None without PSI).
+pub fn cpu_pressure_us() -> Option<u64> {
+    parse_cpu_pressure_us(&std::fs::read_to_string("/proc/pressure/cpu").ok()?)
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now_s() -> u64 {
     std::time::SystemTime::now()
@@ -250,6 +331,30 @@ mod tests {
         let cpu = spent.user + spent.sys;
         assert!(cpu >= Duration::from_millis(5), "{cpu:?}");
         assert!(cpu <= Duration::from_millis(2_000), "{cpu:?}");
+    }
+
+    #[test]
+    fn proc_stat_busy_leaves_out_idle_iowait_and_steal() {
+        let text = "cpu  100 5 50 1000 20 3 2 7 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n";
+        let ticks = CpuTicks::parse(text).unwrap();
+        assert_eq!(ticks.busy, 100 + 5 + 50 + 3 + 2);
+        assert_eq!(ticks.idle, 1020);
+        assert_eq!(ticks.steal, 7);
+        assert!(CpuTicks::parse("intr 1 2 3").is_none());
+    }
+
+    #[test]
+    fn process_ticks_survive_odd_command_names() {
+        let text = "42 (a (weird) name) S 1 42 42 0 -1 4194560 100 0 0 0 30 12 0 0 20 0 1 0";
+        assert_eq!(parse_process_ticks(text), Some(42));
+        assert!(process_ticks(std::process::id()) < u64::MAX);
+    }
+
+    #[test]
+    fn cpu_pressure_total_is_read_from_the_some_line() {
+        let text = "some avg10=1.00 avg60=0.50 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=9\n";
+        assert_eq!(parse_cpu_pressure_us(text), Some(123_456));
+        assert_eq!(parse_cpu_pressure_us(""), None);
     }
 
     #[test]

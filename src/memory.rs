@@ -235,6 +235,8 @@ mod tests {
             bytes_per_s: None,
             stack_kib,
             noisy: false,
+            disturbed: false,
+            conditions: Default::default(),
             profile: Some("memory".into()),
             started_unix_s: 0,
             command: String::new(),

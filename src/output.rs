@@ -7,6 +7,12 @@
 //! [`safe_name`] first: a slug of allowed characters plus a short hash, so two
 //! different names never share a file and nothing read from a file chooses
 //! where the lab writes.
+//!
+//! [`write_stdout`] is how commands print: a stdout that cannot be written
+//! (`list > /dev/full`) becomes one error line and exit code 1 instead of a
+//! panic. (A closed descriptor 1 never reaches it: Rust's start-up opens
+//! /dev/null in its place; a reader that goes away ends the lab by SIGPIPE,
+//! quietly, as it ends `cat`.)
 
 use crate::error::UsageError;
 use anyhow::bail;
@@ -88,6 +94,23 @@ pub fn check_writable(dir: &Path) -> anyhow::Result<()> {
         ))
         .into()
     })
+}
+
+/// Writes `text` (and a newline) to stdout and flushes, so a failed write is
+/// seen here, as an error.
+pub fn write_stdout(text: std::fmt::Arguments, newline: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(text)
+        .and_then(|_| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|_| out.flush())
+        .map_err(|error| anyhow::anyhow!("writing to stdout: {error}"))
 }
 
 #[cfg(test)]

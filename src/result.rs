@@ -88,6 +88,49 @@ pub struct Machine {
     pub runtimes: std::collections::BTreeMap<String, String>,
 }
 
+/// What else the machine did while a cell ran, summed over the repeats that
+/// make its record (see `busy.rs` for how each repeat is accounted).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Conditions {
+    /// Mean cores other programs used during the timed regions (their CPU
+    /// time over all repeats' windows; `/proc/stat` minus the cell and the lab).
+    pub foreign_cpu_cores: f64,
+    /// The median of the repeats' own figures.
+    pub foreign_cpu_cores_median: f64,
+    /// The largest of the repeats' own figures.
+    pub foreign_cpu_cores_max: f64,
+    /// Steal time (the hypervisor running something else) over the repeats, ms.
+    pub steal_ms: f64,
+    /// CPU pressure (`/proc/pressure/cpu` `some`) over the repeats, ms; null
+    /// without PSI. Includes the cell's own threads waiting for a core.
+    pub cpu_pressure_ms: Option<f64>,
+    /// Resolution of `foreign_cpu_cores`: `/proc/stat` counts whole 10 ms
+    /// ticks per core, so over all windows it is known to about this many cores.
+    pub resolution_cores: f64,
+    /// Accounted time over the repeats (timed regions plus kernel probes), ms.
+    pub window_ms: f64,
+    /// Outside cores above which a repeat of this cell counts as disturbed.
+    pub tolerance_cores: f64,
+    /// Compute kernel speed calibrated in the cell's process just before the
+    /// timed region (fastest of several; the median repeat's), iterations per µs.
+    pub kernel_rate: Option<f64>,
+    /// Largest spread of those calibrations (fastest / slowest - 1).
+    pub calibration_spread: Option<f64>,
+    /// Largest slowdown of the kernel around a timed region against the
+    /// cell's calibration (0.1 = 10 % slower).
+    pub kernel_drift: Option<f64>,
+    /// Repeats run again because they were disturbed.
+    pub retried: u32,
+    /// The `--on-busy` policy the cell ran under.
+    pub on_busy: String,
+    /// A steady outside load was measured and the cell judged against the
+    /// cores it left (this many), instead of being marked disturbed.
+    pub capacity_left_cores: Option<f64>,
+    /// Why the cell is disturbed, judged on capacity left, or above
+    /// efficiency 1.05; null when there is nothing to say.
+    pub note: Option<String>,
+}
+
 /// One measured cell. Every exporter and chart reads this struct.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRecord {
@@ -157,6 +200,14 @@ pub struct CellRecord {
     /// True when max/min wall over the repeats exceeds 1.5: treat the cell with care.
     #[serde(default)]
     pub noisy: bool,
+    /// True when outside load or a slowed host disturbed repeats beyond the
+    /// cell's tolerance and retries did not replace them: no verdict is
+    /// drawn from this cell (see `conditions`).
+    #[serde(default)]
+    pub disturbed: bool,
+    /// What else the machine did during the cell's repeats.
+    #[serde(default)]
+    pub conditions: Conditions,
     /// The sweep profile that produced the cell (null for a single `run`).
     #[serde(default)]
     pub profile: Option<String>,

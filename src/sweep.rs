@@ -1,7 +1,15 @@
-//! Sweeps: a grid of cells over workloads × models × task counts, run one
-//! after another, each saved the moment it finishes.
+//! Sweeps: a grid of cells over workloads × models × task counts.
+//!
+//! Cells that are compared with one another (same workload, task count and
+//! parameters, different models) run interleaved, the way tango-bench pairs
+//! what it compares: model A repeat 1, model B repeat 1, ..., then A repeat
+//! 2, so a burst of outside load spreads over the models instead of
+//! sinking one. Every finished repeat is appended to `repeats.jsonl` at
+//! once, and a cell's record goes to `results.jsonl`/`results.csv` the
+//! moment its last repeat is in; `--resume` reuses both.
 
-use crate::cell::{self, CellSpec, Provenance, Refused, RepeatExecutor};
+use crate::busy::BusyPolicy;
+use crate::cell::{self, CellRun, CellSpec, Provenance, Refused, RepeatExecutor, RepeatLine};
 use crate::compute;
 use crate::export::ExportManager;
 use crate::interrupt;
@@ -12,6 +20,7 @@ pub use crate::result::Skipped;
 use crate::result::{CellRecord, Status};
 use crate::server_process::ServerProcess;
 use crate::workload::{self, Params};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -114,9 +123,16 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// The exact command line, stored in every record.
     pub invocation: String,
-    /// Keep the records already in `out/results.jsonl` and skip their cells.
+    /// Keep the records already in `out/results.jsonl` and skip their cells
+    /// (and reuse the finished repeats of unfinished cells in `repeats.jsonl`).
     pub resume: bool,
+    /// What to do with repeats disturbed by outside load (`--on-busy`, `--retries`).
+    pub policy: BusyPolicy,
 }
+
+/// Every finished repeat of a sweep, one JSON line each, written the moment
+/// it finishes (beside `results.jsonl`).
+pub const REPEATS_FILE: &str = "repeats.jsonl";
 
 /// The cells of a sweep, in order, and the ones left out for time.
 pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
@@ -181,7 +197,15 @@ pub fn measure_cell(
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
 ) -> CellRecord {
-    measure_cell_noting_server(spec, repeats, timeout, executor, provenance).0
+    measure_cell_noting_server(
+        spec,
+        repeats,
+        timeout,
+        executor,
+        provenance,
+        BusyPolicy::default(),
+    )
+    .0
 }
 
 /// [`measure_cell`], plus the latency server's report on how late its
@@ -193,24 +217,26 @@ pub fn measure_cell_noting_server(
     timeout: Duration,
     executor: &dyn RepeatExecutor,
     provenance: &Provenance,
+    policy: BusyPolicy,
 ) -> (CellRecord, Option<String>) {
     let workload = workload::by_name(&spec.workload);
     let computes = workload.is_some_and(|w| w.uses_cpu());
     spec.iters_per_us = if computes { compute::calibrate() } else { 1.0 };
     if !workload.is_some_and(|w| w.uses_server()) {
-        let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+        let record = cell::run_cell_with(&spec, repeats, timeout, executor, provenance, policy);
         return (record, None);
     }
     // The guard kills the server when dropped, on every path out of here.
     let server = match ServerProcess::for_cell(&spec) {
         Ok(server) => server,
         Err(reason) => {
-            let record = cell::run_cell(&spec, repeats, timeout, &Refused(reason), provenance);
+            let refused = Refused(reason);
+            let record = cell::run_cell_with(&spec, repeats, timeout, &refused, provenance, policy);
             return (record, None);
         }
     };
     spec.server = Some(server.addr);
-    let record = cell::run_cell(&spec, repeats, timeout, executor, provenance);
+    let record = cell::run_cell_with(&spec, repeats, timeout, executor, provenance, policy);
     let note = server.finish();
     (record, note)
 }
@@ -285,13 +311,54 @@ pub struct SweepSummary {
     pub csv: PathBuf,
 }
 
-/// Runs every cell of the grid, saving each one as it finishes.
+/// Splits the grid into groups of cells that are compared with one
+/// another: same everything but the model. Order is kept (a group sits
+/// where its first cell was).
+pub fn compared_groups(cells: Vec<CellSpec>) -> Vec<Vec<CellSpec>> {
+    let mut groups: Vec<Vec<CellSpec>> = Vec::new();
+    for spec in cells {
+        let same = |other: &CellSpec| {
+            other.workload == spec.workload
+                && other.tasks == spec.tasks
+                && other.workers == spec.workers
+                && other.sleep_ms == spec.sleep_ms
+                && other.cpu_us == spec.cpu_us
+                && other.reply_bytes == spec.reply_bytes
+                && other.stack_kib == spec.stack_kib
+        };
+        match groups.iter_mut().find(|g| same(&g[0])) {
+            Some(group) => group.push(spec),
+            None => groups.push(vec![spec]),
+        }
+    }
+    groups
+}
+
+/// A cell of a running group: its repeats so far, its latency server
+/// (stopped when dropped) or the reason it could not start.
+struct Running {
+    run: Option<CellRun>,
+    server: Option<ServerProcess>,
+    refused: Option<Refused>,
+    label: String,
+}
+
+/// Runs every cell of the grid, compared cells interleaved, saving every
+/// repeat and every cell as it finishes.
 pub fn run_sweep(
     options: &SweepOptions,
     executor: &dyn RepeatExecutor,
 ) -> anyhow::Result<SweepSummary> {
     let (mut cells, skipped) = grid(options);
     let mut exports = ExportManager::create(&options.out, options.resume)?;
+    let repeats_path = options.out.join(REPEATS_FILE);
+    let earlier: Vec<RepeatLine> = if options.resume && repeats_path.exists() {
+        read_saved_repeats(&repeats_path)?
+    } else {
+        std::fs::write(&repeats_path, b"")
+            .with_context(|| format!("writing {}", repeats_path.display()))?;
+        Vec::new()
+    };
     let done: Vec<CellKey> = exports.records().iter().map(CellKey::of_record).collect();
     let before = cells.len();
     cells.retain(|spec| {
@@ -313,40 +380,61 @@ pub fn run_sweep(
     };
     let timeout = Duration::from_secs(options.profile.timeout_s);
     let mut interrupted = false;
-    for spec in cells {
+    let mut save_error = None;
+    'groups: for group in compared_groups(cells) {
         if interrupt::requested() {
             interrupted = true;
             break;
         }
-        let mut label = format!("{} / {} / {} tasks", spec.workload, spec.model, spec.tasks);
-        if let Some(kib) = spec.stack_kib {
-            label += &format!(" / {kib} KiB stacks");
+        let mut running = start_group(group, &earlier, options, timeout);
+        // Round-robin: one repeat of each unfinished cell per round.
+        while running.iter().any(|r| r.run.is_some()) {
+            for cell in running.iter_mut() {
+                let Some(run) = cell.run.as_mut() else {
+                    continue;
+                };
+                if interrupt::requested() {
+                    interrupted = true;
+                    break 'groups;
+                }
+                progress.set_message(cell.label.clone());
+                let executor: &dyn RepeatExecutor = match &cell.refused {
+                    Some(refused) => refused,
+                    None => executor,
+                };
+                run.step(executor, &mut |line| {
+                    if let Err(error) = crate::export::append_jsonl(&repeats_path, line) {
+                        save_error.get_or_insert(error);
+                    }
+                });
+                if let Some(error) = save_error.take() {
+                    return Err(error);
+                }
+                if run.interrupted() || interrupt::requested() {
+                    // The cell was cut short: it is not a result, so it is not recorded.
+                    interrupted = true;
+                    break 'groups;
+                }
+                if !run.done() {
+                    continue;
+                }
+                let record = cell.run.take().expect("checked above").finish(&provenance);
+                let server_note = cell.server.take().and_then(ServerProcess::finish);
+                let mut line = summary_line(&cell.label, &record);
+                // Only how late the server was; the counts are in `run`'s output.
+                if let Some((_, lateness)) = server_note.as_deref().and_then(|n| n.split_once("; "))
+                {
+                    line += &format!(" (server: {lateness})");
+                }
+                if progress.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    progress.println(line);
+                }
+                exports.add(record)?;
+                progress.inc(1);
+            }
         }
-        progress.set_message(label.clone());
-        let (record, server_note) = measure_cell_noting_server(
-            spec,
-            options.profile.repeats,
-            timeout,
-            executor,
-            &provenance,
-        );
-        if interrupt::requested() {
-            // The cell was cut short: it is not a result, so it is not recorded.
-            interrupted = true;
-            break;
-        }
-        let mut line = summary_line(&label, &record);
-        // Only how late the server was; the counts are in `run`'s output.
-        if let Some((_, lateness)) = server_note.as_deref().and_then(|n| n.split_once("; ")) {
-            line += &format!(" (server: {lateness})");
-        }
-        if progress.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            progress.println(line);
-        }
-        exports.add(record)?;
-        progress.inc(1);
     }
     progress.finish_and_clear();
     let memory = if options.profile.name == "memory" && !interrupted {
@@ -365,6 +453,97 @@ pub fn run_sweep(
         jsonl: exports.jsonl.clone(),
         csv: exports.csv.clone(),
     })
+}
+
+/// Reads `repeats.jsonl` for `--resume`. A last line cut off by a kill
+/// mid-write (no newline, not a whole repeat) is dropped: that repeat is
+/// simply run again. Any other malformed line is an error naming it.
+fn read_saved_repeats(path: &std::path::Path) -> anyhow::Result<Vec<RepeatLine>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let torn = !text.is_empty() && !text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut repeats = Vec::new();
+    for (number, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(repeat) => repeats.push(repeat),
+            Err(_) if torn && number + 1 == lines.len() => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("{}:{}: not a saved repeat", path.display(), number + 1)
+                })
+            }
+        }
+    }
+    Ok(repeats)
+}
+
+/// Prepares a group of compared cells: one compute calibration for all of
+/// them (so every model gets exactly the same work; a resumed group keeps
+/// the calibration its saved repeats were sized with), a latency server per
+/// cell that talks to one, and the repeats an interrupted run had finished.
+fn start_group(
+    group: Vec<CellSpec>,
+    earlier: &[RepeatLine],
+    options: &SweepOptions,
+    timeout: Duration,
+) -> Vec<Running> {
+    let saved_of = |spec: &CellSpec| -> Vec<&RepeatLine> {
+        let key = CellKey::of_spec(spec);
+        earlier
+            .iter()
+            .filter(|line| line.kept && line.key().matches(&key))
+            .collect()
+    };
+    let computes = group
+        .first()
+        .and_then(|s| workload::by_name(&s.workload))
+        .is_some_and(|w| w.uses_cpu());
+    let saved_calibration = group
+        .iter()
+        .flat_map(&saved_of)
+        .map(|line| line.iters_per_us)
+        .find(|rate| *rate > 0.0);
+    let iters_per_us = match (computes, saved_calibration) {
+        (false, _) => 1.0,
+        (true, Some(rate)) => rate,
+        (true, None) => compute::calibrate(),
+    };
+    group
+        .into_iter()
+        .map(|mut spec| {
+            spec.iters_per_us = iters_per_us;
+            let mut label = format!("{} / {} / {} tasks", spec.workload, spec.model, spec.tasks);
+            if let Some(kib) = spec.stack_kib {
+                label += &format!(" / {kib} KiB stacks");
+            }
+            let mut server = None;
+            let mut refused = None;
+            if workload::by_name(&spec.workload).is_some_and(|w| w.uses_server()) {
+                match ServerProcess::for_cell(&spec) {
+                    Ok(started) => {
+                        spec.server = Some(started.addr);
+                        server = Some(started);
+                    }
+                    Err(reason) => refused = Some(Refused(reason)),
+                }
+            }
+            let saved = saved_of(&spec);
+            let mut run = CellRun::new(spec, options.profile.repeats, timeout, options.policy);
+            for line in saved {
+                run.reuse(line.result.clone(), line.disturbed.clone());
+            }
+            Running {
+                run: Some(run),
+                server,
+                refused,
+                label,
+            }
+        })
+        .collect()
 }
 
 fn summary_line(label: &str, record: &CellRecord) -> String {
@@ -395,6 +574,7 @@ mod tests {
             out: PathBuf::from("unused"),
             invocation: String::new(),
             resume: false,
+            policy: BusyPolicy::default(),
         }
     }
 
@@ -436,5 +616,77 @@ mod tests {
             ..threads.clone()
         };
         assert!(!threads.matches(&small_stacks));
+    }
+
+    /// Records the order repeats ran in; every repeat succeeds at once.
+    struct Recorder(std::cell::RefCell<Vec<String>>);
+
+    impl RepeatExecutor for Recorder {
+        fn run_repeat(&self, spec: &CellSpec, _timeout: Duration) -> cell::RepeatOutcome {
+            self.0.borrow_mut().push(spec.model.clone());
+            cell::RepeatOutcome::Ok(cell::RepeatResult {
+                wall_ms: 10.0,
+                latency_ms: Default::default(),
+                cpu_user_ms: 1.0,
+                cpu_sys_ms: 0.0,
+                ctx_voluntary: 0,
+                ctx_involuntary: 0,
+                peak_rss_kib: 1,
+                peak_threads: 1,
+                spawn_ms: None,
+                peak_vm_kib: 1,
+                conditions: None,
+            })
+        }
+    }
+
+    fn small_sweep(out: &std::path::Path, resume: bool) -> SweepOptions {
+        let mut options = options("quick");
+        options.profile.tasks = vec![1, 10];
+        options.workloads = vec!["sleep".into()];
+        options.models = vec!["threads".into(), "tokio".into()];
+        options.out = out.to_path_buf();
+        options.resume = resume;
+        options
+    }
+
+    #[test]
+    fn compared_cells_run_round_robin_and_every_repeat_is_saved() {
+        let out = tempfile::tempdir().unwrap();
+        let recorder = Recorder(Default::default());
+        let summary = run_sweep(&small_sweep(out.path(), false), &recorder).unwrap();
+        assert_eq!(summary.records.len(), 4);
+        // Three repeats of each task count: threads, tokio, threads, tokio, ...
+        let order = recorder.0.borrow().clone();
+        assert_eq!(order.len(), 12);
+        assert!(
+            order[..6]
+                .chunks(2)
+                .all(|pair| pair == ["threads", "tokio"]),
+            "{order:?}"
+        );
+        let lines: Vec<RepeatLine> =
+            crate::export::read_lines(&out.path().join(REPEATS_FILE), "a repeat").unwrap();
+        assert_eq!(lines.len(), 12);
+        assert!(lines.iter().all(|l| l.kept && l.disturbed.is_none()));
+    }
+
+    #[test]
+    fn a_resumed_sweep_reuses_finished_repeats() {
+        let out = tempfile::tempdir().unwrap();
+        let recorder = Recorder(Default::default());
+        run_sweep(&small_sweep(out.path(), false), &recorder).unwrap();
+        // Pretend the sweep stopped after the first group's first round: the
+        // records are gone, two repeats of the first group remain.
+        let repeats = out.path().join(REPEATS_FILE);
+        let text = std::fs::read_to_string(&repeats).unwrap();
+        let first_two: Vec<&str> = text.lines().take(2).collect();
+        std::fs::write(&repeats, first_two.join("\n") + "\n").unwrap();
+        std::fs::write(out.path().join("results.jsonl"), "").unwrap();
+        let again = Recorder(Default::default());
+        let summary = run_sweep(&small_sweep(out.path(), true), &again).unwrap();
+        assert_eq!(summary.records.len(), 4);
+        assert_eq!(again.0.borrow().len(), 10, "two repeats were reused");
+        assert!(summary.records.iter().all(|r| r.repeats == 3));
     }
 }

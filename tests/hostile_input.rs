@@ -211,6 +211,7 @@ fn report_stops_between_its_experiments_on_a_signal() {
         out: dir.path().to_path_buf(),
         invocation: "test".into(),
         resume: false,
+        policy: Default::default(),
     };
     let started = std::time::Instant::now();
     let data = measure_report::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();

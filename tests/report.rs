@@ -320,6 +320,7 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
         out: out.path().to_path_buf(),
         invocation: "test".into(),
         resume: false,
+        policy: Default::default(),
     };
     let executor = ChildProcess {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_async-vs-blocking")),

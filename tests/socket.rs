@@ -275,7 +275,12 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
     }
     let started = Instant::now();
     let output = command.output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    // A failed cell is still recorded, and `run` says so with its own exit status.
+    assert_eq!(
+        output.status.code(),
+        Some(async_vs_blocking::error::EXIT_CELL_FAILED),
+        "{output:?}"
+    );
     let record = json_record(&output.stdout);
     assert_eq!(record["status"], "failed", "{record}");
     assert_eq!(record["repeats"], 0, "{record}");

@@ -45,6 +45,15 @@ pub enum Command {
     Report(ReportArgs),
     /// Put popular claims about async on trial: one experiment each, a verdict from the numbers.
     Claims(ClaimsArgs),
+    /// Say what on this machine would disturb measurements now (one second
+    /// of sampling): other programs' CPU, steal, load, cgroup limits,
+    /// governor, THP, timer slack, swapping, a VM. Ends with fit / fit with
+    /// warnings / unfit.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
@@ -64,6 +73,13 @@ fn model_parser() -> PossibleValuesParser {
 
 fn workload_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(workload::names())
+}
+
+/// The workloads, and `server` (a sweep of HTTP servers, not a cell workload).
+fn sweep_workload_parser() -> PossibleValuesParser {
+    let mut names = workload::names();
+    names.push(crate::server_sweep::WORKLOAD);
+    PossibleValuesParser::new(names)
 }
 
 /// The shortest wait or compute a cell accepts: 1 µs. The clocks resolve
@@ -134,6 +150,8 @@ pub struct RunArgs {
     /// Print the record as one JSON line instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +163,9 @@ pub struct SweepArgs {
     #[arg(long, default_value = "quick", value_parser = PossibleValuesParser::new(sweep::PROFILES))]
     pub profile: String,
     /// Workloads to include, comma-separated [default: the profile's, or all].
-    #[arg(long, value_delimiter = ',', value_parser = workload_parser())]
+    /// `server` sweeps every model's HTTP server under open-loop load
+    /// (writes server.jsonl; part of --profile full).
+    #[arg(long, value_delimiter = ',', value_parser = sweep_workload_parser())]
     pub workloads: Vec<String>,
     /// Models to include, comma-separated [default: the profile's, or all].
     #[arg(long, value_delimiter = ',', value_parser = model_parser())]
@@ -182,6 +202,8 @@ pub struct SweepArgs {
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +223,8 @@ pub struct ReportArgs {
     /// newest claims.json found beside an input or in --out.
     #[arg(long)]
     pub claims: bool,
+    #[command(flatten)]
+    pub busy: crate::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Appends `record` as one line, with a single `write` so a line is either
 /// whole or absent, and syncs it to disk.
-pub fn append_jsonl(path: &Path, record: &CellRecord) -> anyhow::Result<()> {
+pub fn append_jsonl<T: serde::Serialize>(path: &Path, record: &T) -> anyhow::Result<()> {
     let mut line = serde_json::to_vec(record).context("encoding a record")?;
     line.push(b'\n');
     let mut file = std::fs::OpenOptions::new()

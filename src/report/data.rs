@@ -357,6 +357,9 @@ pub struct Verdict {
     pub unfinished: Vec<(String, &'static str)>,
     /// Models measured at smaller counts only.
     pub not_measured: Vec<String>,
+    /// Models whose cell was disturbed by outside load (`disturbed: true`),
+    /// with the cores other programs used: no verdict is drawn from them.
+    pub not_judged: Vec<(String, f64)>,
 }
 
 impl Verdict {
@@ -395,7 +398,9 @@ impl Verdict {
             )
         };
         let mut parts = Vec::new();
-        if self.within.is_empty() {
+        if self.within.is_empty() && self.short.is_empty() && !self.not_judged.is_empty() {
+            // Nothing was judged: say only that, never "no model came within".
+        } else if self.within.is_empty() {
             parts.push("no model came within 90% of the ideal".to_string());
         } else {
             parts.push(format!(
@@ -414,6 +419,24 @@ impl Verdict {
                         .unfinished
                         .iter()
                         .map(|(label, status)| format!("{label} ({status})"))
+                        .collect::<Vec<_>>()
+                )
+            ));
+        }
+        if !self.not_judged.is_empty() {
+            let most = self
+                .not_judged
+                .iter()
+                .map(|(_, cores)| *cores)
+                .fold(0.0, f64::max);
+            parts.push(format!(
+                "{} not judged: other programs used up to {most:.2} cores during these \
+                 cells — rerun on a quiet machine",
+                join_words(
+                    &self
+                        .not_judged
+                        .iter()
+                        .map(|(label, _)| label.clone())
                         .collect::<Vec<_>>()
                 )
             ));
@@ -493,6 +516,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                 short: Vec::new(),
                 unfinished: Vec::new(),
                 not_measured: Vec::new(),
+                not_judged: Vec::new(),
             };
             let label = |s: &Series| {
                 let mut label = model::label(&s.key.model);
@@ -503,6 +527,11 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
             };
             for s in on_machine {
                 match s.records.iter().find(|r| r.tasks == tasks) {
+                    Some(record) if record.status == Status::Ok && record.disturbed => {
+                        let outside = record.conditions.foreign_cpu_cores
+                            + record.conditions.steal_ms / record.conditions.window_ms.max(1.0);
+                        verdict.not_judged.push((label(s), outside));
+                    }
                     Some(record) if record.status == Status::Ok => {
                         let standing = Standing {
                             label: label(s),
@@ -769,6 +798,8 @@ mod tests {
             bytes_per_s: None,
             stack_kib: None,
             noisy: false,
+            disturbed: false,
+            conditions: Default::default(),
             profile: Some("quick".into()),
             started_unix_s: 1_000,
             command: String::new(),
@@ -804,6 +835,27 @@ mod tests {
              async-std (legacy) at 0.40 fell short; threads (failed) did not finish; \
              sequential was not measured at this size."
         );
+    }
+
+    #[test]
+    fn disturbed_cells_are_not_judged_and_never_named_as_falling_short() {
+        let mut hogged = record("cpu", "smol", 1000, 0.49);
+        hogged.disturbed = true;
+        hogged.conditions.foreign_cpu_cores = 0.98;
+        hogged.conditions.window_ms = 1000.0;
+        let dataset = Dataset::new(vec![hogged, record("cpu", "tokio", 1000, 0.93)]);
+        let sentence = verdicts(&dataset)[0].sentence("cpu", "");
+        assert_eq!(
+            sentence,
+            "cpu, at 1,000 tasks: tokio at 0.93 came within 90% of the ideal; smol not judged: \
+             other programs used up to 0.98 cores during these cells — rerun on a quiet machine."
+        );
+        // Nothing judged at all: no "no model came within" either.
+        let mut alone = record("cpu", "smol", 1000, 0.49);
+        alone.disturbed = true;
+        let sentence = verdicts(&Dataset::new(vec![alone]))[0].sentence("cpu", "");
+        assert!(!sentence.contains("fell short") && !sentence.contains("no model"));
+        assert!(sentence.contains("smol not judged"), "{sentence}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     check_writable(&args.out)?;
+    crate::doctor::before_measuring(&args.out);
     let report = measure_claims(&args.only, args.repeat)?;
     let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
     report::claims::write_claims(&saved, &report)?;

@@ -7,14 +7,14 @@
 /// and exit code 1.
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::cli::commands::write_stdout(format_args!($($arg)*), true)?
+        $crate::output::write_stdout(format_args!($($arg)*), true)?
     };
 }
 
 /// `print!` with the same care as [`say!`].
 macro_rules! say_raw {
     ($($arg:tt)*) => {
-        $crate::cli::commands::write_stdout(format_args!($($arg)*), false)?
+        $crate::output::write_stdout(format_args!($($arg)*), false)?
     };
 }
 
@@ -44,24 +44,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Report(args) => report::report(args),
         Command::Claims(args) => claims::claims(args),
+        Command::Doctor { json } => {
+            let examination = crate::doctor::examine(crate::doctor::SAMPLE);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&examination)?);
+            } else {
+                println!("{}", examination.text());
+            }
+            Ok(0)
+        }
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
     }
-}
-
-/// Writes to stdout and flushes, so a failed write is seen here, as an error.
-pub(crate) fn write_stdout(text: std::fmt::Arguments, newline: bool) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_fmt(text)
-        .and_then(|_| {
-            if newline {
-                out.write_all(b"\n")
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|_| out.flush())
-        .map_err(|error| anyhow::anyhow!("writing to stdout: {error}"))
 }

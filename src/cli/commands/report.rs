@@ -15,6 +15,9 @@ use anyhow::Context;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
+    if args.input.is_empty() || args.claims {
+        crate::doctor::before_measuring(&args.out);
+    }
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {
@@ -39,6 +42,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             out: args.out.clone(),
             invocation: invocation(),
             resume: false,
+            policy: args.busy.policy(),
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;

@@ -29,6 +29,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
             profile: None,
             invocation: invocation(),
         },
+        args.busy.policy(),
     );
     if interrupt::requested() {
         eprintln!(

@@ -10,6 +10,7 @@ use crate::memory;
 use crate::model;
 use crate::output::path_in;
 use crate::records::read_records;
+use crate::server_sweep;
 use crate::sweep::{self, SweepOptions};
 use crate::table;
 use crate::workload;
@@ -47,16 +48,43 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
             all.into_iter().map(String::from).collect()
         }
     };
+    // The server sweep is not a cell workload: it runs after the cells
+    // (asked for by name, or as part of the full profile).
+    let server_sweep = args.workloads.iter().any(|w| w == server_sweep::WORKLOAD)
+        || (args.workloads.is_empty() && args.profile == "full");
+    let cell_workloads: Vec<String> =
+        or_default(args.workloads, profile.workloads, workload::names())
+            .into_iter()
+            .filter(|w| w != server_sweep::WORKLOAD)
+            .collect();
     let options = SweepOptions {
-        workloads: or_default(args.workloads, profile.workloads, workload::names()),
+        workloads: cell_workloads,
         models: or_default(args.models, &profile.models, model::names()),
         profile,
         workers: workers_or_cores(args.workers),
         out: args.out,
         invocation: invocation(),
         resume: args.resume,
+        policy: args.busy.policy(),
     };
     check_writable(&options.out)?;
+    if server_sweep {
+        let servers = path_in(&options.out, "server.jsonl")?;
+        if args.overwrite {
+            let _ = std::fs::remove_file(&servers);
+        } else if holds_data(&servers) {
+            return Err(UsageError(format!(
+                "error: {} already holds server points; replace them with --overwrite, \
+                 or choose another --out",
+                servers.display()
+            ))
+            .into());
+        }
+    }
+    if server_sweep && options.workloads.is_empty() {
+        interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+        return run_server_sweep(&options);
+    }
     let existing = path_in(&options.out, "results.jsonl")?;
     if options.resume && existing.exists() {
         // A damaged file is the user's input: say where, before anything runs.
@@ -70,6 +98,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
+    crate::doctor::before_measuring(&options.out);
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
@@ -120,6 +149,37 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     }
     say!("{}", summary.csv.display());
     say!("{}", summary.jsonl.display());
+    if server_sweep {
+        return run_server_sweep(&options);
+    }
+    Ok(0)
+}
+
+/// The `server` sweep (see [`server_sweep`]), after any cells.
+fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
+    eprintln!(
+        "server sweep: {} models x {} handlers, each at {:?} connections (rates doubled from {} \
+         req/s to the knee) and {} mostly idle connections",
+        options.models.len(),
+        server_sweep::HANDLERS.len(),
+        server_sweep::LOADED_CONNECTIONS,
+        server_sweep::START_RPS,
+        server_sweep::IDLE_CONNECTIONS
+    );
+    let path = server_sweep::run(&options.models, options.workers, &options.out)?;
+    if interrupt::requested() {
+        eprintln!(
+            "interrupted: the finished server points are in {}",
+            path.display()
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
+    let points: Vec<server_sweep::ServerPoint> =
+        crate::export::read_lines(&path, "a server point")?;
+    for sentence in server_sweep::verdicts(&points) {
+        say!("{sentence}");
+    }
+    say!("{}", path.display());
     Ok(0)
 }
 

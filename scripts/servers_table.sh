@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Measures the figures for README's "Servers under load" section and prints
+# them as Markdown. Run on a quiet machine (it takes a while: the server
+# sweep, then about two minutes more). Needs python3; wrk (or hey) for the
+# last table, which is skipped with a note if neither is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lab=target/release/async-vs-blocking
+[ -x "$lab" ] || cargo build --release --quiet
+out=${OUT:-reports/servers}
+mkdir -p "$out"
+
+echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
+echo "Command: $lab sweep --workloads server --out $out --overwrite"
+echo
+started=$(date +%s)
+"$lab" sweep --workloads server --out "$out" --overwrite 2>/dev/null | grep -v 'server.jsonl$' | sed 's/^/- /'
+echo
+echo "The server sweep took $(( $(date +%s) - started )) s."
+echo
+
+python3 - "$out/server.jsonl" <<'PY'
+import json, sys
+points = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+models = list(dict.fromkeys(p["model"] for p in points))
+handlers = list(dict.fromkeys(p["handler"] for p in points))
+def best(model, handler, connections):
+    ok = [p["offered_rps"] for p in points
+          if p["model"] == model and p["handler"] == handler and p["connections"] == connections and p["ok"]]
+    return f"{max(ok):,.0f}" if ok else "none"
+print("Highest offered rate (req/s) with p99 under the objective (5 x the handler's own time), no errors:")
+print()
+print("| model | " + " | ".join(f"{h}, {c} conn." for h in handlers for c in (10, 1000)) + " |")
+print("|---" * (1 + 2 * len(handlers)) + "|")
+for m in models:
+    print(f"| {m} | " + " | ".join(best(m, h, c) for h in handlers for c in (10, 1000)) + " |")
+print()
+print("With 10,000 mostly idle keep-alive connections (100 req/s of the wait handler):")
+print()
+print("| model | server peak RSS MiB | server threads | p99 ms | result |")
+print("|---|---|---|---|---|")
+for m in models:
+    for p in points:
+        if p["model"] == m and p["connections"] == 10000:
+            result = "ok" if p["ok"] else (p["failure"] or f'{p["errors"]} errors')
+            print(f'| {m} | {p["server_peak_rss_kib"] / 1024:.1f} | {p["server_threads"]} | {p["latency"]["p99_ms"]:.1f} | {result} |')
+PY
+echo
+
+# The generator's own ceiling: double the rate against the fastest handler
+# (tokio, /health, 10 connections) until it falls behind its schedule
+# (p99 more than 1 ms late) or completes less than 90 % of it.
+"$lab" serve --model tokio --port 0 > "$out/tokio.addr" 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+sleep 1
+addr=$(head -1 "$out/tokio.addr")
+echo "The generator's ceiling against \`serve --model tokio\` (/health, 10 connections, 5 s per rate):"
+echo
+echo "| offered req/s | achieved req/s | behind schedule p99 ms | generator CPU ms per 10,000 requests | p99 ms |"
+echo "|---|---|---|---|---|"
+rate=1000
+while [ "$rate" -le 512000 ]; do
+  json=$("$lab" load --target "$addr" --rate "$rate" --connections 10 --duration-s 5 --json)
+  line=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"| {r[\"offered_rps\"]:,.0f} | {r[\"achieved_rps\"]:,.0f} | {r[\"behind_schedule\"][\"p99_ms\"]:.3f} | {r[\"generator_cpu_ms_per_10k\"] or 0:.0f} | {r[\"latency\"][\"p99_ms\"]:.3f} |"); sys.exit(0 if r["behind_schedule"]["p99_ms"] <= 1 and r["achieved_rps"] >= 0.9 * r["offered_rps"] else 3)' "$json") && status=0 || status=$?
+  echo "$line"
+  [ "$status" -eq 0 ] || break
+  rate=$(( rate * 2 ))
+done
+echo
+
+# wrk (closed loop) and load (open loop) against the same server and handler.
+path="/work?wait_ms=20"
+echo "Closed loop (wrk) against open loop (load), \`serve --model tokio\`, $path, 50 connections, 10 s:"
+echo
+if command -v wrk >/dev/null; then
+  wrk -t1 -c50 -d10s --latency "http://$addr$path" | sed 's/^/    /'
+  rps=$(wrk -t1 -c50 -d10s "http://$addr$path" | awk '/Requests\/sec/ {print int($2)}')
+  echo
+  echo "load at the rate wrk reached ($rps req/s):"
+  "$lab" load --target "$addr" --path "$path" --rate "$rps" --connections 50 --duration-s 10 | sed 's/^/    /'
+elif command -v hey >/dev/null; then
+  hey -c 50 -z 10s "http://$addr$path" | sed 's/^/    /'
+else
+  echo "(neither wrk nor hey is installed: apt-get install wrk)"
+fi
