@@ -1,5 +1,8 @@
-//! Records the compiler version and the runtime crate versions, so every
-//! record says what built it.
+//! Records the compiler version and the version of every crate in
+//! Cargo.lock, so every record says what built it. Which of them a record
+//! shows is decided at run time: the crates each model names
+//! (`Model::crates`), plus the lab's measuring and drawing crates — so a new
+//! model needs no line here.
 use std::process::Command;
 
 /// Why the lab builds only for Linux, and how to run it elsewhere: the same
@@ -23,17 +26,7 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=AVB_RUSTC_VERSION={version}");
 
-    // Versions of the crates a reader cares about, read from Cargo.lock.
-    let wanted = [
-        "tokio",
-        "async-std",
-        "smol",
-        "async-executor",
-        "async-io",
-        "rayon",
-        "criterion",
-        "plotters",
-    ];
+    // Every package's version, read from Cargo.lock.
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let mut found = Vec::new();
     let mut name: Option<&str> = None;
@@ -42,14 +35,14 @@ fn main() {
             name = Some(n.trim_matches('"'));
         } else if let Some(v) = line.strip_prefix("version = ") {
             if let Some(n) = name.take() {
-                if wanted.contains(&n) && !found.iter().any(|(k, _): &(String, String)| k == n) {
+                if !found.iter().any(|(k, _): &(String, String)| k == n) {
                     found.push((n.to_string(), v.trim_matches('"').to_string()));
                 }
             }
         }
     }
     let joined: Vec<String> = found.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    println!("cargo:rustc-env=AVB_CRATE_VERSIONS={}", joined.join(","));
+    println!("cargo:rustc-env=AVB_LOCK_VERSIONS={}", joined.join(","));
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
 }

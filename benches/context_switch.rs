@@ -58,7 +58,7 @@ fn context_switch(c: &mut Criterion) {
             .measurement_time(MEASUREMENT)
             // One criterion iteration is one round trip.
             .throughput(Throughput::Elements(1));
-        for units in Units::ALL {
+        for units in Units::all() {
             for &placement in &placements {
                 let case = SwitchCase {
                     units,

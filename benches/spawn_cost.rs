@@ -50,7 +50,7 @@ fn spawn_cost(c: &mut Criterion) {
         .measurement_time(MEASUREMENT)
         // One criterion iteration is one unit: throughput reads as units/s.
         .throughput(Throughput::Elements(1));
-    for kind in SpawnKind::ALL {
+    for kind in SpawnKind::all() {
         let mut spawner = spawner(kind);
         for units in BATCHES {
             group.bench_with_input(BenchmarkId::new(kind.name(), units), &units, |b, &units| {

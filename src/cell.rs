@@ -53,6 +53,70 @@ fn default_reply_bytes() -> u64 {
 }
 
 impl CellSpec {
+    /// A cell of `tasks` tasks of `workload` under `model`, with the lab's
+    /// defaults for everything else: one worker per core, a 100 ms wait and
+    /// 1 ms of compute per task (the `full` profile's), the platform's stack
+    /// size, the latency server's default reply, compute not yet calibrated
+    /// (the parent measures it per cell) and no server yet (the parent
+    /// starts one for the `socket` workload). Change any of them with the
+    /// `with_` methods.
+    pub fn new(workload: &str, model: &str, tasks: u64) -> CellSpec {
+        CellSpec {
+            workload: workload.to_string(),
+            model: model.to_string(),
+            tasks,
+            workers: crate::measure::cores(),
+            sleep_ms: 100.0,
+            cpu_us: 1000.0,
+            stack_kib: None,
+            iters_per_us: 0.0,
+            reply_bytes: default_reply_bytes(),
+            server: None,
+        }
+    }
+
+    /// Requested worker threads.
+    pub fn with_workers(mut self, workers: usize) -> CellSpec {
+        self.workers = workers;
+        self
+    }
+
+    /// The wait per task, ms.
+    pub fn with_sleep_ms(mut self, sleep_ms: f64) -> CellSpec {
+        self.sleep_ms = sleep_ms;
+        self
+    }
+
+    /// The compute per task, µs.
+    pub fn with_cpu_us(mut self, cpu_us: f64) -> CellSpec {
+        self.cpu_us = cpu_us;
+        self
+    }
+
+    /// The stack size of the threads the model creates, KiB (None: default).
+    pub fn with_stack_kib(mut self, stack_kib: Option<usize>) -> CellSpec {
+        self.stack_kib = stack_kib;
+        self
+    }
+
+    /// The compute kernel's speed, iterations per µs.
+    pub fn with_iters_per_us(mut self, iters_per_us: f64) -> CellSpec {
+        self.iters_per_us = iters_per_us;
+        self
+    }
+
+    /// The latency server's reply size, bytes.
+    pub fn with_reply_bytes(mut self, reply_bytes: u64) -> CellSpec {
+        self.reply_bytes = reply_bytes;
+        self
+    }
+
+    /// The latency server the tasks talk to.
+    pub fn with_server(mut self, server: Option<std::net::SocketAddr>) -> CellSpec {
+        self.server = server;
+        self
+    }
+
     /// The plan this cell runs.
     pub fn plan(&self) -> anyhow::Result<Plan> {
         let workload = workload::by_name(&self.workload)
@@ -985,18 +1049,9 @@ mod tests {
     }
 
     fn spec(model: &str) -> CellSpec {
-        CellSpec {
-            workload: "sleep".into(),
-            model: model.into(),
-            tasks: 100,
-            workers: 2,
-            sleep_ms: 100.0,
-            cpu_us: 1000.0,
-            stack_kib: None,
-            iters_per_us: 1.0,
-            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-            server: None,
-        }
+        CellSpec::new("sleep", model, 100)
+            .with_workers(2)
+            .with_iters_per_us(1.0)
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - [`cell`]: one isolated measurement, each repeat in its own process.
 //! - [`sweep`]: grids of cells; [`export`]: JSON Lines and CSV.
 //! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
-//! - [`report`]: charts and the self-contained HTML report.
+//! - [`measure_report`]: `report`'s measuring half (sweep, timers, costs → data files);
+//! - [`report`]: draws charts and the self-contained HTML page from data files.
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
@@ -39,6 +40,7 @@ pub mod interrupt;
 pub mod limits;
 pub mod load;
 pub mod measure;
+pub mod measure_report;
 pub mod memory;
 pub mod model;
 pub mod output;

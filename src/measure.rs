@@ -162,10 +162,10 @@ pub fn machine() -> Machine {
         .find(|w| w.starts_with('['))
         .map(|w| w.trim_matches(['[', ']']).to_string())
         .unwrap_or(thp_line);
-    let crates = env!("AVB_CRATE_VERSIONS")
-        .split(',')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+    let crates = crate_versions().into_iter().collect();
+    let runtimes = crate::model::all()
+        .iter()
+        .filter_map(|model| Some((model.name().to_string(), model.runtime_note()?)))
         .collect();
     Machine {
         cores: cores(),
@@ -180,6 +180,7 @@ pub fn machine() -> Machine {
         threads_max: read_u64("/proc/sys/kernel/threads-max"),
         pid_max: read_u64("/proc/sys/kernel/pid_max"),
         max_map_count: read_u64("/proc/sys/vm/max_map_count"),
+        runtimes,
     }
 }
 
@@ -270,6 +271,27 @@ pub fn unix_now_s() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Crates every record names besides the models' own: how the lab measures
+/// and draws.
+const TOOL_CRATES: [&str; 2] = ["criterion", "plotters"];
+
+/// The versions of the crates a reader cares about, in Cargo.lock's order:
+/// each model's runtime crates ([`crate::model::Model::crates`]) and
+/// [`TOOL_CRATES`].
+pub fn crate_versions() -> Vec<(String, String)> {
+    let wanted: Vec<&str> = crate::model::all()
+        .iter()
+        .flat_map(|model| model.crates().iter().copied())
+        .chain(TOOL_CRATES)
+        .collect();
+    env!("AVB_LOCK_VERSIONS")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(name, _)| wanted.contains(name))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[cfg(test)]

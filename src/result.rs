@@ -82,6 +82,10 @@ pub struct Machine {
     /// /proc/sys/vm/max_map_count (a Rust thread takes 4 memory maps).
     #[serde(default)]
     pub max_map_count: u64,
+    /// What a model's runtime chose on this machine, by model
+    /// (`Model::runtime_note`: e.g. which I/O driver monoio runs on).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub runtimes: std::collections::BTreeMap<String, String>,
 }
 
 /// What else the machine did while a cell ran, summed over the repeats that
@@ -216,4 +220,13 @@ pub struct CellRecord {
     /// The exact command line of the process that measured this cell.
     #[serde(default)]
     pub invocation: String,
+}
+
+/// A cell a sweep left out, and why: its expected time was over the budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    pub expected_ms: f64,
 }

@@ -16,6 +16,7 @@ use crate::interrupt;
 use crate::measure;
 use crate::memory::{self, MemoryPerUnit};
 use crate::model;
+pub use crate::result::Skipped;
 use crate::result::{CellRecord, Status};
 use crate::server_process::ServerProcess;
 use crate::workload::{self, Params};
@@ -39,7 +40,7 @@ pub struct Profile {
     /// Workloads swept when `--workloads` is not given (empty: all).
     pub workloads: &'static [&'static str],
     /// Models swept when `--models` is not given (empty: all).
-    pub models: &'static [&'static str],
+    pub models: Vec<&'static str>,
     /// Stack sizes (KiB; None = the platform's) swept for the models that
     /// create threads with a settable stack; other models run once.
     pub stack_kib: Vec<Option<u64>>,
@@ -61,7 +62,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             // would take a third of the minute this profile has.
             max_expected_ms: 600.0,
             workloads: &[],
-            models: &[],
+            models: Vec::new(),
             stack_kib: vec![None],
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
@@ -74,7 +75,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             timeout_s: 120,
             max_expected_ms: 6_000.0,
             workloads: &[],
-            models: &[],
+            models: Vec::new(),
             stack_kib: vec![None],
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
@@ -92,11 +93,21 @@ pub fn profile(name: &str) -> Option<Profile> {
             timeout_s: 60,
             max_expected_ms: 10_000.0,
             workloads: &["sleep"],
-            models: &["threads", "tokio", "tokio-current", "async-std", "smol"],
+            models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
         }),
         _ => None,
     }
+}
+
+/// The models that hold all of `tasks` waits at once (threads, and every
+/// async runtime), from the registry.
+fn holding_every_wait(tasks: u64) -> Vec<&'static str> {
+    model::all()
+        .iter()
+        .filter(|model| model.wait_concurrency(1, tasks) == tasks)
+        .map(|model| model.name())
+        .collect()
 }
 
 /// The profile names `--profile` accepts.
@@ -122,15 +133,6 @@ pub struct SweepOptions {
 /// Every finished repeat of a sweep, one JSON line each, written the moment
 /// it finishes (beside `results.jsonl`).
 pub const REPEATS_FILE: &str = "repeats.jsonl";
-
-/// A cell the grid leaves out, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Skipped {
-    pub workload: String,
-    pub model: String,
-    pub tasks: u64,
-    pub expected_ms: f64,
-}
 
 /// The cells of a sweep, in order, and the ones left out for time.
 pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
@@ -171,18 +173,13 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                     });
                     continue;
                 }
-                cells.push(CellSpec {
-                    workload: workload_name.clone(),
-                    model: model_name.clone(),
-                    tasks,
-                    workers: options.workers,
-                    sleep_ms: profile.sleep_ms,
-                    cpu_us: profile.cpu_us,
-                    stack_kib: stack_kib.map(|k| k as usize),
-                    iters_per_us: 0.0,
-                    reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-                    server: None,
-                });
+                cells.push(
+                    CellSpec::new(workload_name, model_name, tasks)
+                        .with_workers(options.workers)
+                        .with_sleep_ms(profile.sleep_ms)
+                        .with_cpu_us(profile.cpu_us)
+                        .with_stack_kib(stack_kib.map(|k| k as usize)),
+                );
             }
         }
     }
@@ -598,17 +595,12 @@ mod tests {
 
     #[test]
     fn cell_keys_match_the_way_records_store_cells() {
-        let spec = |workload: &str, model: &str, sleep_ms: f64| CellSpec {
-            workload: workload.into(),
-            model: model.into(),
-            tasks: 100,
-            workers: 2,
-            sleep_ms,
-            cpu_us: 500.0,
-            stack_kib: None,
-            iters_per_us: 1.0,
-            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
-            server: None,
+        let spec = |workload: &str, model: &str, sleep_ms: f64| {
+            CellSpec::new(workload, model, 100)
+                .with_workers(2)
+                .with_sleep_ms(sleep_ms)
+                .with_cpu_us(500.0)
+                .with_iters_per_us(1.0)
         };
         // A record stores threads' workers as one per task and a cpu cell's wait as 0.
         let threads = CellKey::of_spec(&spec("sleep", "threads", 20.0));

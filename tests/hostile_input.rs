@@ -194,7 +194,7 @@ fn a_sweep_never_drops_earlier_results_unless_told_to() {
 // This runs in the test process: the only test here that raises a signal.
 #[test]
 fn report_stops_between_its_experiments_on_a_signal() {
-    use async_vs_blocking::{cell, interrupt, report, sweep};
+    use async_vs_blocking::{cell, interrupt, measure_report, sweep};
     let dir = tempfile::tempdir().unwrap();
     interrupt::install().unwrap();
     // SAFETY: raising a signal whose handler only stores atomics.
@@ -214,7 +214,7 @@ fn report_stops_between_its_experiments_on_a_signal() {
         policy: Default::default(),
     };
     let started = std::time::Instant::now();
-    let data = report::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();
+    let data = measure_report::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();
     assert!(data.interrupted);
     assert!(data.timers.is_empty() && data.unit_costs.spawn_ns.is_empty());
     // The timers and costs take seconds; none of them ran.

@@ -8,8 +8,9 @@
 
 use assert_cmd::Command;
 use async_vs_blocking::cell::ChildProcess;
-use async_vs_blocking::report;
+use async_vs_blocking::experiments::timers;
 use async_vs_blocking::sweep::{self, SweepOptions};
+use async_vs_blocking::{measure_report, report};
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -325,15 +326,20 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_async-vs-blocking")),
         sample_every: Duration::from_millis(2),
     };
-    let data = report::measure(&options, &executor).unwrap();
+    let data = measure_report::measure(&options, &executor).unwrap();
     assert_eq!(data.records.len(), 6);
-    assert_eq!(data.timers.len(), 12, "4 timers × 3 requested sleeps");
-    let written = report::write(out.path(), &data).unwrap();
+    let timer_lines = timers::timers().len() * timers::REQUESTED_MS.len();
+    assert_eq!(
+        data.timers.len(),
+        timer_lines,
+        "every timer × every requested sleep"
+    );
+    let written = report::draw(out.path(), &data).unwrap();
     assert!(written.index.is_file());
     assert_eq!(written.verdicts.len(), 1);
     assert!(written.verdicts[0].starts_with("sleep (20 ms wait per task), at 100 tasks: "));
     let timers = std::fs::read_to_string(out.path().join("timers.jsonl")).unwrap();
-    assert_eq!(timers.lines().count(), 12);
+    assert_eq!(timers.lines().count(), timer_lines);
     assert!(out.path().join("timers.svg").is_file());
 }
 

@@ -79,7 +79,7 @@ fn every_model_serves_work_and_health_over_keep_alive_to_curl() {
         eprintln!("skipped: curl is not installed (apt-get install curl)");
         return;
     }
-    for model in model::names() {
+    for model in serving_models() {
         let (_server, addr) = serve(model, &[]);
         let output = Command::new("curl")
             .args([
@@ -108,7 +108,7 @@ fn every_model_serves_work_and_health_over_keep_alive_to_curl() {
 
 #[test]
 fn malformed_requests_get_a_4xx_with_a_reason_and_hostile_clients_crash_nothing() {
-    for model in model::names() {
+    for model in serving_models() {
         let (mut server, addr) = serve(model, &[]);
         let reply = exchange(addr, b"BLAH\x01 / HTTP/9\r\n\r\n");
         assert!(reply.starts_with("HTTP/1.1 400 "), "{model}: {reply:?}");
@@ -315,4 +315,13 @@ fn a_server_that_refuses_connections_is_counted_not_hidden() {
         report.text()
     );
     assert_eq!(report.connections_open_at_end, 0, "{}", report.text());
+}
+
+/// Every model that says it serves (`Model::serves`), from the registry.
+fn serving_models() -> Vec<&'static str> {
+    model::all()
+        .iter()
+        .filter(|model| model.serves())
+        .map(|model| model.name())
+        .collect()
 }

@@ -302,18 +302,13 @@ fn a_failed_request_fails_the_cell_with_a_clear_message() {
         .local_addr()
         .unwrap();
     for model in ["sequential", "threads", "tokio", "smol"] {
-        let spec = CellSpec {
-            workload: "socket".into(),
-            model: model.into(),
-            tasks: 3,
-            workers: 2,
-            sleep_ms: 20.0,
-            cpu_us: 1.0,
-            stack_kib: None,
-            iters_per_us: 1.0,
-            reply_bytes: 1024,
-            server: Some(dead),
-        };
+        let spec = CellSpec::new("socket", model, 3)
+            .with_workers(2)
+            .with_sleep_ms(20.0)
+            .with_cpu_us(1.0)
+            .with_iters_per_us(1.0)
+            .with_reply_bytes(1024)
+            .with_server(Some(dead));
         let error = format!("{:#}", measure_repeat(&spec).unwrap_err());
         assert!(
             error.contains(&dead.to_string()) && error.contains("refused"),

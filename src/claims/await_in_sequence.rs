@@ -14,6 +14,7 @@
 use super::{
     decide, figure, spread_text, threshold, timed, Claim, Failure, Trial, Trials, Verdict,
 };
+use crate::model::runtimes;
 use crate::result::WallMs;
 use std::time::{Duration, Instant};
 
@@ -62,10 +63,7 @@ fn run(trials: &Trials) -> Trial {
 
 /// The experiment: the four ways of awaiting, on one runtime built before timing.
 fn measure(trials: &Trials) -> Result<Figures, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(trials.cores)
-        .enable_all()
-        .build()
+    let runtime = runtimes::tokio_multi(&runtimes::workers(trials.cores))
         .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
     let repeats = trials.repeats();
     let in_sequence = timed(repeats, || {

@@ -12,8 +12,8 @@
 //! go away. Each variant runs once untimed first, so thread pools are warm.
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::model::runtimes;
 use crate::stats;
-use async_executor::LocalExecutor;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ fn on_tokio(runtime: &tokio::runtime::Runtime, wait: Wait) -> Outcome {
 }
 
 fn on_smol(wait: Wait) -> Outcome {
-    let executor = LocalExecutor::new();
+    let executor = runtimes::smol_local_executor();
     smol::block_on(executor.run(async {
         let stop = Arc::new(AtomicBool::new(false));
         let heartbeat = {
@@ -191,14 +191,9 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let repeats = trials.repeats();
     let build = |multi: bool| {
         if multi {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(trials.cores)
-                .enable_all()
-                .build()
+            runtimes::tokio_multi(&runtimes::workers(trials.cores))
         } else {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+            runtimes::tokio_current()
         }
     };
     let (current, multi) = match (build(false), build(true)) {

@@ -20,6 +20,7 @@ use super::{
     decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
 };
 use crate::compute;
+use crate::model::runtimes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -188,17 +189,12 @@ fn run(trials: &Trials) -> Trial {
 /// The experiment: every (mode, chunk) point, in windows taken in turns.
 fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let workers = trials.cores;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
+    let runtime = runtimes::tokio_multi(&runtimes::workers(workers))
         .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
+    // Every worker of the pool has started when it returns.
+    let pool = runtimes::rayon_pool(&runtimes::workers(workers))
         .map(Arc::new)
         .map_err(|error| Failure::new(format!("building rayon: {error}"), vec![]))?;
-    pool.broadcast(|_| ());
     // Start as many blocking-pool threads as the load will use.
     runtime.block_on(async {
         let warm: Vec<_> = (0..workers)

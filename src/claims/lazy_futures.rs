@@ -10,6 +10,7 @@
 //! Rust's compiler warns about the first case (`unused_must_use`).
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::model::runtimes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,10 +62,7 @@ fn run(trials: &Trials) -> Trial {
 
 /// The experiment: counts the work each variant did.
 fn measure(trials: &Trials) -> Result<Figures, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(trials.cores)
-        .enable_all()
-        .build()
+    let runtime = runtimes::tokio_multi(&runtimes::workers(trials.cores))
         .map_err(|error| Failure::new(format!("building tokio: {error}"), vec![]))?;
 
     // 1. Created and dropped: the pitfall.
@@ -98,7 +96,7 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let tokio_spawned = settle(&tokio_spawned, UNITS);
 
     // 4. smol tasks: handle dropped (cancels) vs detached (runs).
-    let executor = Arc::new(async_executor::Executor::new());
+    let executor = Arc::new(runtimes::smol_executor());
     let smol_dropped = Arc::new(AtomicU64::new(0));
     for _ in 0..UNITS {
         drop(executor.spawn(unit_of_work(Arc::clone(&smol_dropped))));

@@ -19,6 +19,7 @@
 use super::{
     decide, figure, median_ms, quantile, threshold, Claim, Failure, Trial, Trials, Verdict,
 };
+use crate::model::runtimes;
 use crate::model::READ_BUFFER_BYTES;
 use crate::protocol::{self, ReplyCheck};
 use crate::server_process::ServerProcess;
@@ -115,13 +116,8 @@ fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>>
     let exe = std::env::current_exe()?;
     let server = ServerProcess::start(&exe, 0.0, REPLY_BYTES)?;
     let addr = server.addr;
-    let current = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(trials.cores)
-        .enable_all()
-        .build()?;
+    let current = runtimes::tokio_current()?;
+    let multi = runtimes::tokio_multi(&runtimes::workers(trials.cores))?;
     let mut clients: Vec<(&'static str, Client)> = vec![
         (
             BLOCKING_CLIENT,

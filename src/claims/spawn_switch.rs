@@ -68,17 +68,30 @@ fn spawn_cost(trials: &Trials) -> Trial {
     decide(measure_spawn(trials), judge_spawn)
 }
 
+/// The spawn kind of the model named `model`.
+fn of(model: &str) -> SpawnKind {
+    SpawnKind::of_model(model).expect("the registry has this model")
+}
+
+/// Every current (not legacy) async runtime in the registry: each is held
+/// to the claim.
+fn async_runtimes() -> Vec<SpawnKind> {
+    crate::model::all()
+        .iter()
+        .filter(|model| model.style() == crate::model::Style::Async && !model.legacy())
+        .filter_map(|model| SpawnKind::of_model(model.name()))
+        .collect()
+}
+
 /// The spawn experiment: batches of each kind, then one unit alone.
 fn measure_spawn(trials: &Trials) -> Result<SpawnFigures, Failure> {
     let batches = trials.repeats() as usize;
-    let kinds: [(SpawnKind, u64); 6] = [
-        (SpawnKind::Inline, TASK_UNITS),
-        (SpawnKind::Thread, THREAD_UNITS),
-        (SpawnKind::PoolJob, TASK_UNITS),
-        (SpawnKind::Tokio, TASK_UNITS),
-        (SpawnKind::TokioCurrent, TASK_UNITS),
-        (SpawnKind::Smol, TASK_UNITS),
+    let mut kinds = vec![
+        (of("sequential"), TASK_UNITS),
+        (of("threads"), THREAD_UNITS),
+        (of("thread-pool"), TASK_UNITS),
     ];
+    kinds.extend(async_runtimes().into_iter().map(|kind| (kind, TASK_UNITS)));
     let failed = |error: anyhow::Error| Failure::new(format!("{error:#}"), vec![]);
     let mut per_unit = Vec::new();
     for (kind, units) in kinds {
@@ -88,8 +101,8 @@ fn measure_spawn(trials: &Trials) -> Result<SpawnFigures, Failure> {
     let single = |kind| per_unit_median(kind, 1, SINGLE_BATCHES).map(micros);
     Ok(SpawnFigures {
         per_unit,
-        thread_single: single(SpawnKind::Thread).map_err(failed)?,
-        tokio_single: single(SpawnKind::Tokio).map_err(failed)?,
+        thread_single: single(of("threads")).map_err(failed)?,
+        tokio_single: single(of("tokio")).map_err(failed)?,
         batches,
         cores: trials.cores,
     })
@@ -111,8 +124,12 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
             .find(|(k, _)| *k == kind)
             .map_or(0.0, |(_, us)| *us)
     };
-    let thread = cost(SpawnKind::Thread);
-    let runtimes = [SpawnKind::Tokio, SpawnKind::TokioCurrent, SpawnKind::Smol];
+    let thread = cost(of("threads"));
+    // The runtimes measured (every async runtime in the figures).
+    let runtimes: Vec<SpawnKind> = async_runtimes()
+        .into_iter()
+        .filter(|kind| per_unit.iter().any(|(k, _)| k == kind))
+        .collect();
     let ratios: Vec<(SpawnKind, f64)> = runtimes
         .iter()
         .map(|&kind| (kind, thread / cost(kind).max(1e-6)))
@@ -140,7 +157,7 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
         caveats.push(format!(
             "in bulk only: one spawn-and-join alone costs {thread_single:.1} µs for a thread vs {tokio_single:.1} µs for a tokio task \
              (×{single_ratio:.1}) — waking a worker thread dominates a lone task; a pool job avoids thread creation ({:.2} µs)",
-            cost(SpawnKind::PoolJob)
+            cost(of("thread-pool"))
         ));
     }
     let verdict = match (below.len() == runtimes.len(), caveats.is_empty()) {
@@ -203,39 +220,39 @@ fn switch_cost(trials: &Trials) -> Trial {
 /// The switch experiment: ping-pong in every case.
 fn measure_switch(trials: &Trials) -> Result<SwitchFigures, Failure> {
     let repeats = trials.repeats() as usize;
-    let case = |units, medium, placement| SwitchCase {
-        units,
+    let case = |model: &str, medium, placement| SwitchCase {
+        units: Units::of_model(model).expect("the registry has this model"),
         medium,
         placement,
     };
     let cases = [
         (
             "threads, channel",
-            case(Units::Threads, Medium::Channel, Placement::Free),
+            case("threads", Medium::Channel, Placement::Free),
         ),
         (
             "threads, channel, one core",
-            case(Units::Threads, Medium::Channel, Placement::OneCore),
+            case("threads", Medium::Channel, Placement::OneCore),
         ),
         (
             "tokio current-thread, channel",
-            case(Units::TokioCurrent, Medium::Channel, Placement::Free),
+            case("tokio-current", Medium::Channel, Placement::Free),
         ),
         (
             "tokio multi-thread, channel",
-            case(Units::Tokio, Medium::Channel, Placement::Free),
+            case("tokio", Medium::Channel, Placement::Free),
         ),
         (
             "smol, channel",
-            case(Units::Smol, Medium::Channel, Placement::Free),
+            case("smol", Medium::Channel, Placement::Free),
         ),
         (
             "threads, socket",
-            case(Units::Threads, Medium::Socket, Placement::Free),
+            case("threads", Medium::Socket, Placement::Free),
         ),
         (
             "tokio current-thread, socket",
-            case(Units::TokioCurrent, Medium::Socket, Placement::Free),
+            case("tokio-current", Medium::Socket, Placement::Free),
         ),
     ];
     let mut per_switch = Vec::new();
@@ -353,11 +370,11 @@ mod tests {
     fn spawn(thread: f64, task: f64, thread_single: f64) -> SpawnFigures {
         SpawnFigures {
             per_unit: vec![
-                (SpawnKind::Thread, thread),
-                (SpawnKind::PoolJob, 0.5),
-                (SpawnKind::Tokio, task),
-                (SpawnKind::TokioCurrent, task),
-                (SpawnKind::Smol, task),
+                (of("threads"), thread),
+                (of("thread-pool"), 0.5),
+                (of("tokio"), task),
+                (of("tokio-current"), task),
+                (of("smol"), task),
             ],
             thread_single,
             tokio_single: 10.0,

@@ -6,11 +6,15 @@
 //! `claims` command and the report all measure the same thing: the criterion
 //! benches call these functions with criterion's iteration counts, other
 //! callers with a small budget. Every function builds its runtime outside the
-//! timed region and returns only the timed part.
+//! timed region and returns only the timed part. [`timers`] (timer
+//! precision) and [`costs`] (spawn and switch costs with a small budget)
+//! produce the report's `timers.jsonl` and `unit-costs.json`.
 
 pub mod context_switch;
+pub mod costs;
 pub mod pin;
 pub mod spawn_cost;
+pub mod timers;
 
 pub use context_switch::{ping_pong, Medium, Placement, SwitchCase, Units};
 pub use spawn_cost::{spawn_and_join, SpawnKind, Spawner};

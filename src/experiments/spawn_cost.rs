@@ -5,7 +5,8 @@
 //! whatever runs the unit, and the join, nothing else. Most kinds are the
 //! lab's own models running an empty [`Plan`], so the figure is exactly what
 //! each model pays per task in the workload benches; `rayon::spawn` (which
-//! no model uses) is the one kind built here. `inline` runs the empty task
+//! no model uses) is offered by the `rayon` model as another spawn. Every
+//! kind comes from the model registry. `inline` runs the empty task
 //! without spawning: the bookkeeping every kind shares, the floor under all
 //! the others.
 //!
@@ -14,98 +15,85 @@
 //! join loop) over many units and show the per-unit cost alone.
 
 use super::{timed_run, workers};
-use crate::model::{self, Batch, ModelConfig, Runner};
+use crate::model::{self, Batch, Model, ModelConfig, OtherSpawn, Runner};
 use crate::workload::Plan;
 use anyhow::Context;
-use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-/// A way to create and join a unit of work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpawnKind {
-    /// No spawn at all: the empty task called in place (the `sequential` model).
-    Inline,
-    /// `std::thread::spawn` and `join` per unit (the `threads` model).
-    Thread,
-    /// A job sent to a fixed pool of worker threads, joined by a completion
-    /// message (the `thread-pool` model).
-    PoolJob,
-    /// `tokio::spawn` on the multi-thread runtime, handles awaited (`tokio`).
-    Tokio,
-    /// `tokio::spawn` on the current-thread runtime (`tokio-current`).
-    TokioCurrent,
-    /// `async_std::task::spawn` on its global executor (`async-std`).
-    AsyncStd,
-    /// `Executor::spawn` on an N-thread async-executor (`smol`).
-    Smol,
-    /// `rayon::ThreadPool::spawn`, joined by a completion message.
-    RayonSpawn,
-    /// `rayon::ThreadPool::scope` with one `scope.spawn` per unit (`rayon`).
-    RayonScope,
+/// A way to create and join a unit of work: the spawn of a model in the
+/// registry (what it pays per task in the workload benches), or another
+/// spawn its runtime offers ([`crate::model::OtherSpawn`]).
+#[derive(Clone, Copy)]
+pub struct SpawnKind {
+    name: &'static str,
+    description: &'static str,
+    source: Source,
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Model(&'static dyn Model),
+    Other(&'static OtherSpawn),
+}
+
+impl PartialEq for SpawnKind {
+    fn eq(&self, other: &SpawnKind) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for SpawnKind {}
+
+impl std::fmt::Debug for SpawnKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SpawnKind({})", self.name)
+    }
 }
 
 impl SpawnKind {
-    /// Every kind, in the order tables show them.
-    pub const ALL: [SpawnKind; 9] = [
-        SpawnKind::Inline,
-        SpawnKind::Thread,
-        SpawnKind::PoolJob,
-        SpawnKind::Tokio,
-        SpawnKind::TokioCurrent,
-        SpawnKind::AsyncStd,
-        SpawnKind::Smol,
-        SpawnKind::RayonSpawn,
-        SpawnKind::RayonScope,
-    ];
+    /// Every kind, in the registry's order (a model's other spawns just
+    /// before its own).
+    pub fn all() -> Vec<SpawnKind> {
+        let mut kinds = Vec::new();
+        for &model in model::all() {
+            for other in model.other_spawns() {
+                kinds.push(SpawnKind {
+                    name: other.name,
+                    description: other.description,
+                    source: Source::Other(other),
+                });
+            }
+            let (name, description) = model.spawn_primitive();
+            kinds.push(SpawnKind {
+                name,
+                description,
+                source: Source::Model(model),
+            });
+        }
+        kinds
+    }
+
+    /// The kind of the model named `model` (its own spawn).
+    pub fn of_model(model: &str) -> Option<SpawnKind> {
+        let model = model::by_name(model)?;
+        SpawnKind::by_name(model.spawn_primitive().0)
+    }
 
     /// A short name for tables and bench ids.
     pub fn name(self) -> &'static str {
-        match self {
-            SpawnKind::Inline => "inline",
-            SpawnKind::Thread => "thread",
-            SpawnKind::PoolJob => "pool-job",
-            SpawnKind::Tokio => "tokio",
-            SpawnKind::TokioCurrent => "tokio-current",
-            SpawnKind::AsyncStd => "async-std",
-            SpawnKind::Smol => "smol",
-            SpawnKind::RayonSpawn => "rayon-spawn",
-            SpawnKind::RayonScope => "rayon-scope",
-        }
+        self.name
     }
 
     /// The primitive, in one line.
     pub fn description(self) -> &'static str {
-        match self {
-            SpawnKind::Inline => "no spawn: the empty task called in place (the floor)",
-            SpawnKind::Thread => "std::thread::spawn + join",
-            SpawnKind::PoolJob => "a job on a fixed thread pool + completion message",
-            SpawnKind::Tokio => "tokio::spawn on the multi-thread runtime + await handle",
-            SpawnKind::TokioCurrent => "tokio::spawn on the current-thread runtime + await handle",
-            SpawnKind::AsyncStd => "async_std::task::spawn + await handle",
-            SpawnKind::Smol => "smol Executor::spawn on N threads + await task",
-            SpawnKind::RayonSpawn => "rayon ThreadPool::spawn + completion message",
-            SpawnKind::RayonScope => "rayon ThreadPool::scope with scope.spawn per unit",
-        }
+        self.description
     }
 
     /// Finds a kind by its name.
     pub fn by_name(name: &str) -> Option<SpawnKind> {
-        SpawnKind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-
-    /// The lab model that spawns this way, if one does.
-    fn model(self) -> Option<&'static str> {
-        match self {
-            SpawnKind::Inline => Some("sequential"),
-            SpawnKind::Thread => Some("threads"),
-            SpawnKind::PoolJob => Some("thread-pool"),
-            SpawnKind::Tokio => Some("tokio"),
-            SpawnKind::TokioCurrent => Some("tokio-current"),
-            SpawnKind::AsyncStd => Some("async-std"),
-            SpawnKind::Smol => Some("smol"),
-            SpawnKind::RayonScope => Some("rayon"),
-            SpawnKind::RayonSpawn => None,
-        }
+        SpawnKind::all()
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -130,39 +118,22 @@ impl SpawnRun {
 /// A runtime or pool built once, ready to spawn and join batches.
 pub struct Spawner {
     kind: SpawnKind,
-    inner: Inner,
-}
-
-enum Inner {
-    Model(Box<dyn Runner>),
-    RayonSpawn(rayon::ThreadPool),
+    runner: Box<dyn Runner>,
 }
 
 impl Spawner {
     /// Builds the runtime or pool for `kind` with `workers` threads. Not timed.
     pub fn new(kind: SpawnKind, workers: usize) -> anyhow::Result<Spawner> {
-        let inner = match kind.model() {
-            Some(name) => {
-                let model = model::by_name(name).context("a spawn kind names an unknown model")?;
-                let runner = model
-                    .prepare(&ModelConfig {
-                        workers,
-                        stack_kib: None,
-                    })
-                    .with_context(|| format!("building the {name} runtime"))?;
-                Inner::Model(runner)
-            }
-            None => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(workers)
-                    .build()
-                    .context("building a rayon pool")?;
-                // Make sure every worker has started before anything is timed.
-                pool.broadcast(|_| ());
-                Inner::RayonSpawn(pool)
-            }
+        let config = ModelConfig {
+            workers,
+            stack_kib: None,
         };
-        Ok(Spawner { kind, inner })
+        let runner = match kind.source {
+            Source::Model(model) => model.prepare(&config),
+            Source::Other(other) => (other.prepare)(&config),
+        }
+        .with_context(|| format!("building the runtime for {}", kind.name()))?;
+        Ok(Spawner { kind, runner })
     }
 
     /// The kind this spawner measures.
@@ -176,42 +147,12 @@ impl Spawner {
             tasks: units,
             ops: Vec::new(),
         };
-        match &mut self.inner {
-            Inner::Model(runner) => {
-                let (elapsed, batch) = timed_run(runner.as_mut(), plan)?;
-                Ok(SpawnRun {
-                    units,
-                    joined: joined(&batch),
-                    elapsed,
-                })
-            }
-            Inner::RayonSpawn(pool) => {
-                let batch = Arc::new(Batch::new(plan));
-                let (finished, all_finished) = mpsc::channel();
-                let start = batch.begin();
-                for index in 0..units as usize {
-                    let batch = Arc::clone(&batch);
-                    let finished = finished.clone();
-                    pool.spawn(move || {
-                        batch.done(index, 0);
-                        let _ = finished.send(());
-                    });
-                }
-                drop(finished);
-                for _ in 0..units {
-                    all_finished
-                        .recv()
-                        .context("a rayon job ended without reporting")?;
-                }
-                let elapsed = start.elapsed();
-                batch.verify()?;
-                Ok(SpawnRun {
-                    units,
-                    joined: joined(&batch),
-                    elapsed,
-                })
-            }
-        }
+        let (elapsed, batch) = timed_run(self.runner.as_mut(), plan)?;
+        Ok(SpawnRun {
+            units,
+            joined: joined(&batch),
+            elapsed,
+        })
     }
 }
 
@@ -262,7 +203,7 @@ mod tests {
 
     #[test]
     fn every_kind_joins_every_unit() {
-        for kind in SpawnKind::ALL {
+        for kind in SpawnKind::all() {
             let mut spawner = Spawner::new(kind, workers()).unwrap();
             for units in [1, 10] {
                 let run = spawner.run(units).unwrap();
@@ -274,8 +215,9 @@ mod tests {
 
     #[test]
     fn one_call_helpers_measure_whole_batches() {
-        assert!(spawn_and_join(SpawnKind::Thread, 10).unwrap() > Duration::ZERO);
-        let per_unit = per_unit_median(SpawnKind::Tokio, 10, 3).unwrap();
+        let thread = SpawnKind::of_model("threads").unwrap();
+        assert!(spawn_and_join(thread, 10).unwrap() > Duration::ZERO);
+        let per_unit = per_unit_median(SpawnKind::of_model("tokio").unwrap(), 10, 3).unwrap();
         assert!(per_unit > Duration::ZERO);
         // Ten empty tasks cannot take a second each, even on a busy machine.
         assert!(per_unit < Duration::from_secs(1), "{per_unit:?}");
@@ -293,7 +235,7 @@ mod tests {
 
     #[test]
     fn an_empty_batch_joins_nothing() {
-        let run = Spawner::new(SpawnKind::RayonSpawn, workers())
+        let run = Spawner::new(SpawnKind::by_name("rayon-spawn").unwrap(), workers())
             .unwrap()
             .run(0)
             .unwrap();
@@ -302,7 +244,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for kind in SpawnKind::ALL {
+        for kind in SpawnKind::all() {
             assert_eq!(SpawnKind::by_name(kind.name()), Some(kind));
         }
         assert_eq!(SpawnKind::by_name("fork"), None);

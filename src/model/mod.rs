@@ -1,14 +1,33 @@
 //! Execution models: how tasks are run.
 //!
-//! A model is one file. It builds its runtime in [`Model::prepare`] (outside
-//! the timed region) and, in [`Runner::run`], starts every task of a
-//! [`Plan`] with its own spawn and waits for all of them. What a task does is
-//! interpreted here, once: [`blocking_task`] for models that run tasks on
+//! A model is one file, and it owns its runtime: nothing outside
+//! `src/model/` builds one. It builds the runtime in [`Model::prepare`]
+//! (outside the timed region) and, in [`Runner::run`], starts every task of
+//! a [`Plan`] with its own spawn and waits for all of them. What a task does
+//! is interpreted here, once: [`blocking_task`] for models that run tasks on
 //! threads that may block, [`async_task`] for async runtimes, which supply
-//! their own timer and sockets through [`AsyncRuntime`]. Adding a model is
-//! one file here and one line in [`all`].
+//! their own timer and sockets through [`AsyncRuntime`] (no `Send` asked:
+//! a thread-per-core runtime's futures need not be).
+//!
+//! The experiments ask the model, too: its spawn primitive
+//! ([`Model::spawn_primitive`], [`Model::other_spawns`]) for the spawn cost,
+//! and a [`Lab`] built by [`Model::lab`] for the timer chart and the
+//! context-switch ping-pong. What a model offers is in [`Model::offers`];
+//! what it leaves out there (a timer of its own, a ping-pong), it cannot do,
+//! and the experiments, charts and tables skip it. [`Model::serve`] serves
+//! HTTP through the model's own runtime (a model that cannot says so there).
+//!
+//! Adding a model touches exactly: its file here, two lines in this file
+//! (`mod NAME;` and its entry in [`all`]), Cargo.toml/Cargo.lock for its
+//! crate, and the documentation. Colours, CLI lists, sweeps, experiments,
+//! claims, crate versions and tests read the registry. A workload made of
+//! the existing [`Op`]s touches no model; a new kind of `Op` is interpreted
+//! here, once per style, with one [`AsyncRuntime`] method per async model.
+//! The README's contributor section gives the grep commands that check it.
 
 mod async_std_rt;
+pub mod lab;
+mod monoio;
 mod rayon_pool;
 mod sequential;
 mod smol_rt;
@@ -17,10 +36,7 @@ mod threads;
 mod tokio_current;
 mod tokio_multi;
 
-// Each async runtime's timer, for experiments that time it alone (the report's timer chart).
-pub(crate) use async_std_rt::AsyncStdPrimitives;
-pub(crate) use smol_rt::SmolPrimitives;
-pub(crate) use tokio_multi::TokioPrimitives;
+pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 
 use crate::compute;
 use crate::protocol::{self, ReplyCheck};
@@ -82,6 +98,39 @@ pub trait Model: Sync {
     }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
+    /// What the runtime chose on this machine, when that can differ between
+    /// machines (monoio's io_uring or epoll driver); every record's machine
+    /// information keeps it (`Machine::runtimes`).
+    fn runtime_note(&self) -> Option<String> {
+        None
+    }
+    /// The crates behind the runtime, whose versions every record shows.
+    fn crates(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The spawn primitive, in one line, for the spawn-cost experiment: a
+    /// short name (`tokio`, `thread`) and what it does.
+    fn spawn_primitive(&self) -> (&'static str, &'static str);
+    /// Ways of spawning its runtime offers that the model does not use.
+    fn other_spawns(&self) -> &'static [OtherSpawn] {
+        &[]
+    }
+    /// What the model offers the experiments (timer, ping-pong); nothing
+    /// unless it says so.
+    fn offers(&self) -> Offers {
+        Offers::default()
+    }
+    /// Builds the model's runtime for the experiments exactly as
+    /// [`Model::prepare`] builds it (not timed). Only for models whose
+    /// [`Model::offers`] names a timer or a ping-pong.
+    fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Err(lab::not_offered(self.name()))
+    }
+    /// True when [`Model::serve`] serves; a model that cannot serve says so
+    /// here (and its `serve` explains), so tests and tools skip it.
+    fn serves(&self) -> bool {
+        true
+    }
     /// Serves HTTP/1.1 on `listener` with this model's own accept loop,
     /// spawn, timer and sockets, until the process ends (`serve --model`).
     /// What a connection does is shared: [`crate::http::blocking`] and
@@ -267,8 +316,10 @@ fn request_failed(request: &Request, error: &io::Error) -> String {
 
 /// The primitives an async runtime supplies to [`async_task`].
 pub trait AsyncRuntime {
-    /// The runtime's own timer.
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// The runtime's own timer. Futures need not be `Send`: a
+    /// thread-per-core runtime runs tasks where they were spawned, and a
+    /// work-stealing runtime's concrete primitives are `Send` anyway.
+    fn sleep(duration: Duration) -> impl Future<Output = ()>;
 
     /// The runtime's own TCP client: connect to `server`, write all of
     /// `request`, then read the reply through a [`READ_BUFFER_BYTES`] buffer,
@@ -277,7 +328,7 @@ pub trait AsyncRuntime {
         server: SocketAddr,
         request: &[u8],
         reply: &mut ReplyCheck,
-    ) -> impl Future<Output = io::Result<()>> + Send;
+    ) -> impl Future<Output = io::Result<()>>;
 }
 
 /// Runs task `index` as a future on runtime `R`. Compute runs inline,
@@ -308,6 +359,25 @@ pub async fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) {
     batch.done(index, checksum);
 }
 
+/// Typed runtimes for experiments about one runtime's own API (the claims
+/// about tokio's `spawn_blocking`, a rayon pool, smol's executors): built
+/// by the model file that owns the runtime, configured as that model
+/// configures it, so no code outside `src/model/` builds a runtime.
+pub mod runtimes {
+    pub use super::rayon_pool::pool as rayon_pool;
+    pub use super::smol_rt::{executor as smol_executor, local_executor as smol_local_executor};
+    pub use super::tokio_current::runtime as tokio_current;
+    pub use super::tokio_multi::runtime as tokio_multi;
+
+    /// The model configuration for `workers` threads and default stacks.
+    pub fn workers(workers: usize) -> super::ModelConfig {
+        super::ModelConfig {
+            workers,
+            stack_kib: None,
+        }
+    }
+}
+
 /// Every model, in the order tables and charts show them.
 pub fn all() -> &'static [&'static dyn Model] {
     &[
@@ -319,6 +389,7 @@ pub fn all() -> &'static [&'static dyn Model] {
         &async_std_rt::AsyncStd,
         &smol_rt::Smol,
         &rayon_pool::Rayon,
+        &monoio::Monoio,
     ]
 }
 

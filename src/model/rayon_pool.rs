@@ -6,8 +6,9 @@
 //! that many requests are in flight at once. That contrast is the lesson:
 //! rayon is for compute, not for waiting on I/O.
 
-use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
-use std::sync::Arc;
+use super::{blocking_task, Batch, Model, ModelConfig, OtherSpawn, Runner, Style};
+use anyhow::Context;
+use std::sync::{mpsc, Arc};
 
 pub struct Rayon;
 
@@ -26,16 +27,6 @@ impl Model for Rayon {
     }
     fn uses_stack_size(&self) -> bool {
         true
-    }
-    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
-        let mut builder = rayon::ThreadPoolBuilder::new().num_threads(config.workers);
-        if let Some(kib) = config.stack_kib {
-            builder = builder.stack_size(kib * 1024);
-        }
-        let pool = builder.build()?;
-        // Make sure every worker has started before the timed region.
-        pool.broadcast(|_| ());
-        Ok(Box::new(RayonRunner { pool }))
     }
     /// A misuse to learn from: every connection becomes a rayon job that
     /// blocks one of the `--workers` compute threads until the client
@@ -60,6 +51,72 @@ impl Model for Rayon {
                 Err(error) => std::thread::sleep(accept_failed(&error, &server)?),
             }
         }
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        Ok(Box::new(RayonRunner {
+            pool: pool(config)?,
+        }))
+    }
+    fn crates(&self) -> &'static [&'static str] {
+        &["rayon"]
+    }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        (
+            "rayon-scope",
+            "rayon ThreadPool::scope with scope.spawn per unit",
+        )
+    }
+    fn other_spawns(&self) -> &'static [OtherSpawn] {
+        &[OtherSpawn {
+            name: "rayon-spawn",
+            description: "rayon ThreadPool::spawn + completion message",
+            prepare: |config| {
+                Ok(Box::new(RayonSpawnRunner {
+                    pool: pool(config)?,
+                }))
+            },
+        }]
+    }
+}
+
+/// A pool as this model runs it, every worker started. The one place the
+/// lab builds one; claims that test rayon ask for it here.
+pub fn pool(config: &ModelConfig) -> anyhow::Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new().num_threads(config.workers);
+    if let Some(kib) = config.stack_kib {
+        builder = builder.stack_size(kib * 1024);
+    }
+    let pool = builder.build().context("building a rayon pool")?;
+    // Make sure every worker has started before the timed region.
+    pool.broadcast(|_| ());
+    Ok(pool)
+}
+
+/// `ThreadPool::spawn` per task, joined by a completion message: rayon's
+/// fire-and-forget spawn, which no model uses, for the spawn-cost table.
+struct RayonSpawnRunner {
+    pool: rayon::ThreadPool,
+}
+
+impl Runner for RayonSpawnRunner {
+    fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
+        let (finished, all_finished) = mpsc::channel();
+        for index in 0..batch.plan.tasks as usize {
+            let batch = Arc::clone(batch);
+            let finished = finished.clone();
+            self.pool.spawn(move || {
+                blocking_task(&batch, index);
+                let _ = finished.send(());
+            });
+        }
+        drop(finished);
+        batch.all_spawned();
+        for _ in 0..batch.plan.tasks {
+            all_finished
+                .recv()
+                .context("a rayon job ended without reporting")?;
+        }
+        Ok(())
     }
 }
 

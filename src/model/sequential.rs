@@ -22,6 +22,12 @@ impl Model for Sequential {
     fn prepare(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(SequentialRunner))
     }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        (
+            "inline",
+            "no spawn: the empty task called in place (the floor)",
+        )
+    }
     /// An iterative server: one connection at a time, start to end, on one
     /// thread; every other client waits in the listen backlog.
     fn serve(

@@ -5,6 +5,7 @@
 //! comparison, so the lab builds an N-thread executor explicitly, as the
 //! smol documentation recommends for multi-threaded use.
 
+use super::lab::{self, AsyncChannelEnd, FuturesSocket, Lab, Medium, Offers, PingPongLinks};
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
@@ -57,28 +58,24 @@ impl Model for Smol {
     fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
         workers as u64
     }
-    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
-        let executor = Arc::new(Executor::new());
-        let (stop, stopped) = smol::channel::bounded::<()>(1);
-        let mut workers = Vec::with_capacity(config.workers);
-        for id in 0..config.workers {
-            let executor = Arc::clone(&executor);
-            let stopped = stopped.clone();
-            let worker = std::thread::Builder::new()
-                .name(format!("smol-{id}"))
-                .spawn(move || smol::block_on(executor.run(stopped.recv())))
-                .context("starting a smol executor thread")?;
-            workers.push(worker);
+    fn crates(&self) -> &'static [&'static str] {
+        &["smol", "async-executor", "async-io"]
+    }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        ("smol", "smol Executor::spawn on N threads + await task")
+    }
+    fn offers(&self) -> Offers {
+        Offers {
+            timer: Some("smol"),
+            ping_pong: Some(PingPongLinks {
+                channel: "two smol tasks, smol::channel (capacity 1)",
+                socket: "two smol tasks, Async<UnixStream> pair",
+            }),
+            unit: Some("smol task"),
         }
-        // Start the timer reactor now, untimed.
-        smol::block_on(executor.spawn(async {
-            smol::Timer::after(Duration::from_micros(1)).await;
-        }));
-        Ok(Box::new(SmolRunner {
-            executor,
-            stop: Some(stop),
-            workers,
-        }))
+    }
+    fn lab(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Ok(Box::new(start(config)?))
     }
     /// async-io's listener and a task per connection on an executor run by
     /// --workers threads (the accepting thread is one of them).
@@ -116,6 +113,87 @@ impl Model for Smol {
                 }
             }
         }))
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        Ok(Box::new(start(config)?))
+    }
+}
+
+/// A bare multi-threaded executor, run by whoever calls it (the claims that
+/// show its spawn and cancel semantics).
+pub fn executor() -> Executor<'static> {
+    Executor::new()
+}
+
+/// A single-threaded executor, run by the calling thread (the claim that a
+/// blocking call freezes an event loop).
+pub fn local_executor() -> async_executor::LocalExecutor<'static> {
+    async_executor::LocalExecutor::new()
+}
+
+/// An N-thread executor, its timer reactor started, ready for tasks.
+fn start(config: &ModelConfig) -> anyhow::Result<SmolRunner> {
+    {
+        let executor = Arc::new(Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let mut workers = Vec::with_capacity(config.workers);
+        for id in 0..config.workers {
+            let executor = Arc::clone(&executor);
+            let stopped = stopped.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("smol-{id}"))
+                .spawn(move || smol::block_on(executor.run(stopped.recv())))
+                .context("starting a smol executor thread")?;
+            workers.push(worker);
+        }
+        // Start the timer reactor now, untimed.
+        smol::block_on(executor.spawn(async {
+            smol::Timer::after(Duration::from_micros(1)).await;
+        }));
+        Ok(SmolRunner {
+            executor,
+            stop: Some(stop),
+            workers,
+        })
+    }
+}
+
+impl Lab for SmolRunner {
+    fn sample_sleeps(
+        &mut self,
+        requested: &[Duration],
+        samples: usize,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let sleep = |duration| async move {
+            smol::Timer::after(duration).await;
+        };
+        let task =
+            self.executor
+                .spawn(lab::sample_sleeps_async(sleep, requested.to_vec(), samples));
+        Ok(smol::block_on(task))
+    }
+
+    fn ping_pong(&mut self, medium: Medium, round_trips: u64) -> anyhow::Result<(Duration, u64)> {
+        let executor = &self.executor;
+        smol::block_on(async {
+            // Spawned per link type, so that the concrete ends prove `Send`.
+            let (elapsed, echoed) = match medium {
+                Medium::Channel => {
+                    let (a, b) = AsyncChannelEnd::pair();
+                    let pong = executor.spawn(lab::pong_async(b));
+                    let ping = executor.spawn(lab::ping_async(a, round_trips));
+                    (ping.await, pong.await)
+                }
+                Medium::Socket => {
+                    let (a, b) = smol::Async::<std::os::unix::net::UnixStream>::pair()
+                        .context("creating a socket pair")?;
+                    let pong = executor.spawn(lab::pong_async(FuturesSocket(b)));
+                    let ping = executor.spawn(lab::ping_async(FuturesSocket(a), round_trips));
+                    (ping.await, pong.await)
+                }
+            };
+            Ok((elapsed?, echoed?))
+        })
     }
 }
 

@@ -26,6 +26,12 @@ impl Model for ThreadPool {
     fn uses_stack_size(&self) -> bool {
         true
     }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        (
+            "pool-job",
+            "a job on a fixed thread pool + completion message",
+        )
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));

@@ -2,9 +2,13 @@
 //! costs tens of microseconds and a stack, so this model pays for every
 //! task up front; in exchange, blocking is harmless and all waits overlap.
 
+use super::lab::{self, Lab, Medium, Offers, PingPongLinks, StdChannelEnd};
 use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
 use crate::limits::{self, ThreadBudget};
+use anyhow::Context;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct Threads;
 
@@ -28,6 +32,22 @@ impl Model for Threads {
         Ok(Box::new(ThreadsRunner {
             stack_kib: config.stack_kib,
         }))
+    }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        ("thread", "std::thread::spawn + join")
+    }
+    fn offers(&self) -> Offers {
+        Offers {
+            timer: Some("std::thread::sleep"),
+            ping_pong: Some(PingPongLinks {
+                channel: "two threads, std::sync::mpsc channels",
+                socket: "two threads, std UnixStream pair, blocking I/O",
+            }),
+            unit: Some("thread"),
+        }
+    }
+    fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Ok(Box::new(ThreadsLab))
     }
     /// A thread per connection, for the connection's whole life. The same
     /// [`ThreadBudget`] as for tasks stops short of the limits where the
@@ -70,6 +90,32 @@ impl Model for Threads {
             {
                 let open = server.stats.open.load(std::sync::atomic::Ordering::Relaxed);
                 refused(limits::diagnose_thread_failure(&error, open));
+            }
+        }
+    }
+}
+
+/// Threads need no runtime: the experiments start their own.
+struct ThreadsLab;
+
+impl Lab for ThreadsLab {
+    fn sample_sleeps(
+        &mut self,
+        requested: &[Duration],
+        samples: usize,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        Ok(lab::sample_sleeps_blocking(requested, samples))
+    }
+
+    fn ping_pong(&mut self, medium: Medium, round_trips: u64) -> anyhow::Result<(Duration, u64)> {
+        match medium {
+            Medium::Channel => {
+                let (a, b) = StdChannelEnd::pair();
+                lab::ping_pong_threads(a, b, round_trips)
+            }
+            Medium::Socket => {
+                let (a, b) = UnixStream::pair().context("creating a socket pair")?;
+                lab::ping_pong_threads(a, b, round_trips)
             }
         }
     }

@@ -3,8 +3,8 @@
 //! one task runs at a time (that is the missing parallelism), so CPU work
 //! takes as long as running it sequentially.
 
-use super::tokio_multi::TokioRunner;
-use super::{Model, ModelConfig, Runner, Style};
+use super::tokio_multi::{TokioLab, TokioRunner, PING_PONG_LINKS};
+use super::{Lab, Model, ModelConfig, Offers, Runner, Style};
 use anyhow::Context;
 
 pub struct TokioCurrent;
@@ -23,11 +23,27 @@ impl Model for TokioCurrent {
         1
     }
     fn prepare(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("building the tokio current-thread runtime")?;
-        Ok(Box::new(TokioRunner { runtime }))
+        Ok(Box::new(TokioRunner {
+            runtime: runtime()?,
+        }))
+    }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        (
+            "tokio-current",
+            "tokio::spawn on the current-thread runtime + await handle",
+        )
+    }
+    fn offers(&self) -> Offers {
+        // Its timer is tokio's, shown once under `tokio`.
+        Offers {
+            ping_pong: Some(PING_PONG_LINKS),
+            ..Offers::default()
+        }
+    }
+    fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Ok(Box::new(TokioLab {
+            runtime: runtime()?,
+        }))
     }
     fn serve(
         &self,
@@ -41,4 +57,13 @@ impl Model for TokioCurrent {
             .context("building the tokio current-thread runtime")?;
         super::tokio_multi::serve_on(&runtime, listener, server)
     }
+}
+
+/// The current-thread runtime as this model runs it, timer and I/O enabled.
+/// The one place the lab builds it; claims that test tokio ask for it here.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio current-thread runtime")
 }

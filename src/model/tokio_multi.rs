@@ -5,6 +5,7 @@
 //! tokio's timer has 1 ms granularity and rounds sleeps up to the next
 //! millisecond, so sleeps shorter than ~10 ms are not fair stand-ins for I/O.
 
+use super::lab::{self, AsyncEnd, Lab, Medium, Offers, PingPongLinks};
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
@@ -22,7 +23,7 @@ pub struct TokioMulti;
 pub(crate) struct TokioPrimitives;
 
 impl AsyncRuntime for TokioPrimitives {
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+    fn sleep(duration: Duration) -> impl Future<Output = ()> {
         tokio::time::sleep(duration)
     }
 
@@ -57,14 +58,6 @@ impl Model for TokioMulti {
     fn workers_used(&self, workers: usize, _tasks: u64) -> u64 {
         workers as u64
     }
-    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.workers)
-            .enable_all()
-            .build()
-            .context("building the tokio multi-thread runtime")?;
-        Ok(Box::new(TokioRunner { runtime }))
-    }
     fn serve(
         &self,
         listener: std::net::TcpListener,
@@ -77,6 +70,143 @@ impl Model for TokioMulti {
             .build()
             .context("building the tokio multi-thread runtime")?;
         serve_on(&runtime, listener, server)
+    }
+    fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
+        Ok(Box::new(TokioRunner {
+            runtime: runtime(config)?,
+        }))
+    }
+    fn crates(&self) -> &'static [&'static str] {
+        &["tokio"]
+    }
+    fn spawn_primitive(&self) -> (&'static str, &'static str) {
+        (
+            "tokio",
+            "tokio::spawn on the multi-thread runtime + await handle",
+        )
+    }
+    fn offers(&self) -> Offers {
+        Offers {
+            timer: Some("tokio"),
+            ping_pong: Some(PING_PONG_LINKS),
+            unit: Some("tokio task"),
+        }
+    }
+    fn lab(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
+        Ok(Box::new(TokioLab {
+            runtime: runtime(config)?,
+        }))
+    }
+}
+
+/// The multi-thread runtime as this model runs it: `--workers` workers,
+/// timer and I/O enabled. The one place the lab builds it; claims that
+/// test tokio itself ask for it here.
+pub fn runtime(config: &ModelConfig) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers)
+        .enable_all()
+        .build()
+        .context("building the tokio multi-thread runtime")
+}
+
+/// What tokio's ping-pong units use (both flavours).
+pub(super) const PING_PONG_LINKS: PingPongLinks = PingPongLinks {
+    channel: "two tokio tasks, tokio::sync::mpsc channels (capacity 1)",
+    socket: "two tokio tasks, tokio::net::UnixStream pair",
+};
+
+/// Either tokio flavour, for the experiments: tasks spawned with
+/// `tokio::spawn` from inside `block_on`, as [`TokioRunner`] spawns them.
+pub(super) struct TokioLab {
+    pub(super) runtime: tokio::runtime::Runtime,
+}
+
+impl Lab for TokioLab {
+    fn sample_sleeps(
+        &mut self,
+        requested: &[Duration],
+        samples: usize,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let task = self.runtime.spawn(lab::sample_sleeps_async(
+            tokio::time::sleep,
+            requested.to_vec(),
+            samples,
+        ));
+        self.runtime
+            .block_on(task)
+            .context("the tokio timer task failed")
+    }
+
+    fn ping_pong(&mut self, medium: Medium, round_trips: u64) -> anyhow::Result<(Duration, u64)> {
+        self.runtime.block_on(async {
+            match medium {
+                // Spawned per link type: tokio::spawn needs `Send` futures,
+                // which the concrete ends give and a generic helper could not prove.
+                Medium::Channel => {
+                    let (a, b) = TokioChannelEnd::pair();
+                    let pong = tokio::spawn(lab::pong_async(b));
+                    let ping = tokio::spawn(lab::ping_async(a, round_trips));
+                    join(ping, pong).await
+                }
+                Medium::Socket => {
+                    let (a, b) =
+                        tokio::net::UnixStream::pair().context("creating a socket pair")?;
+                    let pong = tokio::spawn(lab::pong_async(b));
+                    let ping = tokio::spawn(lab::ping_async(a, round_trips));
+                    join(ping, pong).await
+                }
+            }
+        })
+    }
+}
+
+/// Waits for both units of a ping-pong.
+async fn join(
+    ping: tokio::task::JoinHandle<io::Result<Duration>>,
+    pong: tokio::task::JoinHandle<io::Result<u64>>,
+) -> anyhow::Result<(Duration, u64)> {
+    let elapsed = ping.await.context("the ping task failed")?;
+    let echoed = pong.await.context("the pong task failed")?;
+    Ok((elapsed?, echoed?))
+}
+
+struct TokioChannelEnd {
+    tx: tokio::sync::mpsc::Sender<u8>,
+    rx: tokio::sync::mpsc::Receiver<u8>,
+}
+
+impl TokioChannelEnd {
+    fn pair() -> (TokioChannelEnd, TokioChannelEnd) {
+        let (a_tx, b_rx) = tokio::sync::mpsc::channel(1);
+        let (b_tx, a_rx) = tokio::sync::mpsc::channel(1);
+        (
+            TokioChannelEnd { tx: a_tx, rx: a_rx },
+            TokioChannelEnd { tx: b_tx, rx: b_rx },
+        )
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the other unit stopped")
+}
+
+impl AsyncEnd for TokioChannelEnd {
+    async fn send(&mut self) -> io::Result<()> {
+        self.tx.send(1).await.map_err(|_| gone())
+    }
+    async fn recv(&mut self) -> io::Result<bool> {
+        Ok(self.rx.recv().await.is_some())
+    }
+}
+
+impl AsyncEnd for tokio::net::UnixStream {
+    async fn send(&mut self) -> io::Result<()> {
+        tokio::io::AsyncWriteExt::write_all(self, &[1]).await
+    }
+    async fn recv(&mut self) -> io::Result<bool> {
+        let mut byte = [0u8];
+        Ok(tokio::io::AsyncReadExt::read(self, &mut byte).await? == 1)
     }
 }
 

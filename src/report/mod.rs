@@ -1,19 +1,21 @@
 //! The report: charts and one self-contained HTML page that show where
 //! async helps and where it doesn't.
 //!
-//! `report` either runs a sweep (and the small timer experiment) into its
-//! output directory, or reads existing `results.jsonl` files — several
-//! files are merged, and the machine becomes a dimension. It then writes
-//! `index.html` (SVG and CSS inlined, nothing fetched from anywhere), each
-//! chart as a standalone `.svg`, and the data as `results.jsonl`,
-//! `results.csv`, `timers.jsonl` and (when claims were measured or found)
-//! `claims.json`.
+//! The report only draws: it is a function from data files to a page, and
+//! imports nothing that measures. `report` first measures into its output
+//! directory ([`crate::measure_report`]: the sweep, the timer experiment,
+//! the spawn/switch costs, each writing its own data file), then draws
+//! with [`draw`]; `report --input` reads existing `results.jsonl` files —
+//! several are merged, and the machine becomes a dimension — copies the
+//! data into the output directory ([`save_data`]) and draws with the same
+//! [`draw`]: `index.html` (SVG and CSS inlined, nothing fetched from
+//! anywhere) and each chart as a standalone `.svg`.
 //!
 //! - [`data`]: merging records, series, verdicts, memory per unit;
 //! - [`plot`]: one line-chart renderer (plotters, SVG);
 //! - [`charts`]: which records go on which chart, and the captions;
-//! - [`timers`]: the timer-precision experiment;
-//! - [`costs`]: spawn and switch costs with a small budget;
+//! - [`timers`]: the timer-precision records (`timers.jsonl`);
+//! - [`costs`]: spawn and switch costs per unit (`unit-costs.json`);
 //! - [`published`]: published figures beside the lab's own;
 //! - [`python`]: the Python mirror's models beside the lab's;
 //! - [`claims`]: the "Claims on trial" section, from a `claims.json`;
@@ -32,13 +34,10 @@ pub mod published;
 pub mod python;
 pub mod timers;
 
-use crate::cell::RepeatExecutor;
 use crate::error::UsageError;
 use crate::export;
-use crate::interrupt;
 use crate::output::path_in;
-use crate::result::CellRecord;
-use crate::sweep::{self, Skipped, SweepOptions};
+use crate::result::{CellRecord, Skipped};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use timers::TimerRecord;
@@ -68,76 +67,10 @@ pub struct ReportData {
     pub loaded_from: Vec<PathBuf>,
 }
 
-/// Runs the sweep into `options.out` and the timer experiment, and returns
-/// what the report is drawn from.
-pub fn measure(
-    options: &SweepOptions,
-    executor: &dyn RepeatExecutor,
-) -> anyhow::Result<ReportData> {
-    let summary = sweep::run_sweep(options, executor)?;
-    if summary.interrupted {
-        return Ok(ReportData {
-            records: summary.records,
-            invocation: options.invocation.clone(),
-            interrupted: true,
-            ..ReportData::default()
-        });
-    }
-    // The experiments below run in this process: between (and inside) them
-    // a Ctrl-C or SIGTERM ends the report as it ends the sweep, keeping the
-    // cells already saved.
-    let stopped = |records: Vec<CellRecord>, timers: Vec<TimerRecord>| ReportData {
-        records,
-        timers,
-        invocation: options.invocation.clone(),
-        interrupted: true,
-        ..ReportData::default()
-    };
-    if interrupt::requested() {
-        return Ok(stopped(summary.records, Vec::new()));
-    }
-    eprintln!("measuring timer precision ...");
-    // The sweep's results are saved already; a failed side experiment is
-    // reported and leaves its chart out, it does not lose the run.
-    let timers =
-        timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES).unwrap_or_else(|error| {
-            eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}");
-            Vec::new()
-        });
-    if interrupt::requested() {
-        return Ok(stopped(summary.records, timers));
-    }
-    eprintln!("measuring spawn and switch costs ...");
-    let unit_costs = costs::measure_costs().unwrap_or_else(|error| {
-        eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}");
-        published::UnitCosts::default()
-    });
-    if interrupt::requested() {
-        return Ok(stopped(summary.records, timers));
-    }
-    Ok(ReportData {
-        records: summary.records,
-        timers,
-        skipped: summary.skipped,
-        budget_ms: Some(options.profile.max_expected_ms),
-        invocation: options.invocation.clone(),
-        unit_costs,
-        interrupted: false,
-        claims: None,
-        loaded_from: Vec::new(),
-    })
-}
-
 /// Reads and merges results files; timers come from a `timers.jsonl`
 /// beside each file, when there is one. A missing, empty or malformed
 /// file is a [`UsageError`] in one line that names the file (and line).
 pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<ReportData> {
-    let one_line = |error: anyhow::Error| {
-        anyhow::Error::new(UsageError(format!(
-            "error: {}",
-            format!("{error:#}").replace('\n', " ")
-        )))
-    };
     let mut data = ReportData {
         invocation: invocation.to_string(),
         loaded_from: inputs.to_vec(),
@@ -146,23 +79,34 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
     for input in inputs {
         let records = crate::records::load_records(input)?;
         data.records.extend(records);
-        let beside = input
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(timers::FILE_NAME);
-        if beside.is_file() {
-            for record in timers::read_timers(&beside).map_err(one_line)? {
-                if !data.timers.contains(&record) {
-                    data.timers.push(record);
-                }
-            }
-        }
-        let costs_beside = beside.with_file_name(costs::FILE_NAME);
-        if costs_beside.is_file() && data.unit_costs.spawn_ns.is_empty() {
-            data.unit_costs = costs::read_costs(&costs_beside).map_err(one_line)?;
-        }
+        read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
     }
     Ok(data)
+}
+
+/// Adds the side experiments' files in `dir` (`timers.jsonl`,
+/// `unit-costs.json`) to `data`, when they are there. A malformed file is a
+/// [`UsageError`] in one line that names the file (and line).
+pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
+    let one_line = |error: anyhow::Error| {
+        anyhow::Error::new(UsageError(format!(
+            "error: {}",
+            format!("{error:#}").replace('\n', " ")
+        )))
+    };
+    let timers_file = dir.join(timers::FILE_NAME);
+    if timers_file.is_file() {
+        for record in timers::read_timers(&timers_file).map_err(one_line)? {
+            if !data.timers.contains(&record) {
+                data.timers.push(record);
+            }
+        }
+    }
+    let costs_file = dir.join(costs::FILE_NAME);
+    if costs_file.is_file() && data.unit_costs.spawn_ns.is_empty() {
+        data.unit_costs = costs::read_costs(&costs_file).map_err(one_line)?;
+    }
+    Ok(())
 }
 
 /// What [`write`] produced.
@@ -173,9 +117,12 @@ pub struct Written {
     pub verdicts: Vec<String>,
 }
 
-/// Writes the report into `out`: results.jsonl / .csv, timers.jsonl, one
-/// SVG per chart and index.html.
-pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
+/// Copies the data a report was drawn from into `out` — results.jsonl /
+/// .csv, timers.jsonl, unit-costs.json and claims.json — so that the page's
+/// links work and the directory can be redrawn. For `report --input` only:
+/// when the report measured, each of these files was written by the
+/// experiment that measured it, and is not written again.
+pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the report directory {}", out.display()))?;
     let jsonl = path_in(out, "results.jsonl")?;
@@ -192,7 +139,18 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
         costs::write_costs(&path_in(out, costs::FILE_NAME)?, &report.unit_costs)?;
     }
+    if let Some(found) = &report.claims {
+        claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
+    }
+    Ok(())
+}
 
+/// Draws the report into `out` from data already saved there: one SVG per
+/// chart and index.html. The same code draws a report that just measured
+/// and one drawn from saved files (`report --input`).
+pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the report directory {}", out.display()))?;
     let mut dataset = data::Dataset::new(report.records.clone());
     for timer in &report.timers {
         dataset.add_machine(&timer.machine);
@@ -207,10 +165,7 @@ pub fn write(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
     let claim_charts = match &report.claims {
-        Some(found) => {
-            claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
-            claims::charts(&found.report)?
-        }
+        Some(found) => claims::charts(&found.report)?,
         None => Vec::new(),
     };
     for chart in &claim_charts {

@@ -14,16 +14,24 @@
 
 use plotters::style::RGBColor;
 
-/// The colour of each model, by its CLI name.
+/// The lab's models' colours, dealt out in the registry's order
+/// ([`crate::model::all`]): the first model takes the first colour, and so
+/// on, so a new model gets the next free colour without being named here.
+const BY_REGISTRY: &[RGBColor] = &[
+    RGBColor(96, 96, 96),    // sequential
+    RGBColor(0, 114, 178),   // threads
+    RGBColor(86, 180, 233),  // thread-pool
+    RGBColor(213, 94, 0),    // tokio
+    RGBColor(230, 159, 0),   // tokio-current
+    RGBColor(204, 121, 167), // async-std
+    RGBColor(0, 158, 115),   // smol
+    RGBColor(140, 86, 75),   // rayon
+    RGBColor(102, 102, 204), // the ninth model
+    RGBColor(153, 153, 51),  // the tenth
+];
+
+/// The colour of each name that is not a lab model, by name.
 const BY_MODEL: &[(&str, RGBColor)] = &[
-    ("sequential", RGBColor(96, 96, 96)),
-    ("threads", RGBColor(0, 114, 178)),
-    ("thread-pool", RGBColor(86, 180, 233)),
-    ("tokio", RGBColor(213, 94, 0)),
-    ("tokio-current", RGBColor(230, 159, 0)),
-    ("async-std", RGBColor(204, 121, 167)),
-    ("smol", RGBColor(0, 158, 115)),
-    ("rayon", RGBColor(140, 86, 75)),
     // The Python mirror (scripts/python/).
     ("py-sequential", RGBColor(140, 140, 40)),
     ("py-threads", RGBColor(106, 61, 154)),
@@ -51,10 +59,16 @@ const EXTRA: &[RGBColor] = &[
 const FREE_THREADED: &str = "-ft";
 
 fn known(model: &str) -> Option<RGBColor> {
-    BY_MODEL
+    let in_registry = crate::model::all()
         .iter()
-        .find(|(name, _)| *name == model)
-        .map(|(_, colour)| *colour)
+        .position(|m| m.name() == model)
+        .and_then(|index| BY_REGISTRY.get(index));
+    in_registry.copied().or_else(|| {
+        BY_MODEL
+            .iter()
+            .find(|(name, _)| *name == model)
+            .map(|(_, colour)| *colour)
+    })
 }
 
 /// The colour of `model` (a model's CLI name, or a name from another source).
@@ -85,15 +99,18 @@ mod tests {
 
     /// Every name with a colour of its own: the lab's models and the Python mirror's.
     fn named() -> Vec<&'static str> {
-        BY_MODEL.iter().map(|(name, _)| *name).collect()
+        let mut names = crate::model::names();
+        names.extend(BY_MODEL.iter().map(|(name, _)| *name));
+        names
     }
 
     #[test]
     fn every_model_has_its_own_colour() {
         let names = named();
-        for model in crate::model::names() {
-            assert!(names.contains(&model), "{model} has no colour of its own");
-        }
+        assert!(
+            crate::model::all().len() <= BY_REGISTRY.len(),
+            "more models than colours: add a colour to BY_REGISTRY"
+        );
         for (i, a) in names.iter().enumerate() {
             for b in &names[i + 1..] {
                 assert_ne!(colour(a), colour(b), "{a} and {b} share a colour");

@@ -45,7 +45,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             policy: args.busy.policy(),
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-        let data = report::measure(&options, &ChildProcess::current()?)?;
+        let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
             eprintln!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
@@ -61,6 +61,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     } else {
         report::read_inputs(&args.input, &invocation())?
     };
+    let measured = args.input.is_empty();
     data.claims = match measured_claims {
         Some(found) => Some(found),
         None => report::claims::find(&report::claims::candidates(&args.input, &args.out)).map_err(
@@ -72,7 +73,12 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             },
         )?,
     };
-    let written = report::write(&args.out, &data)?;
+    if !measured {
+        // Measuring wrote each data file once; drawn from saved files, the
+        // report keeps a copy of what it was drawn from beside the page.
+        report::save_data(&args.out, &data)?;
+    }
+    let written = report::draw(&args.out, &data)?;
     for sentence in &written.verdicts {
         say!("{sentence}");
     }

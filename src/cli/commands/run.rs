@@ -13,18 +13,12 @@ use std::time::Duration;
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let spec = CellSpec {
-        workload: args.workload,
-        model: args.model,
-        tasks: args.tasks,
-        workers: workers_or_cores(args.workers),
-        sleep_ms: args.sleep_ms,
-        cpu_us: args.cpu_us,
-        stack_kib: args.stack_kib.map(|k| k as usize),
-        iters_per_us: 0.0,
-        reply_bytes: args.reply_bytes,
-        server: None,
-    };
+    let spec = CellSpec::new(&args.workload, &args.model, args.tasks)
+        .with_workers(workers_or_cores(args.workers))
+        .with_sleep_ms(args.sleep_ms)
+        .with_cpu_us(args.cpu_us)
+        .with_stack_kib(args.stack_kib.map(|k| k as usize))
+        .with_reply_bytes(args.reply_bytes);
     let executor = ChildProcess::current()?;
     let (record, server_note) = sweep::measure_cell_noting_server(
         spec,

@@ -59,7 +59,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
             .collect();
     let options = SweepOptions {
         workloads: cell_workloads,
-        models: or_default(args.models, profile.models, model::names()),
+        models: or_default(args.models, &profile.models, model::names()),
         profile,
         workers: workers_or_cores(args.workers),
         out: args.out,
