@@ -62,7 +62,7 @@ echo "|---|---|---|---|---|"
 rate=1000
 while [ "$rate" -le 512000 ]; do
   json=$("$lab" load --target "$addr" --rate "$rate" --connections 10 --duration-s 5 --json)
-  line=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"| {r[\"offered_rps\"]:,.0f} | {r[\"achieved_rps\"]:,.0f} | {r[\"behind_schedule\"][\"p99_ms\"]:.3f} | {r[\"generator_cpu_ms_per_10k\"] or 0:.0f} | {r[\"latency\"][\"p99_ms\"]:.3f} |"); sys.exit(0 if r["behind_schedule"]["p99_ms"] <= 1 and r["achieved_rps"] >= 0.9 * r["offered_rps"] else 3)' "$json") && status=0 || status=$?
+  line=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("| %s | %s | %.3f | %.0f | %.3f |" % (format(r["offered_rps"], ",.0f"), format(r["achieved_rps"], ",.0f"), r["behind_schedule"]["p99_ms"], r["generator_cpu_ms_per_10k"] or 0, r["latency"]["p99_ms"])); sys.exit(0 if r["behind_schedule"]["p99_ms"] <= 1 and r["achieved_rps"] >= 0.9 * r["offered_rps"] else 3)' "$json") && status=0 || status=$?
   echo "$line"
   [ "$status" -eq 0 ] || break
   rate=$(( rate * 2 ))

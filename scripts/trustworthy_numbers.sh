@@ -14,7 +14,7 @@ out=${1:-target/trustworthy}
 rm -rf "$out" && mkdir -p "$out"
 
 hog_pid=
-stop_hog() { [ -n "$hog_pid" ] && kill "$hog_pid" 2>/dev/null && wait "$hog_pid" 2>/dev/null; hog_pid=; }
+stop_hog() { [ -n "$hog_pid" ] && kill "$hog_pid" 2>/dev/null; wait "$hog_pid" 2>/dev/null || true; hog_pid=; }
 trap stop_hog EXIT INT TERM
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -41,8 +41,9 @@ impl Drop for Hog {
 }
 
 /// Two models (one using every core, one using one) at two task counts:
-/// 8 and 40 tasks of 2.5 ms, 10 to 50 ms on 2 cores, long against the
-/// 10 ms ticks the accounting counts in.
+/// 40 and 200 tasks of 2.5 ms, 50 to 500 ms on 2 cores, long against the
+/// 10 ms ticks the accounting counts in. (Shorter cells, a few ticks long,
+/// are a known gap of the policy: README, "Trustworthy numbers".)
 fn small_cpu_sweep(out: &Path) -> Vec<CellRecord> {
     let output = Command::new(BIN)
         .args([
@@ -52,7 +53,7 @@ fn small_cpu_sweep(out: &Path) -> Vec<CellRecord> {
             "--models",
             "rayon,sequential",
             "--tasks",
-            "8,40",
+            "40,200",
             "--cpu-us",
             "2500",
             "--repeat",
@@ -137,7 +138,7 @@ fn a_hog_is_seen_and_no_verdict_blames_a_model_for_it() {
     for clause in text.split(';').filter(|c| c.contains("fell short")) {
         let clause = clause.split("fell short").next().unwrap_or("");
         // Verdicts speak of the largest task count only.
-        for hog in hogged.iter().filter(|r| r.disturbed && r.tasks == 40) {
+        for hog in hogged.iter().filter(|r| r.disturbed && r.tasks == 200) {
             let named = format!("{} at", hog.model);
             assert!(
                 !clause.contains(&named),

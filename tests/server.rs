@@ -325,3 +325,22 @@ fn serving_models() -> Vec<&'static str> {
         .map(|model| model.name())
         .collect()
 }
+
+#[test]
+fn the_generator_counts_health_answers_as_served_not_as_bad_responses() {
+    // /health answers "ok", not the checkable /work bytes: the generator
+    // must count it as served (it once called every answer a bad response).
+    let (_server, addr) = serve("tokio", &[]);
+    let report = load::run(&LoadOptions {
+        target: addr,
+        path: "/health".into(),
+        rate: 200.0,
+        connections: 2,
+        duration: Duration::from_millis(500),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    assert!(report.errors.is_empty(), "{}", report.text());
+    assert!(report.completed >= 50, "{}", report.text());
+}
