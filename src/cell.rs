@@ -502,14 +502,9 @@ pub struct Provenance {
 /// to, the repeat, and whether it was kept or replaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepeatLine {
-    pub workload: String,
-    pub model: String,
-    pub tasks: u64,
-    pub workers: u64,
-    pub sleep_ms: f64,
-    pub cpu_us: f64,
-    #[serde(default)]
-    pub stack_kib: Option<u64>,
+    /// The cell, normalised as records store it (one rule: [`crate::sweep::CellKey::of_spec`]).
+    #[serde(flatten)]
+    pub cell: crate::sweep::CellKey,
     /// The compute calibration the repeat's work was sized with
     /// (iterations per µs); a resumed cell keeps it.
     #[serde(default)]
@@ -526,16 +521,8 @@ pub struct RepeatLine {
 
 impl RepeatLine {
     /// The cell this repeat belongs to.
-    pub fn key(&self) -> crate::sweep::CellKey {
-        crate::sweep::CellKey {
-            workload: self.workload.clone(),
-            model: self.model.clone(),
-            tasks: self.tasks,
-            workers: self.workers,
-            sleep_ms: self.sleep_ms,
-            cpu_us: self.cpu_us,
-            stack_kib: self.stack_kib,
-        }
+    pub fn key(&self) -> &crate::sweep::CellKey {
+        &self.cell
     }
 }
 
@@ -652,15 +639,8 @@ impl CellRun {
             let retry = disturbed.is_some()
                 && self.policy.on_busy == OnBusy::Retry
                 && self.retried < self.policy.retries;
-            let (workers, sleep_ms, cpu_us) = self.spec.as_recorded();
             saved(&RepeatLine {
-                workload: self.spec.workload.clone(),
-                model: self.spec.model.clone(),
-                tasks: self.spec.tasks,
-                workers,
-                sleep_ms,
-                cpu_us,
-                stack_kib: self.spec.stack_kib.map(|k| k as u64),
+                cell: crate::sweep::CellKey::of_spec(&self.spec),
                 iters_per_us: self.spec.iters_per_us,
                 attempt: self.attempts,
                 kept: !retry,

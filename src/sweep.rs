@@ -243,7 +243,7 @@ pub fn measure_cell_noting_server(
 
 /// What identifies a cell across runs, normalised the way records store it
 /// (`workers` as the model used them, parameters the workload ignores as 0).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellKey {
     pub workload: String,
     pub model: String,
@@ -251,6 +251,7 @@ pub struct CellKey {
     pub workers: u64,
     pub sleep_ms: f64,
     pub cpu_us: f64,
+    #[serde(default)]
     pub stack_kib: Option<u64>,
 }
 
