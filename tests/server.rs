@@ -317,6 +317,17 @@ fn a_server_that_refuses_connections_is_counted_not_hidden() {
     assert_eq!(report.connections_open_at_end, 0, "{}", report.text());
 }
 
+#[test]
+fn every_model_in_the_registry_serves_http() {
+    // monoio was the last to serve (its reads own their buffers); a model
+    // that cannot serve would drop out of the tests above without a word.
+    assert_eq!(
+        serving_models(),
+        model::names(),
+        "a model does not serve HTTP"
+    );
+}
+
 /// Every model that says it serves (`Model::serves`), from the registry.
 fn serving_models() -> Vec<&'static str> {
     model::all()
