@@ -11,6 +11,7 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`overhead`]: the harness's own cost, against bare reference programs.
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
 //!   [`load`]: the open-loop load generator that drives it;
 //!   [`server_sweep`]: latency against offered load for every model's server.
@@ -44,6 +45,7 @@ pub mod measure_report;
 pub mod memory;
 pub mod model;
 pub mod output;
+pub mod overhead;
 pub mod protocol;
 pub mod records;
 pub mod report;

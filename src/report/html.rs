@@ -168,6 +168,8 @@ struct Page {
     /// Where each kind of figure came from: measured by this report's own
     /// run, loaded from a file (when and where it was measured), or quoted.
     provenance: Vec<String>,
+    /// The doctor's findings and each cell's outside load.
+    conditions: super::conditions::ConditionsView,
 }
 
 /// One machine in a few words: "2 cores, Intel(R) Xeon(R) Processor".
@@ -637,6 +639,7 @@ pub fn render(
             .map(|found| claims_view(found, dataset, claims_section.charts)),
         claims_command: claims_section.command,
         provenance: provenance(report, dataset, claims_section.found),
+        conditions: super::conditions::view(dataset, report.doctor.as_ref()),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;
