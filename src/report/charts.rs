@@ -33,7 +33,7 @@ pub struct Chart {
 impl Chart {
     /// Draws `plot`; lines that lie on top of each other are told apart
     /// first ([`marks::mark_coinciding`]), and the caption says so.
-    fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
+    pub(super) fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
         let mut plot = plot.clone();
         let overlap = marks::mark_coinciding(&mut plot);
         Ok(Chart {
