@@ -157,7 +157,8 @@ pub fn mark_coinciding(plot: &mut Plot) -> String {
             && line.marker.is_some()
             && line.points.len() >= 2
     };
-    let mut pairs: Vec<String> = Vec::new();
+    // Each later line joins the group of the first earlier line it lies on.
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     for later in 1..plot.lines.len() {
         if !measured(&plot.lines[later]) {
             continue;
@@ -173,27 +174,32 @@ pub fn mark_coinciding(plot: &mut Plot) -> String {
         });
         if let Some(earlier) = earlier {
             plot.lines[later].stroke = Stroke::Dashed;
-            let name = |i: usize| plot.lines[i].label.clone().unwrap_or_default();
-            pairs.push(format!("{} and {}", name(earlier), name(later)));
+            match groups.iter_mut().find(|(first, _)| *first == earlier) {
+                Some((_, laters)) => laters.push(later),
+                None => groups.push((earlier, vec![later])),
+            }
         }
     }
-    if pairs.is_empty() {
+    if groups.is_empty() {
         return String::new();
     }
+    let name = |i: usize| plot.lines[i].label.clone().unwrap_or_default();
+    let named: Vec<String> = groups
+        .iter()
+        .map(|(first, laters)| {
+            let members: Vec<String> = std::iter::once(*first)
+                .chain(laters.iter().copied())
+                .map(name)
+                .collect();
+            data::join_words(&members)
+        })
+        .collect();
     format!(
-        " {} lie on top of each other here (within a marker at every task count both \
-         measured): the later in the legend is drawn dashed, so the other shows between \
+        " Lines that lie on top of each other here (within a marker at every task count both \
+         measured): {}. The later in the legend is drawn dashed, so the earlier shows between \
          its dashes.",
-        capitalise(&data::join_words(&pairs))
+        named.join("; ")
     )
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -243,7 +249,7 @@ mod tests {
         assert_eq!(chart.lines[0].stroke, Stroke::Solid);
         assert_eq!(chart.lines[1].stroke, Stroke::Solid);
         assert_eq!(chart.lines[2].stroke, Stroke::Dashed);
-        assert!(note.contains("Thread-pool and rayon lie on top"), "{note}");
+        assert!(note.contains("on top of each other here (within a marker at every task count both measured): thread-pool and rayon."), "{note}");
     }
 
     #[test]
