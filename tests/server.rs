@@ -355,3 +355,70 @@ fn the_generator_counts_health_answers_as_served_not_as_bad_responses() {
     assert!(report.errors.is_empty(), "{}", report.text());
     assert!(report.completed >= 50, "{}", report.text());
 }
+
+#[test]
+fn a_blocking_sleep_in_a_one_thread_async_server_caps_it_and_offloading_lifts_the_cap() {
+    // tokio-current has one thread: with std::thread::sleep(20 ms) inside
+    // the task it completes at most 50 requests per second, whatever is
+    // offered. Requests due in the measured second can complete only until
+    // the timeout after it (2 s in all), so at most 100 of them count.
+    // Offloaded to the blocking pool, ten connections can carry 500 req/s.
+    use async_vs_blocking::server_sweep::{self, ServerChild, Timing};
+    let exe = cargo_bin("async-vs-blocking");
+    let timing = Timing {
+        warmup_s: 0.3,
+        point_s: 1.0,
+        timeout_s: 1.0,
+    };
+    let mut achieved = Vec::new();
+    for handler in [server_sweep::WAIT_BLOCK, server_sweep::WAIT_OFFLOAD] {
+        let server = ServerChild::start(&exe, "tokio-current", 1).unwrap();
+        let point = server_sweep::measure_point(
+            &exe,
+            &server,
+            "tokio-current",
+            &handler,
+            10,
+            200.0,
+            timing,
+        )
+        .unwrap();
+        assert_eq!(point.path, handler.path);
+        assert!(point.foreign_cpu_cores.is_some_and(|cores| cores >= 0.0));
+        assert!(point.server_threads >= 1 && point.server_peak_rss_kib > 0);
+        achieved.push(point.achieved_rps);
+    }
+    assert!(achieved[0] <= 100.0, "mode=block achieved {achieved:?}");
+    assert!(achieved[1] >= 150.0, "mode=offload achieved {achieved:?}");
+}
+
+#[test]
+fn the_server_sweep_refuses_old_points_without_resume_and_a_damaged_file_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.jsonl");
+    std::fs::write(&file, "{\"offered_rps\": 50}\n").unwrap();
+    let sweep = |extra: &[&str]| {
+        Command::new(cargo_bin("async-vs-blocking"))
+            .args([
+                "sweep",
+                "--workloads",
+                "server",
+                "--models",
+                "tokio",
+                "--out",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = sweep(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let damaged = sweep(&["--resume"]);
+    assert_eq!(damaged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.jsonl:1"), "{stderr}");
+}

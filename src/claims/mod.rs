@@ -33,6 +33,7 @@ mod lazy_futures;
 mod memory;
 mod one_request;
 mod output;
+mod server_throughput;
 mod spawn_switch;
 
 pub use output::{claims_markdown, claims_table, list_text, tally, ClaimsReport};
@@ -300,6 +301,7 @@ pub fn all() -> &'static [Claim] {
         spawn_switch::THREADS_COST_TO_SPAWN,
         memory::SCALES_TO_THOUSANDS,
         one_request::CLAIM,
+        server_throughput::CLAIM,
         cpu::THREADS_FOR_CPU,
         spawn_switch::SWITCH_COST,
     ]
@@ -519,9 +521,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_the_thirteen_of_the_claims_list_and_unique() {
+    fn ids_are_the_fourteen_of_the_claims_list_and_unique() {
         let ids = ids();
-        assert_eq!(ids.len(), 13);
+        assert_eq!(ids.len(), 14);
         for id in &ids {
             assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
             assert!(by_id(id).is_some());
@@ -538,6 +540,7 @@ mod tests {
             "threads-cost-to-spawn",
             "scales-to-thousands",
             "one-request-not-faster",
+            "async-server-throughput",
             "threads-for-cpu",
             "switch-cost",
         ] {
