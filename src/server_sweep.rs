@@ -528,6 +528,77 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The reduced run `report` measures (quick profile): two models, one
+/// blocking and one async, the waiting handler at [`QUICK_CONNECTIONS`]
+/// offered [`QUICK_RATES`] — below, near and past what the connections can
+/// carry — and [`QUICK_IDLE_CONNECTIONS`] mostly idle; short points. The
+/// whole sweep stays a command of its own (`sweep --workloads server`).
+pub const QUICK_MODELS: [&str; 2] = ["threads", "tokio"];
+
+/// Connections of the quick run's searches: their cap is 100 ÷ 20 ms =
+/// 5,000 req/s.
+pub const QUICK_CONNECTIONS: u64 = 100;
+
+/// Rates the quick run offers: a fifth of the cap, most of it, and past it.
+pub const QUICK_RATES: [f64; 3] = [1_000.0, 4_000.0, 8_000.0];
+
+/// Connections the quick run holds open, mostly idle.
+pub const QUICK_IDLE_CONNECTIONS: u64 = 2_000;
+
+/// The quick run's points: a second each.
+pub const QUICK_TIMING: Timing = Timing {
+    warmup_s: 0.3,
+    point_s: 1.0,
+    timeout_s: 1.0,
+};
+
+/// Runs the reduced server run into `out/server.jsonl` (replacing an older
+/// one: this is the report's own measurement), each point appended as it
+/// is measured. Stops quietly at Ctrl-C with the points so far.
+pub fn run_quick(exe: &Path, workers: usize, out: &Path) -> anyhow::Result<PathBuf> {
+    let path = crate::output::path_in(out, crate::server_point::FILE_NAME)?;
+    if path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    for model in QUICK_MODELS {
+        let server = ServerChild::start(exe, model, workers)?;
+        for rate in QUICK_RATES {
+            if crate::interrupt::requested() {
+                return Ok(path);
+            }
+            let measured = measure_point(
+                exe,
+                &server,
+                model,
+                &WAIT,
+                QUICK_CONNECTIONS,
+                rate,
+                QUICK_TIMING,
+            );
+            let Some(point) = unless_interrupted(measured)? else {
+                return Ok(path);
+            };
+            crate::export::append_jsonl(&path, &point)?;
+        }
+        drop(server);
+        let server = ServerChild::start(exe, model, workers)?;
+        let measured = measure_point(
+            exe,
+            &server,
+            model,
+            &WAIT,
+            QUICK_IDLE_CONNECTIONS,
+            IDLE_RPS,
+            QUICK_TIMING,
+        );
+        let Some(point) = unless_interrupted(measured)? else {
+            return Ok(path);
+        };
+        crate::export::append_jsonl(&path, &point)?;
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

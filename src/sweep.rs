@@ -44,6 +44,11 @@ pub struct Profile {
     /// Stack sizes (KiB; None = the platform's) swept for the models that
     /// create threads with a settable stack; other models run once.
     pub stack_kib: Vec<Option<u64>>,
+    /// `report` with this profile also measures the reduced server run
+    /// ([`crate::server_sweep::run_quick`]), so its page shows "Servers
+    /// under load". (`sweep` runs servers only when asked: `--workloads
+    /// server`, or the full profile's whole server sweep.)
+    pub report_servers: bool,
 }
 
 /// The profiles, by name.
@@ -64,6 +69,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             workloads: &[],
             models: Vec::new(),
             stack_kib: vec![None],
+            report_servers: true,
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
         "full" => Some(Profile {
@@ -77,6 +83,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             workloads: &[],
             models: Vec::new(),
             stack_kib: vec![None],
+            report_servers: true,
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
         // unit (the slope of a linear fit). Only the models that hold all N
@@ -95,6 +102,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             workloads: &["sleep"],
             models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
+            report_servers: false,
         }),
         _ => None,
     }

@@ -312,6 +312,8 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
     let mut profile = sweep::profile("quick").unwrap();
     profile.tasks = vec![1, 10, 100];
     profile.repeats = 1;
+    // The server run starts this test binary's `serve`, which it has not.
+    profile.report_servers = false;
     let options = SweepOptions {
         profile,
         workloads: vec!["sleep".into()],

@@ -422,3 +422,35 @@ fn the_server_sweep_refuses_old_points_without_resume_and_a_damaged_file_with_it
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("server.jsonl:1"), "{stderr}");
 }
+
+#[test]
+fn the_reports_server_run_writes_each_point_and_a_thread_per_connection_shows() {
+    // The reduced run `report` measures: every point lands in server.jsonl;
+    // no server completes more than was due; holding 2,000 connections,
+    // the thread-per-connection server has a thread for each, tokio a few.
+    use async_vs_blocking::server_point::read_points;
+    use async_vs_blocking::server_sweep::{self, run_quick};
+    let out = tempfile::tempdir().unwrap();
+    let path = run_quick(&cargo_bin("async-vs-blocking"), 2, out.path()).unwrap();
+    let points = read_points(&path).unwrap();
+    let per_model = server_sweep::QUICK_RATES.len() + 1;
+    assert_eq!(points.len(), server_sweep::QUICK_MODELS.len() * per_model);
+    for point in &points {
+        assert!(
+            point.achieved_rps <= point.offered_rps + 1.0,
+            "{} at {}: {}",
+            point.model,
+            point.offered_rps,
+            point.achieved_rps
+        );
+    }
+    let idle = |model: &str| {
+        points
+            .iter()
+            .find(|p| p.model == model && p.connections == server_sweep::QUICK_IDLE_CONNECTIONS)
+            .unwrap_or_else(|| panic!("no idle point for {model}"))
+    };
+    assert!(idle("threads").failure.is_none(), "{:?}", idle("threads"));
+    assert!(idle("threads").server_threads >= server_sweep::QUICK_IDLE_CONNECTIONS);
+    assert!(idle("tokio").server_threads < 100, "{:?}", idle("tokio"));
+}
