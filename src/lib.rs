@@ -11,10 +11,12 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`overhead`]: the harness's own cost, against bare reference programs.
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
 //!   [`load`]: the open-loop load generator that drives it;
 //!   [`server_sweep`]: latency against offered load for every model's server,
-//!   one [`server_point::ServerPoint`] per line of `server.jsonl`.
+//!   one [`server_point::ServerPoint`] per line of `server.jsonl`;
+//!   [`python_servers`]: the seeds' own Python servers, driven beside them.
 
 // The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
 // once, instead of letting a macOS or Windows build fail in a hundred places.
@@ -45,7 +47,9 @@ pub mod measure_report;
 pub mod memory;
 pub mod model;
 pub mod output;
+pub mod overhead;
 pub mod protocol;
+pub mod python_servers;
 pub mod records;
 pub mod report;
 pub mod result;
