@@ -103,9 +103,11 @@ pub struct Handler {
 
 impl Handler {
     /// True when `model` runs this handler: every model, or for an
-    /// async-only handler the lab's async models.
+    /// async-only handler the lab's async models and the Python servers
+    /// (both asyncio; their handlers take the same `mode=`).
     pub fn applies_to(&self, model: &str) -> bool {
         !self.async_only
+            || crate::python_servers::is_python(model)
             || crate::model::by_name(model).is_some_and(|m| m.style() == crate::model::Style::Async)
     }
 }
@@ -665,8 +667,10 @@ mod tests {
     fn block_and_offload_run_on_async_models_only() {
         assert!(WAIT_BLOCK.applies_to("tokio") && WAIT_OFFLOAD.applies_to("smol"));
         assert!(!WAIT_BLOCK.applies_to("threads") && !WAIT_OFFLOAD.applies_to("thread-pool"));
-        // An outside server (not a lab model) gets the shared handlers only.
-        assert!(WAIT.applies_to("py-aiohttp") && !WAIT_BLOCK.applies_to("py-aiohttp"));
+        // The Python servers are asyncio: they take mode= too; a name the
+        // lab does not know gets the shared handlers only.
+        assert!(WAIT_BLOCK.applies_to("py-aiohttp") && WAIT_OFFLOAD.applies_to("py-fastapi"));
+        assert!(WAIT.applies_to("go-net-http") && !WAIT_BLOCK.applies_to("go-net-http"));
     }
 
     #[test]
