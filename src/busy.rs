@@ -20,6 +20,9 @@
 //! which some runnable task waited for a core), which reads true only while
 //! the cell never has more threads computing than the machine has cores —
 //! otherwise its own threads queue and the figure is recorded, not judged.
+//! The kernel weighs each core's waiting by its busy time in whole jiffies
+//! (1 to 10 ms), so a timed region shorter than a jiffy shows no waiting at
+//! all: those repeats rely on the widened window's ticks alone.
 //!
 //! The policy is a set of pure functions of those figures, tested on
 //! invented `/proc/stat` readings: [`sensitivity`] says how much outside

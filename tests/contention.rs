@@ -158,8 +158,9 @@ fn cores() -> usize {
 
 #[test]
 fn short_cells_beside_a_hog_are_seen() {
-    // Five tasks of 0.5 ms per core on a pool of one worker per core: a
-    // timed region of about 2.5 ms, which 10 ms ticks alone cannot judge.
+    // Five tasks of 2 ms per core on a pool of one worker per core: a timed
+    // region of about 10 ms, which 10 ms ticks alone cannot judge (and at
+    // least one jiffy, below which the kernel's CPU pressure shows nothing).
     // One hog shares one core with a worker; the pool needs every core.
     let cores = cores();
     let has_psi = std::fs::read_to_string("/proc/pressure/cpu").is_ok();
@@ -184,7 +185,7 @@ fn short_cells_beside_a_hog_are_seen() {
                 "--tasks",
                 &tasks,
                 "--cpu-us",
-                "500",
+                "2000",
                 "--repeat",
                 "2",
                 "--on-busy",
