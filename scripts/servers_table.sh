@@ -23,18 +23,38 @@ python3 - "$out/server.jsonl" <<'PY'
 import json, sys
 points = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 models = list(dict.fromkeys(p["model"] for p in points))
-handlers = list(dict.fromkeys(p["handler"] for p in points))
+idle = 10000
+# Every search: (handler, connections), in the order measured; the idle point is apart.
+searches = list(dict.fromkeys((p["handler"], p["connections"]) for p in points if p["connections"] != idle))
+shared = [s for s in searches if "mode=" not in s[0]]
+modes = [s for s in searches if "mode=" in s[0]]
 def best(model, handler, connections):
-    ok = [p["offered_rps"] for p in points
-          if p["model"] == model and p["handler"] == handler and p["connections"] == connections and p["ok"]]
-    return f"{max(ok):,.0f}" if ok else "none"
+    mine = [p for p in points if p["model"] == model and p["handler"] == handler and p["connections"] == connections]
+    ok = [p["offered_rps"] for p in mine if p["ok"]]
+    return f"{max(ok):,.0f}" if ok else ("none" if mine else "—")
 print("Highest offered rate (req/s) with p99 under the objective (5 x the handler's own time), no errors:")
 print()
-print("| model | " + " | ".join(f"{h}, {c} conn." for h in handlers for c in (10, 1000)) + " |")
-print("|---" * (1 + 2 * len(handlers)) + "|")
+print("| model | " + " | ".join(f"{h}, {c} conn." for h, c in shared) + " |")
+print("|---" * (1 + len(shared)) + "|")
 for m in models:
-    print(f"| {m} | " + " | ".join(best(m, h, c) for h in handlers for c in (10, 1000)) + " |")
+    print(f"| {m} | " + " | ".join(best(m, h, c) for h, c in shared) + " |")
 print()
+if modes:
+    counts = sorted({c for _, c in modes})
+    print("A blocking call in the async handler (mode=block) and its fix (mode=offload): highest rate (req/s) under the objective:")
+    print()
+    print("| model | connections | own wait | mode=block | mode=offload |")
+    print("|---|---|---|---|---|")
+    for m in models:
+        for c in counts:
+            if not any(p["model"] == m and p["connections"] == c and "mode=" in p["handler"] for p in points):
+                continue
+            base = next((h for h, cc in shared if cc == c and h.startswith("wait")), None)
+            own = best(m, base, c) if base else "—"
+            block = next((best(m, h, c) for h, cc in modes if cc == c and "mode=block" in h), "—")
+            offload = next((best(m, h, c) for h, cc in modes if cc == c and "mode=offload" in h), "—")
+            print(f"| {m} | {c:,} | {own} | {block} | {offload} |")
+    print()
 print("With 10,000 mostly idle keep-alive connections (100 req/s of the wait handler):")
 print()
 print("| model | server peak RSS MiB | server threads | p99 ms | result |")

@@ -14,7 +14,8 @@
 //! - [`claims`]: popular claims about async, each tested by an experiment.
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
 //!   [`load`]: the open-loop load generator that drives it;
-//!   [`server_sweep`]: latency against offered load for every model's server.
+//!   [`server_sweep`]: latency against offered load for every model's server,
+//!   one [`server_point::ServerPoint`] per line of `server.jsonl`.
 
 // The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
 // once, instead of letting a macOS or Windows build fail in a hundred places.
@@ -52,6 +53,7 @@ pub mod records;
 pub mod report;
 pub mod result;
 pub mod server;
+pub mod server_point;
 pub mod server_process;
 pub mod server_sweep;
 pub mod stats;

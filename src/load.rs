@@ -65,15 +65,9 @@ pub struct LoadOptions {
     pub timeout: Duration,
 }
 
-/// Latency quantiles, ms.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct Quantiles {
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-}
+/// Latency quantiles, ms (the record type lives with the server sweep's
+/// record, which the report reads).
+pub use crate::server_point::Quantiles;
 
 impl Quantiles {
     fn of(histogram: &Histogram<u64>) -> Quantiles {

@@ -1,7 +1,8 @@
-//! The measuring half of `report`: runs the sweep, the timer experiment and
-//! the spawn/switch costs into the output directory and writes their data
-//! files — `results.jsonl` and `results.csv` (the sweep's exporter),
-//! `timers.jsonl` and `unit-costs.json` (here). Each file has this one
+//! The measuring half of `report`: runs the sweep, the timer experiment,
+//! the spawn/switch costs and the reduced server run into the output
+//! directory and writes their data files — `results.jsonl` and
+//! `results.csv` (the sweep's exporter), `timers.jsonl` and
+//! `unit-costs.json` (here), `server.jsonl` (the server sweep's code). Each file has this one
 //! writer. Then the drawing half, [`crate::report`], reads those files back
 //! exactly as `report --input` reads saved ones, so a page drawn from saved
 //! data is the page the measuring run drew.
@@ -12,6 +13,7 @@ use crate::interrupt;
 use crate::output::path_in;
 use crate::report::{self, ReportData};
 use crate::result::CellRecord;
+use crate::server_sweep;
 use crate::sweep::{self, SweepOptions};
 
 /// Measures everything a report shows into `options.out`, then reads it
@@ -65,6 +67,12 @@ pub fn measure(
             eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}")
         }
     }
+    if options.profile.report_servers {
+        measure_servers(options);
+        if interrupt::requested() {
+            return stopped(summary.records);
+        }
+    }
     // The records are the ones just written to results.jsonl; the side
     // experiments are read back from their files, as `report --input` would.
     let mut data = ReportData {
@@ -76,4 +84,25 @@ pub fn measure(
     };
     report::read_beside(&mut data, &options.out)?;
     Ok(data)
+}
+
+/// The reduced server run ([`server_sweep::run_quick`]) into
+/// `options.out`. Servers and generators are this binary's `serve` and
+/// `load`, so it runs only from the lab's own binary; a failure is
+/// reported and leaves the section to say how to measure it.
+fn measure_servers(options: &SweepOptions) {
+    eprintln!(
+        "measuring servers under load ({} and {}: {} connections at {:?} req/s, then {} idle) ...",
+        server_sweep::QUICK_MODELS[0],
+        server_sweep::QUICK_MODELS[1],
+        server_sweep::QUICK_CONNECTIONS,
+        server_sweep::QUICK_RATES,
+        server_sweep::QUICK_IDLE_CONNECTIONS
+    );
+    let measured = std::env::current_exe()
+        .map_err(anyhow::Error::from)
+        .and_then(|exe| server_sweep::run_quick(&exe, options.workers, &options.out));
+    if let Err(error) = measured {
+        eprintln!("warning: the server run failed, its section says how to measure it: {error:#}");
+    }
 }

@@ -1,13 +1,17 @@
 //! The `server` sweep: every model's HTTP server under open-loop load,
 //! from a low rate to past its knee, at several connection counts, for a
-//! waiting handler and a computing one.
+//! waiting handler and a computing one — and, for async models, the
+//! waiting handler with a blocking call inside the task (`mode=block`)
+//! and with that call moved to the runtime's blocking pool
+//! (`mode=offload`), the pitfall beside its fix.
 //!
 //! Each point is one server process (`serve --model M`) and one generator
 //! process (`load --json`), so neither measures the other: the server's peak
-//! RSS, threads and CPU are read from `/proc/<pid>` while the load runs. The
-//! rate search is a pure function ([`next_rate`]): double from
-//! [`START_RPS`] until a point fails (p99 above the objective, errors, or
-//! less than [`ACHIEVED_SHARE`] of the offered rate achieved), then bisect
+//! RSS, threads and CPU are read from `/proc/<pid>` while the load runs, and
+//! the CPU other programs took meanwhile from `/proc/stat`. The rate search
+//! is a pure function ([`next_rate`]): double from [`START_RPS`] until a
+//! point fails (p99 above the objective, errors, or less than
+//! [`ACHIEVED_SHARE`] of the offered rate achieved), then bisect
 //! (geometrically) [`REFINE_STEPS`] times between the last good and the
 //! first bad rate. With [`IDLE_CONNECTIONS`] open, a single low rate is
 //! offered: the point measures what holding that many connections costs,
@@ -15,13 +19,13 @@
 //! limit it printed.
 //!
 //! Points are appended to `server.jsonl` in the output directory, one
-//! [`ServerPoint`] per line, as each finishes (results.jsonl holds cell
-//! records, whose reader expects only those).
+//! [`ServerPoint`] per line, the moment each is measured (see
+//! [`crate::server_point`] for why they are not in results.jsonl). Because
+//! the search is a function of the points so far, `--resume` continues
+//! every unfinished search from the points already in the file.
 
-use crate::load::Quantiles;
+pub use crate::server_point::{highest_passing, ServerPoint};
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,6 +53,11 @@ pub const OBJECTIVE_FACTOR: f64 = 5.0;
 /// Connection counts searched for the knee.
 pub const LOADED_CONNECTIONS: [u64; 2] = [10, 1_000];
 
+/// Connections for the `mode=block` / `mode=offload` searches: enough to
+/// keep more requests waiting than an async runtime has worker threads,
+/// few enough that the searches stay short.
+pub const MODE_CONNECTIONS: [u64; 1] = [10];
+
 /// Connections held open, mostly idle, at [`IDLE_RPS`].
 pub const IDLE_CONNECTIONS: u64 = 10_000;
 
@@ -59,6 +68,25 @@ pub const IDLE_RPS: f64 = 100.0;
 pub const POINT_S: f64 = 3.0;
 pub const WARMUP_S: f64 = 1.0;
 
+/// A request not answered this long after it was due is a timeout.
+pub const TIMEOUT_S: f64 = 5.0;
+
+/// How long a point runs: warm-up, measured time, and the timeout after
+/// which an unanswered request counts as failed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub warmup_s: f64,
+    pub point_s: f64,
+    pub timeout_s: f64,
+}
+
+/// The sweep's own timing.
+pub const SWEEP_TIMING: Timing = Timing {
+    warmup_s: WARMUP_S,
+    point_s: POINT_S,
+    timeout_s: TIMEOUT_S,
+};
+
 /// A handler the sweep drives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Handler {
@@ -67,52 +95,59 @@ pub struct Handler {
     pub path: &'static str,
     /// The handler's own time (D or C), ms: the objective is 5 × this.
     pub own_ms: f64,
+    /// Only async models run it (`mode=` changes nothing in a blocking model).
+    pub async_only: bool,
+    /// The connection counts its knee is searched at.
+    pub connections: &'static [u64],
 }
 
-/// A waiting handler (D = 20 ms) and a computing one (C = 1 ms).
-pub const HANDLERS: [Handler; 2] = [
-    Handler {
-        name: "wait 20 ms",
-        path: "/work?wait_ms=20&bytes=64",
-        own_ms: 20.0,
-    },
-    Handler {
-        name: "compute 1 ms",
-        path: "/work?cpu_us=1000&bytes=64",
-        own_ms: 1.0,
-    },
-];
-
-/// One measured point: one record in `server.jsonl`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ServerPoint {
-    /// Always `server`.
-    pub workload: String,
-    pub model: String,
-    pub handler: String,
-    pub path: String,
-    pub objective_ms: f64,
-    pub offered_rps: f64,
-    pub achieved_rps: f64,
-    pub connections: u64,
-    /// From each request's due time (coordinated omission corrected).
-    pub latency: Quantiles,
-    /// From each request's send (uncorrected).
-    pub service: Quantiles,
-    pub errors: u64,
-    pub error_kinds: BTreeMap<String, u64>,
-    /// True when the point met the objective (see [`passes`]).
-    pub ok: bool,
-    /// Why the point failed to run at all, or the limit the server reported.
-    pub failure: Option<String>,
-    pub server_peak_rss_kib: u64,
-    pub server_threads: u64,
-    pub server_cpu_s: f64,
-    pub generator_behind_p99_ms: f64,
-    pub generator_cpu_s: f64,
-    pub shares_cores: bool,
-    pub unix_s: u64,
+impl Handler {
+    /// True when `model` runs this handler: every model, or for an
+    /// async-only handler the lab's async models.
+    pub fn applies_to(&self, model: &str) -> bool {
+        !self.async_only
+            || crate::model::by_name(model).is_some_and(|m| m.style() == crate::model::Style::Async)
+    }
 }
+
+/// The waiting handler with the runtime's own wait.
+pub const WAIT: Handler = Handler {
+    name: "wait 20 ms",
+    path: "/work?wait_ms=20&bytes=64",
+    own_ms: 20.0,
+    async_only: false,
+    connections: &LOADED_CONNECTIONS,
+};
+
+/// The computing handler.
+pub const COMPUTE: Handler = Handler {
+    name: "compute 1 ms",
+    path: "/work?cpu_us=1000&bytes=64",
+    own_ms: 1.0,
+    async_only: false,
+    connections: &LOADED_CONNECTIONS,
+};
+
+/// The waiting handler with `std::thread::sleep` inside the async task.
+pub const WAIT_BLOCK: Handler = Handler {
+    name: "wait 20 ms, mode=block",
+    path: "/work?wait_ms=20&bytes=64&mode=block",
+    own_ms: 20.0,
+    async_only: true,
+    connections: &MODE_CONNECTIONS,
+};
+
+/// The waiting handler with the sleep on the runtime's blocking pool.
+pub const WAIT_OFFLOAD: Handler = Handler {
+    name: "wait 20 ms, mode=offload",
+    path: "/work?wait_ms=20&bytes=64&mode=offload",
+    own_ms: 20.0,
+    async_only: true,
+    connections: &MODE_CONNECTIONS,
+};
+
+/// Every handler the sweep drives, in the order it drives them.
+pub const HANDLERS: [Handler; 4] = [WAIT, COMPUTE, WAIT_BLOCK, WAIT_OFFLOAD];
 
 /// The rule a point is judged by: no errors, p99 within the objective, and
 /// at least [`ACHIEVED_SHARE`] of the offered rate achieved.
@@ -155,24 +190,17 @@ pub fn next_rate(history: &[(f64, bool)]) -> Option<f64> {
     }
 }
 
-/// The highest passing rate of a search (0 when none passed).
-pub fn highest_passing(points: &[ServerPoint]) -> f64 {
-    points
-        .iter()
-        .filter(|p| p.ok)
-        .map(|p| p.offered_rps)
-        .fold(0.0, f64::max)
-}
-
 /// A `serve --model` child in its own process group, killed when dropped.
-struct ServerChild {
+pub struct ServerChild {
     child: Child,
     addr: String,
     warnings: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerChild {
-    fn start(exe: &Path, model: &str, workers: usize) -> anyhow::Result<ServerChild> {
+    /// Starts `exe serve --model model` on a free loopback port and waits
+    /// for the address it prints.
+    pub fn start(exe: &Path, model: &str, workers: usize) -> anyhow::Result<ServerChild> {
         use std::os::unix::process::CommandExt;
         let mut command = Command::new(exe);
         command
@@ -234,37 +262,54 @@ impl Drop for ServerChild {
 
 /// CPU time (user + system) of process `pid` so far, s.
 fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
+    crate::measure::process_ticks(pid) as f64 * crate::measure::tick_ms() / 1e3
+}
+
+/// CPU time of this process and of its children that have been waited
+/// for (the generators), s: what the sweep itself costs the machine.
+fn own_and_children_cpu_s() -> f64 {
+    let of = |who: libc::c_int| {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+            return 0.0;
+        }
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        seconds(usage.ru_utime) + seconds(usage.ru_stime)
     };
-    // Fields after the command name, which may hold spaces: utime is the 14th field.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // SAFETY: sysconf takes no pointers.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    (ticks(11) + ticks(12)) / per_second
+    of(libc::RUSAGE_SELF) + of(libc::RUSAGE_CHILDREN)
+}
+
+/// Mean cores other programs used over a window of `window_s`: the
+/// machine's busy time minus the server's and the sweep's own (with its
+/// generator); `None` when `/proc/stat` could not be read.
+fn foreign_cores(
+    before: Option<crate::measure::CpuTicks>,
+    after: Option<crate::measure::CpuTicks>,
+    ours_s: f64,
+    window_s: f64,
+) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    let busy_s = after.busy.saturating_sub(before.busy) as f64 * crate::measure::tick_ms() / 1e3;
+    (window_s > 0.0).then(|| ((busy_s - ours_s) / window_s).max(0.0))
 }
 
 /// Runs one point: a `load --json` child against `server`, sampling the
 /// server's threads and RSS while it runs.
-fn measure_point(
+pub fn measure_point(
     exe: &Path,
     server: &ServerChild,
     model: &str,
     handler: &Handler,
     connections: u64,
     rate: f64,
+    timing: Timing,
 ) -> anyhow::Result<ServerPoint> {
     let pid = server.child.id();
     let cpu_before = cpu_seconds(pid);
+    let ours_before = own_and_children_cpu_s();
+    let machine_before = crate::measure::CpuTicks::now();
+    let window = Instant::now();
     let mut command = Command::new(exe);
     command
         .args(["load", "--target", &server.addr, "--path", handler.path])
@@ -276,11 +321,11 @@ fn measure_point(
         ])
         .args([
             "--duration-s",
-            &POINT_S.to_string(),
+            &timing.point_s.to_string(),
             "--warmup-s",
-            &WARMUP_S.to_string(),
+            &timing.warmup_s.to_string(),
         ])
-        .args(["--timeout-s", "5", "--json"])
+        .args(["--timeout-s", &timing.timeout_s.to_string(), "--json"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -288,7 +333,8 @@ fn measure_point(
     crate::cell::die_with_parent(&mut command);
     let mut load = command.spawn().context("starting `load`")?;
     let mut threads = 0;
-    let deadline = Instant::now() + Duration::from_secs_f64(POINT_S + WARMUP_S + 30.0);
+    let deadline = Instant::now()
+        + Duration::from_secs_f64(timing.point_s + timing.warmup_s + timing.timeout_s + 30.0);
     let status = loop {
         let proc = crate::measure::ProcStatus::of_pid(pid);
         threads = threads.max(proc.threads);
@@ -300,9 +346,16 @@ fn measure_point(
             let _ = load.wait();
             anyhow::bail!("the generator did not finish in time");
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     };
     let output = load.wait_with_output()?;
+    let server_cpu_s = cpu_seconds(pid) - cpu_before;
+    let foreign_cpu_cores = foreign_cores(
+        machine_before,
+        crate::measure::CpuTicks::now(),
+        server_cpu_s + own_and_children_cpu_s() - ours_before,
+        window.elapsed().as_secs_f64(),
+    );
     anyhow::ensure!(
         status.success(),
         "the generator failed: {}",
@@ -325,7 +378,7 @@ fn measure_point(
         )
     });
     Ok(ServerPoint {
-        workload: "server".into(),
+        workload: WORKLOAD.into(),
         model: model.into(),
         handler: handler.name.into(),
         path: handler.path.into(),
@@ -348,10 +401,11 @@ fn measure_point(
         failure,
         server_peak_rss_kib: proc.vm_hwm_kib,
         server_threads: threads.max(proc.threads),
-        server_cpu_s: cpu_seconds(pid) - cpu_before,
+        server_cpu_s,
         generator_behind_p99_ms: report.behind_schedule.p99_ms,
         generator_cpu_s: report.generator_cpu_s,
         shares_cores: report.shares_cores,
+        foreign_cpu_cores,
         unix_s: crate::measure::unix_now_s(),
     })
 }
@@ -368,11 +422,43 @@ fn unless_interrupted(
     }
 }
 
-/// Runs the server sweep for `models`, appending each point to
-/// `out/server.jsonl`; prints one line per point on stderr.
-pub fn run(models: &[String], workers: usize, out: &Path) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("finding the lab's own binary")?;
-    let path = crate::output::path_in(out, "server.jsonl")?;
+/// The `(rate, passed)` history of one search among points already
+/// measured, in the order they were written.
+pub fn history_of(
+    points: &[ServerPoint],
+    model: &str,
+    handler: &Handler,
+    connections: u64,
+) -> Vec<(f64, bool)> {
+    points
+        .iter()
+        .filter(|p| p.model == model && p.handler == handler.name && p.connections == connections)
+        .map(|p| (p.offered_rps, p.ok))
+        .collect()
+}
+
+/// What to sweep, and where.
+pub struct SweepRun<'a> {
+    /// The lab's own binary: it runs the servers and the generators.
+    pub exe: &'a Path,
+    pub models: &'a [String],
+    pub workers: usize,
+    pub out: &'a Path,
+    /// Continue the searches of the points already in `server.jsonl`.
+    pub resume: bool,
+}
+
+/// Runs the server sweep, appending each point to `out/server.jsonl`;
+/// prints one line per point on stderr.
+pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
+    let exe = sweep.exe;
+    let path = crate::output::path_in(sweep.out, crate::server_point::FILE_NAME)?;
+    let done = if sweep.resume && path.is_file() {
+        crate::export::repair_last_line_of::<ServerPoint>(&path)?;
+        crate::server_point::read_points(&path)?
+    } else {
+        Vec::new()
+    };
     let started = Instant::now();
     let record = |point: &ServerPoint| -> anyhow::Result<()> {
         eprintln!(
@@ -389,17 +475,28 @@ pub fn run(models: &[String], workers: usize, out: &Path) -> anyhow::Result<Path
         );
         crate::export::append_jsonl(&path, point)
     };
-    for model in models {
-        for handler in &HANDLERS {
-            for connections in LOADED_CONNECTIONS {
+    for model in sweep.models {
+        for handler in HANDLERS.iter().filter(|h| h.applies_to(model)) {
+            for &connections in handler.connections {
+                let mut history = history_of(&done, model, handler, connections);
+                if next_rate(&history).is_none() {
+                    continue; // finished by the run being resumed
+                }
                 // A fresh server per search: one search's leftovers do not burden the next.
-                let server = ServerChild::start(&exe, model, workers)?;
-                let mut history = Vec::new();
+                let server = ServerChild::start(exe, model, sweep.workers)?;
                 while let Some(rate) = next_rate(&history) {
                     if crate::interrupt::requested() {
                         return Ok(path);
                     }
-                    let measured = measure_point(&exe, &server, model, handler, connections, rate);
+                    let measured = measure_point(
+                        exe,
+                        &server,
+                        model,
+                        handler,
+                        connections,
+                        rate,
+                        SWEEP_TIMING,
+                    );
                     let Some(point) = unless_interrupted(measured)? else {
                         return Ok(path);
                     };
@@ -408,19 +505,97 @@ pub fn run(models: &[String], workers: usize, out: &Path) -> anyhow::Result<Path
                 }
             }
         }
-        let server = ServerChild::start(&exe, model, workers)?;
+        if done
+            .iter()
+            .any(|p| p.model == *model && p.connections == IDLE_CONNECTIONS)
+        {
+            continue;
+        }
+        let server = ServerChild::start(exe, model, sweep.workers)?;
         let measured = measure_point(
-            &exe,
+            exe,
             &server,
             model,
-            &HANDLERS[0],
+            &WAIT,
             IDLE_CONNECTIONS,
             IDLE_RPS,
+            SWEEP_TIMING,
         );
         let Some(point) = unless_interrupted(measured)? else {
             return Ok(path);
         };
         record(&point)?;
+    }
+    Ok(path)
+}
+
+/// The reduced run `report` measures (quick profile): two models, one
+/// blocking and one async, the waiting handler at [`QUICK_CONNECTIONS`]
+/// offered [`QUICK_RATES`] — below, near and past what the connections can
+/// carry — and [`QUICK_IDLE_CONNECTIONS`] mostly idle; short points. The
+/// whole sweep stays a command of its own (`sweep --workloads server`).
+pub const QUICK_MODELS: [&str; 2] = ["threads", "tokio"];
+
+/// Connections of the quick run's searches: their cap is 100 ÷ 20 ms =
+/// 5,000 req/s.
+pub const QUICK_CONNECTIONS: u64 = 100;
+
+/// Rates the quick run offers: a fifth of the cap, most of it, and past it.
+pub const QUICK_RATES: [f64; 3] = [1_000.0, 4_000.0, 8_000.0];
+
+/// Connections the quick run holds open, mostly idle.
+pub const QUICK_IDLE_CONNECTIONS: u64 = 2_000;
+
+/// The quick run's points: a second each.
+pub const QUICK_TIMING: Timing = Timing {
+    warmup_s: 0.3,
+    point_s: 1.0,
+    timeout_s: 1.0,
+};
+
+/// Runs the reduced server run into `out/server.jsonl` (replacing an older
+/// one: this is the report's own measurement), each point appended as it
+/// is measured. Stops quietly at Ctrl-C with the points so far.
+pub fn run_quick(exe: &Path, workers: usize, out: &Path) -> anyhow::Result<PathBuf> {
+    let path = crate::output::path_in(out, crate::server_point::FILE_NAME)?;
+    if path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    for model in QUICK_MODELS {
+        let server = ServerChild::start(exe, model, workers)?;
+        for rate in QUICK_RATES {
+            if crate::interrupt::requested() {
+                return Ok(path);
+            }
+            let measured = measure_point(
+                exe,
+                &server,
+                model,
+                &WAIT,
+                QUICK_CONNECTIONS,
+                rate,
+                QUICK_TIMING,
+            );
+            let Some(point) = unless_interrupted(measured)? else {
+                return Ok(path);
+            };
+            crate::export::append_jsonl(&path, &point)?;
+        }
+        drop(server);
+        let server = ServerChild::start(exe, model, workers)?;
+        let measured = measure_point(
+            exe,
+            &server,
+            model,
+            &WAIT,
+            QUICK_IDLE_CONNECTIONS,
+            IDLE_RPS,
+            QUICK_TIMING,
+        );
+        let Some(point) = unless_interrupted(measured)? else {
+            return Ok(path);
+        };
+        crate::export::append_jsonl(&path, &point)?;
     }
     Ok(path)
 }
@@ -466,154 +641,57 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_search_continues_from_the_points_already_measured() {
+        // Interrupted after 400 passed: the next rate is the one the
+        // uninterrupted search would have offered.
+        let so_far: Vec<(f64, bool)> = [50.0, 100.0, 200.0, 400.0]
+            .iter()
+            .map(|r| (*r, true))
+            .collect();
+        assert_eq!(next_rate(&so_far), Some(800.0));
+        let finished: Vec<(f64, bool)> =
+            search(700.0).into_iter().map(|r| (r, r <= 700.0)).collect();
+        assert_eq!(next_rate(&finished), None);
+    }
+
+    #[test]
     fn a_point_passes_only_within_the_objective_without_errors_at_the_offered_rate() {
         assert!(passes(0, 99.0, 100.0, 95.0, 100.0));
         assert!(!passes(1, 10.0, 100.0, 100.0, 100.0));
         assert!(!passes(0, 101.0, 100.0, 100.0, 100.0));
         assert!(!passes(0, 10.0, 100.0, 80.0, 100.0));
     }
-}
 
-/// The best model of one style in one search, with its highest passing rate.
-fn best_of(
-    points: &[ServerPoint],
-    style: crate::model::Style,
-    handler: &str,
-    connections: u64,
-) -> Option<(String, f64)> {
-    let mut models: Vec<&str> = points
-        .iter()
-        .filter(|p| p.handler == handler && p.connections == connections)
-        .filter(|p| crate::model::by_name(&p.model).is_some_and(|m| m.style() == style))
-        .map(|p| p.model.as_str())
-        .collect();
-    models.sort_unstable();
-    models.dedup();
-    models
-        .into_iter()
-        .map(|model| {
-            let mine: Vec<ServerPoint> = points
-                .iter()
-                .filter(|p| {
-                    p.model == model && p.handler == handler && p.connections == connections
-                })
-                .cloned()
-                .collect();
-            (model.to_string(), highest_passing(&mine))
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-}
-
-/// Sentences computed from the points: for each handler and connection
-/// count, the best async server against the best blocking one (highest
-/// rate with p99 under the objective), and what 10,000 idle connections
-/// cost each model. Nothing here is written in advance of the data.
-pub fn verdicts(points: &[ServerPoint]) -> Vec<String> {
-    use crate::model::Style;
-    let mut sentences = Vec::new();
-    for handler in HANDLERS {
-        for connections in LOADED_CONNECTIONS {
-            let asynchronous = best_of(points, Style::Async, handler.name, connections);
-            let blocking = best_of(points, Style::Blocking, handler.name, connections);
-            let (Some((async_model, async_rps)), Some((blocking_model, blocking_rps))) =
-                (asynchronous, blocking)
-            else {
-                continue;
-            };
-            let objective = OBJECTIVE_FACTOR * handler.own_ms;
-            let comparison = if async_rps > 1.2 * blocking_rps {
-                "async sustained more"
-            } else if blocking_rps > 1.2 * async_rps {
-                "blocking sustained more"
-            } else {
-                "within 20 % of each other"
-            };
-            sentences.push(format!(
-                "{}, {connections} connections: the best async server ({async_model}) sustained \
-                 {async_rps:.0} req/s with p99 under {objective:.0} ms, the best blocking server \
-                 ({blocking_model}) {blocking_rps:.0} req/s — {comparison}.",
-                handler.name
-            ));
-        }
-    }
-    for point in points.iter().filter(|p| p.connections == IDLE_CONNECTIONS) {
-        sentences.push(match &point.failure {
-            Some(failure) => format!(
-                "{} could not hold {IDLE_CONNECTIONS} connections: {failure}.",
-                point.model
-            ),
-            None => format!(
-                "{} held {IDLE_CONNECTIONS} connections with {:.1} MiB resident and {} threads \
-                 ({:.1} KiB per connection at most).",
-                point.model,
-                point.server_peak_rss_kib as f64 / 1024.0,
-                point.server_threads,
-                point.server_peak_rss_kib as f64 / IDLE_CONNECTIONS as f64
-            ),
-        });
-    }
-    sentences
-}
-
-#[cfg(test)]
-mod verdict_tests {
-    use super::*;
-
-    fn point(model: &str, connections: u64, rate: f64, ok: bool) -> ServerPoint {
-        ServerPoint {
-            workload: WORKLOAD.into(),
-            model: model.into(),
-            handler: HANDLERS[0].name.into(),
-            path: HANDLERS[0].path.into(),
-            objective_ms: 100.0,
-            offered_rps: rate,
-            achieved_rps: rate,
-            connections,
-            latency: Quantiles::default(),
-            service: Quantiles::default(),
-            errors: 0,
-            error_kinds: BTreeMap::new(),
-            ok,
-            failure: None,
-            server_peak_rss_kib: 20_480,
-            server_threads: 4,
-            server_cpu_s: 1.0,
-            generator_behind_p99_ms: 0.1,
-            generator_cpu_s: 0.5,
-            shares_cores: true,
-            unix_s: 0,
-        }
+    #[test]
+    fn block_and_offload_run_on_async_models_only() {
+        assert!(WAIT_BLOCK.applies_to("tokio") && WAIT_OFFLOAD.applies_to("smol"));
+        assert!(!WAIT_BLOCK.applies_to("threads") && !WAIT_OFFLOAD.applies_to("thread-pool"));
+        // An outside server (not a lab model) gets the shared handlers only.
+        assert!(WAIT.applies_to("py-aiohttp") && !WAIT_BLOCK.applies_to("py-aiohttp"));
     }
 
     #[test]
-    fn verdicts_compare_the_best_of_each_style_from_the_figures() {
-        let points = vec![
-            point("tokio", 1000, 400.0, true),
-            point("tokio", 1000, 800.0, false),
-            point("smol", 1000, 200.0, true),
-            point("threads", 1000, 100.0, true),
-            point("threads", 1000, 200.0, false),
-            point("tokio", 10, 400.0, true),
-            point("threads", 10, 380.0, true),
-        ];
-        let sentences = verdicts(&points);
-        assert_eq!(sentences.len(), 2, "{sentences:?}");
-        assert!(
-            sentences[0].contains("10 connections") && sentences[0].contains("within 20 %"),
-            "{sentences:?}"
+    fn other_programs_cpu_is_the_machine_busy_time_minus_ours() {
+        use crate::measure::CpuTicks;
+        let ticks = |busy| CpuTicks {
+            busy,
+            idle: 0,
+            steal: 0,
+        };
+        let tick_s = crate::measure::tick_ms() / 1e3;
+        // 200 ticks busy over 1 s, of which 100 ticks were ours: one core of others.
+        let foreign = foreign_cores(
+            Some(ticks(0)),
+            Some(ticks(200)),
+            100.0 * tick_s,
+            200.0 * tick_s / 2.0,
         );
-        assert!(
-            sentences[1].contains("(tokio) sustained 400")
-                && sentences[1].contains("async sustained more"),
-            "{sentences:?}"
-        );
-        let mut idle = point("threads", IDLE_CONNECTIONS, IDLE_RPS, false);
-        idle.failure =
-            Some("only 5000 of 10000 connections were open: vm.max_map_count reached".into());
-        let sentences = verdicts(&[idle]);
-        assert!(
-            sentences[0].contains("could not hold") && sentences[0].contains("vm.max_map_count"),
-            "{sentences:?}"
+        assert!((foreign.unwrap() - 1.0).abs() < 1e-9, "{foreign:?}");
+        assert_eq!(foreign_cores(None, Some(ticks(1)), 0.0, 1.0), None);
+        // Never below zero (tick rounding).
+        assert_eq!(
+            foreign_cores(Some(ticks(0)), Some(ticks(1)), 1.0, 1.0),
+            Some(0.0)
         );
     }
 }

@@ -46,6 +46,11 @@ pub struct Profile {
     pub stack_kib: Vec<Option<u64>>,
     /// Size of every task's file for the `file` workloads, KiB.
     pub file_kib: u64,
+    /// `report` with this profile also measures the reduced server run
+    /// ([`crate::server_sweep::run_quick`]), so its page shows "Servers
+    /// under load". (`sweep` runs servers only when asked: `--workloads
+    /// server`, or the full profile's whole server sweep.)
+    pub report_servers: bool,
 }
 
 /// The profiles, by name.
@@ -72,6 +77,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             models: Vec::new(),
             stack_kib: vec![None],
             file_kib: workload::DEFAULT_FILE_KIB,
+            report_servers: true,
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
         "full" => Some(Profile {
@@ -86,6 +92,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             models: Vec::new(),
             stack_kib: vec![None],
             file_kib: workload::DEFAULT_FILE_KIB,
+            report_servers: true,
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
         // unit (the slope of a linear fit). Only the models that hold all N
@@ -105,6 +112,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
             file_kib: workload::DEFAULT_FILE_KIB,
+            report_servers: false,
         }),
         _ => None,
     }

@@ -189,3 +189,22 @@ fn file_io_reads_real_files_and_shows_the_threads_each_runtime_started() {
         .iter()
         .any(|t| t.name == "FASTER_FRACTION_MAX"));
 }
+
+#[test]
+fn the_server_claim_reports_rates_no_server_can_beat() {
+    // Whatever the verdict (a busy machine makes it "not measured", with
+    // the figures kept), the rates obey arithmetic: nothing completes more
+    // requests than were due (10 connections: 400 req/s offered), and a
+    // pool of `cores` threads holding keep-alive connections serves at most
+    // cores ÷ 20 ms, counted over the measured second plus its 1 s timeout.
+    let report = claims_json("async-server-throughput");
+    let claim = &report.claims[0];
+    assert_eq!(claim.id, "async-server-throughput");
+    assert!(!claim.decided_by.is_empty());
+    let few = value(claim, "10 connections, 20 ms wait: tokio achieved");
+    assert!(few > 0.0 && few <= 401.0, "{few}");
+    let cores = report.machine.cores as f64;
+    let pool = value(claim, "200 connections, 20 ms wait: thread-pool achieved");
+    assert!(pool <= cores * 50.0 * 2.0 * 1.1, "{pool} on {cores} cores");
+    assert!(value(claim, "200 connections, 20 ms wait: threads achieved") <= 8001.0);
+}

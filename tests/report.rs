@@ -312,6 +312,8 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
     let mut profile = sweep::profile("quick").unwrap();
     profile.tasks = vec![1, 10, 100];
     profile.repeats = 1;
+    // The server run starts this test binary's `serve`, which it has not.
+    profile.report_servers = false;
     let options = SweepOptions {
         profile,
         workloads: vec!["sleep".into()],
@@ -508,4 +510,101 @@ fn figures_loaded_from_files_are_labelled_loaded_with_their_date_and_machine() {
     // Nowhere does the page claim to have measured what it loaded.
     assert!(!html.contains("measured by this report"), "{provenance:?}");
     assert!(!html.contains("Measured by this report"));
+}
+
+fn server_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/server.jsonl")
+}
+
+/// The "Servers under load" section of a page, with the slashes the
+/// template's escaping writes as `&#x2f;` read back.
+fn servers_section(html: &str) -> String {
+    let start = html
+        .find("<section id=\"servers\">")
+        .expect("the servers section");
+    html[start..start + html[start..].find("</section>").unwrap()].replace("&#x2f;", "/")
+}
+
+#[test]
+fn server_points_draw_the_servers_section_with_sentences_from_the_data() {
+    // The fixture is a real server sweep (threads, tokio, smol on 2 cores),
+    // trimmed to the waiting handler: 10 and 1,000 connections and 10,000 idle.
+    let out = tempfile::tempdir().unwrap();
+    let stdout = report_from(&[fixture(), server_fixture()], out.path());
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let section = servers_section(&html);
+    for id in [
+        "server-latency-wait-20-ms-10",
+        "server-latency-wait-20-ms-1000",
+        "server-memory",
+        "server-threads",
+    ] {
+        assert!(section.contains(&format!("<figure id=\"{id}\"")), "{id}");
+        assert!(out.path().join(format!("{id}.svg")).is_file(), "{id}.svg");
+    }
+    // The copy beside the page holds every point, so the page can be redrawn.
+    let points =
+        async_vs_blocking::server_point::read_points(&out.path().join("server.jsonl")).unwrap();
+    assert_eq!(
+        points.len(),
+        std::fs::read_to_string(server_fixture())
+            .unwrap()
+            .lines()
+            .count()
+    );
+    // The sentences follow the points: all three sustained the same highest
+    // rate at 1,000 connections; 10,000 connections cost threads far more.
+    let text = strip_tags(&section);
+    assert!(
+        text.contains("wait 20 ms, 1,000 connections: the best async server")
+            && text.contains("43,054 req/s")
+            && text.contains("async does not help here"),
+        "{text}"
+    );
+    assert!(
+        text.contains("threads held 10,000 connections") && text.contains("async saves memory"),
+        "{text}"
+    );
+    assert!(text.contains("hold no mode=block"), "{text}");
+    assert!(stdout.contains("Servers: "), "{stdout}");
+    assert!(html.contains("<a href=\"server.jsonl\">server.jsonl</a>"));
+}
+
+#[test]
+fn a_server_jsonl_alone_is_a_valid_input_and_without_one_the_page_says_how_to_measure() {
+    let out = tempfile::tempdir().unwrap();
+    report_from(&[server_fixture()], out.path());
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(servers_section(&html).contains("server-memory"));
+
+    let without = tempfile::tempdir().unwrap();
+    report_from(&[fixture()], without.path());
+    let html = std::fs::read_to_string(without.path().join("index.html")).unwrap();
+    let section = servers_section(&html);
+    assert!(
+        section.contains("sweep --workloads server --out reports/servers"),
+        "{section}"
+    );
+    assert!(!section.contains("<figure"));
+}
+
+#[test]
+fn a_malformed_server_file_names_itself_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = results_without_claims(dir.path());
+    let mut text = std::fs::read_to_string(server_fixture()).unwrap();
+    text.push_str("{\"offered_rps\": \"fast\"}\n");
+    std::fs::write(dir.path().join("server.jsonl"), text).unwrap();
+    let output = lab()
+        .arg("report")
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.jsonl:64"), "{stderr}");
 }

@@ -317,6 +317,17 @@ fn a_server_that_refuses_connections_is_counted_not_hidden() {
     assert_eq!(report.connections_open_at_end, 0, "{}", report.text());
 }
 
+#[test]
+fn every_model_in_the_registry_serves_http() {
+    // monoio was the last to serve (its reads own their buffers); a model
+    // that cannot serve would drop out of the tests above without a word.
+    assert_eq!(
+        serving_models(),
+        model::names(),
+        "a model does not serve HTTP"
+    );
+}
+
 /// Every model that says it serves (`Model::serves`), from the registry.
 fn serving_models() -> Vec<&'static str> {
     model::all()
@@ -343,4 +354,103 @@ fn the_generator_counts_health_answers_as_served_not_as_bad_responses() {
     .unwrap();
     assert!(report.errors.is_empty(), "{}", report.text());
     assert!(report.completed >= 50, "{}", report.text());
+}
+
+#[test]
+fn a_blocking_sleep_in_a_one_thread_async_server_caps_it_and_offloading_lifts_the_cap() {
+    // tokio-current has one thread: with std::thread::sleep(20 ms) inside
+    // the task it completes at most 50 requests per second, whatever is
+    // offered. Requests due in the measured second can complete only until
+    // the timeout after it (2 s in all), so at most 100 of them count.
+    // Offloaded to the blocking pool, ten connections can carry 500 req/s.
+    use async_vs_blocking::server_sweep::{self, ServerChild, Timing};
+    let exe = cargo_bin("async-vs-blocking");
+    let timing = Timing {
+        warmup_s: 0.3,
+        point_s: 1.0,
+        timeout_s: 1.0,
+    };
+    let mut achieved = Vec::new();
+    for handler in [server_sweep::WAIT_BLOCK, server_sweep::WAIT_OFFLOAD] {
+        let server = ServerChild::start(&exe, "tokio-current", 1).unwrap();
+        let point = server_sweep::measure_point(
+            &exe,
+            &server,
+            "tokio-current",
+            &handler,
+            10,
+            200.0,
+            timing,
+        )
+        .unwrap();
+        assert_eq!(point.path, handler.path);
+        assert!(point.foreign_cpu_cores.is_some_and(|cores| cores >= 0.0));
+        assert!(point.server_threads >= 1 && point.server_peak_rss_kib > 0);
+        achieved.push(point.achieved_rps);
+    }
+    assert!(achieved[0] <= 100.0, "mode=block achieved {achieved:?}");
+    assert!(achieved[1] >= 150.0, "mode=offload achieved {achieved:?}");
+}
+
+#[test]
+fn the_server_sweep_refuses_old_points_without_resume_and_a_damaged_file_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.jsonl");
+    std::fs::write(&file, "{\"offered_rps\": 50}\n").unwrap();
+    let sweep = |extra: &[&str]| {
+        Command::new(cargo_bin("async-vs-blocking"))
+            .args([
+                "sweep",
+                "--workloads",
+                "server",
+                "--models",
+                "tokio",
+                "--out",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = sweep(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let damaged = sweep(&["--resume"]);
+    assert_eq!(damaged.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.jsonl:1"), "{stderr}");
+}
+
+#[test]
+fn the_reports_server_run_writes_each_point_and_a_thread_per_connection_shows() {
+    // The reduced run `report` measures: every point lands in server.jsonl;
+    // no server completes more than was due; holding 2,000 connections,
+    // the thread-per-connection server has a thread for each, tokio a few.
+    use async_vs_blocking::server_point::read_points;
+    use async_vs_blocking::server_sweep::{self, run_quick};
+    let out = tempfile::tempdir().unwrap();
+    let path = run_quick(&cargo_bin("async-vs-blocking"), 2, out.path()).unwrap();
+    let points = read_points(&path).unwrap();
+    let per_model = server_sweep::QUICK_RATES.len() + 1;
+    assert_eq!(points.len(), server_sweep::QUICK_MODELS.len() * per_model);
+    for point in &points {
+        assert!(
+            point.achieved_rps <= point.offered_rps + 1.0,
+            "{} at {}: {}",
+            point.model,
+            point.offered_rps,
+            point.achieved_rps
+        );
+    }
+    let idle = |model: &str| {
+        points
+            .iter()
+            .find(|p| p.model == model && p.connections == server_sweep::QUICK_IDLE_CONNECTIONS)
+            .unwrap_or_else(|| panic!("no idle point for {model}"))
+    };
+    assert!(idle("threads").failure.is_none(), "{:?}", idle("threads"));
+    assert!(idle("threads").server_threads >= server_sweep::QUICK_IDLE_CONNECTIONS);
+    assert!(idle("tokio").server_threads < 100, "{:?}", idle("tokio"));
 }

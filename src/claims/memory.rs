@@ -18,7 +18,11 @@
 //!   from the OS limits. The `threads` model stops a few threads short of the
 //!   memory-map limit (see `limits.rs`), so the run never exhausts the
 //!   machine's PIDs: on a default Linux the map limit (65,530 / 4 maps per
-//!   thread) comes well before `pid_max`.
+//!   thread) comes well before `pid_max`. Then the same question for
+//!   servers: a `threads` and a `tokio` HTTP server (`serve --model`, each
+//!   its own process) hold 10,000 mostly idle keep-alive connections from
+//!   the lab's generator, and the server's peak RSS and threads are read
+//!   from /proc — the server sweep's idle point, shortened.
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::cell::CellSpec;
@@ -41,7 +45,7 @@ pub const SCALES_TO_THOUSANDS: Claim = Claim {
     id: "scales-to-thousands",
     claim: "Async handles thousands, even a million, concurrent waits with little memory; threads do not.",
     demonstrates: None,
-    experiment: "1,000,000 concurrent 5 s waits on tokio; 10,000 concurrent 2 s waits on threads, then 200,000 threads asked for (3 s waits) to see where they stop, against the ceiling computed from the OS limits.",
+    experiment: "1,000,000 concurrent 5 s waits on tokio; 10,000 concurrent 2 s waits on threads, then 200,000 threads asked for (3 s waits) to see where they stop, against the ceiling computed from the OS limits; and a thread-per-connection and a tokio HTTP server each holding 10,000 mostly idle keep-alive connections (server RSS and threads).",
     run: scales_to_thousands,
 };
 
@@ -75,6 +79,83 @@ const CEILING_WAIT_MS: f64 = 3_000.0;
 pub const CEILING_AGREEMENT_MAX: f64 = 0.05;
 /// "Little memory" per async task: at most one 4 KiB page.
 pub const ASYNC_KIB_PER_UNIT_MAX: f64 = 4.0;
+/// Keep-alive connections each server holds open, mostly idle.
+const IDLE_SERVER_CONNECTIONS: u64 = 10_000;
+/// The rate offered over them, req/s (a trickle: the point is holding them).
+const IDLE_SERVER_RPS: f64 = 100.0;
+/// A short point: connections open, one second of trickle.
+const IDLE_SERVER_TIMING: crate::server_sweep::Timing = crate::server_sweep::Timing {
+    warmup_s: 0.2,
+    point_s: 1.0,
+    timeout_s: 1.0,
+};
+
+/// A server holding [`IDLE_SERVER_CONNECTIONS`] open connections.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IdleServer {
+    pub model: String,
+    /// Every connection was open when the trickle ended.
+    pub held: bool,
+    /// The limit the server printed, or why the point did not run.
+    pub failure: Option<String>,
+    pub peak_rss_kib: u64,
+    pub threads: u64,
+}
+
+impl IdleServer {
+    fn words(&self) -> String {
+        match &self.failure {
+            None => format!(
+                "{} {:.0} MiB, {} threads",
+                self.model,
+                self.peak_rss_kib as f64 / 1024.0,
+                self.threads
+            ),
+            Some(failure) => format!("{} could not: {failure}", self.model),
+        }
+    }
+}
+
+/// Each model's server holding [`IDLE_SERVER_CONNECTIONS`] connections; a
+/// server that did not run is recorded with why.
+fn idle_servers(cores: usize) -> Vec<IdleServer> {
+    use crate::server_sweep::{self, ServerChild};
+    let Ok(exe) = std::env::current_exe() else {
+        return Vec::new();
+    };
+    ["threads", "tokio"]
+        .iter()
+        .map(|model| {
+            let measured = ServerChild::start(&exe, model, cores).and_then(|server| {
+                server_sweep::measure_point(
+                    &exe,
+                    &server,
+                    model,
+                    &server_sweep::WAIT,
+                    IDLE_SERVER_CONNECTIONS,
+                    IDLE_SERVER_RPS,
+                    IDLE_SERVER_TIMING,
+                )
+            });
+            match measured {
+                Ok(point) => IdleServer {
+                    model: model.to_string(),
+                    held: point.failure.is_none(),
+                    failure: point.failure,
+                    peak_rss_kib: point.server_peak_rss_kib,
+                    threads: point.server_threads,
+                },
+                Err(error) => IdleServer {
+                    model: model.to_string(),
+                    held: false,
+                    failure: Some(format!("{error:#}")),
+                    peak_rss_kib: 0,
+                    threads: 0,
+                },
+            }
+        })
+        .collect()
+}
 
 /// One series of memory cells: KiB per unit by the one rule, and the peaks.
 #[derive(Debug, Clone, PartialEq)]
@@ -426,6 +507,8 @@ pub(crate) struct ScaleFigures {
     pub threads_reached: Option<u64>,
     /// The ceiling computed from the OS limits before asking.
     pub ceiling: Option<ThreadCeiling>,
+    /// A threads and a tokio HTTP server holding idle connections.
+    pub servers: Vec<IdleServer>,
     pub cell_commands: Vec<String>,
 }
 
@@ -455,6 +538,7 @@ fn measure_scale(trials: &Trials) -> Result<ScaleFigures, Failure> {
         thousands: Scale::of(&thousands),
         threads_reached: threads_started(&asked),
         ceiling,
+        servers: idle_servers(trials.cores),
         cell_commands: commands,
     })
 }
@@ -470,6 +554,7 @@ pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
         thousands,
         threads_reached,
         ceiling,
+        servers,
         cell_commands,
     } = figures;
     let async_kib_per_wait = million.peak_rss_kib as f64 / MILLION as f64;
@@ -514,6 +599,32 @@ pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
             threads_reached.map_or("an unknown count".to_string(), |n| n.to_string())
         ));
     }
+    let server = |model: &str| servers.iter().find(|s| s.model == model);
+    if let (Some(threads_server), Some(async_server)) = (server("threads"), server("tokio")) {
+        if threads_server.held && async_server.held {
+            caveats.push(format!(
+                "a thread-per-connection HTTP server held {IDLE_SERVER_CONNECTIONS} mostly idle \
+                 keep-alive connections too, with {:.0} MiB and {} threads against tokio's {:.0} MiB \
+                 and {} threads",
+                threads_server.peak_rss_kib as f64 / 1024.0,
+                threads_server.threads,
+                async_server.peak_rss_kib as f64 / 1024.0,
+                async_server.threads
+            ));
+        }
+    }
+    let servers_text = if servers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; HTTP servers holding {IDLE_SERVER_CONNECTIONS} mostly idle keep-alive connections: {}",
+            servers
+                .iter()
+                .map(IdleServer::words)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
     let verdict = if !async_little || threads_million {
         Verdict::DoesNotHold
     } else if caveats.is_empty() {
@@ -546,9 +657,27 @@ pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
             "count",
         ));
     }
+    for held in servers.iter().filter(|s| s.held) {
+        figure_list.push(figure(
+            format!(
+                "{} server, {IDLE_SERVER_CONNECTIONS} connections: peak RSS",
+                held.model
+            ),
+            held.peak_rss_kib as f64 / 1024.0,
+            "MiB",
+        ));
+        figure_list.push(figure(
+            format!(
+                "{} server, {IDLE_SERVER_CONNECTIONS} connections: threads",
+                held.model
+            ),
+            held.threads as f64,
+            "count",
+        ));
+    }
     Trial {
         measured: format!(
-            "{}; {}; threads asked for {CEILING_ASK} (waits of {:.0} s) started {}; ceiling: {ceiling_text}.",
+            "{}; {}; threads asked for {CEILING_ASK} (waits of {:.0} s) started {}; ceiling: {ceiling_text}{servers_text}.",
             describe(million, "tokio, 1,000,000 waits of 5 s"),
             describe(thousands, "threads, 10,000 waits of 2 s"),
             CEILING_WAIT_MS / 1e3,
@@ -656,8 +785,45 @@ mod tests {
                 limit: "vm.max_map_count",
                 detail: "vm.max_map_count 16300, kernel.pid_max 32000".into(),
             }),
+            servers: Vec::new(),
             cell_commands: vec![],
         }
+    }
+
+    fn idle_server(model: &str, held: bool, peak_rss_kib: u64, threads: u64) -> IdleServer {
+        IdleServer {
+            model: model.into(),
+            held,
+            failure: (!held).then(|| "only 5000 of 10000 connections were open".to_string()),
+            peak_rss_kib,
+            threads,
+        }
+    }
+
+    #[test]
+    fn a_threads_server_holding_ten_thousand_connections_is_a_caveat_with_its_cost() {
+        let mut figures = scale_figures(600_000, false, 3_000);
+        figures.servers = vec![
+            idle_server("threads", true, 112_640, 10_002),
+            idle_server("tokio", true, 30_720, 4),
+        ];
+        let trial = judge_scale(&figures);
+        assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+        let caveat = trial.caveat.unwrap();
+        assert!(
+            caveat.contains("110 MiB and 10002 threads against tokio's 30 MiB and 4 threads"),
+            "{caveat}"
+        );
+        // A threads server that could not hold them leaves a plain verdict,
+        // and the measurement says why.
+        figures.servers[0] = idle_server("threads", false, 60_000, 5_000);
+        let trial = judge_scale(&figures);
+        assert_eq!(trial.verdict, Verdict::Holds);
+        assert!(
+            trial.measured.contains("threads could not: only 5000"),
+            "{}",
+            trial.measured
+        );
     }
 
     #[test]

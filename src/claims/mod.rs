@@ -34,6 +34,7 @@ mod lazy_futures;
 mod memory;
 mod one_request;
 mod output;
+mod server_throughput;
 mod spawn_switch;
 
 pub use crate::claim_records::{
@@ -141,6 +142,7 @@ pub fn all() -> &'static [Claim] {
         spawn_switch::THREADS_COST_TO_SPAWN,
         memory::SCALES_TO_THOUSANDS,
         one_request::CLAIM,
+        server_throughput::CLAIM,
         file_io::CLAIM,
         cpu::THREADS_FOR_CPU,
         spawn_switch::SWITCH_COST,
@@ -374,9 +376,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_the_fourteen_of_the_claims_list_and_unique() {
+    fn ids_are_the_fifteen_of_the_claims_list_and_unique() {
         let ids = ids();
-        assert_eq!(ids.len(), 14);
+        assert_eq!(ids.len(), 15);
         for id in &ids {
             assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
             assert!(by_id(id).is_some());
@@ -393,6 +395,7 @@ mod tests {
             "threads-cost-to-spawn",
             "scales-to-thousands",
             "one-request-not-faster",
+            "async-server-throughput",
             "threads-for-cpu",
             "switch-cost",
             "async-file-io",

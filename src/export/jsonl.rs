@@ -61,6 +61,12 @@ pub fn read_lines<T: serde::de::DeserializeOwned>(
 /// cut-off one is refused as a [`UsageError`], because appending after it
 /// would glue two records into one unreadable line.
 pub fn repair_last_line(path: &Path) -> anyhow::Result<()> {
+    repair_last_line_of::<CellRecord>(path)
+}
+
+/// [`repair_last_line`] for a JSON Lines file of records of type `T`
+/// (`server.jsonl` holds server points).
+pub fn repair_last_line_of<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.is_empty() || bytes.ends_with(b"\n") {
         return Ok(());
@@ -68,8 +74,8 @@ pub fn repair_last_line(path: &Path) -> anyhow::Result<()> {
     let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let number = bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1;
     let last = &bytes[start..];
-    let whole = last.iter().all(u8::is_ascii_whitespace)
-        || serde_json::from_slice::<CellRecord>(last).is_ok();
+    let whole =
+        last.iter().all(u8::is_ascii_whitespace) || serde_json::from_slice::<T>(last).is_ok();
     if !whole {
         return Err(UsageError(format!(
             "error: {}:{number}: the last line is cut off (no newline, not a whole record); \

@@ -6,7 +6,9 @@ mod csv;
 mod jsonl;
 
 pub use self::csv::write_csv;
-pub use self::jsonl::{append_jsonl, read_jsonl, read_lines, repair_last_line};
+pub use self::jsonl::{
+    append_jsonl, read_jsonl, read_lines, repair_last_line, repair_last_line_of,
+};
 
 use crate::output::path_in;
 use crate::result::CellRecord;

@@ -252,11 +252,32 @@ impl RequestBuffer {
     /// Room to read into (grows the buffer up to [`MAX_HEAD_BYTES`]; a full
     /// buffer holding no complete head was already refused by `next_request`).
     pub fn spare(&mut self) -> &mut [u8] {
+        self.grow_if_full();
+        &mut self.bytes[self.filled..]
+    }
+
+    /// Lends the whole buffer to a read that must own it (io_uring: the
+    /// kernel fills it while the task is parked, so it cannot be borrowed):
+    /// the bytes, and where the room to read into starts (as
+    /// [`RequestBuffer::spare`]). Hand it back, at the same length, with
+    /// [`RequestBuffer::give_back`]; until then only
+    /// [`RequestBuffer::has_partial`] may be asked.
+    pub fn lend(&mut self) -> (Vec<u8>, usize) {
+        self.grow_if_full();
+        (std::mem::take(&mut self.bytes), self.filled)
+    }
+
+    /// Takes back a lent buffer with `read` more bytes filled.
+    pub fn give_back(&mut self, bytes: Vec<u8>, read: usize) {
+        self.bytes = bytes;
+        self.filled(read);
+    }
+
+    fn grow_if_full(&mut self) {
         if self.filled == self.bytes.len() && self.bytes.len() < MAX_HEAD_BYTES {
             self.bytes
                 .resize((self.bytes.len() * 2).min(MAX_HEAD_BYTES), 0);
         }
-        &mut self.bytes[self.filled..]
     }
 
     /// Marks `read` more bytes (read into [`RequestBuffer::spare`]) as filled.

@@ -54,10 +54,15 @@ pub fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Resul
         stdout.flush().context("printing the address")?;
     }
     eprintln!(
-        "{} HTTP/1.1 server on http://{local}: GET /work?wait_ms=D&cpu_us=C&bytes=R[&mode=block|offload], \
+        "{}{} HTTP/1.1 server on http://{local}: GET /work?wait_ms=D&cpu_us=C&bytes=R[&mode=block|offload], \
          GET /health; {} workers, idle timeout {} s, up to {descriptors} open descriptors. \
          Ctrl-C stops it and prints its counters.",
         model.name(),
+        // What the runtime chose on this machine (monoio: its I/O driver).
+        model
+            .runtime_note()
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default(),
         config.workers,
         args.idle_timeout_s
     );

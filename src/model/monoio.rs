@@ -13,14 +13,22 @@
 //! sockets are `monoio::net`, read and written with owned buffers. monoio
 //! has no channel of its own in this build, so its ping-pong over a channel
 //! uses async-channel; what it cannot do, it leaves out of its [`Offers`].
+//!
+//! Its HTTP server (`serve --model monoio`, the last section of this file)
+//! is thread-per-core too: one runtime and one listener per worker, the
+//! kernel dealing connections among the listeners (SO_REUSEPORT), each
+//! connection served to its end on the worker that accepted it.
 
 use super::lab::{self, AsyncChannelEnd, AsyncEnd, Lab, Medium, Offers, PingPongLinks};
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
+use crate::http::async_conn::OwnedBufferRuntime;
 use crate::protocol::ReplyCheck;
 use anyhow::Context;
+use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -115,10 +123,15 @@ impl Model for Monoio {
             unit: Some("monoio task"),
         }
     }
-    /// Not yet: the lab's HTTP core reads into borrowed buffers, and
-    /// monoio's io_uring sockets want owned ones.
-    fn serves(&self) -> bool {
-        false
+    /// Thread-per-core: one runtime and one listener per worker on the same
+    /// port (SO_REUSEPORT); see `serve_thread_per_core` below.
+    fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        server: Arc<crate::http::Server>,
+        config: &ModelConfig,
+    ) -> anyhow::Result<()> {
+        serve_thread_per_core(listener, server, config.workers)
     }
     fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
         Ok(Box::new(MonoioLab {
@@ -305,6 +318,174 @@ impl AsyncEnd for MonoioSocket {
         let (read, buffer) = self.stream.read(buffer).await;
         self.buffer = Some(buffer);
         Ok(read? == 1)
+    }
+}
+
+// ---- Serving HTTP: `serve --model monoio` ----
+
+/// Thread-per-core serving: `workers` threads, each with its own monoio
+/// runtime and its own listener on the same port. The listener `serve`
+/// opened is the first; the others join it with SO_REUSEPORT, and the
+/// kernel deals each new connection to one listener by a hash of its
+/// addresses and ports. A connection is served to its end on the worker
+/// that accepted it: no task moves, nothing is shared but the counters.
+/// The price is balance, as with the plans of [`Model::prepare`]:
+/// connections are dealt by hash, not by load, so with few connections one
+/// worker may hold more than its share, and a worker blocked by
+/// `mode=block` holds up every connection dealt to it while another idles.
+/// (One listener shared by all workers would not help: each worker's
+/// accept stays queued in its own ring, so a blocked worker still takes
+/// connections it cannot serve.) Returns when a worker fails; otherwise
+/// serves until the process ends.
+fn serve_thread_per_core(
+    listener: std::net::TcpListener,
+    server: Arc<crate::http::Server>,
+    workers: usize,
+) -> anyhow::Result<()> {
+    let listeners = with_reuse_port_siblings(listener, workers.max(1))?;
+    let (ended, first_ended) = mpsc::channel::<anyhow::Result<()>>();
+    for (id, listener) in listeners.into_iter().enumerate() {
+        let server = Arc::clone(&server);
+        let ended = ended.clone();
+        std::thread::Builder::new()
+            .name(format!("monoio-serve-{id}"))
+            .spawn(move || {
+                let _ = ended.send(serve_on_this_thread(listener, server));
+            })
+            .context("starting a monoio server thread")?;
+    }
+    drop(ended);
+    first_ended
+        .recv()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("every monoio server thread stopped")))
+        .context("a monoio server thread stopped")
+}
+
+/// `first` and `count - 1` more listeners on its port, with SO_REUSEPORT.
+/// `first` was bound without it (so that it never shares a port with a
+/// stranger's listener); setting it now lets the siblings in.
+fn with_reuse_port_siblings(
+    first: std::net::TcpListener,
+    count: usize,
+) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    use socket2::{Domain, Protocol, SockRef, Socket, Type};
+    let addr = first.local_addr().context("reading the bound address")?;
+    let mut listeners = Vec::with_capacity(count);
+    if count > 1 {
+        SockRef::from(&first)
+            .set_reuse_port(true)
+            .context("setting SO_REUSEPORT on the listener")?;
+    }
+    listeners.push(first);
+    for _ in 1..count {
+        let sibling = (|| -> io::Result<std::net::TcpListener> {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+            socket.set_reuse_address(true)?;
+            socket.set_reuse_port(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(crate::server::LISTEN_BACKLOG)?;
+            Ok(socket.into())
+        })()
+        .with_context(|| format!("opening another listener on {addr} (SO_REUSEPORT)"))?;
+        listeners.push(sibling);
+    }
+    Ok(listeners)
+}
+
+/// One worker: a runtime on this thread, accepting on its own listener and
+/// spawning a task per connection, until accepting fails for good.
+fn serve_on_this_thread(
+    listener: std::net::TcpListener,
+    server: Arc<crate::http::Server>,
+) -> anyhow::Result<()> {
+    let mut runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .enable_timer()
+        .attach_thread_pool(Box::new(GrowingBlockingPool))
+        .build()
+        .context("building a monoio runtime")?;
+    runtime.block_on(accept_connections(listener, server))
+}
+
+async fn accept_connections(
+    listener: std::net::TcpListener,
+    server: Arc<crate::http::Server>,
+) -> anyhow::Result<()> {
+    use crate::http::{async_conn::serve_owned_connection, blocking::accept_failed};
+    // The epoll fallback needs a non-blocking socket; io_uring does not mind.
+    listener
+        .set_nonblocking(true)
+        .context("making the listener non-blocking")?;
+    // Registered with this thread's driver, so it is made inside the runtime.
+    let listener =
+        monoio::net::TcpListener::from_std(listener).context("handing the listener to monoio")?;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                // Detached: the task runs on, on this thread, until its connection ends.
+                drop(monoio::spawn(serve_owned_connection::<MonoioServing>(
+                    stream,
+                    Arc::clone(&server),
+                )));
+            }
+            Err(error) => monoio::time::sleep(accept_failed(&error, &server)?).await,
+        }
+    }
+}
+
+/// monoio's sockets, timer and blocking pool for the shared HTTP handler
+/// ([`crate::http::async_conn`]). A read hands the connection's buffer to
+/// the kernel and gets it back; a write hands over the response head, or a
+/// piece of the shared `'static` body pattern (no copy).
+struct MonoioServing;
+
+impl OwnedBufferRuntime for MonoioServing {
+    type Stream = monoio::net::TcpStream;
+
+    async fn read(
+        stream: &mut Self::Stream,
+        buffer: Vec<u8>,
+        from: usize,
+    ) -> (io::Result<usize>, Vec<u8>) {
+        let length = buffer.len();
+        let (read, slice) = stream.read(buffer.slice_mut(from..length)).await;
+        let mut buffer = slice.into_inner();
+        // monoio sets the Vec's length to the end of what it read; the
+        // handler lent it whole and wants it back whole.
+        buffer.resize(length, 0);
+        (read, buffer)
+    }
+
+    async fn write_all(stream: &mut Self::Stream, bytes: Cow<'static, [u8]>) -> io::Result<()> {
+        let written = match bytes {
+            Cow::Owned(bytes) => stream.write_all(bytes).await.0,
+            Cow::Borrowed(bytes) => stream.write_all(bytes).await.0,
+        };
+        written.map(|_| ())
+    }
+
+    async fn sleep(duration: Duration) {
+        monoio::time::sleep(duration).await;
+    }
+
+    async fn offload(job: impl FnOnce() + Send + 'static) {
+        // Err only if the pool dropped the job unrun; the reply follows either way.
+        let _ = monoio::spawn_blocking(job).await;
+    }
+}
+
+/// The pool behind `monoio::spawn_blocking` in the server (`mode=offload`).
+/// monoio runs blocking jobs on whatever pool is attached to the runtime;
+/// its own `DefaultThreadPool` starts a fixed number of threads up front.
+/// This one hands each job to the `blocking` crate's pool (smol's
+/// `unblock`), which, like tokio's `spawn_blocking` pool, starts threads as
+/// jobs wait and lets idle ones go (up to 500). One pool serves every
+/// worker, as tokio's serves all of its workers.
+struct GrowingBlockingPool;
+
+impl monoio::blocking::ThreadPool for GrowingBlockingPool {
+    fn schedule_task(&self, task: monoio::blocking::BlockingTask) {
+        smol::unblock(move || task.run()).detach();
     }
 }
 

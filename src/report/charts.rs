@@ -30,7 +30,7 @@ pub struct Chart {
 }
 
 impl Chart {
-    fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
+    pub(super) fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
         Ok(Chart {
             // Ids carry workload names read from input files: they name files.
             id: crate::output::safe_name(&id),

@@ -10,6 +10,7 @@ use super::data::{self, Dataset};
 use super::palette;
 use super::published::ComparisonRow;
 use super::python;
+use super::servers;
 use super::timers::{self, TimerRecord};
 use super::ReportData;
 use crate::claim_records::{self, Verdict};
@@ -141,6 +142,173 @@ struct ClaimsView {
 }
 
 #[derive(Serialize)]
+struct SustainedRow {
+    label: String,
+    colour: String,
+    /// One cell per search, in the order of the header.
+    rates: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FootprintRow {
+    label: String,
+    colour: String,
+    connections: String,
+    rss: String,
+    threads: String,
+    result: String,
+}
+
+#[derive(Serialize)]
+struct ModeRowView {
+    label: String,
+    colour: String,
+    connections: String,
+    runtime: String,
+    block: String,
+    offload: String,
+}
+
+#[derive(Serialize)]
+struct ServersView {
+    verdicts: Vec<String>,
+    latency_charts: Vec<ChartView>,
+    /// The searches, one column each of the sustained table.
+    searches: Vec<String>,
+    objectives: Vec<String>,
+    sustained: Vec<SustainedRow>,
+    footprint_charts: Vec<ChartView>,
+    footprint: Vec<FootprintRow>,
+    mode_charts: Vec<ChartView>,
+    modes: Vec<ModeRowView>,
+    measured_on: String,
+    /// Set when some point ran while other programs used the cores.
+    disturbed: String,
+}
+
+/// The command that measures the server sweep, for a page without it.
+pub const SERVERS_COMMAND: &str =
+    "async-vs-blocking sweep --workloads server --out reports/servers";
+
+/// Other programs using at least this many cores during a point make the
+/// page say so beside the section (the sweep keeps every point).
+pub const SERVER_DISTURBED_CORES: f64 = 0.25;
+
+fn rate_cell(found: Option<(f64, Option<f64>)>) -> String {
+    match found {
+        None => "—".into(),
+        Some((rate, _)) if rate > 0.0 => data::count(rate.round() as u64),
+        Some((_, Some(failed))) => {
+            format!("none (failed at {})", data::count(failed.round() as u64))
+        }
+        Some((_, None)) => "none".into(),
+    }
+}
+
+fn servers_view(
+    points: &[crate::server_point::ServerPoint],
+    charts: &[Chart],
+) -> Option<ServersView> {
+    if points.is_empty() {
+        return None;
+    }
+    let searches: Vec<servers::Group> = servers::searches(points);
+    let models = servers::models(points);
+    let sustained = models
+        .iter()
+        .map(|model| SustainedRow {
+            label: servers::label(model),
+            colour: palette::css(model),
+            rates: searches
+                .iter()
+                .map(|group| rate_cell(servers::sustained(points, model, group)))
+                .collect(),
+        })
+        .collect();
+    let footprint = models
+        .iter()
+        .flat_map(|model| {
+            servers::footprint(points, model).into_iter().map(
+                move |(connections, rss_kib, threads, failure)| FootprintRow {
+                    label: servers::label(model),
+                    colour: palette::css(model),
+                    connections: data::count(connections),
+                    rss: format!("{:.1} MiB", rss_kib as f64 / 1024.0),
+                    threads: data::count(threads),
+                    result: failure.unwrap_or_else(|| "held".into()),
+                },
+            )
+        })
+        .collect();
+    let modes = servers::mode_rows(points)
+        .into_iter()
+        .map(|row| ModeRowView {
+            label: servers::label(&row.model),
+            colour: palette::css(&row.model),
+            connections: data::count(row.connections),
+            runtime: rate_cell(row.runtime),
+            block: rate_cell(row.block),
+            offload: rate_cell(row.offload),
+        })
+        .collect();
+    let pick = |prefix: &str| -> Vec<ChartView> {
+        charts
+            .iter()
+            .filter(|c| c.id.starts_with(prefix))
+            .map(chart_view)
+            .collect()
+    };
+    let disturbed: Vec<f64> = points
+        .iter()
+        .filter_map(|p| p.foreign_cpu_cores)
+        .filter(|cores| *cores >= SERVER_DISTURBED_CORES)
+        .collect();
+    let disturbed = if disturbed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{} of {} points ran while other programs used {} cores or more (up to {:.2}): \
+             read their rates with care.",
+            disturbed.len(),
+            points.len(),
+            SERVER_DISTURBED_CORES,
+            disturbed.iter().copied().fold(0.0, f64::max)
+        )
+    };
+    Some(ServersView {
+        verdicts: servers::verdicts(points),
+        latency_charts: pick("server-latency-"),
+        objectives: searches
+            .iter()
+            .map(|g| format!("p99 ≤ {} ms", data::number(g.objective_ms)))
+            .collect(),
+        searches: searches.iter().map(servers::Group::title).collect(),
+        sustained,
+        footprint_charts: ["server-memory", "server-threads"]
+            .iter()
+            .flat_map(|id| charts.iter().filter(move |c| c.id == *id))
+            .map(chart_view)
+            .collect(),
+        footprint,
+        mode_charts: pick("server-modes-"),
+        modes,
+        measured_on: format!(
+            "{} points measured {}; the generator and the server {}",
+            points.len(),
+            date_range(points.iter().map(|p| p.unix_s)),
+            if points.iter().all(|p| p.shares_cores) {
+                "shared this machine's cores"
+            } else if points.iter().any(|p| p.shares_cores) {
+                "shared the machine's cores for some points"
+            } else {
+                "ran on different machines"
+            }
+        ),
+        disturbed,
+    })
+}
+
+#[derive(Serialize)]
 struct Page {
     title: &'static str,
     subtitle: String,
@@ -168,6 +336,9 @@ struct Page {
     /// Where each kind of figure came from: measured by this report's own
     /// run, loaded from a file (when and where it was measured), or quoted.
     provenance: Vec<String>,
+    servers: Option<ServersView>,
+    /// The command that measures the server sweep, for a page without it.
+    servers_command: &'static str,
 }
 
 /// One machine in a few words: "2 cores, Intel(R) Xeon(R) Processor".
@@ -241,6 +412,14 @@ fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaim
                 found.source.to_lowercase()
             )
         });
+    }
+    if !report.servers.is_empty() {
+        let dates = date_range(report.servers.iter().map(|p| p.unix_s));
+        lines.push(format!(
+            "Servers under load: read from the server sweep's {} (given as input, or found beside \
+             an input or in the output directory) — measured {dates}.",
+            crate::server_point::FILE_NAME
+        ));
     }
     lines.push(
         "Published figures: quoted from the sources named in their table, measured by others on their hardware."
@@ -576,6 +755,7 @@ pub fn render(
     charts: &[Chart],
     comparison: Vec<ComparisonRow>,
     claims_section: ClaimsSection,
+    server_charts: &[Chart],
 ) -> anyhow::Result<String> {
     let profiles = dataset.profiles();
     let subtitle = format!(
@@ -638,6 +818,8 @@ pub fn render(
             .map(|found| claims_view(found, dataset, claims_section.charts)),
         claims_command: claims_section.command,
         provenance: provenance(report, dataset, claims_section.found),
+        servers: servers_view(&report.servers, server_charts),
+        servers_command: SERVERS_COMMAND,
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;

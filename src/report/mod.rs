@@ -19,6 +19,7 @@
 //! - [`published`]: published figures beside the lab's own;
 //! - [`python`]: the Python mirror's models beside the lab's;
 //! - [`claims`]: the "Claims on trial" section, from a `claims.json`;
+//! - [`servers`]: the "Servers under load" section, from a `server.jsonl`;
 //! - [`html`]: the page (minijinja template).
 
 pub mod charts;
@@ -32,12 +33,14 @@ pub mod plot;
 pub mod png;
 pub mod published;
 pub mod python;
+pub mod servers;
 pub mod timers;
 
 use crate::error::UsageError;
 use crate::export;
 use crate::output::path_in;
 use crate::result::{CellRecord, Skipped};
+use crate::server_point::{self, ServerPoint};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use timers::TimerRecord;
@@ -65,11 +68,16 @@ pub struct ReportData {
     /// The results files the records were loaded from; empty when this
     /// report measured them itself. The page says which it was.
     pub loaded_from: Vec<PathBuf>,
+    /// Server sweep points, from a `server.jsonl` given as input or found
+    /// beside one.
+    pub servers: Vec<ServerPoint>,
 }
 
 /// Reads and merges results files; timers come from a `timers.jsonl`
-/// beside each file, when there is one. A missing, empty or malformed
-/// file is a [`UsageError`] in one line that names the file (and line).
+/// beside each file, when there is one. An input may also be a
+/// `server.jsonl` of the server sweep (recognised by its first record). A
+/// missing, empty or malformed file is a [`UsageError`] in one line that
+/// names the file (and line).
 pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<ReportData> {
     let mut data = ReportData {
         invocation: invocation.to_string(),
@@ -77,15 +85,29 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         ..ReportData::default()
     };
     for input in inputs {
-        let records = crate::records::load_records(input)?;
-        data.records.extend(records);
+        if server_point::holds_points(input) {
+            add_servers(&mut data, server_point::read_points(input)?);
+        } else {
+            let records = crate::records::load_records(input)?;
+            data.records.extend(records);
+        }
         read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
     }
     Ok(data)
 }
 
+/// Adds server points, each once (an input and the same file found beside
+/// another input are one file).
+fn add_servers(data: &mut ReportData, points: Vec<ServerPoint>) {
+    for point in points {
+        if !data.servers.contains(&point) {
+            data.servers.push(point);
+        }
+    }
+}
+
 /// Adds the side experiments' files in `dir` (`timers.jsonl`,
-/// `unit-costs.json`) to `data`, when they are there. A malformed file is a
+/// `unit-costs.json`, `server.jsonl`) to `data`, when they are there. A malformed file is a
 /// [`UsageError`] in one line that names the file (and line).
 pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     let one_line = |error: anyhow::Error| {
@@ -106,6 +128,10 @@ pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     if costs_file.is_file() && data.unit_costs.spawn_ns.is_empty() {
         data.unit_costs = costs::read_costs(&costs_file).map_err(one_line)?;
     }
+    let servers_file = dir.join(server_point::FILE_NAME);
+    if servers_file.is_file() {
+        add_servers(data, server_point::read_points(&servers_file)?);
+    }
     Ok(())
 }
 
@@ -118,7 +144,7 @@ pub struct Written {
 }
 
 /// Copies the data a report was drawn from into `out` — results.jsonl /
-/// .csv, timers.jsonl, unit-costs.json and claims.json — so that the page's
+/// .csv, timers.jsonl, unit-costs.json, claims.json and server.jsonl — so that the page's
 /// links work and the directory can be redrawn. For `report --input` only:
 /// when the report measured, each of these files was written by the
 /// experiment that measured it, and is not written again.
@@ -141,6 +167,16 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
     }
     if let Some(found) = &report.claims {
         claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
+    }
+    if !report.servers.is_empty() {
+        let mut lines = Vec::new();
+        for point in &report.servers {
+            serde_json::to_writer(&mut lines, point).context("encoding a server point")?;
+            lines.push(b'\n');
+        }
+        let servers = path_in(out, server_point::FILE_NAME)?;
+        std::fs::write(&servers, lines)
+            .with_context(|| format!("writing {}", servers.display()))?;
     }
     Ok(())
 }
@@ -175,6 +211,14 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
     }
+    let server_charts = servers::charts(&report.servers)?;
+    for chart in &server_charts {
+        let path = path_in(out, &chart.file_name())?;
+        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        chart_files.push(path);
+        #[cfg(feature = "png")]
+        png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
+    }
     let comparison = published::comparison(&dataset, &report.timers, &report.unit_costs);
     let page = html::render(
         report,
@@ -186,13 +230,19 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
             charts: &claim_charts,
             command: claims::how_to_measure(out),
         },
+        &server_charts,
     )?;
     let index = path_in(out, "index.html")?;
     std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
-    let verdicts = data::verdict_sentences(&dataset)
+    let mut verdicts: Vec<String> = data::verdict_sentences(&dataset)
         .into_iter()
         .map(|(_, heading, findings)| format!("{heading} {findings}"))
         .collect();
+    verdicts.extend(
+        servers::verdicts(&report.servers)
+            .into_iter()
+            .map(|sentence| format!("Servers: {sentence}")),
+    );
     Ok(Written {
         index,
         charts: chart_files,

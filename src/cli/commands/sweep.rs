@@ -72,13 +72,17 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     };
     check_writable(&options.out)?;
     if server_sweep {
-        let servers = path_in(&options.out, "server.jsonl")?;
+        let servers = path_in(&options.out, crate::server_point::FILE_NAME)?;
         if args.overwrite {
             let _ = std::fs::remove_file(&servers);
+        } else if options.resume && servers.is_file() {
+            // A damaged file is the user's input: say where, before anything runs.
+            crate::export::repair_last_line_of::<crate::server_point::ServerPoint>(&servers)?;
+            crate::server_point::read_points(&servers)?;
         } else if holds_data(&servers) {
             return Err(UsageError(format!(
-                "error: {} already holds server points; replace them with --overwrite, \
-                 or choose another --out",
+                "error: {} already holds server points; continue that sweep with --resume, \
+                 replace them with --overwrite, or choose another --out",
                 servers.display()
             ))
             .into());
@@ -160,26 +164,43 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
 
 /// The `server` sweep (see [`server_sweep`]), after any cells.
 fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
+    let async_models = options
+        .models
+        .iter()
+        .filter(|m| server_sweep::WAIT_BLOCK.applies_to(m))
+        .count();
     eprintln!(
-        "server sweep: {} models x {} handlers, each at {:?} connections (rates doubled from {} \
-         req/s to the knee) and {} mostly idle connections",
+        "server sweep: {} models x {} handlers at {:?} connections (rates doubled from {} req/s \
+         to the knee), {} async models x mode=block and mode=offload at {:?} connections, \
+         and {} mostly idle connections",
         options.models.len(),
-        server_sweep::HANDLERS.len(),
+        server_sweep::HANDLERS
+            .iter()
+            .filter(|h| !h.async_only)
+            .count(),
         server_sweep::LOADED_CONNECTIONS,
         server_sweep::START_RPS,
+        async_models,
+        server_sweep::MODE_CONNECTIONS,
         server_sweep::IDLE_CONNECTIONS
     );
-    let path = server_sweep::run(&options.models, options.workers, &options.out)?;
+    let exe = std::env::current_exe().context("finding the lab's own binary")?;
+    let path = server_sweep::run(&server_sweep::SweepRun {
+        exe: &exe,
+        models: &options.models,
+        workers: options.workers,
+        out: &options.out,
+        resume: options.resume,
+    })?;
     if interrupt::requested() {
         eprintln!(
-            "interrupted: the finished server points are in {}",
+            "interrupted: the finished server points are in {}; rerun with --resume to continue",
             path.display()
         );
         return Ok(interrupt::EXIT_CODE);
     }
-    let points: Vec<server_sweep::ServerPoint> =
-        crate::export::read_lines(&path, "a server point")?;
-    for sentence in server_sweep::verdicts(&points) {
+    let points = crate::server_point::read_points(&path)?;
+    for sentence in crate::report::servers::verdicts(&points) {
         say!("{sentence}");
     }
     say!("{}", path.display());
