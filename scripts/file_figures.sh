@@ -7,12 +7,15 @@
 # cargo build --release first. Prints Markdown; writes its data to $out.
 #
 #   scripts/file_figures.sh [OUT_DIR] [FILE_KIB]     # defaults: reports/files 16
+#   FILE_TASKS=1,10 FILE_REPEATS=1 scripts/file_figures.sh /tmp/try   # a quick check of the script
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lab=target/release/async-vs-blocking
 [ -x "$lab" ] || cargo build --release --quiet
 out=${1:-reports/files}
 kib=${2:-16}
+tasks=${FILE_TASKS:-1,10,100,1000}
+repeats=${FILE_REPEATS:-5}
 started=$(date +%s)
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -25,9 +28,9 @@ echo
 # Every model, 1 to 1,000 tasks, 5 repeats, each in its own process; the
 # files are written (and for file-cold dropped from the page cache) before
 # every repeat's timed region.
-"$lab" sweep --workloads file,file-cold --tasks 1,10,100,1000 --file-kib "$kib" \
-  --repeat 5 --out "$out" --overwrite >&2
-echo "Command: \`async-vs-blocking sweep --workloads file,file-cold --tasks 1,10,100,1000 --file-kib $kib --repeat 5\`"
+"$lab" sweep --workloads file,file-cold --tasks "$tasks" --file-kib "$kib" \
+  --repeat "$repeats" --out "$out" --overwrite >&2
+echo "Command: \`async-vs-blocking sweep --workloads file,file-cold --tasks $tasks --file-kib $kib --repeat $repeats\`"
 echo
 python3 - "$out/results.jsonl" <<'PY'
 import json, sys
@@ -58,6 +61,6 @@ PY
 echo
 echo "The async-file-io claim (\`async-vs-blocking claims --only async-file-io --markdown\`):"
 echo
-"$lab" claims --only async-file-io --markdown --out "$out"
+"$lab" claims --only async-file-io --repeat "$(( repeats < 3 ? repeats : 3 ))" --markdown --out "$out"
 echo
 echo "Took $(( $(date +%s) - started )) s."
