@@ -15,7 +15,8 @@
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
 //!   [`load`]: the open-loop load generator that drives it;
 //!   [`server_sweep`]: latency against offered load for every model's server,
-//!   one [`server_point::ServerPoint`] per line of `server.jsonl`.
+//!   one [`server_point::ServerPoint`] per line of `server.jsonl`;
+//!   [`python_servers`]: the seeds' own Python servers, driven beside them.
 
 // The lab reads /proc and uses epoll, timerfd and PR_SET_PDEATHSIG: say so
 // once, instead of letting a macOS or Windows build fail in a hundred places.
@@ -49,6 +50,7 @@ pub mod memory;
 pub mod model;
 pub mod output;
 pub mod protocol;
+pub mod python_servers;
 pub mod records;
 pub mod report;
 pub mod result;

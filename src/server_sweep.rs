@@ -202,10 +202,9 @@ impl ServerChild {
     /// for the address it prints.
     pub fn start(exe: &Path, model: &str, workers: usize) -> anyhow::Result<ServerChild> {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(exe);
+        // A lab model's `serve`, or a Python server by its `py-…` name.
+        let mut command = crate::python_servers::server_command(exe, model, workers)?;
         command
-            .args(["serve", "--model", model, "--port", "0"])
-            .args(["--workers", &workers.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -75,6 +75,13 @@ fn workload_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(workload::names())
 }
 
+/// The models, and the Python servers the `server` sweep also drives.
+fn sweep_model_parser() -> PossibleValuesParser {
+    let mut names = model::names();
+    names.extend(crate::python_servers::names());
+    PossibleValuesParser::new(names)
+}
+
 /// The workloads, and `server` (a sweep of HTTP servers, not a cell workload).
 fn sweep_workload_parser() -> PossibleValuesParser {
     let mut names = workload::names();
@@ -172,7 +179,9 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',', value_parser = sweep_workload_parser())]
     pub workloads: Vec<String>,
     /// Models to include, comma-separated [default: the profile's, or all].
-    #[arg(long, value_delimiter = ',', value_parser = model_parser())]
+    /// With `--workloads server` only, also the Python servers (py-fastapi,
+    /// py-aiohttp; see scripts/python/setup_servers_venv.sh).
+    #[arg(long, value_delimiter = ',', value_parser = sweep_model_parser())]
     pub models: Vec<String>,
     /// Task counts, comma-separated [default: the profile's].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=10_000_000))]

@@ -9,6 +9,7 @@ use crate::interrupt;
 use crate::memory;
 use crate::model;
 use crate::output::path_in;
+use crate::python_servers;
 use crate::records::read_records;
 use crate::server_sweep;
 use crate::sweep::{self, SweepOptions};
@@ -70,6 +71,10 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         resume: args.resume,
         policy: args.busy.policy(),
     };
+    check_python_servers(
+        &options.models,
+        server_sweep && options.workloads.is_empty(),
+    )?;
     check_writable(&options.out)?;
     if server_sweep {
         let servers = path_in(&options.out, crate::server_point::FILE_NAME)?;
@@ -205,6 +210,33 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
     }
     say!("{}", path.display());
     Ok(0)
+}
+
+/// The Python servers (`py-fastapi`, ...) serve HTTP but run no cells: they
+/// are accepted only by the server sweep alone, and only once their
+/// virtual environment exists (the error says how to create it).
+fn check_python_servers(models: &[String], server_sweep_alone: bool) -> anyhow::Result<()> {
+    let python: Vec<&str> = models
+        .iter()
+        .map(String::as_str)
+        .filter(|m| python_servers::is_python(m))
+        .collect();
+    if python.is_empty() {
+        return Ok(());
+    }
+    if !server_sweep_alone {
+        return Err(UsageError(format!(
+            "error: {} {} Python server{}, not a model: use {} with --workloads server alone              (models: {})",
+            python.join(", "),
+            if python.len() == 1 { "is a" } else { "are" },
+            if python.len() == 1 { "" } else { "s" },
+            if python.len() == 1 { "it" } else { "them" },
+            model::names().join(", ")
+        ))
+        .into());
+    }
+    python_servers::python()?;
+    Ok(())
 }
 
 /// The values in their first order, each once: `--tasks 1,1` is one cell.
