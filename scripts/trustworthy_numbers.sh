@@ -47,19 +47,25 @@ print("Commands: `sweep --profile quick --workloads cpu` (quiet); the same besid
       "`sh -c 'while :; do :; done'` with `--on-busy ignore`; and with the default "
       "(`--on-busy retry --retries 3`).")
 print()
-print("| model | tasks | quiet | hog, ignore | hog, default | retried | outside cores (hog, default) |")
-print("|---|---|---|---|---|---|---|")
+print("| model | tasks | quiet | hog, ignore | hog, default | retried | outside cores (hog, default) | waiting cores (hog, default) |")
+print("|---|---|---|---|---|---|---|---|")
 def cell(r):
     if r is None: return "–"
     text = f'{r["efficiency"]:.2f}'
     if r.get("disturbed"): text += " (disturbed)"
     elif r.get("conditions", {}).get("capacity_left_cores") is not None: text += " (on capacity left)"
     return text
+def waiting(cond):
+    # The most waiting for a core in one timed region (PSI); "(own)" where the
+    # cell's own threads queue, so the policy does not judge it.
+    value = cond.get("region_waiting_cores_max")
+    if value is None: return "–"
+    return f"{value:.2f}" + ("" if cond.get("pressure_judged") else " (own)")
 for key in sorted(quiet, key=lambda k: (k[0], k[1])):
     d = default.get(key)
     cond = (d or {}).get("conditions", {})
     print(f'| {key[0]} | {key[1]} | {cell(quiet[key])} | {cell(ignore.get(key))} | {cell(d)} | '
-          f'{cond.get("retried", 0)} | {cond.get("foreign_cpu_cores", 0):.2f} |')
+          f'{cond.get("retried", 0)} | {cond.get("foreign_cpu_cores", 0):.2f} | {waiting(cond)} |')
 for name, runs in (("quiet", quiet), ("hog, ignore", ignore), ("hog, default", default)):
     retried = sum(r.get("conditions", {}).get("retried", 0) for r in runs.values())
     marked = sum(1 for r in runs.values() if r.get("disturbed"))

@@ -11,6 +11,19 @@
 //! guest without any of that showing (a drift against the cell's
 //! calibration).
 //!
+//! Short repeats are the hard case: a timed region of a few ms is below
+//! what `/proc/stat`'s 10 ms ticks resolve. Two measures cover them. The
+//! accounted window of a cell that computes is at least
+//! [`MIN_ACCOUNTED_WINDOW`] long (the child waits out the rest after its
+//! kernel probes), so a busy core beside it shows in the ticks; and the
+//! timed region itself is judged by `/proc/pressure/cpu` (microseconds in
+//! which some runnable task waited for a core), which reads true only while
+//! the cell never has more threads computing than the machine has cores —
+//! otherwise its own threads queue and the figure is recorded, not judged.
+//! The kernel weighs each core's waiting by its busy time in whole jiffies
+//! (1 to 10 ms), so a timed region shorter than a jiffy shows no waiting at
+//! all: those repeats rely on the widened window's ticks alone.
+//!
 //! The policy is a set of pure functions of those figures, tested on
 //! invented `/proc/stat` readings: [`sensitivity`] says how much outside
 //! load a kind of cell tolerates, [`judge_repeat`] says whether one repeat
@@ -48,6 +61,20 @@ pub const STEADY_BACKGROUND_MAX_SHARE: f64 = 0.25;
 /// Outside load counts as steady when every repeat saw it within this many
 /// cores of the others (plus the figure's own resolution).
 pub const STEADY_SPREAD_CORES: f64 = 0.15;
+
+/// The shortest accounted window of a repeat that computes. One tick per
+/// core over 60 ms is a third of a core on 2 cores, so a busy core beside a
+/// short repeat (1.0 - 0.33 > 0.1) is beyond doubt, while a quiet one needs
+/// three stray ticks to look disturbed. A shorter repeat's child waits out
+/// the rest after its kernel probes (sleeping: it takes no CPU).
+pub const MIN_ACCOUNTED_WINDOW: Duration = Duration::from_millis(60);
+
+/// Waiting for a core that a quiet machine causes anyway, in cores' worth:
+/// the lab's 2 ms thread-count sampler, kernel threads and a runtime's own
+/// waking workers preempt a cell's threads for a few per cent of its timed
+/// region. Only CPU pressure beyond this counts as outside load; a busy
+/// core beside a cell that uses every core shows as about one core.
+pub const PRESSURE_HOUSEKEEPING_CORES: f64 = 0.3;
 
 /// Default for `--retries`: extra repeats a cell may run to replace
 /// disturbed ones.
@@ -136,8 +163,9 @@ impl BusyArgs {
 }
 
 /// What the machine did during one repeat's accounted window: the timed
-/// region plus the kernel probes around it (which widen a short repeat's
-/// window, so its 10 ms ticks weigh less).
+/// region plus the kernel probes around it, widened to at least
+/// [`MIN_ACCOUNTED_WINDOW`] for cells that compute (so a short repeat's
+/// 10 ms ticks weigh less).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct RepeatConditions {
     /// Length of the accounted window, ms.
@@ -164,6 +192,14 @@ pub struct RepeatConditions {
     pub kernel_rate_before_slowest: Option<f64>,
     /// Compute kernel speed just after the timed region (fastest of a few).
     pub kernel_rate_after: Option<f64>,
+    /// Length of the timed region alone, ms (0 in records from before it
+    /// was kept).
+    #[serde(default)]
+    pub region_ms: f64,
+    /// CPU pressure (`/proc/pressure/cpu` `some`, microsecond resolution)
+    /// during the timed region alone, ms; None without PSI.
+    #[serde(default)]
+    pub region_pressure_ms: Option<f64>,
 }
 
 impl RepeatConditions {
@@ -190,6 +226,8 @@ impl RepeatConditions {
             kernel_rate_before: None,
             kernel_rate_before_slowest: None,
             kernel_rate_after: None,
+            region_ms: 0.0,
+            region_pressure_ms: None,
         }
     }
 
@@ -214,6 +252,31 @@ impl RepeatConditions {
     /// per core over the window.
     pub fn resolution_cores(&self) -> f64 {
         per_window(self.tick_ms * self.cores as f64, self.window_ms)
+    }
+
+    /// Cores' worth of waiting for a CPU during the timed region: the
+    /// kernel weighs each core's waiting time by how busy that core was,
+    /// so on a machine kept busy a core shared with one other program
+    /// waits all the time and shows as `1 / cores` of the region — times
+    /// the cores, one core's worth. None without PSI or a timed region.
+    pub fn region_waiting_cores(&self) -> Option<f64> {
+        let pressure_ms = self.region_pressure_ms?;
+        (self.region_ms > 0.0).then(|| pressure_ms / self.region_ms * self.cores as f64)
+    }
+
+    /// Outside load as this cell's policy sees it, in cores: other
+    /// programs and steal over the window, or — where the cell's own
+    /// threads cannot queue (`pressure_is_outside`) — the waiting for a
+    /// core during the timed region beyond [`PRESSURE_HOUSEKEEPING_CORES`],
+    /// whichever is larger.
+    pub fn outside_cores(&self, sensitivity: Sensitivity) -> f64 {
+        let ticks = self.foreign_cpu_cores() + self.steal_cores();
+        match self.region_waiting_cores() {
+            Some(waiting) if sensitivity.pressure_is_outside => {
+                ticks.max(waiting - PRESSURE_HOUSEKEEPING_CORES)
+            }
+            _ => ticks,
+        }
     }
 
     /// The fastest kernel speed seen around the timed region.
@@ -271,6 +334,11 @@ impl Accounting {
         }
     }
 
+    /// How long the window has been open.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Closes the window.
     pub fn finish(self) -> RepeatConditions {
         let machine = CpuTicks::now();
@@ -300,6 +368,18 @@ impl Accounting {
     }
 }
 
+/// How long a repeat's child waits after its kernel probes so that the
+/// accounted window (already `elapsed` long) reaches [`MIN_ACCOUNTED_WINDOW`];
+/// nothing for a cell that mostly waits (it tolerates far more, and its
+/// timed region is long against the ticks anyway).
+pub fn window_padding(elapsed: Duration, computes: bool) -> Duration {
+    if computes {
+        MIN_ACCOUNTED_WINDOW.saturating_sub(elapsed)
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// How much outside load a cell tolerates, and why.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sensitivity {
@@ -307,22 +387,30 @@ pub struct Sensitivity {
     pub max_outside_cores: f64,
     /// True when the cell's speed is set by CPU (the kernel drift applies).
     pub cpu_bound: bool,
+    /// True when the cell computes on no more threads than there are
+    /// cores: then its own threads never queue for a core, and CPU
+    /// pressure during its timed region is someone else's doing.
+    pub pressure_is_outside: bool,
 }
 
 /// The tolerance of a cell that computes (`computes`) on
-/// `cpu_parallelism` cores of `cores`, or mostly waits.
-pub fn sensitivity(computes: bool, cpu_parallelism: u64, cores: usize) -> Sensitivity {
-    let cores = cores.max(1) as f64;
+/// `computing_threads` threads at once (before the core limit: a model's
+/// workers, or one thread per task), on a machine of `cores`; or of a cell
+/// that mostly waits.
+pub fn sensitivity(computes: bool, computing_threads: u64, cores: usize) -> Sensitivity {
+    let cores_f = cores.max(1) as f64;
     if !computes {
         return Sensitivity {
-            max_outside_cores: WAIT_CELL_MAX_OUTSIDE_SHARE * cores,
+            max_outside_cores: WAIT_CELL_MAX_OUTSIDE_SHARE * cores_f,
             cpu_bound: false,
+            pressure_is_outside: false,
         };
     }
-    let spare = (cores - cpu_parallelism as f64).max(0.0);
+    let spare = (cores_f - computing_threads.min(cores.max(1) as u64) as f64).max(0.0);
     Sensitivity {
         max_outside_cores: (spare * SPARE_CORES_ABSORB_SHARE).max(CPU_ALL_CORES_MAX_OUTSIDE_CORES),
         cpu_bound: true,
+        pressure_is_outside: computing_threads <= cores.max(1) as u64,
     }
 }
 
@@ -335,7 +423,9 @@ pub enum Judgement {
 }
 
 /// Judges one repeat: disturbed when outside load beyond doubt (the figure
-/// minus its resolution) exceeded the cell's tolerance, or when the kernel
+/// minus its resolution) exceeded the cell's tolerance; when, in a cell
+/// whose own threads cannot queue, its threads waited for a core beyond
+/// [`PRESSURE_HOUSEKEEPING_CORES`] and the tolerance; or when the kernel
 /// ran more than [`KERNEL_DRIFT_TOLERANCE`] slower than `calibration`
 /// (iterations per µs; for cells that compute).
 pub fn judge_repeat(
@@ -351,6 +441,19 @@ pub fn judge_repeat(
              this cell tolerates {:.2}",
             sensitivity.max_outside_cores
         ));
+    }
+    if sensitivity.pressure_is_outside {
+        if let Some(waiting) = conditions.region_waiting_cores() {
+            if waiting - PRESSURE_HOUSEKEEPING_CORES > sensitivity.max_outside_cores {
+                return Judgement::Disturbed(format!(
+                    "the cell's threads waited for a core, {waiting:.2} cores' worth during \
+                     its {:.1} ms timed region (/proc/pressure/cpu, of which \
+                     {PRESSURE_HOUSEKEEPING_CORES} is the machine's own housekeeping): other \
+                     programs competed for its cores; this cell tolerates {:.2} more",
+                    conditions.region_ms, sensitivity.max_outside_cores
+                ));
+            }
+        }
     }
     if sensitivity.cpu_bound {
         if let Some(slowdown) = calibration.and_then(|c| conditions.kernel_slowdown(c)) {
@@ -369,14 +472,18 @@ pub fn judge_repeat(
 
 /// The outside load (cores) to judge a cell against when every repeat was
 /// disturbed by the same, steady, modest load and by nothing else: the
-/// median over the repeats. None when the load varied, was too large to
-/// judge around (more than [`STEADY_BACKGROUND_MAX_SHARE`] of the cores),
-/// or the kernel drifted.
-pub fn steady_background(repeats: &[RepeatConditions], calibration: Option<f64>) -> Option<f64> {
+/// median over the repeats (each repeat's [`RepeatConditions::outside_cores`]).
+/// None when the load varied, was too large to judge around (more than
+/// [`STEADY_BACKGROUND_MAX_SHARE`] of the cores), or the kernel drifted.
+pub fn steady_background(
+    repeats: &[RepeatConditions],
+    sensitivity: Sensitivity,
+    calibration: Option<f64>,
+) -> Option<f64> {
     let first = repeats.first()?;
     let outside: Vec<f64> = repeats
         .iter()
-        .map(|r| r.foreign_cpu_cores() + r.steal_cores())
+        .map(|r| r.outside_cores(sensitivity))
         .collect();
     let resolution = repeats
         .iter()
@@ -521,21 +628,150 @@ mod tests {
             repeat(1000.0, 232, 2000.0, 0),
             repeat(1000.0, 229, 2000.0, 0),
         ];
-        let load = steady_background(&calls, None).unwrap();
+        let load = steady_background(&calls, all_cores_cpu(), None).unwrap();
         assert!((load - 0.30).abs() < 1e-9, "{load}");
         // A hog core is half this machine: too much to judge around.
         let hog = [
             repeat(1000.0, 300, 2000.0, 0),
             repeat(1000.0, 300, 2000.0, 0),
         ];
-        assert_eq!(steady_background(&hog, None), None);
+        assert_eq!(steady_background(&hog, all_cores_cpu(), None), None);
         // A burst in one repeat is not steady.
         let burst = [
             repeat(1000.0, 202, 2000.0, 0),
             repeat(1000.0, 245, 2000.0, 0),
         ];
-        assert_eq!(steady_background(&burst, None), None);
-        assert_eq!(steady_background(&[], None), None);
+        assert_eq!(steady_background(&burst, all_cores_cpu(), None), None);
+        assert_eq!(steady_background(&[], all_cores_cpu(), None), None);
+    }
+
+    /// A repeat with a timed region of `region_ms` in which some task
+    /// waited `pressure_ms` for a core, in an otherwise quiet 60 ms window
+    /// on 2 cores (the cell used both cores during the region).
+    fn short_repeat(region_ms: f64, pressure_ms: f64) -> RepeatConditions {
+        let mut r = repeat(
+            60.0,
+            (region_ms * 2.0 / TICK_MS).round() as u64,
+            region_ms * 2.0,
+            0,
+        );
+        r.region_ms = region_ms;
+        r.region_pressure_ms = Some(pressure_ms);
+        r
+    }
+
+    #[test]
+    fn a_short_repeat_beside_a_busy_core_is_seen_by_its_cpu_pressure() {
+        // 2.5 ms of two computing threads beside a hog: one core holds two
+        // runnable tasks all the time, which the kernel weighs as half the
+        // region, one core's worth. The 10 ms ticks could not have said so.
+        let hogged = short_repeat(2.5, 1.25);
+        assert!((hogged.region_waiting_cores().unwrap() - 1.0).abs() < 1e-9);
+        assert!(matches!(
+            judge_repeat(&hogged, all_cores_cpu(), None),
+            Judgement::Disturbed(why) if why.contains("waited for a core")
+        ));
+        // A quiet machine's housekeeping (the sampler, kernel threads) makes
+        // the threads wait a few per cent of the time: not a disturbance.
+        let quiet = short_repeat(2.5, 0.1);
+        assert_eq!(
+            judge_repeat(&quiet, all_cores_cpu(), None),
+            Judgement::Quiet
+        );
+        // Housekeeping (0.3) plus the 0.1-core tolerance is 0.4 cores' worth,
+        // 0.5 ms of this region: just within, and just beyond.
+        let within = short_repeat(2.5, 0.45);
+        assert_eq!(
+            judge_repeat(&within, all_cores_cpu(), None),
+            Judgement::Quiet
+        );
+        let edge = short_repeat(2.5, 0.55);
+        assert!(matches!(
+            judge_repeat(&edge, all_cores_cpu(), None),
+            Judgement::Disturbed(_)
+        ));
+    }
+
+    #[test]
+    fn cpu_pressure_is_not_judged_where_the_cells_own_threads_queue() {
+        // Ten threads computing on 2 cores wait for each other all the time.
+        let many_threads = sensitivity(true, 10, 2);
+        assert!(!many_threads.pressure_is_outside);
+        let own_queueing = short_repeat(2.5, 2.5);
+        assert_eq!(
+            judge_repeat(&own_queueing, many_threads, None),
+            Judgement::Quiet
+        );
+        // Nor for cells that mostly wait, nor without PSI.
+        assert_eq!(
+            judge_repeat(&own_queueing, sensitivity(false, 2, 2), None),
+            Judgement::Quiet
+        );
+        let mut no_psi = short_repeat(2.5, 0.0);
+        no_psi.region_pressure_ms = None;
+        assert_eq!(no_psi.region_waiting_cores(), None);
+        assert_eq!(
+            judge_repeat(&no_psi, all_cores_cpu(), None),
+            Judgement::Quiet
+        );
+    }
+
+    #[test]
+    fn a_cell_with_fewer_tasks_than_cores_has_a_spare_core() {
+        // One task on a pool of 2 workers computes on one core.
+        let one_task = sensitivity(true, 1, 2);
+        assert_eq!(one_task.max_outside_cores, 0.5);
+        assert!(one_task.pressure_is_outside);
+        // Its thread sharing a core with a hog for the whole region is
+        // still seen: the busy core waits all the time, the other idles.
+        let shared = short_repeat(0.5, 0.5);
+        assert!(matches!(
+            judge_repeat(&shared, one_task, None),
+            Judgement::Disturbed(_)
+        ));
+    }
+
+    #[test]
+    fn a_short_repeat_beside_a_busy_core_is_seen_in_its_widened_window() {
+        // Without PSI: the 60 ms window holds 6 ticks of a hog core.
+        let mut r = repeat(60.0, 6 + 1, 5.0, 0);
+        r.region_ms = 2.5;
+        assert!((r.resolution_cores() - 1.0 / 3.0).abs() < 1e-9);
+        assert!(matches!(
+            judge_repeat(&r, all_cores_cpu(), None),
+            Judgement::Disturbed(why) if why.contains("other programs used")
+        ));
+        // Two stray ticks over the same window are within its doubt.
+        let stray = repeat(60.0, 2 + 1, 5.0, 0);
+        assert_eq!(
+            judge_repeat(&stray, all_cores_cpu(), None),
+            Judgement::Quiet
+        );
+    }
+
+    #[test]
+    fn only_short_repeats_that_compute_are_widened() {
+        let short = Duration::from_millis(20);
+        assert_eq!(window_padding(short, true), MIN_ACCOUNTED_WINDOW - short);
+        assert_eq!(window_padding(short, false), Duration::ZERO);
+        assert_eq!(window_padding(Duration::from_secs(1), true), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_steady_background_counts_the_cpu_pressure_too() {
+        // The ticks saw a modest 0.2 cores, but the cell's threads waited a
+        // core's worth: too much to judge around.
+        let waited: Vec<RepeatConditions> = (0..3)
+            .map(|_| {
+                let mut r = repeat(1000.0, 220, 2000.0, 0);
+                r.region_ms = 900.0;
+                r.region_pressure_ms = Some(450.0);
+                r
+            })
+            .collect();
+        assert_eq!(steady_background(&waited, all_cores_cpu(), None), None);
+        let not_judged = sensitivity(true, 10, 2);
+        assert!(steady_background(&waited, not_judged, None).is_some());
     }
 
     #[test]

@@ -238,9 +238,8 @@ pub struct RepeatResult {
     pub file_cache: Option<Box<crate::files::CacheState>>,
 }
 
-/// How one repeat ended.
-// One outcome per repeat, handed over at once and never stored in bulk: its
-// size does not matter, and boxing the result would only add an allocation.
+/// How one repeat ended. (One at a time, never stored in bulk: its size
+/// does not matter, and boxing the result would only add an allocation.)
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RepeatOutcome {
@@ -288,19 +287,28 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         computes.then(|| compute::iterations_for(PROBE_RUN_US, spec.iters_per_us));
     let batch = Arc::new(Batch::new(plan));
 
-    // The accounted window: kernel probe, timed region, kernel probe.
+    // The accounted window: kernel probe, timed region, kernel probe, and
+    // for a short repeat that computes, a wait until the window is long
+    // enough for /proc/stat's ticks (busy::MIN_ACCOUNTED_WINDOW).
     let accounting = Accounting::start();
     let before = probe_iterations.map(|n| compute::probe(n, PROBE_RUNS_BEFORE));
     let usage_before = Usage::now();
+    let pressure_before = measure::cpu_pressure_us();
     let start = batch.begin();
     runner.run(&batch)?;
     let wall = start.elapsed();
+    let pressure_after = measure::cpu_pressure_us();
     let usage = Usage::now().since(&usage_before);
     let after = probe_iterations.map(|n| compute::probe(n, PROBE_RUNS_AFTER).0);
+    std::thread::sleep(busy::window_padding(accounting.elapsed(), computes));
     let mut conditions = accounting.finish();
     conditions.kernel_rate_before = before.map(|(fastest, _)| fastest);
     conditions.kernel_rate_before_slowest = before.map(|(_, slowest)| slowest);
     conditions.kernel_rate_after = after;
+    conditions.region_ms = wall.as_secs_f64() * 1e3;
+    conditions.region_pressure_ms = pressure_before
+        .zip(pressure_after)
+        .map(|(before, after)| after.saturating_sub(before) as f64 / 1e3);
 
     batch.verify()?;
     let status = ProcStatus::current();
@@ -601,12 +609,14 @@ impl CellRun {
     pub fn new(spec: CellSpec, repeats: u32, timeout: Duration, policy: BusyPolicy) -> CellRun {
         let cores = measure::cores();
         let computes = workload::by_name(&spec.workload).is_some_and(|w| w.cpu_sensitive());
-        let parallelism = model::by_name(&spec.model).map_or(cores as u64, |m| {
+        // Threads computing at once: the model's, but never more than there
+        // are tasks (one task on a pool of two computes on one core).
+        let computing_threads = model::by_name(&spec.model).map_or(cores as u64, |m| {
             m.cpu_parallelism(spec.workers, spec.tasks)
-                .min(cores as u64)
+                .min(spec.tasks.max(1))
         });
         CellRun {
-            sensitivity: busy::sensitivity(computes, parallelism, cores),
+            sensitivity: busy::sensitivity(computes, computing_threads, cores),
             spec,
             repeats: repeats.max(1),
             timeout,
@@ -745,6 +755,7 @@ impl CellRun {
         let reasons: Vec<&String> = self.kept.iter().filter_map(|(_, d)| d.as_ref()).collect();
         let mut conditions = summarise(&samples, representative.as_ref());
         conditions.tolerance_cores = self.sensitivity.max_outside_cores;
+        conditions.pressure_judged = self.sensitivity.pressure_is_outside;
         conditions.kernel_drift = self.calibration().and_then(|c| {
             samples
                 .iter()
@@ -755,7 +766,7 @@ impl CellRun {
         conditions.on_busy = self.policy.on_busy.as_str().to_string();
         let mut disturbed = false;
         if !reasons.is_empty() {
-            match busy::steady_background(&samples, self.calibration()) {
+            match busy::steady_background(&samples, self.sensitivity, self.calibration()) {
                 Some(load) => {
                     let left = (machine.cores as f64 - load).max(0.1);
                     conditions.capacity_left_cores = Some(left);
@@ -917,6 +928,10 @@ fn summarise(samples: &[RepeatConditions], median: Option<&RepeatResult>) -> Con
         foreign_cpu_cores_max: per_repeat.iter().copied().fold(0.0, f64::max),
         steal_ms: samples.iter().map(|s| s.steal_ms).sum(),
         cpu_pressure_ms: (!pressure.is_empty()).then(|| pressure.iter().sum()),
+        region_waiting_cores_max: samples
+            .iter()
+            .filter_map(RepeatConditions::region_waiting_cores)
+            .reduce(f64::max),
         resolution_cores: if window_ms > 0.0 {
             tick_ms * cores as f64 / window_ms
         } else {

@@ -12,6 +12,7 @@
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
+//! - [`overhead`]: the harness's own cost, against bare reference programs.
 //! - [`http`]: the HTTP/1.1 server every model runs (`serve --model`);
 //!   [`load`]: the open-loop load generator that drives it;
 //!   [`server_sweep`]: latency against offered load for every model's server,
@@ -49,6 +50,7 @@ pub mod measure_report;
 pub mod memory;
 pub mod model;
 pub mod output;
+pub mod overhead;
 pub mod protocol;
 pub mod python_servers;
 pub mod records;

@@ -104,10 +104,21 @@ pub struct Conditions {
     /// CPU pressure (`/proc/pressure/cpu` `some`) over the repeats, ms; null
     /// without PSI. Includes the cell's own threads waiting for a core.
     pub cpu_pressure_ms: Option<f64>,
+    /// The most waiting for a core in one timed region, in cores' worth
+    /// (`/proc/pressure/cpu`, µs resolution); null without PSI. Judged as
+    /// outside load only where the cell's threads cannot queue on their own
+    /// (`pressure_judged`).
+    #[serde(default)]
+    pub region_waiting_cores_max: Option<f64>,
+    /// True when the cell never computes on more threads than there are
+    /// cores, so its threads' waiting counts as other programs' doing.
+    #[serde(default)]
+    pub pressure_judged: bool,
     /// Resolution of `foreign_cpu_cores`: `/proc/stat` counts whole 10 ms
     /// ticks per core, so over all windows it is known to about this many cores.
     pub resolution_cores: f64,
-    /// Accounted time over the repeats (timed regions plus kernel probes), ms.
+    /// Accounted time over the repeats (timed regions plus kernel probes,
+    /// widened to at least 60 ms per repeat for cells that compute), ms.
     pub window_ms: f64,
     /// Outside cores above which a repeat of this cell counts as disturbed.
     pub tolerance_cores: f64,

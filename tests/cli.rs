@@ -430,6 +430,9 @@ fn bad_input_is_one_line_and_exit_code_2() {
             "cannot write",
         ),
         (&["frobnicate"], "frobnicate"),
+        (&["overhead", "--model", "rayon"], "tokio, threads"),
+        (&["overhead", "--tasks", "0"], "--tasks"),
+        (&["overhead", "--sleep-ms", "soon"], "not a number"),
     ];
     for (args, expected) in cases {
         let output = lab().args(*args).output().unwrap();
@@ -541,4 +544,47 @@ fn file_cells_read_checked_files_and_record_the_cache_and_the_threads_started() 
         assert!(record["extra_threads"].as_u64().unwrap() >= 1, "{record}");
         assert!(record["command"].as_str().unwrap().contains("--file-kib 8"));
     }
+}
+
+#[test]
+fn overhead_compares_the_lab_with_its_bare_program() {
+    let output = lab()
+        .args([
+            "overhead",
+            "--model",
+            "tokio",
+            "--tasks",
+            "200",
+            "--sleep-ms",
+            "20",
+        ])
+        .args(["--repeat", "1", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let bare = std::path::Path::new(env!("CARGO_BIN_EXE_async-vs-blocking"))
+        .parent()
+        .unwrap()
+        .join("examples/bare_tokio");
+    if !bare.is_file() {
+        // Not built here: the command says, in one line, how to build it.
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("cargo build --release --examples"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{stderr}");
+    let comparison: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // 200 waits of 20 ms overlap in both programs: neither can beat one
+    // wait, and neither should take ten.
+    for side in ["bare_wall_ms", "lab_wall_ms"] {
+        let ms = comparison[side].as_f64().unwrap();
+        assert!((20.0..200.0).contains(&ms), "{side} {ms}: {comparison}");
+    }
+    let memory = comparison["memory_ratio"].as_f64().unwrap();
+    assert!(memory > 0.5 && memory < 10.0, "{comparison}");
+    assert_eq!(comparison["tasks"], 200);
 }

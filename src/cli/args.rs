@@ -54,6 +54,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare the lab with a bare program doing the same: N tasks that
+    /// sleep D, joined (examples/bare_tokio.rs, examples/bare_threads.rs).
+    /// Prints both wall times and peak memories and their ratios (targets:
+    /// time within 5 %, memory within 10 %). Needs `cargo build --release
+    /// --examples` first.
+    Overhead(OverheadArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
     Serve(crate::server::ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
@@ -163,6 +169,27 @@ pub struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub busy: crate::busy::BusyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OverheadArgs {
+    /// The model to compare with its bare program: tokio (a multi-thread
+    /// runtime, one worker per core) or threads (one OS thread per task).
+    #[arg(long, default_value = "tokio", value_parser = PossibleValuesParser::new(crate::overhead::MODELS))]
+    pub model: String,
+    /// Number of tasks (1 to 10,000,000; a million sleeping tokio tasks
+    /// need about 600 MiB).
+    #[arg(long, default_value = "5000", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: u64,
+    /// Wait per task in milliseconds.
+    #[arg(long, default_value = "30", value_parser = parse_ms, allow_hyphen_values = true)]
+    pub sleep_ms: f64,
+    /// Repeats of each program, interleaved; medians and largest peaks are compared.
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Print the comparison as one JSON line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -172,3 +172,16 @@ fn a_file_task_without_its_files_says_so() {
     let error = batch.verify().unwrap_err().to_string();
     assert!(error.contains("given no files"), "{error}");
 }
+
+#[test]
+fn a_sleeping_tasks_future_keeps_little_beside_the_runtimes_timer() {
+    // What the lab's tokio task holds beyond the Sleep a bare program would
+    // spawn: within TASK_STATE_MAX_BYTES, tokio's task cell stays in the
+    // same 128-byte size class as the bare program's.
+    let lab = async_task::<tokio_multi::TokioPrimitives>(batch("sleep", 1, 1.0, 0.0), 0);
+    let extra = std::mem::size_of_val(&lab) - std::mem::size_of::<tokio::time::Sleep>();
+    assert!(
+        extra <= TASK_STATE_MAX_BYTES,
+        "a sleeping task keeps {extra} bytes beside its Sleep (at most {TASK_STATE_MAX_BYTES})"
+    );
+}

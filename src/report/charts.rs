@@ -10,6 +10,7 @@
 //! 7. timer precision: requested vs actual sleep per timer.
 
 use super::data::{self, Dataset, Series, Variant, GOOD_EFFICIENCY};
+use super::marks;
 use super::palette;
 use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
 use super::timers::TimerRecord;
@@ -30,12 +31,16 @@ pub struct Chart {
 }
 
 impl Chart {
+    /// Draws `plot`; lines that lie on top of each other are told apart
+    /// first ([`marks::mark_coinciding`]), and the caption says so.
     pub(super) fn new(id: String, plot: &Plot, caption: String) -> anyhow::Result<Chart> {
+        let mut plot = plot.clone();
+        let overlap = marks::mark_coinciding(&mut plot);
         Ok(Chart {
             // Ids carry workload names read from input files: they name files.
             id: crate::output::safe_name(&id),
             title: plot.title.clone(),
-            caption,
+            caption: caption + &overlap,
             svg: plot.to_svg()?,
         })
     }
@@ -168,7 +173,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         })
         .collect();
     lines.extend(ideals);
-    let plot = Plot {
+    let mut plot = Plot {
         title: format!("Wall time — {}", variant_title(variant)),
         x: Axis::log_covering("tasks (log scale)", all_tasks(&series)),
         y: Axis::log_covering("wall time, ms (log scale)", y_values),
@@ -189,10 +194,12 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         (true, true) => "the waits overlapped plus the compute spread over every core",
         (false, false) => "the physical lower bound",
     };
+    let disturbed =
+        marks::mark_disturbed(&mut plot, &series, &[&|r: &CellRecord| r.wall_ms.median]);
     let caption = format!(
         "Each line is one model; lower is faster, and the whiskers span the fastest and \
          slowest repeat. The dashed line is the ideal: {ideal}. A line that climbs away \
-         from it as tasks grow is doing one after another what could have overlapped.{}",
+         from it as tasks grow is doing one after another what could have overlapped.{}{disturbed}",
         machines_note(dataset)
     );
     Chart::new(
@@ -236,7 +243,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
         points: threshold,
         whiskers: Vec::new(),
     });
-    let plot = Plot {
+    let mut plot = Plot {
         title: format!("Efficiency — {}", variant_title(variant)),
         x,
         y: Axis::linear_covering("efficiency = ideal / measured", 0.0, 1.05, efficiencies),
@@ -275,11 +282,12 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
              (the compute calibration ran slower than the cell, or the clock rounded)."
         )
     };
+    let disturbed = marks::mark_disturbed(&mut plot, &series, &[&|r: &CellRecord| r.efficiency]);
     let caption = format!(
         "Efficiency is the ideal time divided by the measured time: 1.0 means as fast as \
          the ideal (the workload's lower bound on these cores), 0.5 took twice as long.{above_note} \
          Points above the dotted line are within 90% of the ideal, as counted in the verdict \
-         at the top. {look_for}{}",
+         at the top. {look_for}{}{disturbed}",
         machines_note(dataset)
     );
     Chart::new(
@@ -548,7 +556,7 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
             label.to_string(),
         )
     };
-    let plot = Plot {
+    let mut plot = Plot {
         title: format!("Latency p50 / p99 — {}", variant_title(variant)),
         x,
         y: Axis::log_covering("task completion time, ms (log scale)", values),
@@ -562,11 +570,18 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         ],
         bands: Vec::new(),
     };
+    let disturbed = marks::mark_disturbed(
+        &mut plot,
+        &series,
+        &[&|r: &CellRecord| r.latency_ms.p50, &|r: &CellRecord| {
+            r.latency_ms.p99
+        }],
+    );
     let caption = format!(
         "When each task finished, counted from the start of the batch: the median task \
          (p50, solid) and the 99th percentile (p99, dotted, hollow markers). The dashed \
          line is one wait, the earliest a task can finish. A p99 far above the p50 means \
-         tasks queued for a free thread before they could even start waiting.{}",
+         tasks queued for a free thread before they could even start waiting.{}{disturbed}",
         machines_note(dataset)
     );
     Chart::new(

@@ -769,7 +769,7 @@ pub fn utc_date(unix_s: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::result::{LatencyMs, WallMs};
 

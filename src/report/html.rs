@@ -336,6 +336,8 @@ struct Page {
     /// Where each kind of figure came from: measured by this report's own
     /// run, loaded from a file (when and where it was measured), or quoted.
     provenance: Vec<String>,
+    /// The doctor's findings and each cell's outside load.
+    conditions: super::conditions::ConditionsView,
     servers: Option<ServersView>,
     /// The command that measures the server sweep, for a page without it.
     servers_command: &'static str,
@@ -818,6 +820,7 @@ pub fn render(
             .map(|found| claims_view(found, dataset, claims_section.charts)),
         claims_command: claims_section.command,
         provenance: provenance(report, dataset, claims_section.found),
+        conditions: super::conditions::view(dataset, report.doctor.as_ref()),
         servers: servers_view(&report.servers, server_charts),
         servers_command: SERVERS_COMMAND,
     };

@@ -14,19 +14,24 @@
 //! - [`data`]: merging records, series, verdicts, memory per unit;
 //! - [`plot`]: one line-chart renderer (plotters, SVG);
 //! - [`charts`]: which records go on which chart, and the captions;
+//! - [`marks`]: disturbed cells drawn hollow, coinciding lines told apart;
 //! - [`timers`]: the timer-precision records (`timers.jsonl`);
 //! - [`costs`]: spawn and switch costs per unit (`unit-costs.json`);
 //! - [`published`]: published figures beside the lab's own;
 //! - [`python`]: the Python mirror's models beside the lab's;
 //! - [`claims`]: the "Claims on trial" section, from a `claims.json`;
+//! - [`conditions`]: the "Measurement conditions" section, from `doctor.json`
+//!   and the records' outside load;
 //! - [`servers`]: the "Servers under load" section, from a `server.jsonl`;
 //! - [`html`]: the page (minijinja template).
 
 pub mod charts;
 pub mod claims;
+pub mod conditions;
 pub mod costs;
 pub mod data;
 pub mod html;
+pub mod marks;
 pub mod palette;
 pub mod plot;
 #[cfg(feature = "png")]
@@ -68,6 +73,9 @@ pub struct ReportData {
     /// The results files the records were loaded from; empty when this
     /// report measured them itself. The page says which it was.
     pub loaded_from: Vec<PathBuf>,
+    /// What `doctor` found just before the cells were measured (the first
+    /// `doctor.json` found beside the inputs, or in the output directory).
+    pub doctor: Option<crate::doctor::Examination>,
     /// Server sweep points, from a `server.jsonl` given as input or found
     /// beside one.
     pub servers: Vec<ServerPoint>,
@@ -132,6 +140,11 @@ pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     if servers_file.is_file() {
         add_servers(data, server_point::read_points(&servers_file)?);
     }
+    // The doctor's findings are context, not figures: an unreadable file
+    // leaves them out instead of refusing the report.
+    if data.doctor.is_none() {
+        data.doctor = crate::doctor::Examination::load(dir);
+    }
     Ok(())
 }
 
@@ -144,7 +157,7 @@ pub struct Written {
 }
 
 /// Copies the data a report was drawn from into `out` — results.jsonl /
-/// .csv, timers.jsonl, unit-costs.json, claims.json and server.jsonl — so that the page's
+/// .csv, timers.jsonl, unit-costs.json, claims.json, server.jsonl and doctor.json — so that the page's
 /// links work and the directory can be redrawn. For `report --input` only:
 /// when the report measured, each of these files was written by the
 /// experiment that measured it, and is not written again.
@@ -177,6 +190,9 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
         let servers = path_in(out, server_point::FILE_NAME)?;
         std::fs::write(&servers, lines)
             .with_context(|| format!("writing {}", servers.display()))?;
+    }
+    if let Some(doctor) = &report.doctor {
+        doctor.save(out)?;
     }
     Ok(())
 }

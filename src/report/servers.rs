@@ -177,11 +177,50 @@ fn rate_words(rate: f64, failed_at: Option<f64>) -> String {
     }
 }
 
+/// The best async and the best blocking lab server of one search, when
+/// both sides were measured.
+fn sides(points: &[ServerPoint], group: &Group) -> Option<((String, f64), (String, f64))> {
+    Some((
+        best_of(points, Style::Async, group)?,
+        best_of(points, Style::Blocking, group)?,
+    ))
+}
+
+/// One sentence over every search: where the best async server sustained
+/// clearly more than the best blocking one, and where it did not.
+pub fn summary(points: &[ServerPoint]) -> Option<String> {
+    let mut helped = Vec::new();
+    let mut did_not = Vec::new();
+    for group in searches(points).iter().filter(|g| g.mode == WaitMode::Own) {
+        if let Some(((_, async_rps), (_, blocking_rps))) = sides(points, group) {
+            if async_rps > CLEARLY_MORE * blocking_rps {
+                helped.push(group.title());
+            } else {
+                did_not.push(group.title());
+            }
+        }
+    }
+    if helped.is_empty() && did_not.is_empty() {
+        return None;
+    }
+    let list = |titles: &[String]| {
+        if titles.is_empty() {
+            "nowhere".to_string()
+        } else {
+            titles.join("; ")
+        }
+    };
+    Some(format!(
+        "Async sustained clearly more (beyond ×{CLEARLY_MORE}) in: {}. It did not in: {}.",
+        list(&helped),
+        list(&did_not)
+    ))
+}
+
 /// The sentence comparing the best async and the best blocking server of
 /// one search, when both sides were measured.
 pub fn comparison(points: &[ServerPoint], group: &Group) -> Option<String> {
-    let (async_model, async_rps) = best_of(points, Style::Async, group)?;
-    let (blocking_model, blocking_rps) = best_of(points, Style::Blocking, group)?;
+    let ((async_model, async_rps), (blocking_model, blocking_rps)) = sides(points, group)?;
     let outcome = if async_rps > CLEARLY_MORE * blocking_rps {
         if blocking_rps > 0.0 {
             format!("async sustained ×{:.1} more", async_rps / blocking_rps)
@@ -408,15 +447,18 @@ pub fn mode_sentence(row: &ModeRow) -> Option<String> {
     Some(sentence + ".")
 }
 
-/// Every verdict sentence of the section, computed from the points: for
-/// each search the best async against the best blocking server, then
+/// Every verdict sentence of the section, computed from the points: where
+/// async sustained more and where not, for each search the best async
+/// against the best blocking server, then
 /// memory and threads per connection, then each blocking call beside its fix.
 pub fn verdicts(points: &[ServerPoint]) -> Vec<String> {
-    let mut sentences: Vec<String> = searches(points)
-        .iter()
-        .filter(|g| g.mode == WaitMode::Own)
-        .filter_map(|g| comparison(points, g))
-        .collect();
+    let mut sentences: Vec<String> = summary(points).into_iter().collect();
+    sentences.extend(
+        searches(points)
+            .iter()
+            .filter(|g| g.mode == WaitMode::Own)
+            .filter_map(|g| comparison(points, g)),
+    );
     sentences.extend(footprint_sentences(points));
     sentences.extend(mode_rows(points).iter().filter_map(mode_sentence));
     sentences
@@ -811,7 +853,7 @@ mod tests {
         let sentences = verdicts(&points);
         let many = sentences
             .iter()
-            .find(|s| s.contains("1,000 connections"))
+            .find(|s| s.starts_with("wait 20 ms, 1,000 connections"))
             .unwrap();
         assert!(
             many.contains("(tokio) sustained 1,600 req/s")
@@ -820,12 +862,17 @@ mod tests {
         );
         let few = sentences
             .iter()
-            .find(|s| s.contains("10 connections"))
+            .find(|s| s.starts_with("wait 20 ms, 10 connections"))
             .unwrap();
         assert!(few.contains("async does not help here"), "{few}");
+        assert_eq!(
+            sentences[0],
+            "Async sustained clearly more (beyond ×1.2) in: wait 20 ms, 1,000 connections. \
+             It did not in: wait 20 ms, 10 connections."
+        );
         let mut blocking_ahead = search("smol", "/work?cpu_us=1000&bytes=64", 10, 200.0);
         blocking_ahead.extend(search("threads", "/work?cpu_us=1000&bytes=64", 10, 800.0));
-        let sentence = &verdicts(&blocking_ahead)[0];
+        let sentence = &verdicts(&blocking_ahead)[1];
         assert!(
             sentence.contains("blocking sustained ×4.0 more"),
             "{sentence}"

@@ -20,6 +20,7 @@ macro_rules! say_raw {
 
 mod claims;
 mod list;
+mod overhead;
 mod report;
 mod run;
 mod sweep;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Overhead(args) => overhead::overhead(args),
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),

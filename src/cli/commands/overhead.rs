@@ -1,0 +1,23 @@
+//! `overhead`: the lab's `run` beside a bare program doing the same.
+
+use crate::cli::args::OverheadArgs;
+use crate::interrupt;
+use anyhow::Context;
+
+pub(super) fn overhead(args: OverheadArgs) -> anyhow::Result<i32> {
+    interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+    let comparison = crate::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
+    if interrupt::requested() {
+        eprintln!(
+            "interrupted by {}: the comparison was cut short",
+            interrupt::signal_name().unwrap_or("a signal")
+        );
+        return Ok(interrupt::EXIT_CODE);
+    }
+    if args.json {
+        say!("{}", serde_json::to_string(&comparison)?);
+    } else {
+        say!("{}", comparison.text());
+    }
+    Ok(0)
+}
