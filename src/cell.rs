@@ -46,10 +46,17 @@ pub struct CellSpec {
     /// The latency server the parent started for this cell (`socket` workload).
     #[serde(default)]
     pub server: Option<std::net::SocketAddr>,
+    /// Size of every task's file, KiB (`file` workloads).
+    #[serde(default = "default_file_kib")]
+    pub file_kib: u64,
 }
 
 fn default_reply_bytes() -> u64 {
     crate::server::DEFAULT_REPLY_BYTES
+}
+
+fn default_file_kib() -> u64 {
+    workload::DEFAULT_FILE_KIB
 }
 
 impl CellSpec {
@@ -72,6 +79,7 @@ impl CellSpec {
             iters_per_us: 0.0,
             reply_bytes: default_reply_bytes(),
             server: None,
+            file_kib: default_file_kib(),
         }
     }
 
@@ -111,6 +119,19 @@ impl CellSpec {
         self
     }
 
+    /// The size of every task's file, KiB.
+    pub fn with_file_kib(mut self, file_kib: u64) -> CellSpec {
+        self.file_kib = file_kib;
+        self
+    }
+
+    /// The file size as a record stores it: None for workloads that read no file.
+    pub fn recorded_file_kib(&self) -> Option<u64> {
+        workload::by_name(&self.workload)
+            .is_some_and(|w| w.uses_files())
+            .then_some(self.file_kib)
+    }
+
     /// The latency server the tasks talk to.
     pub fn with_server(mut self, server: Option<std::net::SocketAddr>) -> CellSpec {
         self.server = server;
@@ -128,6 +149,7 @@ impl CellSpec {
             iters_per_us: self.iters_per_us,
             reply_bytes: self.reply_bytes,
             server: self.server,
+            file_kib: self.file_kib,
         }))
     }
 
@@ -168,6 +190,9 @@ impl CellSpec {
             if workload.uses_server() {
                 command += &format!(" --reply-bytes {}", self.reply_bytes);
             }
+            if workload.uses_files() {
+                command += &format!(" --file-kib {}", self.file_kib);
+            }
         }
         if let Some(kib) = self.stack_kib {
             command += &format!(" --stack-kib {kib}");
@@ -202,6 +227,15 @@ pub struct RepeatResult {
     /// compute kernel ran just before and after it.
     #[serde(default)]
     pub conditions: Option<RepeatConditions>,
+    /// Threads of the process once the runtime was built, just before the
+    /// timed region: what the run started beyond them (a blocking pool,
+    /// io_uring workers) is `peak_threads` minus this.
+    #[serde(default)]
+    pub threads_at_start: Option<u64>,
+    /// How the task files sat in the page cache when the timed region
+    /// started, and the bare read the ideal is made of (`file` workloads).
+    #[serde(default)]
+    pub file_cache: Option<Box<crate::files::CacheState>>,
 }
 
 /// How one repeat ended. (One at a time, never stored in bulk: its size
@@ -226,13 +260,27 @@ pub trait RepeatExecutor {
 pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
     let model =
         model::by_name(&spec.model).with_context(|| format!("unknown model {:?}", spec.model))?;
-    let plan = spec.plan()?;
+    let mut plan = spec.plan()?;
+    // The task files are written before the runtime is built, so the
+    // runtime's threads see none of it; removed when the repeat ends.
+    let files = match plan.file_read() {
+        Some(file) => Some(crate::files::TaskFiles::write(plan.tasks, file.bytes)?),
+        None => None,
+    };
+    if let Some(files) = &files {
+        plan.set_file_dir(files.dir());
+    }
     let mut runner = model
         .prepare(&ModelConfig {
             workers: spec.workers,
             stack_kib: spec.stack_kib,
         })
         .with_context(|| format!("building the {} runtime", spec.model))?;
+    // Warmed or dropped as late as possible before the timed region.
+    let file_cache = match (&files, plan.file_read()) {
+        (Some(files), Some(file)) => Some(Box::new(files.prepare(file.cold)?)),
+        _ => None,
+    };
     let threads_before = ProcStatus::current().threads;
     let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
     let probe_iterations =
@@ -276,6 +324,8 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         spawn_ms: batch.spawn_ns().map(|ns| ns as f64 / 1e6),
         peak_vm_kib: status.vm_peak_kib,
         conditions: Some(conditions),
+        threads_at_start: Some(threads_before),
+        file_cache,
     })
 }
 
@@ -558,7 +608,7 @@ impl CellRun {
     /// A cell about to run `repeats` repeats under `policy`.
     pub fn new(spec: CellSpec, repeats: u32, timeout: Duration, policy: BusyPolicy) -> CellRun {
         let cores = measure::cores();
-        let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
+        let computes = workload::by_name(&spec.workload).is_some_and(|w| w.cpu_sensitive());
         // Threads computing at once: the model's, but never more than there
         // are tasks (one task on a pool of two computes on one core).
         let computing_threads = model::by_name(&spec.model).map_or(cores as u64, |m| {
@@ -753,7 +803,14 @@ impl CellRun {
             0.0
         };
         if efficiency > busy::EFFICIENCY_CEILING && status == Status::Ok {
-            let why = efficiency_above_ceiling(&conditions, self.calibration());
+            let why = if workload.is_some_and(|w| w.uses_files()) {
+                "efficiency above 1.05: the reads overlapped better than one bare read per core \
+                 at a time (a device that serves several reads at once, or a bare read that ran \
+                 slow)"
+                    .to_string()
+            } else {
+                efficiency_above_ceiling(&conditions, self.calibration())
+            };
             conditions.note = Some(match conditions.note.take() {
                 Some(note) => format!("{note}; {why}"),
                 None => why,
@@ -763,6 +820,13 @@ impl CellRun {
         let reply_bytes = workload
             .is_some_and(|w| w.uses_server())
             .then_some(spec.reply_bytes);
+        let file_cache = crate::result::FileCache::of_repeats(
+            results.iter().filter_map(|r| r.file_cache.as_deref()),
+        );
+        let extra_threads = results
+            .iter()
+            .filter_map(|r| Some(r.peak_threads.saturating_sub(r.threads_at_start?)))
+            .max();
         let bytes_per_s = reply_bytes
             .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
             .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
@@ -795,6 +859,9 @@ impl CellRun {
             reply_bytes,
             bytes_per_s,
             stack_kib: spec.stack_kib.map(|k| k as u64),
+            file_kib: spec.recorded_file_kib(),
+            file_cache,
+            extra_threads,
             noisy: stats::is_noisy(&wall_ms),
             disturbed,
             conditions,
@@ -818,7 +885,11 @@ fn repeat_ideal_ms(
     result: &RepeatResult,
 ) -> f64 {
     let Some(plan) = plan else { return 0.0 };
-    let ideal = plan.ideal_ms(cores);
+    let files_ms = result
+        .file_cache
+        .as_ref()
+        .map_or(0.0, |cache| plan.file_ideal_ms(cores, cache.bare_read_us));
+    let ideal = plan.ideal_ms(cores) + files_ms;
     let rate = result
         .conditions
         .as_ref()
@@ -826,7 +897,7 @@ fn repeat_ideal_ms(
     match rate {
         Some(rate) if rate > 0.0 && iters_per_us > 0.0 => {
             let wait_ms = plan.wait_per_task().as_secs_f64() * 1e3;
-            wait_ms + (ideal - wait_ms) * iters_per_us / rate
+            wait_ms + files_ms + (ideal - wait_ms - files_ms) * iters_per_us / rate
         }
         _ => ideal,
     }
@@ -1043,6 +1114,8 @@ mod tests {
             peak_vm_kib: 9000,
             spawn_ms: Some(wall_ms / 100.0),
             conditions: None,
+            threads_at_start: None,
+            file_cache: None,
         })
     }
 

@@ -8,6 +8,7 @@
 //! - [`experiments`]: spawn and context-switch costs, shared by benches and reports.
 //! - [`measure_report`]: `report`'s measuring half (sweep, timers, costs → data files);
 //! - [`report`]: draws charts and the self-contained HTML page from data files.
+//! - [`files`]: the task files the `file` workloads read, warm or cold.
 //! - [`server`]: the loopback latency server behind the `socket` workload
 //!   ([`protocol`], [`server_process`], [`descriptors`]).
 //! - [`claims`]: popular claims about async, each tested by an experiment.
@@ -30,6 +31,7 @@ compile_error!(
 
 pub mod busy;
 pub mod cell;
+pub mod claim_records;
 pub mod claims;
 pub mod cli;
 pub mod compute;
@@ -38,6 +40,7 @@ pub mod doctor;
 pub mod error;
 pub mod experiments;
 pub mod export;
+pub mod files;
 pub mod http;
 pub mod interrupt;
 pub mod limits;

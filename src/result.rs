@@ -208,6 +208,19 @@ pub struct CellRecord {
     /// Stack size asked for the thread models with `--stack-kib`; null = platform default.
     #[serde(default)]
     pub stack_kib: Option<u64>,
+    /// Size of every task's file, KiB, for the `file` workloads; null otherwise.
+    #[serde(default)]
+    pub file_kib: Option<u64>,
+    /// How the task files sat in the page cache when the timed regions
+    /// started (`file` workloads; null otherwise).
+    #[serde(default)]
+    pub file_cache: Option<FileCache>,
+    /// Threads the run started beyond those the runtime had when the timed
+    /// region began — a blocking pool, io_uring workers — the largest over
+    /// the repeats (`peak_threads` minus the threads at the start); null in
+    /// records written before it was measured.
+    #[serde(default)]
+    pub extra_threads: Option<u64>,
     /// True when max/min wall over the repeats exceeds 1.5: treat the cell with care.
     #[serde(default)]
     pub noisy: bool,
@@ -231,6 +244,49 @@ pub struct CellRecord {
     /// The exact command line of the process that measured this cell.
     #[serde(default)]
     pub invocation: String,
+}
+
+/// How a `file` cell's task files sat in the page cache, over its repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileCache {
+    /// True when the cell asked for cold files (`file-cold`).
+    pub cold: bool,
+    /// The largest share of the files' pages resident in the page cache when
+    /// a timed region started (`mincore`): 1 for warm; about 0 when cold
+    /// really was cold.
+    pub resident_share_max: f64,
+    /// True when cold was asked for and every repeat's files were out of the
+    /// cache (at most `files::COLD_RESIDENT_MAX` resident).
+    pub really_cold: bool,
+    /// One bare `std::fs::read` of such a file on one thread in the cell's
+    /// process, µs (the median repeat's fastest): the ideal's unit.
+    pub bare_read_us: f64,
+    /// The file system the files were on.
+    pub file_system: String,
+    /// Why cold was not cold, when it was not; null otherwise.
+    pub note: Option<String>,
+}
+
+impl FileCache {
+    /// The record's summary of its repeats' cache states (None without any).
+    pub fn of_repeats<'a>(
+        states: impl Iterator<Item = &'a crate::files::CacheState>,
+    ) -> Option<FileCache> {
+        let states: Vec<&crate::files::CacheState> = states.collect();
+        let first = states.first()?;
+        let bare: Vec<f64> = states.iter().map(|s| s.bare_read_us).collect();
+        Some(FileCache {
+            cold: first.cold,
+            resident_share_max: states
+                .iter()
+                .map(|s| s.resident_share())
+                .fold(0.0, f64::max),
+            really_cold: states.iter().all(|s| s.really_cold()),
+            bare_read_us: crate::stats::median(&bare),
+            file_system: first.file_system.clone(),
+            note: states.iter().find_map(|s| s.note.clone()),
+        })
+    }
 }
 
 /// A cell a sweep left out, and why: its expected time was over the budget.

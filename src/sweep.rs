@@ -38,12 +38,14 @@ pub struct Profile {
     /// and waiting for it would blow the profile's time budget.
     pub max_expected_ms: f64,
     /// Workloads swept when `--workloads` is not given (empty: all).
-    pub workloads: &'static [&'static str],
+    pub workloads: Vec<&'static str>,
     /// Models swept when `--models` is not given (empty: all).
     pub models: Vec<&'static str>,
     /// Stack sizes (KiB; None = the platform's) swept for the models that
     /// create threads with a settable stack; other models run once.
     pub stack_kib: Vec<Option<u64>>,
+    /// Size of every task's file for the `file` workloads, KiB.
+    pub file_kib: u64,
     /// `report` with this profile also measures the reduced server run
     /// ([`crate::server_sweep::run_quick`]), so its page shows "Servers
     /// under load". (`sweep` runs servers only when asked: `--workloads
@@ -66,9 +68,15 @@ pub fn profile(name: &str) -> Option<Profile> {
             // three repeats): their answer is arithmetic, and measuring them
             // would take a third of the minute this profile has.
             max_expected_ms: 600.0,
-            workloads: &[],
+            // The workloads whose cells fit the minute (not the file ones).
+            workloads: workload::all()
+                .iter()
+                .filter(|w| w.fits_the_quick_profile())
+                .map(|w| w.name())
+                .collect(),
             models: Vec::new(),
             stack_kib: vec![None],
+            file_kib: workload::DEFAULT_FILE_KIB,
             report_servers: true,
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
@@ -80,9 +88,10 @@ pub fn profile(name: &str) -> Option<Profile> {
             repeats: 5,
             timeout_s: 120,
             max_expected_ms: 6_000.0,
-            workloads: &[],
+            workloads: Vec::new(),
             models: Vec::new(),
             stack_kib: vec![None],
+            file_kib: workload::DEFAULT_FILE_KIB,
             report_servers: true,
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
@@ -99,9 +108,10 @@ pub fn profile(name: &str) -> Option<Profile> {
             repeats: 2,
             timeout_s: 60,
             max_expected_ms: 10_000.0,
-            workloads: &["sleep"],
+            workloads: vec!["sleep"],
             models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
+            file_kib: workload::DEFAULT_FILE_KIB,
             report_servers: false,
         }),
         _ => None,
@@ -166,8 +176,10 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                 .iter()
                 .flat_map(|t| stacks.iter().map(move |s| (t, *s)))
             {
-                let plan =
-                    workload.plan(&Params::new(tasks, profile.sleep_ms, profile.cpu_us, 1.0));
+                let plan = workload.plan(&Params {
+                    file_kib: profile.file_kib,
+                    ..Params::new(tasks, profile.sleep_ms, profile.cpu_us, 1.0)
+                });
                 let expected_ms = plan.expected_ms(
                     model.wait_concurrency(options.workers, tasks),
                     model.cpu_parallelism(options.workers, tasks).min(cores),
@@ -186,7 +198,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                         .with_workers(options.workers)
                         .with_sleep_ms(profile.sleep_ms)
                         .with_cpu_us(profile.cpu_us)
-                        .with_stack_kib(stack_kib.map(|k| k as usize)),
+                        .with_stack_kib(stack_kib.map(|k| k as usize))
+                        .with_file_kib(profile.file_kib),
                 );
             }
         }
@@ -261,6 +274,9 @@ pub struct CellKey {
     pub cpu_us: f64,
     #[serde(default)]
     pub stack_kib: Option<u64>,
+    /// The file size of a `file` cell, KiB (None for other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_kib: Option<u64>,
 }
 
 impl CellKey {
@@ -275,6 +291,7 @@ impl CellKey {
             sleep_ms,
             cpu_us,
             stack_kib: spec.stack_kib.map(|k| k as u64),
+            file_kib: spec.recorded_file_kib(),
         }
     }
 
@@ -288,6 +305,7 @@ impl CellKey {
             sleep_ms: record.sleep_ms,
             cpu_us: record.cpu_us,
             stack_kib: record.stack_kib,
+            file_kib: record.file_kib,
         }
     }
 
@@ -302,6 +320,7 @@ impl CellKey {
             && close(self.sleep_ms, other.sleep_ms)
             && close(self.cpu_us, other.cpu_us)
             && self.stack_kib == other.stack_kib
+            && self.file_kib == other.file_kib
     }
 }
 
@@ -333,6 +352,7 @@ pub fn compared_groups(cells: Vec<CellSpec>) -> Vec<Vec<CellSpec>> {
                 && other.sleep_ms == spec.sleep_ms
                 && other.cpu_us == spec.cpu_us
                 && other.reply_bytes == spec.reply_bytes
+                && other.file_kib == spec.file_kib
                 && other.stack_kib == spec.stack_kib
         };
         match groups.iter_mut().find(|g| same(&g[0])) {
@@ -603,6 +623,29 @@ mod tests {
     }
 
     #[test]
+    fn the_file_workloads_are_in_the_full_profile_and_not_the_quick_one() {
+        let every_model: Vec<String> = model::names().into_iter().map(String::from).collect();
+        let mut quick = options("quick");
+        quick.models = every_model.clone();
+        let (quick, _) = grid(&quick);
+        assert!(quick.iter().all(|c| !c.workload.starts_with("file")));
+        assert!(quick.iter().any(|c| c.workload == "socket"));
+        let mut full = options("full");
+        full.models = every_model;
+        full.workloads = workload::names().into_iter().map(String::from).collect();
+        let (cells, _) = grid(&full);
+        let files: Vec<&CellSpec> = cells.iter().filter(|c| c.workload == "file-cold").collect();
+        assert_eq!(
+            files.len(),
+            5 * model::names().len(),
+            "every model, 1..10,000 tasks"
+        );
+        assert!(files
+            .iter()
+            .all(|c| c.file_kib == workload::DEFAULT_FILE_KIB));
+    }
+
+    #[test]
     fn cell_keys_match_the_way_records_store_cells() {
         let spec = |workload: &str, model: &str, sleep_ms: f64| {
             CellSpec::new(workload, model, 100)
@@ -645,6 +688,8 @@ mod tests {
                 spawn_ms: None,
                 peak_vm_kib: 1,
                 conditions: None,
+                threads_at_start: None,
+                file_cache: None,
             })
         }
     }

@@ -164,6 +164,33 @@ fn the_table_shows_verdict_thresholds_and_machine() {
 }
 
 #[test]
+fn file_io_reads_real_files_and_shows_the_threads_each_runtime_started() {
+    let report = claims_json("async-file-io");
+    let claim = &report.claims[0];
+    assert_eq!(claim.id, "async-file-io");
+    assert!(
+        claim.demonstration.is_none(),
+        "a verdict, not a demonstration"
+    );
+    // Every model read every file in both cases, each byte checked: a wall
+    // time and a thread count for each, or the claim says why it has none.
+    if claim.verdict == Verdict::NotMeasured && claim.figures.is_empty() {
+        panic!("the experiment failed: {}", claim.decided_by);
+    }
+    for case in ["warm", "cold"] {
+        for model in ["thread-pool", "threads", "tokio", "smol", "monoio"] {
+            assert!(value(claim, &format!("{case} {model}: wall")) > 0.0);
+        }
+        // tokio::fs hands every read to spawn_blocking, whose threads start on demand.
+        assert!(value(claim, &format!("{case} tokio: extra threads")) >= 1.0);
+    }
+    assert!(claim
+        .thresholds
+        .iter()
+        .any(|t| t.name == "FASTER_FRACTION_MAX"));
+}
+
+#[test]
 fn the_server_claim_reports_rates_no_server_can_beat() {
     // Whatever the verdict (a busy machine makes it "not measured", with
     // the figures kept), the rates obey arithmetic: nothing completes more

@@ -380,6 +380,49 @@ fn bad_input_is_one_line_and_exit_code_2() {
             ],
             "--workers",
         ),
+        (
+            &[
+                "run",
+                "--workload",
+                "file",
+                "--model",
+                "tokio",
+                "--tasks",
+                "1",
+                "--file-kib",
+                "0",
+            ],
+            "--file-kib",
+        ),
+        (
+            &[
+                "run",
+                "--workload",
+                "file",
+                "--model",
+                "tokio",
+                "--tasks",
+                "1",
+                "--file-kib",
+                "65537",
+            ],
+            "--file-kib",
+        ),
+        (
+            &[
+                "run",
+                "--workload",
+                "file-cold",
+                "--model",
+                "tokio",
+                "--tasks",
+                "100000",
+                "--file-kib",
+                "64",
+            ],
+            "lower --tasks or --file-kib",
+        ),
+        (&["sweep", "--file-kib", "many"], "--file-kib"),
         (&["sweep", "--models", "tokio,nope"], "valid"),
         (&["sweep", "--profile", "huge"], "quick, full"),
         (
@@ -464,6 +507,43 @@ fn async_models() -> Vec<&'static str> {
         .filter(|model| model.style() == async_vs_blocking::model::Style::Async)
         .map(|model| model.name())
         .collect()
+}
+
+#[test]
+fn file_cells_read_checked_files_and_record_the_cache_and_the_threads_started() {
+    for workload in ["file", "file-cold"] {
+        let record = run_json(&[
+            "--workload",
+            workload,
+            "--model",
+            "tokio",
+            "--tasks",
+            "20",
+            "--file-kib",
+            "8",
+            "--repeat",
+            "1",
+        ]);
+        assert_eq!(record["status"], "ok", "{record}");
+        assert_eq!(record["file_kib"], 8);
+        let cache = &record["file_cache"];
+        assert_eq!(cache["cold"], workload == "file-cold", "{record}");
+        // Warm: every page was read just before the timed region.
+        if workload == "file" {
+            assert_eq!(cache["resident_share_max"], 1.0, "{record}");
+        } else {
+            // Cold, or the record says why it could not be.
+            assert!(
+                cache["really_cold"] == true || cache["note"].is_string(),
+                "{record}"
+            );
+        }
+        assert!(cache["bare_read_us"].as_f64().unwrap() > 0.0);
+        assert!(record["ideal_ms"].as_f64().unwrap() > 0.0);
+        // tokio::fs runs every read on spawn_blocking threads, started on demand.
+        assert!(record["extra_threads"].as_u64().unwrap() >= 1, "{record}");
+        assert!(record["command"].as_str().unwrap().contains("--file-kib 8"));
+    }
 }
 
 #[test]

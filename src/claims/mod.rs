@@ -29,6 +29,7 @@ mod blocking_freezes_loop;
 mod cpu;
 mod cpu_starves_io;
 mod fan_out;
+mod file_io;
 mod lazy_futures;
 mod memory;
 mod one_request;
@@ -36,156 +37,19 @@ mod output;
 mod server_throughput;
 mod spawn_switch;
 
-pub use output::{claims_markdown, claims_table, list_text, tally, ClaimsReport};
+pub use crate::claim_records::{
+    tally, Band, Chart, ClaimResult, ClaimsReport, Figure, Kind, Line, Mark, Threshold, Verdict,
+};
+pub use output::{claims_markdown, claims_table, list_text};
 
 use crate::cell::{CellSpec, Provenance, RepeatExecutor};
 use crate::measure;
 use crate::result::{CellRecord, Status};
 use crate::stats;
 use crate::sweep;
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-/// What an experiment concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// The measurements agree with the claim.
-    Holds,
-    /// The claim is true only in part or under a condition; see `caveat`.
-    HoldsWithACaveat,
-    /// The measurements contradict the claim (a `caveat`, when present,
-    /// says what is true instead).
-    DoesNotHold,
-    /// The experiment failed to produce the numbers it needs; see `decided_by`.
-    NotMeasured,
-}
-
-impl Verdict {
-    /// The verdict in words.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Holds => "holds",
-            Verdict::HoldsWithACaveat => "holds with a caveat",
-            Verdict::DoesNotHold => "does not hold",
-            Verdict::NotMeasured => "not measured",
-        }
-    }
-}
-
-/// Whether a claim's outcome is decided by its measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// The measurement decides: the claim could hold or not on this machine.
-    Verdict,
-    /// The language or the machine fixes the outcome; the run shows it
-    /// happening, with numbers. Its "verdict" only says whether the run
-    /// showed what it is meant to show.
-    Demonstration,
-}
-
-/// One measured number behind a verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figure {
-    /// What was measured, e.g. `tokio wall` or `threads RSS per unit`.
-    pub label: String,
-    pub value: f64,
-    /// `ms`, `µs`, `ns`, `KiB`, `x` (a ratio), `count`...
-    pub unit: String,
-}
-
-/// A threshold a verdict is compared against: the name of the constant in
-/// the claim's source file and its value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Threshold {
-    /// The constant's name, e.g. `PARALLEL_SPEEDUP_MIN`.
-    pub name: String,
-    pub value: f64,
-    /// What crossing it means.
-    pub meaning: String,
-}
-
-/// A line of a chart: `(x, y)` points.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Line {
-    pub label: String,
-    pub points: Vec<[f64; 2]>,
-}
-
-/// A vertical marker on a chart (e.g. the 10–100 µs guidance).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mark {
-    pub x: f64,
-    pub label: String,
-}
-
-/// A span of x shaded on a chart (e.g. the 10–100 µs rule of thumb).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Band {
-    pub from: f64,
-    pub to: f64,
-    pub label: String,
-}
-
-/// Data for one chart, ready to draw: lines over a shared x axis. A line
-/// whose label starts with "idle" is a baseline (drawn dashed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Chart {
-    pub title: String,
-    pub x_label: String,
-    pub y_label: String,
-    /// True when the x axis should be logarithmic.
-    pub x_log: bool,
-    pub lines: Vec<Line>,
-    pub marks: Vec<Mark>,
-    #[serde(default)]
-    pub bands: Vec<Band>,
-    /// What to look at, in a sentence or two, for the caption.
-    #[serde(default)]
-    pub note: String,
-}
-
-/// The outcome of one claim's experiment: the row of the claims table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimResult {
-    /// The claim's id, as `--only` accepts it.
-    pub id: String,
-    /// The claim in plain words.
-    pub claim: String,
-    /// For a demonstration: what it shows ("demonstration: …" where shown);
-    /// `None` for a claim whose measurement decides its verdict.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub demonstration: Option<String>,
-    /// What the experiment does.
-    pub experiment: String,
-    /// The key numbers, in one or two sentences.
-    pub measured: String,
-    /// The numbers themselves.
-    pub figures: Vec<Figure>,
-    pub verdict: Verdict,
-    /// For `holds with a caveat`: the condition or the part that does not hold.
-    pub caveat: Option<String>,
-    /// Which numbers crossed which thresholds, on how many cores.
-    pub decided_by: String,
-    /// The thresholds this experiment compares against.
-    pub thresholds: Vec<Threshold>,
-    /// The command that reproduces this row.
-    pub command: String,
-    /// `run` commands that measure the underlying cells one at a time.
-    pub cell_commands: Vec<String>,
-    /// A chart of the experiment, where one helps.
-    pub chart: Option<Chart>,
-    /// Cores available when it was measured (verdicts can depend on it).
-    pub cores: usize,
-    /// The 1-minute load average when the experiment started: above `cores`,
-    /// other processes were competing for the CPU and timings are noisy.
-    pub load_average: f64,
-    /// How long the experiment took, s.
-    pub seconds: f64,
-}
 
 /// What a claim's experiment returns; [`run_claims`] adds the rest.
 pub struct Trial {
@@ -264,29 +128,6 @@ impl Claim {
     }
 }
 
-impl ClaimResult {
-    /// Whether the measurement decided this row.
-    pub fn kind(&self) -> Kind {
-        match self.demonstration {
-            Some(_) => Kind::Demonstration,
-            None => Kind::Verdict,
-        }
-    }
-
-    /// The verdict as shown: "holds with a caveat: …", or for a
-    /// demonstration "demonstration: …; as measured: does not hold".
-    pub fn verdict_line(&self) -> String {
-        let mut text = self.verdict.as_str().to_string();
-        if let Some(caveat) = &self.caveat {
-            text += &format!(": {caveat}");
-        }
-        match &self.demonstration {
-            Some(what) => format!("demonstration: {what}; as measured: {text}"),
-            None => text,
-        }
-    }
-}
-
 /// Every claim, in the order the table shows them.
 pub fn all() -> &'static [Claim] {
     &[
@@ -302,9 +143,22 @@ pub fn all() -> &'static [Claim] {
         memory::SCALES_TO_THOUSANDS,
         one_request::CLAIM,
         server_throughput::CLAIM,
+        file_io::CLAIM,
         cpu::THREADS_FOR_CPU,
         spawn_switch::SWITCH_COST,
     ]
+}
+
+/// Every claim's id and, for a demonstration, what it shows: what a report
+/// needs to know about the claims it did not measure.
+pub fn catalogue() -> Vec<crate::claim_records::CatalogueEntry> {
+    all()
+        .iter()
+        .map(|claim| crate::claim_records::CatalogueEntry {
+            id: claim.id.to_string(),
+            demonstrates: claim.demonstrates.map(String::from),
+        })
+        .collect()
 }
 
 /// The ids of every claim.
@@ -400,6 +254,7 @@ impl Trials<'_> {
             iters_per_us: 0.0,
             reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
             server: None,
+            file_kib: crate::workload::DEFAULT_FILE_KIB,
         }
     }
 }
@@ -521,9 +376,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_the_fourteen_of_the_claims_list_and_unique() {
+    fn ids_are_the_fifteen_of_the_claims_list_and_unique() {
         let ids = ids();
-        assert_eq!(ids.len(), 14);
+        assert_eq!(ids.len(), 15);
         for id in &ids {
             assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
             assert!(by_id(id).is_some());
@@ -543,6 +398,7 @@ mod tests {
             "async-server-throughput",
             "threads-for-cpu",
             "switch-cost",
+            "async-file-io",
         ] {
             assert!(ids.contains(&expected), "{expected}");
         }

@@ -1,23 +1,7 @@
 //! The claims table for the terminal, and the JSON document for the report.
 
-use super::{ClaimResult, Kind, Verdict};
-use crate::result::Machine;
+use super::{tally, ClaimResult, ClaimsReport, Kind};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table};
-use serde::{Deserialize, Serialize};
-
-/// Everything one `claims` run produced: what `--json` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimsReport {
-    /// The machine the claims ran on; verdicts may differ on another.
-    pub machine: Machine,
-    /// When the run started, seconds since the Unix epoch.
-    pub started_unix_s: u64,
-    /// How long the whole run took, s.
-    pub seconds: f64,
-    /// The exact command line.
-    pub invocation: String,
-    pub claims: Vec<ClaimResult>,
-}
 
 /// Table width when the terminal's is unknown.
 const DEFAULT_WIDTH: u16 = 180;
@@ -131,52 +115,6 @@ pub fn claims_markdown(report: &ClaimsReport) -> String {
     out
 }
 
-/// How many claims got each verdict, with the demonstrations counted apart,
-/// e.g. "verdicts: holds 3, holds with a caveat 4, does not hold 2;
-/// demonstrations (outcome fixed in advance): 4 — does not hold 2, holds
-/// with a caveat 2".
-pub fn tally(results: &[ClaimResult]) -> String {
-    let count = |kind: Kind| -> Vec<(Verdict, usize)> {
-        [
-            Verdict::Holds,
-            Verdict::HoldsWithACaveat,
-            Verdict::DoesNotHold,
-            Verdict::NotMeasured,
-        ]
-        .iter()
-        .map(|&v| {
-            (
-                v,
-                results
-                    .iter()
-                    .filter(|r| r.kind() == kind && r.verdict == v)
-                    .count(),
-            )
-        })
-        .collect()
-    };
-    let verdicts = count(Kind::Verdict)
-        .into_iter()
-        .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
-        .map(|(v, n)| format!("{} {n}", v.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let demonstrations = count(Kind::Demonstration);
-    let shown: usize = demonstrations.iter().map(|(_, n)| n).sum();
-    if shown == 0 {
-        return format!("verdicts: {verdicts}");
-    }
-    format!(
-        "verdicts: {verdicts}; demonstrations (outcome fixed in advance): {shown} — {}",
-        demonstrations
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(v, n)| format!("{} {n}", v.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
 /// The claims without measuring anything: id and claim.
 pub fn list_text() -> Table {
     let mut table = Table::new();
@@ -204,6 +142,8 @@ pub fn list_text() -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claim_records::Verdict;
+    use crate::result::Machine;
 
     fn result(id: &str, verdict: Verdict, caveat: Option<&str>) -> ClaimResult {
         ClaimResult {

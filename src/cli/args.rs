@@ -154,6 +154,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = crate::server::DEFAULT_REPLY_BYTES,
           value_parser = clap::value_parser!(u64).range(0..=crate::server::MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
+    /// Size of every task's own file in KiB (file and file-cold workloads; 1 to 65,536).
+    #[arg(long, default_value_t = workload::DEFAULT_FILE_KIB,
+          value_parser = clap::value_parser!(u64).range(1..=workload::MAX_FILE_KIB))]
+    pub file_kib: u64,
     /// Repeats, each in a fresh process; the record shows min/median/max.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
@@ -190,7 +194,7 @@ pub struct OverheadArgs {
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// quick: every model and workload at 1..1,000 tasks in about a minute;
+    /// quick: every model and workload (but the file ones) at 1..1,000 tasks in about a minute;
     /// full: up to 10,000 tasks, longer waits, more repeats;
     /// memory: peak RSS of 1,000..10,000 sleeping tasks per model, and memory
     /// per task or thread (writes memory.json).
@@ -227,6 +231,9 @@ pub struct SweepArgs {
     /// Stack size of threads the thread models create, in KiB [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub stack_kib: Option<u64>,
+    /// Size of every task's own file in KiB, for the file workloads (1 to 65,536) [default: the profile's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=workload::MAX_FILE_KIB))]
+    pub file_kib: Option<u64>,
     /// Keep the records already in OUT/results.jsonl and skip those cells
     /// (continue a sweep that was interrupted).
     #[arg(long)]

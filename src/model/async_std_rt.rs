@@ -16,6 +16,7 @@ use anyhow::Context;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -43,6 +44,12 @@ impl AsyncRuntime for AsyncStdPrimitives {
                 read => reply.feed(&buffer[..read]),
             }
         }
+    }
+
+    /// `async_std::fs::read`: the read runs on the blocking pool async-std
+    /// shares with smol (the `blocking` crate, up to 500 threads).
+    fn read_file(path: PathBuf) -> impl Future<Output = io::Result<Vec<u8>>> {
+        async_std::fs::read(path)
     }
 }
 

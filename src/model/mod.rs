@@ -22,8 +22,10 @@
 //! crate, and the documentation. Colours, CLI lists, sweeps, experiments,
 //! claims, crate versions and tests read the registry. A workload made of
 //! the existing [`Op`]s touches no model; a new kind of `Op` is interpreted
-//! here, once per style, with one [`AsyncRuntime`] method per async model.
-//! The README's contributor section gives the grep commands that check it.
+//! here, once per style, with one [`AsyncRuntime`] method that each async
+//! model's file implements with its own primitive (as `read_file` was for
+//! [`Op::ReadFile`]). The README's contributor section lists every file such
+//! an operation touches, and gives the grep commands that check the layering.
 
 mod async_std_rt;
 pub mod lab;
@@ -40,10 +42,11 @@ pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 
 use crate::compute;
 use crate::protocol::{self, ReplyCheck};
-use crate::workload::{Op, Plan, Request};
+use crate::workload::{FileRead, Op, Plan, Request};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -281,9 +284,32 @@ pub fn blocking_task(batch: &Batch, index: usize) {
                     return batch.fail(index, request_failed(request, &error));
                 }
             }
+            Op::ReadFile(file) => {
+                let outcome = check_file(index, file, std::fs::read(file.path(index)));
+                if let Err(error) = outcome {
+                    return batch.fail(index, file_failed(file, index, &error));
+                }
+            }
         }
     }
     batch.done(index, checksum);
+}
+
+/// Checks that task `index` read its whole file, every byte as written
+/// ([`crate::files`]).
+fn check_file(index: usize, file: &FileRead, contents: io::Result<Vec<u8>>) -> io::Result<()> {
+    let mut check = ReplyCheck::new(index as u64, file.bytes);
+    check.feed(&contents?);
+    check.finish()
+}
+
+/// The error a task reports when its file read failed.
+fn file_failed(file: &FileRead, index: usize, error: &io::Error) -> String {
+    if file.dir.as_os_str().is_empty() {
+        return "the file workload was given no files (the lab writes them before the timed                 region)"
+            .into();
+    }
+    format!("reading {}: {error}", file.path(index).display())
 }
 
 /// The blocking models' client: `std::net`, one blocking call after another.
@@ -329,6 +355,12 @@ pub trait AsyncRuntime {
         request: &[u8],
         reply: &mut ReplyCheck,
     ) -> impl Future<Output = io::Result<()>>;
+
+    /// The runtime's own way of reading a whole file: a hand-off to its
+    /// blocking thread pool (tokio::fs, async-std's fs, smol's `unblock`),
+    /// since epoll offers no readiness for regular files, or an io_uring
+    /// read (monoio).
+    fn read_file(path: PathBuf) -> impl Future<Output = io::Result<Vec<u8>>>;
 }
 
 /// Bytes a sleeping task's future may hold beyond the runtime's timer:
@@ -371,6 +403,13 @@ pub fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) -> impl Futu
                         .and_then(|()| reply.finish());
                     if let Err(error) = outcome {
                         return batch.fail(index, request_failed(request, &error));
+                    }
+                }
+                Op::ReadFile(file) => {
+                    // Boxed for the same reason as the request above.
+                    let contents = Box::pin(R::read_file(file.path(index))).await;
+                    if let Err(error) = check_file(index, file, contents) {
+                        return batch.fail(index, file_failed(file, index, &error));
                     }
                 }
             }

@@ -31,6 +31,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -63,6 +64,10 @@ impl AsyncRuntime for MonoioPrimitives {
             filled.clear();
             buffer = filled;
         }
+    }
+
+    fn read_file(path: PathBuf) -> impl std::future::Future<Output = io::Result<Vec<u8>>> {
+        read_whole_file(path)
     }
 }
 
@@ -482,4 +487,14 @@ impl monoio::blocking::ThreadPool for GrowingBlockingPool {
     fn schedule_task(&self, task: monoio::blocking::BlockingTask) {
         smol::unblock(move || task.run()).detach();
     }
+}
+
+// ---- the file workload ----
+
+/// `monoio::fs::read`: open, then one read of the whole file into an owned
+/// buffer, both submitted to io_uring — no thread pool. (On the epoll
+/// fallback monoio makes the same calls as plain blocking syscalls on the
+/// worker thread.)
+async fn read_whole_file(path: PathBuf) -> io::Result<Vec<u8>> {
+    monoio::fs::read(path).await
 }

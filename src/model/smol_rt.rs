@@ -14,6 +14,7 @@ use anyhow::Context;
 use async_executor::Executor;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -42,6 +43,12 @@ impl AsyncRuntime for SmolPrimitives {
                 read => reply.feed(&buffer[..read]),
             }
         }
+    }
+
+    /// `smol::unblock(std::fs::read)`: the read runs on the `blocking`
+    /// crate's thread pool (up to 500 threads), as smol's own file types do.
+    async fn read_file(path: PathBuf) -> io::Result<Vec<u8>> {
+        smol::unblock(move || std::fs::read(path)).await
     }
 }
 

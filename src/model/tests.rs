@@ -103,6 +103,76 @@ fn an_async_task_stays_small_whatever_ops_it_could_perform() {
     assert!(bytes < 512, "an async task's future is {bytes} bytes");
 }
 
+/// A `file` (or `file-cold`) batch of `tasks` tasks reading `bytes`-byte
+/// files, and the files it reads (removed when dropped).
+fn file_batch(cold: bool, tasks: u64, bytes: u64) -> (Arc<Batch>, crate::files::TaskFiles) {
+    let workload = if cold { "file-cold" } else { "file" };
+    let mut plan = crate::workload::by_name(workload)
+        .unwrap()
+        .plan(&Params::new(tasks, 0.0, 0.0, 50.0));
+    for op in &mut plan.ops {
+        if let Op::ReadFile(file) = op {
+            file.bytes = bytes;
+        }
+    }
+    let files = crate::files::TaskFiles::write(tasks, bytes).unwrap();
+    plan.set_file_dir(files.dir());
+    files.prepare(cold).unwrap();
+    (Arc::new(Batch::new(plan)), files)
+}
+
+#[test]
+fn every_model_reads_every_file_and_checks_every_byte_warm_and_cold() {
+    for model in all() {
+        let mut runner = model.prepare(&config()).unwrap();
+        for cold in [false, true] {
+            // Not a whole number of pages, nor of read buffers.
+            let (batch, _files) = file_batch(cold, 7, 5_000);
+            batch.begin();
+            runner.run(&batch).unwrap();
+            batch
+                .verify()
+                .unwrap_or_else(|e| panic!("{} (cold: {cold}): {e}", model.name()));
+        }
+    }
+}
+
+#[test]
+fn a_file_with_a_wrong_byte_or_missing_fails_its_task_in_every_model() {
+    for model in all() {
+        let mut runner = model.prepare(&config()).unwrap();
+        let (batch, files) = file_batch(false, 3, 2_000);
+        let path = crate::workload::task_file(files.dir(), 1);
+        let mut contents = std::fs::read(&path).unwrap();
+        contents[1_500] ^= 1;
+        std::fs::write(&path, contents).unwrap();
+        std::fs::remove_file(crate::workload::task_file(files.dir(), 2)).unwrap();
+        batch.begin();
+        runner.run(&batch).unwrap();
+        let error = batch.verify().unwrap_err().to_string();
+        // Whichever task failed first: the corrupt byte, or the missing
+        // file named (async-std words the error its own way).
+        assert!(
+            (error.contains("task 1:") && error.contains("byte 1500"))
+                || (error.contains("task 2:") && error.contains("task-2")),
+            "{}: {error}",
+            model.name()
+        );
+    }
+}
+
+#[test]
+fn a_file_task_without_its_files_says_so() {
+    let plan = crate::workload::by_name("file")
+        .unwrap()
+        .plan(&Params::new(1, 0.0, 0.0, 50.0));
+    let batch = Arc::new(Batch::new(plan));
+    batch.begin();
+    blocking_task(&batch, 0);
+    let error = batch.verify().unwrap_err().to_string();
+    assert!(error.contains("given no files"), "{error}");
+}
+
 #[test]
 fn a_sleeping_tasks_future_keeps_little_beside_the_runtimes_timer() {
     // What the lab's tokio task holds beyond the Sleep a bare program would

@@ -2,6 +2,7 @@
 //! (work stealing), tasks started with `tokio::spawn`. A wait parks the
 //! task, not the thread, so thousands of waits share a few threads; sockets
 //! are `tokio::net`, on tokio's own epoll reactor. Note:
+//! files are read with `tokio::fs`, on tokio's blocking thread pool. Note:
 //! tokio's timer has 1 ms granularity and rounds sleeps up to the next
 //! millisecond, so sleeps shorter than ~10 ms are not fair stand-ins for I/O.
 
@@ -14,6 +15,7 @@ use anyhow::Context;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +44,12 @@ impl AsyncRuntime for TokioPrimitives {
                 read => reply.feed(&buffer[..read]),
             }
         }
+    }
+
+    /// `tokio::fs::read`: the read runs on tokio's blocking pool
+    /// (`spawn_blocking`, up to 512 threads, kept 10 s after their last job).
+    fn read_file(path: PathBuf) -> impl Future<Output = io::Result<Vec<u8>>> {
+        tokio::fs::read(path)
     }
 }
 

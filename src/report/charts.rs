@@ -55,8 +55,11 @@ impl Chart {
 /// parameters when the workload appears with several.
 fn variant_id(dataset: &Dataset, variant: &Variant) -> String {
     if dataset.has_several_variants(&variant.workload) {
+        let file = variant
+            .file_kib
+            .map_or(String::new(), |kib| format!("-{kib}kib"));
         format!(
-            "{}-{}ms-{}us",
+            "{}-{}ms-{}us{file}",
             variant.workload,
             data::number(variant.sleep_ms),
             data::number(variant.cpu_us)
@@ -182,6 +185,10 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         bands: Vec::new(),
     };
     let ideal = match (variant.waits(), variant.computes()) {
+        _ if variant.reads_files() => {
+            "one bare std::fs::read of such a file, timed in the cell's own process, for every \
+             round of as many reads as there are cores"
+        }
         (true, false) => "all waits overlapped, so one wait however many tasks",
         (false, true) => "the work spread evenly over every core",
         (true, true) => "the waits overlapped plus the compute spread over every core",
@@ -247,7 +254,12 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
         legend_notes: Vec::new(),
         bands: Vec::new(),
     };
-    let look_for = if variant.waits() && !variant.computes() {
+    let look_for = if variant.reads_files() {
+        "Every model reads the same files; the async runtimes hand each read to a pool of \
+         blocking threads (monoio submits it to io_uring instead). Look for whether that \
+         hand-off made reading faster or only added a step — and see the threads chart for \
+         the threads it took."
+    } else if variant.waits() && !variant.computes() {
         "Look for the models that stay near 1.0 as the tasks grow: they keep every task \
          waiting at once, while a fixed number of threads falls away as soon as tasks \
          outnumber threads."
@@ -402,7 +414,14 @@ fn threads_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
          and async runtimes keep a fixed set of workers however many tasks there are; \
          one thread per task follows the dotted line, until the operating system's limits \
          stop it. A count below the line means early threads had already finished before \
-         the last ones started.{}",
+         the last ones started.{}{}",
+        if variant.reads_files() {
+            " For file reads, an async runtime's count above its workers is the blocking \
+             pool it handed the reads to (io_uring's own workers count too: the kernel runs \
+             them as threads of the process)."
+        } else {
+            ""
+        },
         machines_note(dataset)
     );
     Chart::new(
@@ -711,6 +730,10 @@ pub fn all(dataset: &Dataset, timers: &[TimerRecord]) -> anyhow::Result<Vec<Char
     }
     for variant in variants.iter().filter(|v| v.workload == "sleep") {
         charts.push(memory_chart(dataset, variant)?);
+        charts.push(threads_chart(dataset, variant)?);
+    }
+    // The threads a runtime starts for file reads (its blocking pool) are the lesson there.
+    for variant in variants.iter().filter(|v| v.reads_files()) {
         charts.push(threads_chart(dataset, variant)?);
     }
     for variant in variants.iter().filter(|v| v.workload == "cpu") {

@@ -11,7 +11,7 @@
 use super::charts::Chart;
 use super::palette;
 use super::plot::{self, Axis, Band, Edge, Line, Plot, Shape, Stroke};
-use crate::claims::{self, ClaimsReport};
+use crate::claim_records::{self as records, CatalogueEntry, ClaimsReport};
 use anyhow::Context;
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ pub struct FoundClaims {
     pub source: String,
     /// True only when this report ran the claims itself (`--claims`).
     pub measured_here: bool,
+    /// Every claim the lab knows (from whoever found or measured these), so
+    /// the page can name the ones this run lacks.
+    pub catalogue: Vec<CatalogueEntry>,
 }
 
 /// Writes a claims run as one JSON document.
@@ -37,8 +40,9 @@ pub fn write_claims(path: &Path, report: &ClaimsReport) -> anyhow::Result<()> {
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
-/// Reads a claims run written by [`write_claims`] or `claims --json`.
-pub fn read_claims(path: &Path) -> anyhow::Result<ClaimsReport> {
+/// Reads a claims run written by [`write_claims`] or `claims --json`;
+/// `catalogue` labels the demonstrations of files written before they were.
+pub fn read_claims(path: &Path, catalogue: &[CatalogueEntry]) -> anyhow::Result<ClaimsReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut report: ClaimsReport = serde_json::from_str(&text).with_context(|| {
@@ -51,9 +55,10 @@ pub fn read_claims(path: &Path) -> anyhow::Result<ClaimsReport> {
     // to the claim's definition, not to the measurement, so it is added.
     for result in &mut report.claims {
         if result.demonstration.is_none() {
-            result.demonstration = claims::by_id(&result.id)
-                .and_then(|c| c.demonstrates)
-                .map(String::from);
+            result.demonstration = catalogue
+                .iter()
+                .find(|entry| entry.id == result.id)
+                .and_then(|entry| entry.demonstrates.clone());
         }
     }
     Ok(report)
@@ -77,10 +82,14 @@ pub fn candidates(inputs: &[PathBuf], out: &Path) -> Vec<PathBuf> {
 
 /// The newest claims run among `places` (by when it started), if any file
 /// exists. A file that exists but cannot be read is an error naming it.
-pub fn find(places: &[PathBuf]) -> anyhow::Result<Option<FoundClaims>> {
+/// `catalogue` is every claim the lab knows (`claims::catalogue()`).
+pub fn find(
+    places: &[PathBuf],
+    catalogue: &[CatalogueEntry],
+) -> anyhow::Result<Option<FoundClaims>> {
     let mut newest: Option<FoundClaims> = None;
     for place in places.iter().filter(|p| p.is_file()) {
-        let report = read_claims(place)?;
+        let report = read_claims(place, catalogue)?;
         if newest
             .as_ref()
             .map_or(true, |n| report.started_unix_s > n.report.started_unix_s)
@@ -89,6 +98,7 @@ pub fn find(places: &[PathBuf]) -> anyhow::Result<Option<FoundClaims>> {
                 report,
                 source: format!("Read from {}", place.display()),
                 measured_here: false,
+                catalogue: catalogue.to_vec(),
             });
         }
     }
@@ -135,7 +145,7 @@ fn is_baseline(label: &str) -> bool {
 
 /// A claim's chart data as a [`Plot`]: the y axis is logarithmic when the
 /// values span more than two decades.
-pub fn plot(chart: &claims::Chart) -> Plot {
+pub fn plot(chart: &records::Chart) -> Plot {
     let xs: Vec<f64> = chart
         .lines
         .iter()
@@ -277,7 +287,7 @@ pub fn threshold_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::{Chart as ClaimChart, Line as ClaimLine};
+    use crate::claim_records::{Band, Chart as ClaimChart, Line as ClaimLine};
 
     fn chart() -> ClaimChart {
         ClaimChart {
@@ -300,7 +310,7 @@ mod tests {
                 },
             ],
             marks: vec![],
-            bands: vec![claims::Band {
+            bands: vec![Band {
                 from: 10.0,
                 to: 100.0,
                 label: "rule of thumb: 10–100 µs".into(),
@@ -353,11 +363,13 @@ mod tests {
         write_claims(&b.join(FILE_NAME), &report(100)).unwrap();
         let places = candidates(&[a.join("results.jsonl")], &b);
         assert_eq!(places.len(), 2);
-        let found = find(&places).unwrap().unwrap();
+        let found = find(&places, &[]).unwrap().unwrap();
         assert_eq!(found.report.started_unix_s, 200);
-        assert!(find(&[dir.path().join("none.json")]).unwrap().is_none());
+        assert!(find(&[dir.path().join("none.json")], &[])
+            .unwrap()
+            .is_none());
         std::fs::write(b.join(FILE_NAME), "{").unwrap();
-        let error = format!("{:#}", find(&places).unwrap_err());
+        let error = format!("{:#}", find(&places, &[]).unwrap_err());
         assert!(error.contains("b/claims.json"), "{error}");
     }
 

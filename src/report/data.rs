@@ -37,6 +37,8 @@ pub struct Variant {
     pub workload: String,
     pub sleep_ms: f64,
     pub cpu_us: f64,
+    /// The file each task reads, KiB (`file` workloads).
+    pub file_kib: Option<u64>,
 }
 
 impl Variant {
@@ -45,6 +47,7 @@ impl Variant {
             workload: record.workload.clone(),
             sleep_ms: record.sleep_ms,
             cpu_us: record.cpu_us,
+            file_kib: record.file_kib,
         }
     }
 
@@ -52,10 +55,14 @@ impl Variant {
         record.workload == self.workload
             && record.sleep_ms == self.sleep_ms
             && record.cpu_us == self.cpu_us
+            && record.file_kib == self.file_kib
     }
 
     /// What each task does, e.g. "20 ms wait, then 500 µs compute".
     pub fn parameters(&self) -> String {
+        if let Some(kib) = self.file_kib {
+            return format!("reads its own {kib} KiB file");
+        }
         match (self.sleep_ms > 0.0, self.cpu_us > 0.0) {
             (true, true) => format!(
                 "{} ms wait, then {} µs compute per task",
@@ -76,6 +83,11 @@ impl Variant {
     /// True when the workload computes.
     pub fn computes(&self) -> bool {
         self.cpu_us > 0.0
+    }
+
+    /// True when every task reads a file.
+    pub fn reads_files(&self) -> bool {
+        self.file_kib.is_some()
     }
 }
 
@@ -251,6 +263,7 @@ impl Dataset {
                 .then(a.workload.cmp(&b.workload))
                 .then(a.sleep_ms.total_cmp(&b.sleep_ms))
                 .then(a.cpu_us.total_cmp(&b.cpu_us))
+                .then(a.file_kib.cmp(&b.file_kib))
         });
         variants
     }
@@ -797,6 +810,9 @@ pub(crate) mod tests {
             reply_bytes: None,
             bytes_per_s: None,
             stack_kib: None,
+            file_kib: None,
+            file_cache: None,
+            extra_threads: None,
             noisy: false,
             disturbed: false,
             conditions: Default::default(),
@@ -966,5 +982,21 @@ pub(crate) mod tests {
         assert_eq!(efficiency_text(0.897), "0.897");
         assert_eq!(efficiency_text(0.9), "0.90");
         assert_eq!(bytes(9031.0), "8.8 KiB");
+    }
+
+    #[test]
+    fn files_of_different_sizes_are_different_variants() {
+        let file = |kib: u64, tasks: u64| CellRecord {
+            sleep_ms: 0.0,
+            cpu_us: 0.0,
+            file_kib: Some(kib),
+            ..record("file", "tokio", tasks, 0.5)
+        };
+        let dataset = Dataset::new(vec![file(16, 10), file(16, 100), file(64, 10)]);
+        let variants = dataset.variants();
+        assert_eq!(variants.len(), 2);
+        assert!(variants.iter().all(Variant::reads_files));
+        assert_eq!(variants[0].parameters(), "reads its own 16 KiB file");
+        assert_eq!(dataset.series(&variants[1])[0].ok().count(), 1);
     }
 }

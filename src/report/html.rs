@@ -13,7 +13,7 @@ use super::python;
 use super::servers;
 use super::timers::{self, TimerRecord};
 use super::ReportData;
-use crate::claims::{self, Verdict};
+use crate::claim_records::{self, Verdict};
 use crate::model;
 use serde::Serialize;
 
@@ -714,13 +714,14 @@ fn claims_view(found: &FoundClaims, dataset: &Dataset, charts: &[Chart]) -> Clai
         .collect();
     ClaimsView {
         rows,
-        tally: claims::tally(&report.claims),
+        tally: claim_records::tally(&report.claims),
         measured_on,
         other_machine: !dataset.machines.is_empty() && dataset.machine_index(machine).is_none(),
-        missing: claims::ids()
-            .into_iter()
-            .filter(|id| !report.claims.iter().any(|c| c.id == *id))
-            .map(String::from)
+        missing: found
+            .catalogue
+            .iter()
+            .filter(|entry| !report.claims.iter().any(|c| c.id == entry.id))
+            .map(|entry| entry.id.clone())
             .collect(),
         source: found.source.clone(),
         invocation: report.invocation.clone(),

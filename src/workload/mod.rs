@@ -7,12 +7,14 @@
 //! one line in [`all`].
 
 mod cpu;
+mod file;
 mod mixed;
 mod sleep;
 mod socket;
 
 use crate::compute;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One step of a task.
@@ -28,6 +30,36 @@ pub enum Op {
     /// check its whole reply: real I/O. Blocking models use `std::net`;
     /// async models their runtime's own sockets.
     Request(Request),
+    /// Read the task's own file, whole, and check every byte: real file
+    /// I/O. Blocking models call `std::fs::read`; async models their
+    /// runtime's own file API (a blocking pool, or io_uring).
+    ReadFile(FileRead),
+}
+
+/// One file read (the files are written by [`crate::files`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRead {
+    /// The directory of the task files; empty until the lab has written them.
+    pub dir: PathBuf,
+    /// The size of every task's file, bytes.
+    pub bytes: u64,
+    /// True when the files' pages are dropped from the page cache before the
+    /// timed region (`file-cold`).
+    pub cold: bool,
+}
+
+impl FileRead {
+    /// The file task `index` reads.
+    pub fn path(&self, index: usize) -> PathBuf {
+        task_file(&self.dir, index)
+    }
+}
+
+/// The file of task `index` in `dir`. Its byte k is the latency server's
+/// byte k of reply `index` ([`crate::protocol::reply_byte`]), so every byte
+/// read is checked the same way a reply is.
+pub fn task_file(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("task-{index}"))
 }
 
 /// One request to the latency server (protocol: [`crate::protocol`]).
@@ -56,9 +88,41 @@ impl Plan {
             .map(|op| match op {
                 Op::Sleep(d) => *d,
                 Op::Request(request) => request.delay,
-                Op::Compute { .. } => Duration::ZERO,
+                Op::Compute { .. } | Op::ReadFile(_) => Duration::ZERO,
             })
             .sum()
+    }
+
+    /// The file one task reads, if it reads one.
+    pub fn file_read(&self) -> Option<&FileRead> {
+        self.ops.iter().find_map(|op| match op {
+            Op::ReadFile(file) => Some(file),
+            _ => None,
+        })
+    }
+
+    /// Points every file read at `dir`, where the lab wrote the task files.
+    pub fn set_file_dir(&mut self, dir: &Path) {
+        for op in &mut self.ops {
+            if let Op::ReadFile(file) = op {
+                file.dir = dir.to_path_buf();
+            }
+        }
+    }
+
+    /// The file reads' share of the ideal, ms: ⌈N/P⌉ bare reads of one file
+    /// (`bare_read_us`, timed in the cell's own process). Reading a cached
+    /// file is copying memory, which needs a core, so reads overlap only as
+    /// far as the cores go. For cold reads a device that serves several at
+    /// once can beat it: there the ideal is a reference, not a bound.
+    pub fn file_ideal_ms(&self, cores: usize, bare_read_us: f64) -> f64 {
+        let reads = self
+            .ops
+            .iter()
+            .filter(|op| matches!(op, Op::ReadFile(_)))
+            .count() as f64;
+        let rounds = self.tasks.div_ceil(cores.max(1) as u64) as f64;
+        rounds * reads * bare_read_us / 1e3
     }
 
     /// The compute one task performs, in microseconds.
@@ -98,10 +162,18 @@ impl Plan {
     pub fn expected_ms(&self, wait_concurrency: u64, cpu_parallelism: u64) -> f64 {
         let wait_rounds = self.tasks.div_ceil(wait_concurrency.max(1)) as f64;
         let cpu_rounds = self.tasks.div_ceil(cpu_parallelism.max(1)) as f64;
+        let file_ms = self
+            .file_read()
+            .map_or(0.0, |file| file.bytes as f64 / ASSUMED_FILE_BYTES_PER_MS);
         wait_rounds * self.wait_per_task().as_secs_f64() * 1e3
-            + cpu_rounds * self.compute_us_per_task() / 1e3
+            + cpu_rounds * (self.compute_us_per_task() / 1e3 + file_ms)
     }
 }
+
+/// How fast [`Plan::expected_ms`] assumes a file is read (and written before
+/// the timed region), bytes per ms: 100 MB/s, a slow disk's pace. Only for
+/// keeping sweeps within their time budget.
+const ASSUMED_FILE_BYTES_PER_MS: f64 = 100_000.0;
 
 /// The parameters a user can set for a cell's workload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,7 +189,20 @@ pub struct Params {
     pub reply_bytes: u64,
     /// The latency server's address, once the lab has started one.
     pub server: Option<SocketAddr>,
+    /// Size of every task's file, KiB (`file` workloads).
+    pub file_kib: u64,
 }
+
+/// The file size a cell reads when `--file-kib` is not given, KiB: a small
+/// file (a configuration file, a template, a thumbnail).
+pub const DEFAULT_FILE_KIB: u64 = 16;
+
+/// The largest file `--file-kib` accepts, KiB (64 MiB).
+pub const MAX_FILE_KIB: u64 = 65_536;
+
+/// The most bytes a cell's files may take together (one file per task,
+/// written before every repeat): 1 GiB.
+pub const MAX_FILES_BYTES: u64 = 1 << 30;
 
 impl Params {
     /// Parameters without a latency server: the default reply size and no
@@ -131,6 +216,7 @@ impl Params {
             iters_per_us,
             reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
             server: None,
+            file_kib: DEFAULT_FILE_KIB,
         }
     }
 
@@ -161,6 +247,24 @@ pub trait Workload: Sync {
     fn uses_server(&self) -> bool {
         false
     }
+    /// Whether the tasks read files (which the lab then writes before the
+    /// timed region, and `--file-kib` matters).
+    fn uses_files(&self) -> bool {
+        false
+    }
+    /// Whether the quick profile (the default `report`, about a minute)
+    /// sweeps it; false for a workload whose cells cost far more than their
+    /// timed region (the file workloads write their files before every
+    /// repeat). The full profile and `--workloads` sweep every workload.
+    fn fits_the_quick_profile(&self) -> bool {
+        true
+    }
+    /// Whether outside load on the cores disturbs the cell as it disturbs
+    /// compute: true for workloads that compute, and for file reads, which
+    /// copy memory.
+    fn cpu_sensitive(&self) -> bool {
+        self.uses_cpu() || self.uses_files()
+    }
     /// The ops each task performs.
     fn ops(&self, params: &Params) -> Vec<Op>;
 
@@ -175,7 +279,14 @@ pub trait Workload: Sync {
 
 /// Every workload, in the order tables and charts show them.
 pub fn all() -> &'static [&'static dyn Workload] {
-    &[&sleep::Sleep, &cpu::Cpu, &mixed::Mixed, &socket::Socket]
+    &[
+        &sleep::Sleep,
+        &cpu::Cpu,
+        &mixed::Mixed,
+        &socket::Socket,
+        &file::File { cold: false },
+        &file::File { cold: true },
+    ]
 }
 
 /// The names of every workload.
@@ -227,6 +338,32 @@ mod tests {
         let plan = by_name("mixed").unwrap().plan(&params(10));
         assert_eq!(plan.expected_ms(1, 1), 10.0 * 101.0);
         assert_eq!(plan.expected_ms(10, 2), 100.0 + 5.0);
+    }
+
+    #[test]
+    fn file_reads_overlap_as_far_as_the_cores_go() {
+        let warm = by_name("file").unwrap().plan(&params(10));
+        assert_eq!(warm.ideal_ms(2), 0.0, "the bare read is timed in the cell");
+        // 10 reads of 100 µs on 2 cores: 5 rounds.
+        assert_eq!(warm.file_ideal_ms(2, 100.0), 0.5);
+        assert_eq!(warm.file_read().unwrap().bytes, DEFAULT_FILE_KIB * 1024);
+        assert!(!warm.file_read().unwrap().cold);
+        assert!(
+            by_name("file-cold")
+                .unwrap()
+                .plan(&params(1))
+                .file_read()
+                .unwrap()
+                .cold
+        );
+        let mut plan = warm.clone();
+        plan.set_file_dir(Path::new("/x"));
+        assert_eq!(plan.file_read().unwrap().path(3), Path::new("/x/task-3"));
+        assert!(by_name("sleep")
+            .unwrap()
+            .plan(&params(1))
+            .file_read()
+            .is_none());
     }
 
     #[test]

@@ -29,14 +29,21 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             report: claims,
             source: "Measured by this report (--claims)".into(),
             measured_here: true,
+            catalogue: crate::claims::catalogue(),
         })
     } else {
         None
     };
     let mut data = if args.input.is_empty() {
+        let profile = sweep::profile(&args.profile).expect("clap checked the profile name");
+        let workloads = if profile.workloads.is_empty() {
+            workload::names()
+        } else {
+            profile.workloads.clone()
+        };
         let options = SweepOptions {
-            profile: sweep::profile(&args.profile).expect("clap checked the profile name"),
-            workloads: workload::names().into_iter().map(String::from).collect(),
+            profile,
+            workloads: workloads.into_iter().map(String::from).collect(),
             models: model::names().into_iter().map(String::from).collect(),
             workers: measure::cores(),
             out: args.out.clone(),
@@ -64,14 +71,16 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     let measured = args.input.is_empty();
     data.claims = match measured_claims {
         Some(found) => Some(found),
-        None => report::claims::find(&report::claims::candidates(&args.input, &args.out)).map_err(
-            |error| {
-                UsageError(format!(
-                    "error: {}",
-                    format!("{error:#}").replace('\n', " ")
-                ))
-            },
-        )?,
+        None => report::claims::find(
+            &report::claims::candidates(&args.input, &args.out),
+            &crate::claims::catalogue(),
+        )
+        .map_err(|error| {
+            UsageError(format!(
+                "error: {}",
+                format!("{error:#}").replace('\n', " ")
+            ))
+        })?,
     };
     if !measured {
         // Measuring wrote each data file once; drawn from saved files, the

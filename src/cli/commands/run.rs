@@ -3,7 +3,7 @@
 use super::{invocation, workers_or_cores};
 use crate::cell::{CellSpec, ChildProcess, Provenance};
 use crate::cli::args::RunArgs;
-use crate::error::EXIT_CELL_FAILED;
+use crate::error::{UsageError, EXIT_CELL_FAILED};
 use crate::interrupt;
 use crate::result::Status;
 use crate::sweep;
@@ -18,7 +18,13 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
         .with_sleep_ms(args.sleep_ms)
         .with_cpu_us(args.cpu_us)
         .with_stack_kib(args.stack_kib.map(|k| k as usize))
-        .with_reply_bytes(args.reply_bytes);
+        .with_reply_bytes(args.reply_bytes)
+        .with_file_kib(args.file_kib);
+    if let Some(workload) = crate::workload::by_name(&args.workload) {
+        if workload.uses_files() {
+            check_file_bytes(args.tasks, args.file_kib)?;
+        }
+    }
     let executor = ChildProcess::current()?;
     let (record, server_note) = sweep::measure_cell_noting_server(
         spec,
@@ -48,6 +54,26 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
                 rate / 1e6
             );
         }
+        if let (Some(kib), Some(cache)) = (record.file_kib, &record.file_cache) {
+            say!(
+                "files: {kib} KiB each, one per task, on {}; {} ({:.0} % of their pages cached at \
+                 the start); one bare read {:.1} µs",
+                cache.file_system,
+                match (cache.cold, cache.really_cold) {
+                    (false, _) => "warm",
+                    (true, true) => "cold",
+                    (true, false) => "cold asked for, NOT cold",
+                },
+                cache.resident_share_max * 100.0,
+                cache.bare_read_us
+            );
+            if let Some(note) = &cache.note {
+                say!("files: {note}");
+            }
+        }
+        if let Some(extra) = record.extra_threads.filter(|_| record.file_kib.is_some()) {
+            say!("threads the run started beyond the runtime's own: {extra}");
+        }
         if let Some(note) = server_note {
             say!("{note}");
         }
@@ -61,4 +87,18 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_CELL_FAILED
     })
+}
+
+/// Refuses, before anything runs, a file cell whose files would not fit in
+/// what one cell may write.
+fn check_file_bytes(tasks: u64, file_kib: u64) -> Result<(), UsageError> {
+    let bytes = tasks.saturating_mul(file_kib).saturating_mul(1024);
+    if bytes > crate::workload::MAX_FILES_BYTES {
+        return Err(UsageError(format!(
+            "error: the file workloads write one file per task: {tasks} tasks × {file_kib} KiB \
+             is more than the {} MiB a cell may write; lower --tasks or --file-kib",
+            crate::workload::MAX_FILES_BYTES >> 20
+        )));
+    }
+    Ok(())
 }

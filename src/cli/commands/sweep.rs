@@ -40,6 +40,9 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(kib) = args.stack_kib {
         profile.stack_kib = vec![Some(kib)];
     }
+    if let Some(kib) = args.file_kib {
+        profile.file_kib = kib;
+    }
     let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
         if !chosen.is_empty() {
             distinct(chosen)
@@ -54,7 +57,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let server_sweep = args.workloads.iter().any(|w| w == server_sweep::WORKLOAD)
         || (args.workloads.is_empty() && args.profile == "full");
     let cell_workloads: Vec<String> =
-        or_default(args.workloads, profile.workloads, workload::names())
+        or_default(args.workloads, &profile.workloads, workload::names())
             .into_iter()
             .filter(|w| w != server_sweep::WORKLOAD)
             .collect();
