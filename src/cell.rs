@@ -510,20 +510,28 @@ fn last_line(text: &str) -> &str {
         .unwrap_or("(nothing on stderr)")
 }
 
-/// What std prints when a new thread cannot map its signal stack, just
-/// before it aborts the process.
-const ALTSTACK_FAILURE: &str = "alternative stack";
+/// What the Rust runtime prints, just before it aborts the process, when a
+/// new thread cannot get the memory it needs to start: its signal stack, the
+/// or the registration of its thread-local destructors. Which of them runs
+/// out first under a thread limit is a race.
+const THREAD_START_FAILURES: &[&str] = &["alternative stack", "TLS destructor"];
 
 fn describe_failure(exit: std::process::ExitStatus, stderr: &str, peak_threads: u64) -> String {
     use std::os::unix::process::ExitStatusExt;
-    if exit.signal() == Some(libc::SIGABRT) && stderr.contains(ALTSTACK_FAILURE) {
-        // The Rust runtime aborts when a new thread's signal stack cannot be
-        // mapped; ThreadBudget normally stops short of that point.
+    if exit.signal() == Some(libc::SIGABRT)
+        && THREAD_START_FAILURES
+            .iter()
+            .any(|marker| stderr.contains(marker))
+    {
+        // The Rust runtime aborts when a new thread's signal stack or
+        // thread-local storage cannot be had; ThreadBudget normally stops
+        // short of that point.
         return format!(
-            "the OS refused memory for a new thread's signal stack (ENOMEM) and the Rust \
+            "the OS refused memory a new thread needed ({}) and the Rust \
              runtime ended the process; about {peak_threads} threads were running; \
              most likely limit: vm.max_map_count (4 maps per thread) or RLIMIT_AS; \
              limits now: {}",
+            last_line(stderr),
             crate::limits::thread_limits()
                 .iter()
                 .map(|l| format!("{} {}", l.name, l.limit))
@@ -1086,6 +1094,26 @@ fn apply_test_hooks() -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+
+    #[test]
+    fn a_thread_that_could_not_start_is_named_whichever_allocation_failed() {
+        use std::os::unix::process::ExitStatusExt;
+        let aborted = std::process::ExitStatus::from_raw(libc::SIGABRT);
+        for stderr in [
+            "thread '<unnamed>' failed to set up alternative stack guard page",
+            "fatal runtime error: failed to register TLS destructor: out of memory, aborting",
+        ] {
+            let error = describe_failure(aborted, stderr, 57);
+            assert!(error.contains("about 57 threads were running"), "{error}");
+            assert!(
+                error.contains("RLIMIT_AS") && !error.contains('\n'),
+                "{error}"
+            );
+        }
+        // Any other abort is reported as the signal it was, not as a limit.
+        let other = describe_failure(aborted, "assertion failed", 57);
+        assert!(other.contains("killed by signal 6"), "{other}");
+    }
 
     /// Plays back scripted outcomes, so folding repeats into a record is
     /// tested without timing anything.

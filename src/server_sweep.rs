@@ -370,9 +370,17 @@ pub fn measure_point(
     let errors = report.error_count();
     let all_open = report.connections_open_at_end >= connections as usize;
     let failure = (!all_open).then(|| {
-        let limit = server
-            .last_warning()
-            .unwrap_or_else(|| "the server printed no limit".into());
+        let limit = server.last_warning().unwrap_or_else(|| {
+            // A server that accepts only the connections it is serving
+            // leaves the rest to the kernel's listen queue.
+            let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into());
+            format!(
+                "the server printed no limit; connections it had not accepted waited in \
+                     the kernel's listen queue (at most net.core.somaxconn = {somaxconn})"
+            )
+        });
         format!(
             "only {} of {connections} connections were open: {limit}",
             report.connections_open_at_end

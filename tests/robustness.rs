@@ -330,9 +330,9 @@ fn thread_ceiling_is_a_recorded_failure_not_a_panic() {
     assert!(error.contains("RLIMIT_AS"), "{error}");
     // How many threads had started: some, far fewer than asked. Usually the
     // lab stops or pthread_create refuses ("had started", all joined); in the
-    // rare race where a new thread's own signal stack is what no longer fits,
-    // the Rust runtime ends the child and the parent reports the threads it
-    // saw running.
+    // rare race where a new thread's own signal stack or thread-local storage
+    // is what no longer fits, the Rust runtime ends the child and the parent
+    // reports the threads it saw running.
     let (marker, joined) = if error.contains(" threads had started") {
         (" threads had started", true)
     } else {

@@ -273,6 +273,40 @@ pub fn footprint(points: &[ServerPoint], model: &str) -> Vec<(u64, u64, u64, Opt
             )),
         }
     }
+    // Open is not served: a server that took every connection but met the
+    // objective at none of its points there (rayon's jobs queued behind
+    // blocked workers) did not hold them in any sense a client cares about.
+    for row in rows.iter_mut().filter(|row| row.3.is_none()) {
+        let at_count: Vec<&ServerPoint> = points
+            .iter()
+            .filter(|p| p.model == model && p.mode() == WaitMode::Own)
+            .filter(|p| p.connections == row.0)
+            .collect();
+        if at_count.iter().any(|p| p.ok) {
+            continue;
+        }
+        if let Some(best) = at_count
+            .iter()
+            .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps))
+        {
+            let kinds = best
+                .error_kinds
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            row.3 = Some(format!(
+                "the connections were open, but it answered {:.0} of {:.0} req/s offered{}",
+                best.achieved_rps,
+                best.offered_rps,
+                if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({kinds})")
+                }
+            ));
+        }
+    }
     rows.sort_by_key(|row| row.0);
     rows
 }
@@ -298,7 +332,7 @@ pub fn footprint_sentences(points: &[ServerPoint]) -> Vec<String> {
         };
         match &largest.3 {
             Some(failure) => sentences.push(format!(
-                "{} could not hold {} connections: {failure}.",
+                "{} could not serve {} connections: {failure}.",
                 label(&model),
                 count(largest.0)
             )),
@@ -911,8 +945,18 @@ mod tests {
         refused.failure = Some("only 5000 of 10000 connections were open: vm.max_map_count".into());
         let sentences = footprint_sentences(&[refused]);
         assert!(
-            sentences[0].contains("could not hold 10,000")
+            sentences[0].contains("could not serve 10,000")
                 && sentences[0].contains("vm.max_map_count"),
+            "{sentences:?}"
+        );
+        // Every connection open but none answered in time: not "held".
+        let mut queued = point("rayon", WAIT, 10_000, 100.0, false);
+        queued.achieved_rps = 0.0;
+        queued.error_kinds.insert("timeout".into(), 300);
+        let sentences = footprint_sentences(&[queued]);
+        assert!(
+            sentences[0].contains("rayon could not serve 10,000 connections")
+                && sentences[0].contains("answered 0 of 100 req/s offered (300 timeout)"),
             "{sentences:?}"
         );
     }
