@@ -619,7 +619,16 @@ impl CellRun {
         let computes = workload::by_name(&spec.workload).is_some_and(|w| w.cpu_sensitive());
         // Threads computing at once: the model's, but never more than there
         // are tasks (one task on a pool of two computes on one core).
+        let reads_files = workload::by_name(&spec.workload).is_some_and(|w| w.uses_files());
         let computing_threads = model::by_name(&spec.model).map_or(cores as u64, |m| {
+            if reads_files {
+                // File reads run on threads the lab cannot bound beforehand:
+                // an async runtime's blocking pool (hundreds, started on
+                // demand) and the kernel's own I/O threads, which compete
+                // for the same cores. The CPU pressure such a cell feels is
+                // partly its own and cannot be judged as outside load.
+                return u64::MAX;
+            }
             m.cpu_parallelism(spec.workers, spec.tasks)
                 .min(spec.tasks.max(1))
         });
@@ -1094,6 +1103,28 @@ fn apply_test_hooks() -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+
+    #[test]
+    fn a_cell_reading_files_is_not_judged_by_cpu_pressure() {
+        let run = |workload: &str, model: &str| {
+            CellRun::new(
+                CellSpec::new(workload, model, 100),
+                1,
+                Duration::from_secs(1),
+                BusyPolicy::default(),
+            )
+            .sensitivity
+            .pressure_is_outside
+        };
+        // A blocking pool can start more threads than there are cores, and
+        // the kernel's I/O threads compete with any reader.
+        assert!(!run("file", "tokio"));
+        assert!(!run("file-cold", "smol"));
+        assert!(!run("file-cold", "thread-pool"));
+        // Computing keeps to the workers.
+        assert!(run("cpu", "tokio"));
+        assert!(run("cpu", "thread-pool"));
+    }
 
     #[test]
     fn a_thread_that_could_not_start_is_named_whichever_allocation_failed() {

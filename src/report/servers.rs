@@ -203,18 +203,19 @@ pub fn summary(points: &[ServerPoint]) -> Option<String> {
     if helped.is_empty() && did_not.is_empty() {
         return None;
     }
-    let list = |titles: &[String]| {
-        if titles.is_empty() {
-            "nowhere".to_string()
-        } else {
-            titles.join("; ")
-        }
+    let helped = if helped.is_empty() {
+        format!("Async sustained clearly more (beyond ×{CLEARLY_MORE}) in none of these searches.")
+    } else {
+        format!(
+            "Async sustained clearly more (beyond ×{CLEARLY_MORE}) in: {}.",
+            helped.join("; ")
+        )
     };
-    Some(format!(
-        "Async sustained clearly more (beyond ×{CLEARLY_MORE}) in: {}. It did not in: {}.",
-        list(&helped),
-        list(&did_not)
-    ))
+    Some(if did_not.is_empty() {
+        helped
+    } else {
+        format!("{helped} It did not in: {}.", did_not.join("; "))
+    })
 }
 
 /// The sentence comparing the best async and the best blocking server of
@@ -442,6 +443,21 @@ pub fn mode_rows(points: &[ServerPoint]) -> Vec<ModeRow> {
 pub fn mode_sentence(row: &ModeRow) -> Option<String> {
     let (runtime, _) = row.runtime?;
     let (block, block_failed) = row.block?;
+    // The calls each server's mode= makes: a Python server blocks with
+    // time.sleep and offloads with run_in_executor.
+    let (blocking_call, holder, pool) = if row.model.starts_with("py-") {
+        (
+            "time.sleep inside the async handler",
+            "the blocked event loop holds every request queued behind it",
+            "the event loop's thread pool (run_in_executor)",
+        )
+    } else {
+        (
+            "std::thread::sleep inside the task",
+            "a blocked worker thread holds every task queued behind it",
+            "the runtime's blocking pool",
+        )
+    };
     let mut sentence = format!(
         "{}, {} connections: with the runtime's own wait it sustained {}; ",
         label(&row.model),
@@ -455,25 +471,24 @@ pub fn mode_sentence(row: &ModeRow) -> Option<String> {
             String::new()
         };
         format!(
-            "std::thread::sleep inside the task (mode=block) cut that to {}{cut}: a blocked \
-             worker thread holds every task queued behind it",
+            "{blocking_call} (mode=block) cut that to {}{cut}: {holder}",
             rate_words(block, block_failed)
         )
     } else {
         format!(
-            "std::thread::sleep inside the task (mode=block) did not cut it here ({})",
+            "{blocking_call} (mode=block) did not cut it here ({})",
             rate_words(block, block_failed)
         )
     };
     if let Some((offload, offload_failed)) = row.offload {
         sentence += &if offload >= KEPT_SHARE * runtime {
             format!(
-                "; the runtime's blocking pool (mode=offload) restored {}",
+                "; {pool} (mode=offload) restored {}",
                 rate_words(offload, offload_failed)
             )
         } else {
             format!(
-                "; the runtime's blocking pool (mode=offload) reached {}, still below its own wait",
+                "; {pool} (mode=offload) reached {}, still below its own wait",
                 rate_words(offload, offload_failed)
             )
         };
@@ -799,7 +814,7 @@ fn mode_chart(points: &[ServerPoint], connections: u64) -> anyhow::Result<Chart>
          (solid), std::thread::sleep inside the task (dotted: the pitfall — the sleep holds a \
          worker thread, so only as many requests wait at once as the runtime has workers), and \
          the sleep moved to the runtime's blocking pool with spawn_blocking or unblock (dashed: \
-         the fix). {}",
+         the fix; a Python server blocks with time.sleep and offloads with run_in_executor). {}",
         findings.join(" ")
     );
     Chart::new(format!("server-modes-{connections}"), &plot, caption)
@@ -994,6 +1009,20 @@ mod tests {
         ));
         let sentence = mode_sentence(&mode_rows(&even)[0]).unwrap();
         assert!(sentence.contains("did not cut it here"), "{sentence}");
+        // A Python server is told in its own calls, not in Rust's.
+        let mut python = search("py-aiohttp", WAIT, 10, 400.0);
+        python.extend(search(
+            "py-aiohttp",
+            "/work?wait_ms=20&bytes=64&mode=block",
+            10,
+            50.0,
+        ));
+        let sentence = mode_sentence(&mode_rows(&python)[0]).unwrap();
+        assert!(
+            sentence.contains("time.sleep inside the async handler (mode=block) cut that")
+                && !sentence.contains("std::thread"),
+            "{sentence}"
+        );
         let charts = charts(&points).unwrap();
         let ids: Vec<&str> = charts.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
