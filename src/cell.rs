@@ -616,10 +616,11 @@ impl CellRun {
     /// A cell about to run `repeats` repeats under `policy`.
     pub fn new(spec: CellSpec, repeats: u32, timeout: Duration, policy: BusyPolicy) -> CellRun {
         let cores = measure::cores();
-        let computes = workload::by_name(&spec.workload).is_some_and(|w| w.cpu_sensitive());
+        let workload = workload::by_name(&spec.workload);
+        let computes = workload.is_some_and(|w| w.cpu_sensitive());
+        let reads_files = workload.is_some_and(|w| w.uses_files());
         // Threads computing at once: the model's, but never more than there
         // are tasks (one task on a pool of two computes on one core).
-        let reads_files = workload::by_name(&spec.workload).is_some_and(|w| w.uses_files());
         let computing_threads = model::by_name(&spec.model).map_or(cores as u64, |m| {
             if reads_files {
                 // File reads run on threads the lab cannot bound beforehand:

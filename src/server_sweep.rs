@@ -570,41 +570,26 @@ pub fn run_quick(exe: &Path, workers: usize, out: &Path) -> anyhow::Result<PathB
     if path.exists() {
         std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
     }
+    // The rates on one server, then the idle connections on a fresh one.
+    let searches: [(u64, &[f64]); 2] = [
+        (QUICK_CONNECTIONS, &QUICK_RATES),
+        (QUICK_IDLE_CONNECTIONS, &[IDLE_RPS]),
+    ];
     for model in QUICK_MODELS {
-        let server = ServerChild::start(exe, model, workers)?;
-        for rate in QUICK_RATES {
-            if crate::interrupt::requested() {
-                return Ok(path);
+        for (connections, rates) in searches {
+            let server = ServerChild::start(exe, model, workers)?;
+            for &rate in rates {
+                if crate::interrupt::requested() {
+                    return Ok(path);
+                }
+                let measured =
+                    measure_point(exe, &server, model, &WAIT, connections, rate, QUICK_TIMING);
+                let Some(point) = unless_interrupted(measured)? else {
+                    return Ok(path);
+                };
+                crate::export::append_jsonl(&path, &point)?;
             }
-            let measured = measure_point(
-                exe,
-                &server,
-                model,
-                &WAIT,
-                QUICK_CONNECTIONS,
-                rate,
-                QUICK_TIMING,
-            );
-            let Some(point) = unless_interrupted(measured)? else {
-                return Ok(path);
-            };
-            crate::export::append_jsonl(&path, &point)?;
         }
-        drop(server);
-        let server = ServerChild::start(exe, model, workers)?;
-        let measured = measure_point(
-            exe,
-            &server,
-            model,
-            &WAIT,
-            QUICK_IDLE_CONNECTIONS,
-            IDLE_RPS,
-            QUICK_TIMING,
-        );
-        let Some(point) = unless_interrupted(measured)? else {
-            return Ok(path);
-        };
-        crate::export::append_jsonl(&path, &point)?;
     }
     Ok(path)
 }

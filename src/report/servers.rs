@@ -527,6 +527,33 @@ fn drawable_p99(point: &ServerPoint) -> Option<f64> {
     (point.failure.is_none() && point.latency.p99_ms > 0.0).then_some(point.latency.p99_ms)
 }
 
+/// The (offered rate, p99) line of `model`'s points, gathering every rate
+/// for the axis, every drawn p99 for its range, and the points with no
+/// p99 to mark as unfinished.
+fn trace(
+    mine: &[&ServerPoint],
+    model: &str,
+    rates: &mut Vec<f64>,
+    values: &mut Vec<f64>,
+    unfinished: &mut Vec<Unfinished>,
+) -> Vec<(f64, f64)> {
+    let mut line_points = Vec::new();
+    for point in mine {
+        rates.push(point.offered_rps);
+        match drawable_p99(point) {
+            Some(p99) => {
+                values.push(p99);
+                line_points.push((point.offered_rps, p99));
+            }
+            None => unfinished.push(Unfinished {
+                x: point.offered_rps,
+                colour: palette::colour(model),
+            }),
+        }
+    }
+    line_points
+}
+
 /// The hockey stick of one search: p99 against offered load per model.
 fn latency_chart(points: &[ServerPoint], group: &Group) -> anyhow::Result<Chart> {
     let names = models(points);
@@ -539,20 +566,7 @@ fn latency_chart(points: &[ServerPoint], group: &Group) -> anyhow::Result<Chart>
         if mine.is_empty() {
             continue;
         }
-        let mut line_points = Vec::new();
-        for point in &mine {
-            rates.push(point.offered_rps);
-            match drawable_p99(point) {
-                Some(p99) => {
-                    values.push(p99);
-                    line_points.push((point.offered_rps, p99));
-                }
-                None => unfinished.push(Unfinished {
-                    x: point.offered_rps,
-                    colour: palette::colour(model),
-                }),
-            }
-        }
+        let line_points = trace(&mine, model, &mut rates, &mut values, &mut unfinished);
         lines.push(Line::measured(
             &label(model),
             palette::colour(model),
@@ -721,20 +735,7 @@ fn mode_chart(points: &[ServerPoint], connections: u64) -> anyhow::Result<Chart>
                 continue;
             }
             objective = Some(group.objective_ms);
-            let mut line_points = Vec::new();
-            for point in mine {
-                rates.push(point.offered_rps);
-                match drawable_p99(point) {
-                    Some(p99) => {
-                        values.push(p99);
-                        line_points.push((point.offered_rps, p99));
-                    }
-                    None => unfinished.push(Unfinished {
-                        x: point.offered_rps,
-                        colour: palette::colour(model),
-                    }),
-                }
-            }
+            let line_points = trace(&mine, model, &mut rates, &mut values, &mut unfinished);
             let (stroke, filled) = mode_stroke(group.mode);
             lines.push(Line {
                 label: None,
