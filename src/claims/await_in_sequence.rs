@@ -183,6 +183,26 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Every way of awaiting takes at least one wait, and each spread is
+    /// ordered (min ≤ median ≤ max).
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::{ensure, ensure_at_least};
+        for (what, wall) in [
+            ("awaited in sequence", &self.in_sequence),
+            ("spawned and awaited each", &self.spawn_then_await_each),
+            ("joined", &self.joined),
+            ("spawned first", &self.spawned_first),
+        ] {
+            ensure_at_least(what, wall.min, WAIT_MS as f64)?;
+            ensure(wall.min <= wall.median && wall.median <= wall.max, || {
+                format!("{what}: min {} ≤ median {} ≤ max {} fails", wall.min, wall.median, wall.max)
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -337,6 +337,21 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Every variant takes at least one wait; a heartbeat gap is a time.
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::{ensure, ensure_at_least};
+        for (name, outcome) in &self.variants {
+            ensure_at_least(name, outcome.wall_ms, WAIT_MS as f64)?;
+            ensure(
+                outcome.heartbeat_gap_ms.is_finite() && outcome.heartbeat_gap_ms >= 0.0,
+                || format!("{name}: a heartbeat gap of {} ms", outcome.heartbeat_gap_ms),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

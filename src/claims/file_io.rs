@@ -340,6 +340,18 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Reading files takes time.
+    fn check(&self) -> Result<(), String> {
+        for case in &self.cases {
+            for row in &case.rows {
+                crate::claims::physics::ensure_wall(&row.model, row.wall_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,6 +173,24 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// No way of creating the work does more units than were created.
+    fn check(&self) -> Result<(), String> {
+        for (what, done) in [
+            ("dropped", self.dropped),
+            ("awaited", self.awaited),
+            ("tokio spawned", self.tokio_spawned),
+            ("smol dropped", self.smol_dropped),
+            ("smol detached", self.smol_detached),
+        ] {
+            crate::claims::physics::ensure(done <= UNITS, || {
+                format!("{what}: {done} units done of the {UNITS} created")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

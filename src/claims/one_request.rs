@@ -318,6 +318,27 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Latencies are positive with p50 ≤ p99; throughput is at most what
+    /// the concurrent requests allow ({CONCURRENT} each waiting
+    /// {SERVICE_MS} ms at the server).
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::ensure;
+        for (client, (p50, p99)) in &self.latencies {
+            ensure(*p50 > 0.0 && p50 <= p99 && p99.is_finite(), || {
+                format!("{client}: p50 {p50} µs, p99 {p99} µs")
+            })?;
+        }
+        let most = CONCURRENT as f64 * 1e3 / SERVICE_MS;
+        for (model, rate) in &self.throughput {
+            ensure(*rate >= 0.0 && *rate <= most * 1.05, || {
+                format!("{model}: {rate:.0} req/s, more than {CONCURRENT} requests of {SERVICE_MS} ms allow ({most:.0})")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -363,6 +363,31 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for SpawnFigures {
+    /// Spawning costs time.
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::ensure;
+        for (kind, us) in &self.per_unit {
+            ensure(*us > 0.0 && us.is_finite(), || format!("{kind:?}: {us} µs per unit"))?;
+        }
+        ensure(self.thread_single > 0.0 && self.tokio_single > 0.0, || {
+            format!("single spawns of {} and {} µs", self.thread_single, self.tokio_single)
+        })
+    }
+}
+
+impl crate::claims::physics::Physical for SwitchFigures {
+    /// A hand-off costs time.
+    fn check(&self) -> Result<(), String> {
+        for (case, us) in &self.per_switch {
+            crate::claims::physics::ensure(*us > 0.0 && us.is_finite(), || {
+                format!("{case}: {us} µs per switch")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
