@@ -196,7 +196,10 @@ impl crate::claims::physics::Physical for Figures {
         ] {
             ensure_at_least(what, wall.min, WAIT_MS as f64)?;
             ensure(wall.min <= wall.median && wall.median <= wall.max, || {
-                format!("{what}: min {} ≤ median {} ≤ max {} fails", wall.min, wall.median, wall.max)
+                format!(
+                    "{what}: min {} ≤ median {} ≤ max {} fails",
+                    wall.min, wall.median, wall.max
+                )
             })?;
         }
         Ok(())

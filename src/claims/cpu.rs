@@ -287,9 +287,10 @@ impl Physical for CpuCells {
             })?;
         }
         for (model, busy) in &self.cores_busy {
-            ensure(*busy >= 0.0 && *busy <= IMPOSSIBLE_SPEEDUP_SLACK * cpus, || {
-                format!("{model} kept {busy:.2} CPUs busy of the {cpus} it may use")
-            })?;
+            ensure(
+                *busy >= 0.0 && *busy <= IMPOSSIBLE_SPEEDUP_SLACK * cpus,
+                || format!("{model} kept {busy:.2} CPUs busy of the {cpus} it may use"),
+            )?;
         }
         ensure(
             self.free_cores >= 0.0 && self.free_cores <= IMPOSSIBLE_SPEEDUP_SLACK * cpus,
@@ -723,8 +724,10 @@ mod tests {
             } else {
                 assert!(caveat.contains("one usable physical core"), "{caveat}");
             }
-            assert!(shown.thresholds.iter().any(|t| t.name == "CPU_JOBS"
-                && t.value == (4 * machine.usable_logical) as f64));
+            assert!(shown
+                .thresholds
+                .iter()
+                .any(|t| t.name == "CPU_JOBS" && t.value == (4 * machine.usable_logical) as f64));
         }
     }
 
@@ -753,12 +756,7 @@ mod tests {
     #[test]
     fn threads_for_cpu_reaches_every_verdict_on_every_machine_with_two_cores_or_more() {
         for machine in CpuTopology::simulated_machines() {
-            let models = |a, b| {
-                cells(
-                    machine,
-                    &[("threads", a), ("thread-pool", b), ("rayon", a)],
-                )
-            };
+            let models = |a, b| cells(machine, &[("threads", a), ("thread-pool", b), ("rayon", a)]);
             let fast = parallel(machine);
             if !machine.can_run_in_parallel() {
                 for (a, b) in [(1.0, 1.0), (1.1, 0.9), (0.9, 0.9)] {
@@ -843,6 +841,9 @@ mod tests {
             cells: cells(TWO_CORES, &[("tokio-current", busy), ("tokio", 1.9)]),
             waits_ms: 52.0,
         };
-        assert_eq!(judge_concurrency(&possible(two(1.9))).verdict, Verdict::Holds);
+        assert_eq!(
+            judge_concurrency(&possible(two(1.9))).verdict,
+            Verdict::Holds
+        );
     }
 }

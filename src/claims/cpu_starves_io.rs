@@ -473,14 +473,21 @@ impl crate::claims::physics::Physical for Figures {
     /// at least none.
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
-        for (mode, chunk, point) in self.points.iter().chain(std::iter::once(&(
-            Mode::Inline,
-            0.0,
-            self.idle,
-        ))) {
+        for (mode, chunk, point) in
+            self.points
+                .iter()
+                .chain(std::iter::once(&(Mode::Inline, 0.0, self.idle)))
+        {
             ensure(
                 point.p99_us >= 0.0 && point.p99_us.is_finite() && point.p99_us <= point.max_us,
-                || format!("{} at {chunk} µs: p99 {} µs, max {} µs", mode.label(), point.p99_us, point.max_us),
+                || {
+                    format!(
+                        "{} at {chunk} µs: p99 {} µs, max {} µs",
+                        mode.label(),
+                        point.p99_us,
+                        point.max_us
+                    )
+                },
             )?;
         }
         ensure(self.outside_cores >= 0.0, || {

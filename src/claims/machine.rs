@@ -173,7 +173,8 @@ fn allowed_cpus() -> Option<Vec<usize>> {
     // SAFETY: sched_getaffinity writes into the zeroed set we own, of the
     // size we pass.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let read = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let read =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if read != 0 {
         return None;
     }
@@ -208,7 +209,7 @@ fn from_cpus(
     };
     let usable: Vec<&(usize, Option<(i64, i64)>)> = cpus
         .iter()
-        .filter(|(number, _)| allowed.is_none_or(|allowed| allowed.contains(number)))
+        .filter(|(number, _)| allowed.map_or(true, |allowed| allowed.contains(number)))
         .collect();
     let usable = if usable.is_empty() {
         cpus.iter().collect()

@@ -448,9 +448,9 @@ mod tests {
 
     #[test]
     fn a_failed_experiment_is_not_measured_with_its_reason_and_cells() {
-        let judge = |_: &f64| panic!("no figures to judge");
+        let judge = |_: &lazy_futures::Figures| panic!("no figures to judge");
         let trial = decide(
-            Err::<f64, _>(Failure::new("cell refused", vec!["run x".into()])),
+            Err(Failure::new("cell refused", vec!["run x".into()])),
             judge,
         );
         assert_eq!(trial.verdict, Verdict::NotMeasured);
@@ -459,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn the_four_demonstrations_are_labelled_and_the_rest_are_verdicts() {
+    fn the_seven_demonstrations_are_labelled_and_the_rest_are_verdicts() {
         let demonstrations: Vec<&str> = all()
             .iter()
             .filter(|c| c.kind() == Kind::Demonstration)
@@ -468,10 +468,13 @@ mod tests {
         assert_eq!(
             demonstrations,
             [
+                "fan-out",
                 "await-in-sequence",
                 "blocking-freezes-loop",
                 "lazy-futures",
-                "concurrency-is-not-parallelism"
+                "async-not-for-cpu",
+                "concurrency-is-not-parallelism",
+                "async-server-throughput"
             ]
         );
         for claim in all() {

@@ -368,10 +368,15 @@ impl crate::claims::physics::Physical for SpawnFigures {
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
         for (kind, us) in &self.per_unit {
-            ensure(*us > 0.0 && us.is_finite(), || format!("{kind:?}: {us} µs per unit"))?;
+            ensure(*us > 0.0 && us.is_finite(), || {
+                format!("{kind:?}: {us} µs per unit")
+            })?;
         }
         ensure(self.thread_single > 0.0 && self.tokio_single > 0.0, || {
-            format!("single spawns of {} and {} µs", self.thread_single, self.tokio_single)
+            format!(
+                "single spawns of {} and {} µs",
+                self.thread_single, self.tokio_single
+            )
         })
     }
 }

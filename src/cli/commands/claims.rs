@@ -12,6 +12,7 @@ use crate::table;
 pub(super) fn measure_claims(
     only: &[String],
     repeats: u32,
+    budget: claims::Budget,
 ) -> anyhow::Result<claims::ClaimsReport> {
     let executor = ChildProcess::current()?;
     let started = std::time::Instant::now();
@@ -27,6 +28,7 @@ pub(super) fn measure_claims(
         repeats,
         invocation: invocation(),
         on_start: &progress,
+        budget,
     };
     let results = claims::run_claims(only, &options);
     Ok(claims::ClaimsReport {
@@ -45,7 +47,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     }
     check_writable(&args.out)?;
     crate::doctor::before_measuring(&args.out);
-    let report = measure_claims(&args.only, args.repeat)?;
+    let report = measure_claims(&args.only, args.repeat, claims::Budget::Full)?;
     let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
     report::claims::write_claims(&saved, &report)?;
     if args.json {
@@ -62,6 +64,10 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
             report.seconds
         );
         say!("{}", table::machine_line(&report.machine));
+        say!(
+            "Sizes and gates scaled to this machine: {} (see USABLE_LOGICAL_CPUS and USABLE_PHYSICAL_CORES beside each verdict).",
+            claims::CpuTopology::detect().describe()
+        );
         let busiest = report
             .claims
             .iter()

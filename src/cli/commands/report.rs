@@ -19,15 +19,22 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         crate::doctor::before_measuring(&args.out);
     }
     // The claims run first, before the sweep installs its Ctrl-C handler:
-    // an interrupted claims run just ends the command.
-    let measured_claims = if args.claims {
-        eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
-        let claims = measure_claims(&[], 3)?;
+    // an interrupted claims run just ends the command. A measuring report
+    // teaches with them unless told not to; a report drawn from saved
+    // files measures them only when asked.
+    let measure_them = (args.input.is_empty() && !args.no_claims) || args.claims;
+    let measured_claims = if measure_them {
+        eprintln!(
+            "putting the claims on trial with their quick budget (shorter server points, \
+             100,000 rather than 1,000,000 async waits; `claims` measures the full sizes; \
+             --no-claims leaves them out) ..."
+        );
+        let claims = measure_claims(&[], 3, crate::claims::Budget::Quick)?;
         let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
         report::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
-            source: "Measured by this report (--claims)".into(),
+            source: "Measured by this report (quick budget)".into(),
             measured_here: true,
             catalogue: crate::claims::catalogue(),
         })
