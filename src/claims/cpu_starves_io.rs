@@ -19,8 +19,8 @@
 use super::{
     decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
 };
-use crate::compute;
 use crate::model::runtimes;
+use crate::workload::compute;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -222,7 +222,7 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let modes = [Mode::Inline, Mode::SpawnBlocking, Mode::Rayon];
     let mut points: Vec<(Mode, f64, ProbePoint)> = Vec::new();
     let mut idle_p99s = Vec::new();
-    let accounting = crate::busy::Accounting::start();
+    let accounting = crate::lab::busy::Accounting::start();
     for &chunk in CHUNKS_US {
         let mut windows: Vec<Vec<ProbePoint>> = vec![Vec::new(); modes.len()];
         for _ in 0..WINDOWS {

@@ -97,7 +97,7 @@ impl CpuTopology {
                 cpus.push((number, core));
             }
         }
-        let fallback = crate::measure::cores();
+        let fallback = crate::os::measure::cores();
         from_cpus(&cpus, allowed.as_deref(), fallback)
     }
 

@@ -37,7 +37,7 @@
 use super::machine::CpuTopology;
 use super::physics::{ensure, ensure_at_most_offered, Physical};
 use super::{figure, threshold, Claim, Failure, Trial, Trials, Verdict};
-use crate::server_sweep::{self, Handler, ServerChild, Timing};
+use crate::server::sweep::{self as server_sweep, Handler, ServerChild, Timing};
 use std::path::Path;
 
 pub const CLAIM: Claim = Claim {
