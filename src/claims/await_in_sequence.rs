@@ -219,13 +219,13 @@ mod tests {
     }
 
     fn figures(in_sequence: f64, fixes: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             in_sequence: wall(in_sequence),
             spawn_then_await_each: wall(in_sequence),
             joined: wall(fixes),
             spawned_first: wall(fixes),
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -246,5 +246,19 @@ mod tests {
         assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
         assert!(trial.caveat.unwrap().contains("100 ms of 150 ms"));
         assert!(trial.decided_by.contains("did NOT overlap"));
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (in_sequence, fixes) in [(151.0, 51.0), (51.0, 51.0), (151.0, 151.0)] {
+                let on_two = judge(&figures(in_sequence, fixes));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(in_sequence, fixes)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

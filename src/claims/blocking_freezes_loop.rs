@@ -364,7 +364,7 @@ mod tests {
     }
 
     fn figures(one_thread_blocking: f64, multi_blocking: f64, fixes: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             variants: vec![
                 (CURRENT_BLOCKING, outcome(one_thread_blocking)),
                 (CURRENT_SLEEP, outcome(fixes)),
@@ -374,7 +374,7 @@ mod tests {
                 (SMOL_OFFLOADED, outcome(fixes)),
             ],
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -398,5 +398,19 @@ mod tests {
             judge(&figures(60.0, 60.0, 26.0)).verdict,
             Verdict::DoesNotHold
         );
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (one, multi, fixes) in [(200.0, 100.0, 26.0), (26.0, 26.0, 26.0)] {
+                let on_two = judge(&figures(one, multi, fixes));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(one, multi, fixes)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

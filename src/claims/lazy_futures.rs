@@ -196,13 +196,13 @@ mod tests {
     use super::*;
 
     fn counts(dropped: u64, tokio_spawned: u64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             dropped,
             awaited: UNITS,
             tokio_spawned,
             smol_dropped: 0,
             smol_detached: UNITS,
-        }
+        })
     }
 
     #[test]
@@ -225,5 +225,14 @@ mod tests {
             ..counts(0, UNITS)
         };
         assert_eq!(judge(&broken_counter).verdict, Verdict::DoesNotHold);
+    }
+
+    #[test]
+    fn more_work_done_than_futures_created_is_impossible() {
+        let impossible = Figures {
+            awaited: UNITS + 1,
+            ..counts(0, UNITS)
+        };
+        assert!(crate::claims::physics::Physical::check(&impossible).is_err());
     }
 }

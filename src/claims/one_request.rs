@@ -345,7 +345,7 @@ mod tests {
     use super::*;
 
     fn figures(blocking: f64, async_p50: [f64; 2], async_rate: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             latencies: vec![
                 (BLOCKING_CLIENT, (blocking, blocking * 2.0)),
                 (ASYNC_CLIENTS[0], (async_p50[0], async_p50[0] * 2.0)),
@@ -359,7 +359,7 @@ mod tests {
             ],
             cores: 2,
             cell_commands: vec![],
-        }
+        })
     }
 
     #[test]
@@ -386,5 +386,22 @@ mod tests {
         let trial = judge(&figures(100.0, [60.0, 130.0], 5_000.0));
         assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
         assert!(trial.caveat.unwrap().contains("only for one async client"));
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (blocking, async_p50, rate) in [
+                (50.0, [60.0, 70.0], 19_000.0),
+                (50.0, [20.0, 20.0], 5_000.0),
+            ] {
+                let on_two = judge(&figures(blocking, async_p50, rate));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(blocking, async_p50, rate)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }
