@@ -407,7 +407,7 @@ fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaim
         let machine = &found.report.machine;
         let machine = format!("{} (Linux {})", machine_words(machine), machine.kernel);
         lines.push(if found.measured_here {
-            format!("Claims on trial: measured by this report (--claims), {when}, on {machine}.")
+            format!("Claims on trial: measured by this report (the claims' quick budget), {when}, on {machine}.")
         } else {
             format!(
                 "Claims on trial: loaded — {} — measured {when} on {machine}, not by this report.",
