@@ -143,9 +143,11 @@ fn report_time(run: &RecordedRun, page: &Path) -> String {
         .map(|r| format!("{} s", number(r, "seconds")))
         .collect();
     format!(
-        "On a quiet 2-vCPU machine the default report took {} in two runs in a row on {} (commit {}; [recorded run]({})).",
+        "The default report took {} in two runs in a row on {}, on a {} (`doctor`: {}; commit {}; [recorded run]({})).",
         seconds.join(" and "),
         text(meta, "date"),
+        text(meta, "machine"),
+        text(meta, "doctor"),
         text(meta, "commit"),
         run_link(page, "meta.json"),
     )
@@ -316,31 +318,45 @@ fn render(key: &str, run: &RecordedRun, page: &Path) -> Option<String> {
 const OPEN: &str = "<!-- figures:";
 const CLOSE: &str = "<!-- /figures -->";
 
-/// The page with every generated block rendered again, or the problems.
+/// The key of a line that opens a generated block: the marker alone on its
+/// line (a marker quoted inside a sentence or in code opens nothing).
+fn block_key(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix(OPEN)?
+        .strip_suffix("-->")
+        .map(str::trim)
+}
+
+fn closes_block(line: &str) -> bool {
+    line.trim() == CLOSE
+}
+
+/// The page with every generated block rendered again, or the problem.
 fn regenerate(page: &Path, content: &str, run: &RecordedRun) -> Result<String, String> {
     let mut out = String::new();
-    let mut rest = content;
-    while let Some(start) = rest.find(OPEN) {
-        let after_open = &rest[start + OPEN.len()..];
-        let key_end = after_open
-            .find("-->")
-            .ok_or_else(|| format!("{}: a {OPEN} marker is never closed", page.display()))?;
-        let key = after_open[..key_end].trim();
-        let body_start = start + OPEN.len() + key_end + "-->".len();
-        let close = rest[body_start..]
-            .find(CLOSE)
-            .ok_or_else(|| format!("{}: block {key} has no {CLOSE}", page.display()))?;
-        let rendered = render(key, run, page)
-            .ok_or_else(|| format!("{}: no generator for the block key {key:?}", page.display()))?;
-        out.push_str(&rest[..body_start]);
-        out.push('\n');
-        out.push_str(&rendered);
-        out.push('\n');
-        out.push_str(CLOSE);
-        rest = &rest[body_start + close + CLOSE.len()..];
+    let mut open: Option<(usize, &str)> = None;
+    for (index, line) in content.split_inclusive('\n').enumerate() {
+        if let Some((start, key)) = open {
+            if closes_block(line) {
+                let rendered = render(key, run, page).ok_or_else(|| {
+                    format!("{}:{start}: no generator for the block key {key:?}", page.display())
+                })?;
+                out.push_str(&rendered);
+                out.push('\n');
+                out.push_str(line);
+                open = None;
+            }
+            continue;
+        }
+        out.push_str(line);
+        if let Some(key) = block_key(line) {
+            open = Some((index + 1, key));
+        }
     }
-    out.push_str(rest);
-    Ok(out)
+    match open {
+        Some((start, key)) => Err(format!("{}:{start}: block {key} has no {CLOSE}", page.display())),
+        None => Ok(out),
+    }
 }
 
 fn markdown_under(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -391,38 +407,55 @@ fn generated_figure_blocks_match_the_recorded_runs() {
     );
 }
 
-/// The prose a reader sees, line by line: generated blocks, fenced code,
-/// inline code, HTML comments and link targets blanked out.
-fn prose_lines(content: &str) -> Vec<(usize, String)> {
+/// The prose a reader sees, paragraph by paragraph with the line each
+/// starts on: generated blocks and fenced code left out; inline code, HTML
+/// comments and link targets blanked. Lines are joined, so a figure wrapped
+/// across two lines is still seen.
+fn prose_paragraphs(content: &str) -> Vec<(usize, String)> {
     let inline_code = Regex::new(r"`[^`]*`").unwrap();
     let comment = Regex::new(r"<!--.*?-->").unwrap();
     let link_target = Regex::new(r"\]\([^)]*\)").unwrap();
-    let mut lines = Vec::new();
+    let mut paragraphs: Vec<(usize, String)> = Vec::new();
+    let mut current: Option<(usize, String)> = None;
     let mut in_fence = false;
     let mut in_block = false;
     for (index, line) in content.lines().enumerate() {
-        let trimmed = line.trim_start();
+        let mut ends_paragraph = line.trim().is_empty();
+        let mut skip = ends_paragraph;
         if in_block {
-            in_block = !line.contains(CLOSE);
-            continue;
-        }
-        if line.contains(OPEN) {
-            in_block = !line.contains(CLOSE);
-            continue;
-        }
-        if trimmed.starts_with("```") {
+            in_block = !closes_block(line);
+            ends_paragraph = true;
+            skip = true;
+        } else if block_key(line).is_some() {
+            in_block = true;
+            ends_paragraph = true;
+            skip = true;
+        } else if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
-            continue;
+            ends_paragraph = true;
+            skip = true;
+        } else if in_fence {
+            ends_paragraph = true;
+            skip = true;
         }
-        if in_fence {
-            continue;
+        if ends_paragraph {
+            paragraphs.extend(current.take());
         }
-        let line = inline_code.replace_all(line, " ");
-        let line = comment.replace_all(&line, " ");
-        let line = link_target.replace_all(&line, "]");
-        lines.push((index + 1, line.into_owned()));
+        if !skip {
+            let (_, text) = current.get_or_insert_with(|| (index + 1, String::new()));
+            text.push_str(line.trim());
+            text.push(' ');
+        }
     }
-    lines
+    paragraphs.extend(current);
+    paragraphs
+        .into_iter()
+        .map(|(line, text)| {
+            let text = inline_code.replace_all(&text, " ");
+            let text = comment.replace_all(&text, " ");
+            (line, link_target.replace_all(&text, "]").into_owned())
+        })
+        .collect()
 }
 
 /// Numbers that look measured: a number (or a range) with a unit, or a
@@ -432,15 +465,15 @@ fn measured_looking() -> Regex {
         r"(?x)
         (?:^|[^\w.\-/])
         (
-          [~≈]?\d[\d,]*(?:\.\d+)?
-          (?:\s?[–-]\s?\d[\d,]*(?:\.\d+)?)?
+          [~≈]?\d+(?:,\d{3})*(?:\.\d+)?
+          (?:\s?[–-]\s?\d+(?:,\d{3})*(?:\.\d+)?)?
           (?:
             \s?(?:ms|µs|us|ns|s|min|minutes?|seconds?|KiB|MiB|GiB|KB|kB|MB|GB|req/s|cores?|x\ faster|times\ faster)\b
             | \s?%
             | ×
           )
           |
-          ×\d[\d,]*(?:\.\d+)?
+          ×\d+(?:,\d{3})*(?:\.\d+)?
         )",
     )
     .unwrap()
@@ -480,7 +513,7 @@ fn prose_carries_no_measured_figure_without_a_recorded_source() {
     let mut unsourced = Vec::new();
     for page in scanned_pages() {
         let name = page.display().to_string();
-        for (number, line) in prose_lines(&read(&repo().join(&page))) {
+        for (number, line) in prose_paragraphs(&read(&repo().join(&page))) {
             for capture in pattern.captures_iter(&line) {
                 let figure = normalise(&capture[1]);
                 match allowed
@@ -516,7 +549,7 @@ fn prose_carries_no_measured_figure_without_a_recorded_source() {
 fn the_scanner_tells_parameters_in_code_from_figures_in_prose() {
     let pattern = measured_looking();
     let figures = |text: &str| -> Vec<String> {
-        prose_lines(text)
+        prose_paragraphs(text)
             .iter()
             .flat_map(|(_, line)| {
                 pattern
