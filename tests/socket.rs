@@ -9,7 +9,7 @@
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use async_vs_blocking::protocol;
+use async_vs_blocking::net::protocol;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
@@ -278,7 +278,7 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
     // A failed cell is still recorded, and `run` says so with its own exit status.
     assert_eq!(
         output.status.code(),
-        Some(async_vs_blocking::error::EXIT_CELL_FAILED),
+        Some(async_vs_blocking::os::error::EXIT_CELL_FAILED),
         "{output:?}"
     );
     let record = json_record(&output.stdout);
@@ -295,7 +295,7 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
 
 #[test]
 fn a_failed_request_fails_the_cell_with_a_clear_message() {
-    use async_vs_blocking::cell::{measure_repeat, CellSpec};
+    use async_vs_blocking::lab::cell::{measure_repeat, CellSpec};
     // A port that was just free: nothing listens there.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -6,9 +6,9 @@
 //! one line on stderr that says what was wrong (and the valid choices, where
 //! there is a list) and exit code 2 — never a panic or a backtrace.
 
-use crate::cell;
+use crate::lab::cell;
+use crate::lab::sweep;
 use crate::model;
-use crate::sweep;
 use crate::workload;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
@@ -61,10 +61,10 @@ pub enum Command {
     /// --examples` first.
     Overhead(OverheadArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
-    Serve(crate::server::ServeArgs),
+    Serve(crate::net::latency::ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
     /// connections, latency from each request's due time.
-    Load(crate::load::LoadArgs),
+    Load(crate::server::load::LoadArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -84,14 +84,14 @@ fn workload_parser() -> PossibleValuesParser {
 /// The models, and the Python servers the `server` sweep also drives.
 fn sweep_model_parser() -> PossibleValuesParser {
     let mut names = model::names();
-    names.extend(crate::python_servers::names());
+    names.extend(crate::server::python::names());
     PossibleValuesParser::new(names)
 }
 
 /// The workloads, and `server` (a sweep of HTTP servers, not a cell workload).
 fn sweep_workload_parser() -> PossibleValuesParser {
     let mut names = workload::names();
-    names.push(crate::server_sweep::WORKLOAD);
+    names.push(crate::server::sweep::WORKLOAD);
     PossibleValuesParser::new(names)
 }
 
@@ -151,8 +151,8 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub stack_kib: Option<u64>,
     /// Reply size of the latency server in bytes (socket workload; 0 to 64 MiB).
-    #[arg(long, default_value_t = crate::server::DEFAULT_REPLY_BYTES,
-          value_parser = clap::value_parser!(u64).range(0..=crate::server::MAX_REPLY_BYTES))]
+    #[arg(long, default_value_t = crate::net::latency::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::net::latency::MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
     /// Size of every task's own file in KiB (file and file-cold workloads; 1 to 65,536).
     #[arg(long, default_value_t = workload::DEFAULT_FILE_KIB,
@@ -168,14 +168,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
     /// The model to compare with its bare program: tokio (a multi-thread
     /// runtime, one worker per core) or threads (one OS thread per task).
-    #[arg(long, default_value = "tokio", value_parser = PossibleValuesParser::new(crate::overhead::MODELS))]
+    #[arg(long, default_value = "tokio", value_parser = PossibleValuesParser::new(crate::lab::overhead::MODELS))]
     pub model: String,
     /// Number of tasks (1 to 10,000,000; a million sleeping tokio tasks
     /// need about 600 MiB).
@@ -246,7 +246,7 @@ pub struct SweepArgs {
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -267,7 +267,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub claims: bool,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
