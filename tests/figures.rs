@@ -189,10 +189,7 @@ fn largest_cells(run: &RecordedRun, page: &Path) -> String {
             .iter()
             .filter(|r| text(r, "workload") == workload)
             .collect();
-        let largest = cells
-            .iter()
-            .map(|r| number(r, "tasks"))
-            .fold(0.0, f64::max);
+        let largest = cells.iter().map(|r| number(r, "tasks")).fold(0.0, f64::max);
         for record in cells.iter().filter(|r| number(r, "tasks") == largest) {
             let wall = &record["wall_ms"];
             let marks: Vec<&str> = [("noisy", "noisy"), ("disturbed", "disturbed")]
@@ -229,7 +226,12 @@ fn unit_costs(run: &RecordedRun, page: &Path) -> String {
             .as_array()
             .expect(key)
             .iter()
-            .map(|pair| (pair[0].as_str().expect("name").to_string(), pair[1].as_f64().expect("ns")))
+            .map(|pair| {
+                (
+                    pair[0].as_str().expect("name").to_string(),
+                    pair[1].as_f64().expect("ns"),
+                )
+            })
             .collect()
     };
     let spawn = pairs("spawn_ns");
@@ -339,7 +341,10 @@ fn regenerate(page: &Path, content: &str, run: &RecordedRun) -> Result<String, S
         if let Some((start, key)) = open {
             if closes_block(line) {
                 let rendered = render(key, run, page).ok_or_else(|| {
-                    format!("{}:{start}: no generator for the block key {key:?}", page.display())
+                    format!(
+                        "{}:{start}: no generator for the block key {key:?}",
+                        page.display()
+                    )
                 })?;
                 out.push_str(&rendered);
                 out.push('\n');
@@ -354,7 +359,10 @@ fn regenerate(page: &Path, content: &str, run: &RecordedRun) -> Result<String, S
         }
     }
     match open {
-        Some((start, key)) => Err(format!("{}:{start}: block {key} has no {CLOSE}", page.display())),
+        Some((start, key)) => Err(format!(
+            "{}:{start}: block {key} has no {CLOSE}",
+            page.display()
+        )),
         None => Ok(out),
     }
 }

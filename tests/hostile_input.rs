@@ -459,10 +459,9 @@ fn other_systems_are_told_where_the_lab_runs() {
 /// links to it).
 #[test]
 fn the_limits_page_lists_every_exit_code() {
-    let page = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/limits.md"),
-    )
-    .unwrap();
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/limits.md"))
+            .unwrap();
     let section = page
         .split("## Exit codes")
         .nth(1)
