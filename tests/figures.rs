@@ -143,8 +143,9 @@ fn report_time(run: &RecordedRun, page: &Path) -> String {
         .map(|r| format!("{} s", number(r, "seconds")))
         .collect();
     format!(
-        "The default report took {} in two runs in a row on {}, on a {} (`doctor`: {}; commit {}; [recorded run]({})).",
+        "After the build, the default report took {} in {} runs in a row on {}, on a {} (`doctor`: {}; commit {}; [recorded run]({})).",
         seconds.join(" and "),
+        seconds.len(),
         text(meta, "date"),
         text(meta, "machine"),
         text(meta, "doctor"),
@@ -579,4 +580,27 @@ fn the_scanner_tells_parameters_in_code_from_figures_in_prose() {
         figures("<!-- figures:x -->\n52 s\n<!-- /figures -->\nrange 3.4–5.6 s"),
         ["3.4–5.6 s"]
     );
+}
+
+#[test]
+fn a_figure_edited_by_hand_inside_a_block_is_caught() {
+    let run = RecordedRun::load();
+    let page = Path::new("README.md");
+    let fresh = regenerate(
+        page,
+        "x\n<!-- figures:report-time -->\n<!-- /figures -->\n",
+        &run,
+    )
+    .expect("a known key renders");
+    assert_eq!(regenerate(page, &fresh, &run).unwrap(), fresh);
+    let tampered = fresh.replacen(" s and ", "1 s and ", 1);
+    assert_ne!(tampered, fresh);
+    assert_ne!(regenerate(page, &tampered, &run).unwrap(), tampered);
+    assert!(regenerate(
+        page,
+        "<!-- figures:no-such-key -->\n<!-- /figures -->\n",
+        &run
+    )
+    .is_err());
+    assert!(regenerate(page, "<!-- figures:report-time -->\nnever closed\n", &run).is_err());
 }
