@@ -9,7 +9,6 @@
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use async_vs_blocking::net::protocol;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
@@ -99,7 +98,7 @@ fn serve_prints_its_address_and_answers_after_the_delay() {
     let took = started.elapsed();
     let stderr = stop(server);
 
-    let mut check = protocol::ReplyCheck::new(5, 3000);
+    let mut check = async_vs_blocking::workload::pattern::ReplyCheck::new(5, 3000);
     check.feed(&reply);
     check.finish().unwrap();
     assert!(took >= Duration::from_millis(40), "{took:?}");

@@ -46,7 +46,6 @@ use crate::lab::cell::{CellSpec, Provenance, RepeatExecutor};
 use crate::lab::sweep;
 use crate::os::measure;
 use crate::record::result::{CellRecord, Status};
-use crate::stats;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -252,7 +251,7 @@ impl Trials<'_> {
             cpu_us: 1000.0,
             stack_kib: None,
             iters_per_us: 0.0,
-            reply_bytes: crate::net::latency::DEFAULT_REPLY_BYTES,
+            reply_bytes: crate::workload::DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: crate::workload::DEFAULT_FILE_KIB,
         }
@@ -340,7 +339,7 @@ pub(crate) fn timed(
     let walls: Vec<f64> = (0..repeats.max(1))
         .map(|_| body().as_secs_f64() * 1e3)
         .collect();
-    stats::wall_spread(&walls)
+    crate::record::result::WallMs::spread_of(&walls)
 }
 
 /// The median wall of a cell, or why there is none.

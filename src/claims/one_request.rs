@@ -22,7 +22,8 @@ use super::{
 use crate::model::runtimes;
 use crate::model::READ_BUFFER_BYTES;
 use crate::net::latency::process::ServerProcess;
-use crate::net::protocol::{self, ReplyCheck};
+use crate::net::protocol;
+use crate::workload::pattern::ReplyCheck;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

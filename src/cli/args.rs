@@ -12,6 +12,7 @@ use crate::model;
 use crate::workload;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -61,7 +62,7 @@ pub enum Command {
     /// --examples` first.
     Overhead(OverheadArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
-    Serve(crate::net::latency::ServeArgs),
+    Serve(ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
     /// connections, latency from each request's due time.
     Load(crate::server::load::LoadArgs),
@@ -151,7 +152,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub stack_kib: Option<u64>,
     /// Reply size of the latency server in bytes (socket workload; 0 to 64 MiB).
-    #[arg(long, default_value_t = crate::net::latency::DEFAULT_REPLY_BYTES,
+    #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,
           value_parser = clap::value_parser!(u64).range(0..=crate::net::latency::MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
     /// Size of every task's own file in KiB (file and file-cold workloads; 1 to 65,536).
@@ -331,4 +332,51 @@ pub fn one_line_error(error: &clap::Error) -> String {
         }
     }
     line + " (see --help)"
+}
+/// `serve`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Only loopback addresses, unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one. The address is printed on the first line.
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+    /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    pub delay_ms: f64,
+    /// Bytes in each reply (0 to 64 MiB).
+    #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::net::latency::MAX_REPLY_BYTES))]
+    pub reply_bytes: u64,
+    /// Event-loop threads, each with its own listening socket on the same port
+    /// [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
+    /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Serve HTTP/1.1 (`GET /work`, `GET /health`) with this execution model
+    /// instead of running the latency server.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::model::names()),
+          conflicts_with_all = ["delay_ms", "reply_bytes", "threads"])]
+    pub model: Option<String>,
+    /// With --model: worker threads for pools and executors [default: number of cores].
+    #[arg(long, requires = "model", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Close a connection idle (or sending half a request) for this many
+    /// seconds; the latency server's own delay does not count as idle.
+    #[arg(long, default_value = "60", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_s: u64,
+}
+
+fn parse_delay_ms(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of ms"))?;
+    if !value.is_finite() || !(0.0..=3_600_000.0).contains(&value) {
+        return Err("must be between 0 and 3600000 ms (one hour)".into());
+    }
+    Ok(value)
 }

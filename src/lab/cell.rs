@@ -14,6 +14,7 @@
 use crate::lab::busy::{self, Accounting, BusyPolicy, Judgement, OnBusy, RepeatConditions};
 use crate::model::{self, Batch, ModelConfig};
 use crate::os::measure::{self, ProcStatus, Usage};
+use crate::os::process::{die_with_parent, kill_group};
 use crate::record::result::{CellRecord, Conditions, LatencyMs, Status};
 use crate::stats;
 use crate::workload::compute;
@@ -52,7 +53,7 @@ pub struct CellSpec {
 }
 
 fn default_reply_bytes() -> u64 {
-    crate::net::latency::DEFAULT_REPLY_BYTES
+    crate::workload::DEFAULT_REPLY_BYTES
 }
 
 fn default_file_kib() -> u64 {
@@ -235,7 +236,7 @@ pub struct RepeatResult {
     /// How the task files sat in the page cache when the timed region
     /// started, and the bare read the ideal is made of (`file` workloads).
     #[serde(default)]
-    pub file_cache: Option<Box<crate::workload::files::CacheState>>,
+    pub file_cache: Option<Box<crate::record::result::CacheState>>,
 }
 
 /// How one repeat ended. (One at a time, never stored in bulk: its size
@@ -316,7 +317,7 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
     let status = ProcStatus::current();
     Ok(RepeatResult {
         wall_ms: wall.as_secs_f64() * 1e3,
-        latency_ms: stats::latency_quantiles(&batch.completions_ns()),
+        latency_ms: crate::record::result::LatencyMs::quantiles_of(&batch.completions_ns()),
         cpu_user_ms: usage.user.as_secs_f64() * 1e3,
         cpu_sys_ms: usage.sys.as_secs_f64() * 1e3,
         ctx_voluntary: usage.ctx_voluntary,
@@ -475,35 +476,6 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
     })
 }
 
-/// Makes the child started by `command` receive SIGKILL when the thread
-/// that starts it ends, so no cell or server outlives a killed lab.
-pub fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the forked child before exec; it only makes
-    // async-signal-safe system calls (prctl, getppid) and does not allocate.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent died before the line above took effect.
-            if libc::getppid() as u32 != parent {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Sends SIGKILL to a whole process group (no-op if it is already gone).
-pub fn kill_group(pgid: u32) {
-    // SAFETY: kill with a negative pid signals the group; no memory is involved.
-    unsafe {
-        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
-    }
-}
-
 fn last_line(text: &str) -> &str {
     text.lines()
         .rev()
@@ -573,9 +545,9 @@ pub struct Provenance {
 /// to, the repeat, and whether it was kept or replaced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepeatLine {
-    /// The cell, normalised as records store it (one rule: [`crate::lab::sweep::CellKey::of_spec`]).
+    /// The cell, normalised as records store it (one rule: [`CellKey::of_spec`]).
     #[serde(flatten)]
-    pub cell: crate::lab::sweep::CellKey,
+    pub cell: CellKey,
     /// The compute calibration the repeat's work was sized with
     /// (iterations per µs); a resumed cell keeps it.
     #[serde(default)]
@@ -592,7 +564,7 @@ pub struct RepeatLine {
 
 impl RepeatLine {
     /// The cell this repeat belongs to.
-    pub fn key(&self) -> &crate::lab::sweep::CellKey {
+    pub fn key(&self) -> &CellKey {
         &self.cell
     }
 }
@@ -723,7 +695,7 @@ impl CellRun {
                 && self.policy.on_busy == OnBusy::Retry
                 && self.retried < self.policy.retries;
             saved(&RepeatLine {
-                cell: crate::lab::sweep::CellKey::of_spec(&self.spec),
+                cell: CellKey::of_spec(&self.spec),
                 iters_per_us: self.spec.iters_per_us,
                 attempt: self.attempts,
                 kept: !retry,
@@ -748,14 +720,14 @@ impl CellRun {
     /// Folds the kept repeats into the cell's record.
     pub fn finish(self, provenance: &Provenance) -> CellRecord {
         let spec = &self.spec;
-        let machine = measure::machine();
+        let machine = crate::lab::machine::machine();
         let results: Vec<RepeatResult> = self.kept.iter().map(|(r, _)| r.clone()).collect();
         let plan = spec.plan().ok();
         let ideal_of = |result: &RepeatResult| {
             repeat_ideal_ms(plan.as_ref(), machine.cores, spec.iters_per_us, result)
         };
         let walls: Vec<f64> = results.iter().map(|r| r.wall_ms).collect();
-        let wall_ms = stats::wall_spread(&walls);
+        let wall_ms = crate::record::result::WallMs::spread_of(&walls);
         let median_index = stats::median_index(&walls);
         let representative = median_index.map(|i| results[i].clone());
         let mut ideal_ms = stats::median(&results.iter().map(&ideal_of).collect::<Vec<_>>());
@@ -882,7 +854,7 @@ impl CellRun {
             file_kib: spec.recorded_file_kib(),
             file_cache,
             extra_threads,
-            noisy: stats::is_noisy(&wall_ms),
+            noisy: wall_ms.is_noisy(),
             disturbed,
             conditions,
             profile: provenance.profile.clone(),
@@ -1100,6 +1072,68 @@ fn apply_test_hooks() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What identifies a cell across runs, normalised the way records store it
+/// (`workers` as the model used them, parameters the workload ignores as 0).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CellKey {
+    pub workload: String,
+    pub model: String,
+    pub tasks: u64,
+    pub workers: u64,
+    pub sleep_ms: f64,
+    pub cpu_us: f64,
+    #[serde(default)]
+    pub stack_kib: Option<u64>,
+    /// The file size of a `file` cell, KiB (None for other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_kib: Option<u64>,
+}
+
+impl CellKey {
+    /// The key of a cell about to run.
+    pub fn of_spec(spec: &CellSpec) -> CellKey {
+        let (workers, sleep_ms, cpu_us) = spec.as_recorded();
+        CellKey {
+            workload: spec.workload.clone(),
+            model: spec.model.clone(),
+            tasks: spec.tasks,
+            workers,
+            sleep_ms,
+            cpu_us,
+            stack_kib: spec.stack_kib.map(|k| k as u64),
+            file_kib: spec.recorded_file_kib(),
+        }
+    }
+
+    /// The key of a recorded cell.
+    pub fn of_record(record: &CellRecord) -> CellKey {
+        CellKey {
+            workload: record.workload.clone(),
+            model: record.model.clone(),
+            tasks: record.tasks,
+            workers: record.workers,
+            sleep_ms: record.sleep_ms,
+            cpu_us: record.cpu_us,
+            stack_kib: record.stack_kib,
+            file_kib: record.file_kib,
+        }
+    }
+
+    /// Same cell (durations compared to a nanosecond, since they went
+    /// through JSON text).
+    pub fn matches(&self, other: &CellKey) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        self.workload == other.workload
+            && self.model == other.model
+            && self.tasks == other.tasks
+            && self.workers == other.workers
+            && close(self.sleep_ms, other.sleep_ms)
+            && close(self.cpu_us, other.cpu_us)
+            && self.stack_kib == other.stack_kib
+            && self.file_kib == other.file_kib
+    }
 }
 
 #[cfg(test)]

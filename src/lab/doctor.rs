@@ -323,7 +323,7 @@ pub fn examine(sample: Duration) -> Examination {
             "turbo boost is on: the clock depends on temperature and load".into(),
         );
     }
-    let machine = measure::machine();
+    let machine = crate::lab::machine::machine();
     add(
         Severity::Info,
         "THP",

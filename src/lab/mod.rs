@@ -10,6 +10,7 @@ pub mod busy;
 pub mod cell;
 pub mod doctor;
 pub mod experiments;
+pub mod machine;
 pub mod memory;
 pub mod overhead;
 pub mod sweep;

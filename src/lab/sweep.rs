@@ -9,10 +9,13 @@
 //! moment its last repeat is in; `--resume` reuses both.
 
 use crate::lab::busy::BusyPolicy;
-use crate::lab::cell::{self, CellRun, CellSpec, Provenance, Refused, RepeatExecutor, RepeatLine};
+use crate::lab::cell::{
+    self, CellKey, CellRun, CellSpec, Provenance, Refused, RepeatExecutor, RepeatLine,
+};
 use crate::lab::memory::{self, MemoryPerUnit};
 use crate::model;
 use crate::net::latency::process::ServerProcess;
+use crate::os::descriptors;
 use crate::os::interrupt;
 use crate::os::measure;
 use crate::record::export::ExportManager;
@@ -248,7 +251,7 @@ pub fn measure_cell_noting_server(
         return (record, None);
     }
     // The guard kills the server when dropped, on every path out of here.
-    let server = match ServerProcess::for_cell(&spec) {
+    let server = match server_for_cell(&spec) {
         Ok(server) => server,
         Err(reason) => {
             let refused = Refused(reason);
@@ -260,68 +263,6 @@ pub fn measure_cell_noting_server(
     let record = cell::run_cell_with(&spec, repeats, timeout, executor, provenance, policy);
     let note = server.finish();
     (record, note)
-}
-
-/// What identifies a cell across runs, normalised the way records store it
-/// (`workers` as the model used them, parameters the workload ignores as 0).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CellKey {
-    pub workload: String,
-    pub model: String,
-    pub tasks: u64,
-    pub workers: u64,
-    pub sleep_ms: f64,
-    pub cpu_us: f64,
-    #[serde(default)]
-    pub stack_kib: Option<u64>,
-    /// The file size of a `file` cell, KiB (None for other workloads).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_kib: Option<u64>,
-}
-
-impl CellKey {
-    /// The key of a cell about to run.
-    pub fn of_spec(spec: &CellSpec) -> CellKey {
-        let (workers, sleep_ms, cpu_us) = spec.as_recorded();
-        CellKey {
-            workload: spec.workload.clone(),
-            model: spec.model.clone(),
-            tasks: spec.tasks,
-            workers,
-            sleep_ms,
-            cpu_us,
-            stack_kib: spec.stack_kib.map(|k| k as u64),
-            file_kib: spec.recorded_file_kib(),
-        }
-    }
-
-    /// The key of a recorded cell.
-    pub fn of_record(record: &CellRecord) -> CellKey {
-        CellKey {
-            workload: record.workload.clone(),
-            model: record.model.clone(),
-            tasks: record.tasks,
-            workers: record.workers,
-            sleep_ms: record.sleep_ms,
-            cpu_us: record.cpu_us,
-            stack_kib: record.stack_kib,
-            file_kib: record.file_kib,
-        }
-    }
-
-    /// Same cell (durations compared to a nanosecond, since they went
-    /// through JSON text).
-    pub fn matches(&self, other: &CellKey) -> bool {
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
-        self.workload == other.workload
-            && self.model == other.model
-            && self.tasks == other.tasks
-            && self.workers == other.workers
-            && close(self.sleep_ms, other.sleep_ms)
-            && close(self.cpu_us, other.cpu_us)
-            && self.stack_kib == other.stack_kib
-            && self.file_kib == other.file_kib
-    }
 }
 
 /// What a sweep produced.
@@ -552,7 +493,7 @@ fn start_group(
             let mut server = None;
             let mut refused = None;
             if workload::by_name(&spec.workload).is_some_and(|w| w.uses_server()) {
-                match ServerProcess::for_cell(&spec) {
+                match server_for_cell(&spec) {
                     Ok(started) => {
                         spec.server = Some(started.addr);
                         server = Some(started);
@@ -587,6 +528,23 @@ fn summary_line(label: &str, record: &CellRecord) -> String {
             record.error.as_deref().unwrap_or("no detail")
         ),
     }
+}
+
+/// Checks that a socket cell fits the OS limits, then starts its server:
+/// delay = the cell's `sleep_ms`, reply = its `reply_bytes`. The error is
+/// the reason the cell cannot run, for its record.
+fn server_for_cell(spec: &CellSpec) -> Result<ServerProcess, String> {
+    let model =
+        model::by_name(&spec.model).ok_or_else(|| format!("unknown model {:?}", spec.model))?;
+    let connections = model
+        .wait_concurrency(spec.workers, spec.tasks)
+        .min(spec.tasks);
+    let nofile = descriptors::raise_nofile_limit();
+    descriptors::check_connections(connections, nofile, descriptors::ephemeral_ports())?;
+    let exe = std::env::current_exe()
+        .map_err(|error| format!("finding the lab's own binary: {error}"))?;
+    ServerProcess::start(&exe, spec.sleep_ms, spec.reply_bytes)
+        .map_err(|error| format!("starting the latency server: {error:#}"))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::lab::{self, AsyncEnd, FuturesSocket, Lab, Medium, Offers, PingPongLin
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::net::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use std::future::Future;
 use std::io;

@@ -40,8 +40,9 @@ mod tokio_multi;
 
 pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 
-use crate::net::protocol::{self, ReplyCheck};
+use crate::net::protocol;
 use crate::workload::compute;
+use crate::workload::pattern::ReplyCheck;
 use crate::workload::{FileRead, Op, Plan, Request};
 use std::future::Future;
 use std::io::{self, Read, Write};

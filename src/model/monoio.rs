@@ -24,7 +24,7 @@ use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
 use crate::net::http::async_conn::OwnedBufferRuntime;
-use crate::net::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};

@@ -9,7 +9,7 @@ use super::lab::{self, AsyncChannelEnd, FuturesSocket, Lab, Medium, Offers, Ping
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::net::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use async_executor::Executor;
 use std::io;

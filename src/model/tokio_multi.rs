@@ -10,7 +10,7 @@ use super::lab::{self, AsyncEnd, Lab, Medium, Offers, PingPongLinks};
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::net::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use std::future::Future;
 use std::io;

@@ -9,27 +9,19 @@
 //! 2. The server waits its delay, measured from the moment the whole line
 //!    has arrived, then sends exactly `reply_bytes` bytes and closes the
 //!    connection; the end of the stream marks the end of the reply.
-//!    Byte `k` of the reply to request `id` is
-//!    `ALPHABET[(id + k) % ALPHABET.len()]`, so a client can check every byte
-//!    and tell a reply meant for another request from its own.
+//!    Byte `k` of the reply to request `id` is the checkable pattern of
+//!    [`crate::workload::pattern`], so a client can check every byte and tell
+//!    a reply meant for another request from its own.
 //! 3. A request the server cannot read — including a line the client
 //!    half-closed before its newline — is answered at once with one line
-//!    `ERR <reason>\n`, then the connection is closed. A connection that sends
+//!    `ERR <reason>\n` ([`crate::workload::pattern::ERROR_PREFIX`]), then the connection is closed. A connection that sends
 //!    or takes nothing for `serve --idle-timeout-s` (default 60 s) is closed
 //!    without an answer; the server's own delay does not count as idle.
 //!
 //! Try it by hand: `printf 'GET 3\n' | nc 127.0.0.1 <port>`.
 
-use std::io;
-
-/// The characters replies are made of (printable, so a reply can be read by eye).
-pub const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
 /// The longest request line the server accepts, newline included.
 pub const MAX_REQUEST_BYTES: usize = 64;
-
-/// The prefix of an error reply.
-pub const ERROR_PREFIX: &[u8] = b"ERR ";
 
 /// The request line for request `id`.
 pub fn request_line(id: u64) -> Vec<u8> {
@@ -48,105 +40,9 @@ pub fn parse_request(line: &[u8]) -> Result<u64, String> {
         .map_err(|_| format!("the id in {text:?} is not a number"))
 }
 
-/// Byte `offset` of the reply to request `id`.
-pub fn reply_byte(id: u64, offset: u64) -> u8 {
-    let len = ALPHABET.len() as u64;
-    ALPHABET[((id % len + offset % len) % len) as usize]
-}
-
-/// A buffer from which any slice of any reply can be cut without computing
-/// it byte by byte: `pattern[start..start + n]` with `start = (id + offset)
-/// % ALPHABET.len()` is bytes `offset..offset + n` of reply `id`, for any
-/// `n <= chunk`.
-pub fn reply_pattern(chunk: usize) -> Vec<u8> {
-    (0..ALPHABET.len() + chunk)
-        .map(|i| ALPHABET[i % ALPHABET.len()])
-        .collect()
-}
-
-/// Where in [`reply_pattern`] bytes from `offset` of reply `id` start.
-pub fn pattern_start(id: u64, offset: u64) -> usize {
-    let len = ALPHABET.len() as u64;
-    ((id % len + offset % len) % len) as usize
-}
-
-/// Checks a reply as it arrives, without keeping it.
-#[derive(Debug, Clone)]
-pub struct ReplyCheck {
-    id: u64,
-    expected_bytes: u64,
-    received_bytes: u64,
-    /// The first bytes, kept to show the server's `ERR` line if there is one.
-    head: Vec<u8>,
-    mismatch: Option<u64>,
-}
-
-impl ReplyCheck {
-    /// Expects the reply to request `id`, `expected_bytes` long.
-    pub fn new(id: u64, expected_bytes: u64) -> ReplyCheck {
-        ReplyCheck {
-            id,
-            expected_bytes,
-            received_bytes: 0,
-            head: Vec::new(),
-            mismatch: None,
-        }
-    }
-
-    /// Takes the next bytes of the reply.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        if self.head.len() < MAX_REQUEST_BYTES {
-            let room = MAX_REQUEST_BYTES - self.head.len();
-            self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
-        if self.mismatch.is_none() {
-            for (i, byte) in bytes.iter().enumerate() {
-                let offset = self.received_bytes + i as u64;
-                if offset >= self.expected_bytes || *byte != reply_byte(self.id, offset) {
-                    self.mismatch = Some(offset);
-                    break;
-                }
-            }
-        }
-        self.received_bytes += bytes.len() as u64;
-    }
-
-    /// Bytes received so far.
-    pub fn received_bytes(&self) -> u64 {
-        self.received_bytes
-    }
-
-    /// After the server closed the connection: was the reply complete and right?
-    pub fn finish(&self) -> io::Result<()> {
-        let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidData, message));
-        if self.head.starts_with(ERROR_PREFIX) {
-            let line = String::from_utf8_lossy(&self.head);
-            let line = line.lines().next().unwrap_or_default();
-            return invalid(format!("the server refused the request: {line}"));
-        }
-        if self.received_bytes != self.expected_bytes {
-            return invalid(format!(
-                "the reply had {} bytes, expected {}",
-                self.received_bytes, self.expected_bytes
-            ));
-        }
-        if let Some(offset) = self.mismatch {
-            return invalid(format!(
-                "byte {offset} of the reply to request {} is not the expected pattern",
-                self.id
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(id: u64, len: u64) -> Vec<u8> {
-        (0..len).map(|k| reply_byte(id, k)).collect()
-    }
 
     #[test]
     fn requests_round_trip() {
@@ -156,58 +52,5 @@ mod tests {
         assert!(parse_request(b"PUT 1\n").is_err());
         assert!(parse_request(b"GET x\n").is_err());
         assert!(request_line(u64::MAX).len() <= MAX_REQUEST_BYTES);
-    }
-
-    #[test]
-    fn pattern_slices_equal_the_byte_formula() {
-        let pattern = reply_pattern(100);
-        for id in [0, 5, 61, 62, 1000] {
-            for offset in [0, 1, 70, 12345] {
-                let start = pattern_start(id, offset);
-                let expected: Vec<u8> = (offset..offset + 100).map(|k| reply_byte(id, k)).collect();
-                assert_eq!(&pattern[start..start + 100], &expected[..]);
-            }
-        }
-    }
-
-    #[test]
-    fn a_correct_reply_passes_in_any_chunking() {
-        let bytes = reply(9, 1000);
-        let mut check = ReplyCheck::new(9, 1000);
-        for chunk in bytes.chunks(7) {
-            check.feed(chunk);
-        }
-        assert!(check.finish().is_ok());
-        assert!(ReplyCheck::new(3, 0).finish().is_ok());
-    }
-
-    #[test]
-    fn wrong_replies_are_caught() {
-        let mut short = ReplyCheck::new(1, 10);
-        short.feed(&reply(1, 9));
-        assert!(short.finish().unwrap_err().to_string().contains("9 bytes"));
-
-        let mut long = ReplyCheck::new(1, 10);
-        long.feed(&reply(1, 11));
-        assert!(long.finish().is_err());
-
-        // Another request's reply differs from the first byte.
-        let mut other = ReplyCheck::new(1, 10);
-        other.feed(&reply(2, 10));
-        assert!(other.finish().unwrap_err().to_string().contains("byte 0"));
-
-        let mut flipped = reply(1, 10);
-        flipped[6] ^= 1;
-        let mut corrupt = ReplyCheck::new(1, 10);
-        corrupt.feed(&flipped);
-        assert!(corrupt.finish().unwrap_err().to_string().contains("byte 6"));
-
-        let mut refused = ReplyCheck::new(1, 10);
-        refused.feed(b"ERR expected `GET <id>`\n");
-        let error = refused.finish().unwrap_err().to_string();
-        assert!(
-            error.contains("refused") && error.contains("GET"),
-            "{error}"
-        );
     }
 }

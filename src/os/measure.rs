@@ -1,8 +1,7 @@
 //! What the lab reads from the OS: clocks, `getrusage`, `/proc/self/status`
-//! and a description of the machine. No heavy crates: these files and one
+//! and the facts a record's machine description is made of. No heavy crates: these files and one
 //! syscall are exact and cheap.
 
-use crate::record::result::Machine;
 use std::time::Duration;
 
 /// Resource usage of the whole process (all threads, live and finished).
@@ -116,13 +115,15 @@ pub fn cores() -> usize {
         .unwrap_or(1)
 }
 
-fn read_trimmed(path: &str) -> String {
+/// A `/proc` or `/sys` file's text, trimmed (empty when unreadable).
+pub fn read_trimmed(path: &str) -> String {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
 }
 
-fn read_u64(path: &str) -> u64 {
+/// A `/proc` or `/sys` file holding one number (0 when unreadable).
+pub fn read_u64(path: &str) -> u64 {
     read_trimmed(path).parse().unwrap_or(0)
 }
 
@@ -139,49 +140,11 @@ pub fn soft_limit(resource: libc::__rlimit_resource_t) -> u64 {
     limit.rlim_cur
 }
 
-fn timer_slack_ns() -> u64 {
+/// This thread's timer slack (`PR_GET_TIMERSLACK`), ns.
+pub fn timer_slack_ns() -> u64 {
     // SAFETY: PR_GET_TIMERSLACK takes no pointer arguments.
     let slack = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
     slack.max(0) as u64
-}
-
-/// Describes this machine: enough to tell two records' contexts apart.
-pub fn machine() -> Machine {
-    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let thp_line = read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled");
-    let thp = thp_line
-        .split_whitespace()
-        .find(|w| w.starts_with('['))
-        .map(|w| w.trim_matches(['[', ']']).to_string())
-        .unwrap_or(thp_line);
-    let crates = crate_versions().into_iter().collect();
-    let runtimes = crate::model::all()
-        .iter()
-        .filter_map(|model| Some((model.name().to_string(), model.runtime_note()?)))
-        .collect();
-    Machine {
-        cores: cores(),
-        cpu_model,
-        kernel: read_trimmed("/proc/sys/kernel/osrelease"),
-        rustc: env!("AVB_RUSTC_VERSION").to_string(),
-        crates,
-        thp,
-        timer_slack_ns: timer_slack_ns(),
-        rlimit_nofile: soft_limit(libc::RLIMIT_NOFILE),
-        rlimit_nproc: soft_limit(libc::RLIMIT_NPROC),
-        threads_max: read_u64("/proc/sys/kernel/threads-max"),
-        pid_max: read_u64("/proc/sys/kernel/pid_max"),
-        max_map_count: read_u64("/proc/sys/vm/max_map_count"),
-        runtimes,
-    }
 }
 
 /// The machine-wide CPU time counters of `/proc/stat`'s first line, in
@@ -278,14 +241,10 @@ pub fn unix_now_s() -> u64 {
 const TOOL_CRATES: [&str; 2] = ["criterion", "plotters"];
 
 /// The versions of the crates a reader cares about, in Cargo.lock's order:
-/// each model's runtime crates ([`crate::model::Model::crates`]) and
-/// [`TOOL_CRATES`].
-pub fn crate_versions() -> Vec<(String, String)> {
-    let wanted: Vec<&str> = crate::model::all()
-        .iter()
-        .flat_map(|model| model.crates().iter().copied())
-        .chain(TOOL_CRATES)
-        .collect();
+/// the runtime crates the caller names (each model's
+/// `Model::crates`, gathered by the lab) and [`TOOL_CRATES`].
+pub fn crate_versions(runtime_crates: &[&str]) -> Vec<(String, String)> {
+    let wanted: Vec<&str> = runtime_crates.iter().copied().chain(TOOL_CRATES).collect();
     env!("AVB_LOCK_VERSIONS")
         .split(',')
         .filter_map(|kv| kv.split_once('='))
@@ -355,13 +314,5 @@ mod tests {
         let text = "some avg10=1.00 avg60=0.50 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=9\n";
         assert_eq!(parse_cpu_pressure_us(text), Some(123_456));
         assert_eq!(parse_cpu_pressure_us(""), None);
-    }
-
-    #[test]
-    fn machine_is_described() {
-        let m = machine();
-        assert!(m.cores >= 1);
-        assert!(m.rustc.starts_with("rustc"), "{}", m.rustc);
-        assert!(m.crates.contains_key("tokio"), "{:?}", m.crates);
     }
 }

@@ -9,3 +9,4 @@ pub mod interrupt;
 pub mod limits;
 pub mod measure;
 pub mod output;
+pub mod process;

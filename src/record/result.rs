@@ -5,6 +5,9 @@
 //! repeats into one [`CellRecord`]. Field names are part of the lab's public
 //! data format (`results.jsonl`, `results.csv`): rename nothing lightly.
 
+use crate::os::measure;
+use crate::stats;
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// How a cell ended.
@@ -44,6 +47,98 @@ pub struct LatencyMs {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
+}
+
+/// A cold cell counts as cold when at most this share of its files' pages
+/// was resident when the timed region started.
+pub const COLD_RESIDENT_MAX: f64 = 0.05;
+
+/// How the files sat in the page cache when the timed region started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheState {
+    /// True when the cell asked for cold files.
+    pub cold: bool,
+    /// Pages of the task files resident in the page cache (`mincore`).
+    pub resident_pages: u64,
+    /// Pages the task files span.
+    pub total_pages: u64,
+    /// One bare `std::fs::read` of a file this size on one thread, µs
+    /// (a pass over 16 other files, the fastest of three; cold for cold
+    /// cells): the ideal's unit.
+    pub bare_read_us: f64,
+    /// The file system the files were on (`ext4`, `tmpfs`, ...), as far as known.
+    pub file_system: String,
+    /// Why cold was not cold, or how it was made so; None when there is
+    /// nothing to say.
+    pub note: Option<String>,
+}
+
+impl CacheState {
+    /// Share of the files' pages resident, 0..=1.
+    pub fn resident_share(&self) -> f64 {
+        if self.total_pages == 0 {
+            return 0.0;
+        }
+        self.resident_pages as f64 / self.total_pages as f64
+    }
+
+    /// True for a cold cell whose files really were out of the page cache.
+    pub fn really_cold(&self) -> bool {
+        self.cold && self.resident_share() <= COLD_RESIDENT_MAX
+    }
+}
+
+impl WallMs {
+    /// min / median / max of wall times in ms.
+    pub fn spread_of(wall_ms: &[f64]) -> WallMs {
+        if wall_ms.is_empty() {
+            return WallMs::default();
+        }
+        WallMs {
+            min: wall_ms.iter().copied().fold(f64::INFINITY, f64::min),
+            median: stats::median(wall_ms),
+            max: wall_ms.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// True when the slowest repeat took more than 1.5× the fastest.
+    pub fn is_noisy(&self) -> bool {
+        self.min > 0.0 && self.max / self.min > 1.5
+    }
+}
+
+impl LatencyMs {
+    /// p50 / p99 / max of completion times given in nanoseconds, in ms.
+    ///
+    /// Recorded with an HDR histogram at microsecond resolution and three
+    /// significant digits, so a million tasks cost a few KiB, not a sort.
+    pub fn quantiles_of(completions_ns: &[u64]) -> LatencyMs {
+        // 1 µs to 10 hours: longer than any cell may run (timeouts are at most a day,
+        // but a task completing after 10 h would be recorded at 10 h, not lost).
+        let mut histogram = Histogram::<u64>::new_with_bounds(1, 36_000_000_000, 3)
+            .expect("the bounds and 3 significant digits are valid");
+        for ns in completions_ns {
+            // Round up to whole microseconds so a task never looks faster than it was.
+            histogram.saturating_record(ns.div_ceil(1_000).max(1));
+        }
+        if histogram.is_empty() {
+            return LatencyMs::default();
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        // The histogram reports the top of a value's bucket (up to 0.1% above
+        // it), so the exact maximum comes from the data, and no quantile may
+        // exceed it: a task cannot finish after the last one did.
+        let max_us = completions_ns
+            .iter()
+            .map(|ns| ns.div_ceil(1_000).max(1))
+            .max()
+            .unwrap_or(0);
+        LatencyMs {
+            p50: ms(histogram.value_at_quantile(0.50).min(max_us)),
+            p99: ms(histogram.value_at_quantile(0.99).min(max_us)),
+            max: ms(max_us),
+        }
+    }
 }
 
 /// The machine a record was measured on.
@@ -86,6 +181,50 @@ pub struct Machine {
     /// (`Model::runtime_note`: e.g. which I/O driver monoio runs on).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub runtimes: std::collections::BTreeMap<String, String>,
+}
+
+impl Machine {
+    /// Describes this machine: enough to tell two records' contexts apart.
+    /// The caller names the runtime crates whose versions count and what each
+    /// runtime chose here (the lab asks the model registry: [`crate::lab::machine`]).
+    pub fn describe(
+        runtime_crates: &[&str],
+        runtimes: std::collections::BTreeMap<String, String>,
+    ) -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let thp_line = measure::read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled");
+        let thp = thp_line
+            .split_whitespace()
+            .find(|w| w.starts_with('['))
+            .map(|w| w.trim_matches(['[', ']']).to_string())
+            .unwrap_or(thp_line);
+        let crates = measure::crate_versions(runtime_crates)
+            .into_iter()
+            .collect();
+        Machine {
+            cores: measure::cores(),
+            cpu_model,
+            kernel: measure::read_trimmed("/proc/sys/kernel/osrelease"),
+            rustc: env!("AVB_RUSTC_VERSION").to_string(),
+            crates,
+            thp,
+            timer_slack_ns: measure::timer_slack_ns(),
+            rlimit_nofile: measure::soft_limit(libc::RLIMIT_NOFILE),
+            rlimit_nproc: measure::soft_limit(libc::RLIMIT_NPROC),
+            threads_max: measure::read_u64("/proc/sys/kernel/threads-max"),
+            pid_max: measure::read_u64("/proc/sys/kernel/pid_max"),
+            max_map_count: measure::read_u64("/proc/sys/vm/max_map_count"),
+            runtimes,
+        }
+    }
 }
 
 /// What else the machine did while a cell ran, summed over the repeats that
@@ -269,10 +408,8 @@ pub struct FileCache {
 
 impl FileCache {
     /// The record's summary of its repeats' cache states (None without any).
-    pub fn of_repeats<'a>(
-        states: impl Iterator<Item = &'a crate::workload::files::CacheState>,
-    ) -> Option<FileCache> {
-        let states: Vec<&crate::workload::files::CacheState> = states.collect();
+    pub fn of_repeats<'a>(states: impl Iterator<Item = &'a CacheState>) -> Option<FileCache> {
+        let states: Vec<&CacheState> = states.collect();
         let first = states.first()?;
         let bare: Vec<f64> = states.iter().map(|s| s.bare_read_us).collect();
         Some(FileCache {
@@ -282,7 +419,7 @@ impl FileCache {
                 .map(|s| s.resident_share())
                 .fold(0.0, f64::max),
             really_cold: states.iter().all(|s| s.really_cold()),
-            bare_read_us: crate::stats::median(&bare),
+            bare_read_us: stats::median(&bare),
             file_system: first.file_system.clone(),
             note: states.iter().find_map(|s| s.note.clone()),
         })
@@ -296,4 +433,38 @@ pub struct Skipped {
     pub model: String,
     pub tasks: u64,
     pub expected_ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_is_ordered() {
+        let w = WallMs::spread_of(&[12.0, 10.0, 30.0]);
+        assert_eq!((w.min, w.median, w.max), (10.0, 12.0, 30.0));
+        assert!(w.is_noisy());
+        assert!(!WallMs::spread_of(&[10.0, 11.0, 14.0]).is_noisy());
+    }
+
+    #[test]
+    fn latency_quantiles_from_nanoseconds() {
+        // 100 tasks finishing at 1, 2, ..., 100 ms.
+        let ns: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
+        let l = LatencyMs::quantiles_of(&ns);
+        assert!((l.p50 - 50.0).abs() < 0.1, "{l:?}");
+        assert!((l.p99 - 99.0).abs() < 0.1, "{l:?}");
+        assert_eq!(l.max, 100.0, "the maximum is exact");
+        assert_eq!(LatencyMs::quantiles_of(&[]), LatencyMs::default());
+    }
+
+    #[test]
+    fn latency_never_exceeds_the_last_completion() {
+        // 51.6 ms sits in a histogram bucket about 30 µs wide; the top of
+        // that bucket must not be reported as the max.
+        let ns = [51_583_000, 51_600_123];
+        let l = LatencyMs::quantiles_of(&ns);
+        assert_eq!(l.max, 51.601);
+        assert!(l.p99 <= l.max && l.p50 <= l.max, "{l:?}");
+    }
 }

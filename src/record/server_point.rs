@@ -74,9 +74,18 @@ pub struct ServerPoint {
     pub unix_s: u64,
 }
 
-/// How an async handler waited (`mode=` in the request target): the
-/// server's own type, so the record and the server never disagree.
-pub use crate::net::http::request::WaitMode;
+/// How an async handler waits (`mode=` in the request target; blocking
+/// models always block). The HTTP server parses requests into this very
+/// type, so the record and the server never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitMode {
+    /// The runtime's own timer (or a blocking sleep, for blocking models).
+    Own,
+    /// `std::thread::sleep` inside the handler: blocks the executor thread.
+    Block,
+    /// The wait and the compute on the runtime's blocking pool.
+    Offload,
+}
 
 impl ServerPoint {
     /// A query parameter of the request target, e.g. `wait_ms`.

@@ -20,7 +20,6 @@
 //! warm-up are sent but not counted.
 
 use crate::net::latency::event_loop::Timerfd;
-use crate::net::protocol;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use mio::net::TcpStream;
@@ -302,7 +301,7 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         errors: BTreeMap::new(),
         completed: 0,
         completed_all: 0,
-        pattern: protocol::reply_pattern(READ_BUFFER_BYTES),
+        pattern: crate::workload::pattern::reply_pattern(READ_BUFFER_BYTES),
         check_body: options.path.starts_with("/work"),
     };
     for index in 0..options.connections {
@@ -681,7 +680,7 @@ impl Generator<'_> {
             return Err("bad response".into());
         }
         for piece in bytes.chunks(READ_BUFFER_BYTES) {
-            let start = protocol::pattern_start(0, *received);
+            let start = crate::workload::pattern::pattern_start(0, *received);
             if self.check_body && piece != &self.pattern[start..start + piece.len()] {
                 return Err("bad response".into());
             }

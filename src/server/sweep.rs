@@ -211,7 +211,7 @@ impl ServerChild {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        crate::lab::cell::die_with_parent(&mut command);
+        crate::os::process::die_with_parent(&mut command);
         let mut child = command.spawn().context("starting `serve --model`")?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -256,7 +256,7 @@ impl ServerChild {
 
 impl Drop for ServerChild {
     fn drop(&mut self) {
-        crate::lab::cell::kill_group(self.child.id());
+        crate::os::process::kill_group(self.child.id());
         let _ = self.child.wait();
     }
 }
@@ -332,7 +332,7 @@ pub fn measure_point(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // The generator dies with the sweep, even if the sweep is killed outright.
-    crate::lab::cell::die_with_parent(&mut command);
+    crate::os::process::die_with_parent(&mut command);
     let mut load = command.spawn().context("starting `load`")?;
     let mut threads = 0;
     let deadline = Instant::now()

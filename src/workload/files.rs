@@ -5,7 +5,7 @@
 //! warmed, in a temporary directory on a disk-backed file system (a tmpfs
 //! keeps files in memory, so nothing could be cold there). Byte k of task
 //! i's file is byte k of the latency server's reply i
-//! ([`crate::net::protocol::reply_byte`]), so a task checks every byte it reads.
+//! ([`crate::workload::pattern::reply_byte`]), so a task checks every byte it reads.
 //!
 //! *Warm*: every file is read once before the timed region. *Cold*: the
 //! data is written back (`syncfs`), then every file's pages are dropped with
@@ -19,10 +19,9 @@
 //! this thread (dropped first, for cold cells), and divides the fastest of
 //! three passes by 16.
 
-use crate::net::protocol;
+use crate::record::result::CacheState;
 use crate::workload::{task_file, MAX_FILES_BYTES};
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -33,47 +32,8 @@ const CALIBRATION_FILES: usize = 16;
 /// Timed passes over the calibration files; the fastest counts.
 const CALIBRATION_PASSES: usize = 3;
 
-/// A cold cell counts as cold when at most this share of its files' pages
-/// was resident when the timed region started.
-pub const COLD_RESIDENT_MAX: f64 = 0.05;
-
 /// `f_type` of a tmpfs in `statfs` (linux/magic.h).
 const TMPFS_MAGIC: i64 = 0x0102_1994;
-
-/// How the files sat in the page cache when the timed region started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CacheState {
-    /// True when the cell asked for cold files.
-    pub cold: bool,
-    /// Pages of the task files resident in the page cache (`mincore`).
-    pub resident_pages: u64,
-    /// Pages the task files span.
-    pub total_pages: u64,
-    /// One bare `std::fs::read` of a file this size on one thread, µs
-    /// (a pass over 16 other files, the fastest of three; cold for cold
-    /// cells): the ideal's unit.
-    pub bare_read_us: f64,
-    /// The file system the files were on (`ext4`, `tmpfs`, ...), as far as known.
-    pub file_system: String,
-    /// Why cold was not cold, or how it was made so; None when there is
-    /// nothing to say.
-    pub note: Option<String>,
-}
-
-impl CacheState {
-    /// Share of the files' pages resident, 0..=1.
-    pub fn resident_share(&self) -> f64 {
-        if self.total_pages == 0 {
-            return 0.0;
-        }
-        self.resident_pages as f64 / self.total_pages as f64
-    }
-
-    /// True for a cold cell whose files really were out of the page cache.
-    pub fn really_cold(&self) -> bool {
-        self.cold && self.resident_share() <= COLD_RESIDENT_MAX
-    }
-}
 
 /// The task files of one repeat; the directory is removed when dropped.
 pub struct TaskFiles {
@@ -117,7 +77,7 @@ impl TaskFiles {
                     parent.display()
                 )
             })?;
-        let pattern = protocol::reply_pattern(CHUNK_BYTES);
+        let pattern = crate::workload::pattern::reply_pattern(CHUNK_BYTES);
         for index in 0..tasks as usize + CALIBRATION_FILES {
             let path = if index < tasks as usize {
                 task_file(dir.path(), index)
@@ -262,13 +222,13 @@ fn calibration_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("calibration-{index}"))
 }
 
-/// Writes file `id`: byte k is [`protocol::reply_byte`]`(id, k)`.
+/// Writes file `id`: byte k is [`crate::workload::pattern::reply_byte`]`(id, k)`.
 fn write_file(path: &Path, id: u64, bytes: u64, pattern: &[u8]) -> std::io::Result<()> {
     let mut file = std::io::BufWriter::with_capacity(CHUNK_BYTES, std::fs::File::create(path)?);
     let mut offset = 0;
     while offset < bytes {
         let chunk = (bytes - offset).min(CHUNK_BYTES as u64) as usize;
-        let start = protocol::pattern_start(id, offset);
+        let start = crate::workload::pattern::pattern_start(id, offset);
         file.write_all(&pattern[start..start + chunk])?;
         offset += chunk as u64;
     }
@@ -374,7 +334,7 @@ fn statfs(path: &Path) -> Option<libc::statfs> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::protocol::ReplyCheck;
+    use crate::workload::pattern::ReplyCheck;
 
     #[test]
     fn task_files_hold_their_pattern_and_go_away() {

@@ -11,8 +11,11 @@ mod cpu;
 mod file;
 pub mod files;
 mod mixed;
+pub mod pattern;
 mod sleep;
 mod socket;
+
+pub use socket::DEFAULT_REPLY_BYTES;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,7 +60,7 @@ impl FileRead {
 }
 
 /// The file of task `index` in `dir`. Its byte k is the latency server's
-/// byte k of reply `index` ([`crate::net::protocol::reply_byte`]), so every byte
+/// byte k of reply `index` ([`crate::workload::pattern::reply_byte`]), so every byte
 /// read is checked the same way a reply is.
 pub fn task_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("task-{index}"))
@@ -215,7 +218,7 @@ impl Params {
             sleep_ms,
             cpu_us,
             iters_per_us,
-            reply_bytes: crate::net::latency::DEFAULT_REPLY_BYTES,
+            reply_bytes: DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: DEFAULT_FILE_KIB,
         }

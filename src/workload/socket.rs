@@ -13,6 +13,9 @@ use super::{Op, Params, Request, Workload};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The reply size when none is given.
+pub const DEFAULT_REPLY_BYTES: u64 = 1024;
+
 pub struct Socket;
 
 impl Workload for Socket {

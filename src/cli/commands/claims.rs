@@ -30,7 +30,7 @@ pub(super) fn measure_claims(
     };
     let results = claims::run_claims(only, &options);
     Ok(claims::ClaimsReport {
-        machine: measure::machine(),
+        machine: crate::lab::machine::machine(),
         started_unix_s,
         seconds: started.elapsed().as_secs_f64(),
         invocation: options.invocation.clone(),

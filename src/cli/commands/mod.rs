@@ -23,6 +23,7 @@ mod list;
 mod overhead;
 mod report;
 mod run;
+pub mod serve;
 mod sweep;
 
 use super::args::{Cli, Command};
@@ -55,7 +56,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Overhead(args) => overhead::overhead(args),
-        Command::Serve(args) => crate::net::latency::serve_main(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Load(args) => crate::server::load::load_main(args),
         Command::Cell { spec } => Ok(crate::lab::cell::child_main(&spec)),
     }

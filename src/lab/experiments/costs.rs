@@ -8,7 +8,6 @@
 use super::context_switch::{per_round_trip_median, Medium, Placement, SwitchCase, Units};
 use super::spawn_cost::{per_unit_median, SpawnKind};
 use crate::model;
-use crate::os::measure;
 use crate::report::published::UnitCosts;
 use anyhow::Context;
 
@@ -70,6 +69,6 @@ pub fn measure_costs() -> anyhow::Result<UnitCosts> {
              {SWITCH_RUNS} runs of {ROUND_TRIPS} round trips. One worker thread per core; \
              runtimes built before timing."
         ),
-        machine: Some(measure::machine()),
+        machine: Some(crate::lab::machine::machine()),
     })
 }

@@ -14,7 +14,6 @@
 use crate::model::{self, Model, ModelConfig};
 use crate::os::measure;
 use crate::report::timers::TimerRecord;
-use crate::stats;
 use anyhow::Context;
 use std::time::Duration;
 
@@ -60,7 +59,7 @@ fn sample_timer(
 
 /// Measures every timer at every requested sleep.
 pub fn measure_timers(requested_ms: &[f64], samples: usize) -> anyhow::Result<Vec<TimerRecord>> {
-    let machine = measure::machine();
+    let machine = crate::lab::machine::machine();
     let started_unix_s = measure::unix_now_s();
     let durations: Vec<Duration> = requested_ms
         .iter()
@@ -82,7 +81,7 @@ pub fn measure_timers(requested_ms: &[f64], samples: usize) -> anyhow::Result<Ve
                 model: model.to_string(),
                 requested_ms: *requested,
                 samples: taken.len() as u32,
-                actual_ms: stats::wall_spread(&taken),
+                actual_ms: crate::record::result::WallMs::spread_of(&taken),
                 machine: machine.clone(),
                 started_unix_s,
             });

@@ -19,7 +19,6 @@ pub mod async_conn;
 pub mod blocking;
 pub mod request;
 pub mod response;
-pub mod serve;
 
 use crate::workload::compute;
 use request::{Route, Work};

@@ -15,6 +15,7 @@
 //! are refused) and no pipelining is needed: bytes after one request stay
 //! in the buffer for the next.
 
+pub use crate::record::server_point::WaitMode;
 use std::time::Duration;
 
 /// The longest request head accepted (request line and headers), bytes.
@@ -38,17 +39,6 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The body size of `/work` when `bytes` is not given.
 pub const DEFAULT_BODY_BYTES: u64 = 64;
-
-/// How an async handler waits (blocking models always block).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitMode {
-    /// The runtime's own timer (or a blocking sleep, for blocking models).
-    Own,
-    /// `std::thread::sleep` inside the handler: blocks the executor thread.
-    Block,
-    /// The wait and the compute on the runtime's blocking pool.
-    Offload,
-}
 
 /// What `/work` asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]

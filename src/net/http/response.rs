@@ -1,12 +1,11 @@
 //! Writing responses: a status line, `Content-Length`, `Connection` and a
 //! body. `/work`'s body is checkable: byte `k` is
-//! `protocol::ALPHABET[k % 62]` (the latency server's pattern for id 0), so
+//! `crate::workload::pattern::ALPHABET[k % 62]` (the latency server's pattern for id 0), so
 //! a client can tell a whole, right reply from a cut or shifted one.
 //!
 //! The head and the start of the body leave in one write; a long body
 //! follows in [`CHUNK_BYTES`] pieces cut from one shared pattern buffer.
 
-use crate::net::protocol;
 use std::sync::OnceLock;
 
 /// Long bodies are written in pieces of at most this many bytes.
@@ -91,7 +90,7 @@ impl Response {
             return None;
         }
         let piece = (total - sent).min(CHUNK_BYTES as u64) as usize;
-        let start = protocol::pattern_start(0, sent);
+        let start = crate::workload::pattern::pattern_start(0, sent);
         Some(&pattern()[start..start + piece])
     }
 
@@ -106,12 +105,12 @@ impl Response {
 
 fn pattern() -> &'static [u8] {
     static PATTERN: OnceLock<Vec<u8>> = OnceLock::new();
-    PATTERN.get_or_init(|| protocol::reply_pattern(CHUNK_BYTES))
+    PATTERN.get_or_init(|| crate::workload::pattern::reply_pattern(CHUNK_BYTES))
 }
 
 /// Byte `offset` of every `/work` body.
 pub fn body_byte(offset: u64) -> u8 {
-    protocol::reply_byte(0, offset)
+    crate::workload::pattern::reply_byte(0, offset)
 }
 
 fn reason_phrase(status: u16) -> &'static str {

@@ -78,7 +78,7 @@ pub(super) fn run(
         listener,
         config,
         stats,
-        pattern: protocol::reply_pattern(WRITE_CHUNK_BYTES),
+        pattern: crate::workload::pattern::reply_pattern(WRITE_CHUNK_BYTES),
         connections: Vec::new(),
         free_slots: Vec::new(),
         deadlines: VecDeque::new(),
@@ -151,7 +151,7 @@ struct Server<'a> {
     listener: TcpListener,
     config: ServerConfig,
     stats: &'a ServerStats,
-    /// Every reply is cut from this (see [`protocol::reply_pattern`]).
+    /// Every reply is cut from this (see [`crate::workload::pattern::reply_pattern`]).
     pattern: Vec<u8>,
     connections: Vec<Option<Connection>>,
     free_slots: Vec<usize>,
@@ -312,7 +312,7 @@ impl Server<'_> {
         };
         while *sent < total {
             let piece = (total - *sent).min(WRITE_CHUNK_BYTES as u64) as usize;
-            let start = protocol::pattern_start(*id, *sent);
+            let start = crate::workload::pattern::pattern_start(*id, *sent);
             match connection.stream.write(&self.pattern[start..start + piece]) {
                 Ok(written) => {
                     *sent += written as u64;
@@ -333,7 +333,7 @@ impl Server<'_> {
     fn refuse(&mut self, slot: usize, reason: &str) {
         self.stats.refused.fetch_add(1, Ordering::Relaxed);
         if let Some(connection) = self.connections[slot].as_mut() {
-            let mut line = protocol::ERROR_PREFIX.to_vec();
+            let mut line = crate::workload::pattern::ERROR_PREFIX.to_vec();
             line.extend_from_slice(reason.replace('\n', " ").as_bytes());
             line.push(b'\n');
             // A short line into an empty send buffer: one write is enough.

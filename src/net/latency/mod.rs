@@ -1,7 +1,7 @@
 //! The latency server: a TCP service that answers every request after a
 //! fixed delay, standing in for a slow database or web service.
 //!
-//! `async-vs-blocking serve` runs it on its own; the `socket` workload
+//! `async-vs-blocking serve` runs it on its own ([`crate::cli`]); the `socket` workload
 //! starts one per cell in a separate process (see [`crate::net::latency::process`]).
 //! The wire protocol is in [`crate::net::protocol`].
 //!
@@ -19,11 +19,9 @@
 pub(crate) mod event_loop;
 pub mod process;
 
-use crate::os::error::UsageError;
-use anyhow::Context;
 use hdrhistogram::Histogram;
-use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,61 +29,10 @@ use std::time::Duration;
 /// The largest reply the server sends (64 MiB).
 pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The reply size when none is given.
-pub const DEFAULT_REPLY_BYTES: u64 = 1024;
-
 /// The listen backlog asked for. The kernel caps it at
 /// `net.core.somaxconn`; a small backlog would make a burst of thousands of
 /// connects fail or stall, which would be the harness's fault, not the model's.
 pub const LISTEN_BACKLOG: i32 = 65_535;
-
-/// `serve`'s command line.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on. Only loopback addresses, unless --allow-remote is given.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
-    /// Port to listen on; 0 picks a free one. The address is printed on the first line.
-    #[arg(long, default_value = "0")]
-    pub port: u16,
-    /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
-    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
-    pub delay_ms: f64,
-    /// Bytes in each reply (0 to 64 MiB).
-    #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,
-          value_parser = clap::value_parser!(u64).range(0..=MAX_REPLY_BYTES))]
-    pub reply_bytes: u64,
-    /// Event-loop threads, each with its own listening socket on the same port
-    /// [default: number of cores].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub threads: Option<u64>,
-    /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
-    #[arg(long)]
-    pub allow_remote: bool,
-    /// Serve HTTP/1.1 (`GET /work`, `GET /health`) with this execution model
-    /// instead of running the latency server.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::model::names()),
-          conflicts_with_all = ["delay_ms", "reply_bytes", "threads"])]
-    pub model: Option<String>,
-    /// With --model: worker threads for pools and executors [default: number of cores].
-    #[arg(long, requires = "model", value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub workers: Option<u64>,
-    /// Close a connection idle (or sending half a request) for this many
-    /// seconds; the latency server's own delay does not count as idle.
-    #[arg(long, default_value = "60", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub idle_timeout_s: u64,
-}
-
-fn parse_delay_ms(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of ms"))?;
-    if !value.is_finite() || !(0.0..=3_600_000.0).contains(&value) {
-        return Err("must be between 0 and 3600000 ms (one hour)".into());
-    }
-    Ok(value)
-}
 
 /// How the server answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -247,85 +194,9 @@ pub fn spawn_in_process(
     Ok((addr, stats))
 }
 
-/// `async-vs-blocking serve`: checks the address, raises the descriptor
-/// limit, prints the bound address on the first line and serves until
-/// SIGINT/SIGTERM, when it prints how accurate its delays were.
-pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
-    if let Some(model) = &args.model {
-        let model = crate::model::by_name(model).expect("clap checked the model name");
-        return crate::net::http::serve::serve_model(model, &args);
-    }
-    let addr = checked_address(&args)?;
-    let limit = crate::os::descriptors::raise_nofile_limit();
-    let config = ServerConfig {
-        delay: Duration::from_secs_f64(args.delay_ms / 1e3),
-        reply_bytes: args.reply_bytes,
-        idle_timeout: Duration::from_secs(args.idle_timeout_s),
-    };
-    let threads = args
-        .threads
-        .map_or_else(crate::os::measure::cores, |t| t as usize);
-    let listeners = listen(addr, threads).with_context(|| format!("listening on {addr}"))?;
-    let local = listeners[0]
-        .local_addr()
-        .context("reading the bound address")?;
-
-    // Block SIGINT and SIGTERM in every thread (threads inherit the mask),
-    // so that one thread can wait for them and print the summary.
-    let signals = block_stop_signals();
-    let stats = Arc::new(ServerStats::default());
-    {
-        let stats = Arc::clone(&stats);
-        let delay = config.delay;
-        std::thread::Builder::new()
-            .name("serve-signals".into())
-            .spawn(move || {
-                wait_for_stop_signal(&signals);
-                eprintln!("{}", stats.summary(delay));
-                std::process::exit(0);
-            })
-            .context("starting the signal thread")?;
-    }
-
-    {
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{local}").context("printing the address")?;
-        stdout.flush().context("printing the address")?;
-    }
-    eprintln!(
-        "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
-         with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
-         descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
-         accurate the delays were.",
-        args.delay_ms, config.reply_bytes, args.idle_timeout_s
-    );
-    run(listeners, config, stats).context("serving")?;
-    Ok(0)
-}
-
-/// The address to listen on: loopback, unless `--allow-remote` (then with a warning).
-pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
-    let addr = SocketAddr::new(args.bind, args.port);
-    if !args.bind.is_loopback() && !args.allow_remote {
-        return Err(UsageError(format!(
-            "error: --bind {} is not a loopback address; the server only listens on \
-             loopback (127.0.0.1, ::1) unless you add --allow-remote",
-            args.bind
-        ))
-        .into());
-    }
-    if !args.bind.is_loopback() {
-        eprintln!(
-            "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
-             connect and hold connections open"
-        );
-    }
-    Ok(addr)
-}
-
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it
 /// starts later, so that one thread can wait for them with [`wait_for_stop_signal`].
-pub(crate) fn block_stop_signals() -> libc::sigset_t {
+pub fn block_stop_signals() -> libc::sigset_t {
     // SAFETY: the set is initialised by sigemptyset before use and only
     // passed to the signal-mask functions, which read it.
     unsafe {
@@ -339,7 +210,7 @@ pub(crate) fn block_stop_signals() -> libc::sigset_t {
 }
 
 /// Waits until SIGINT or SIGTERM arrives (they must be blocked).
-pub(crate) fn wait_for_stop_signal(set: &libc::sigset_t) {
+pub fn wait_for_stop_signal(set: &libc::sigset_t) {
     let mut signal = 0;
     // SAFETY: sigwait reads the initialised set and writes one int we own.
     unsafe {
@@ -351,7 +222,7 @@ pub(crate) fn wait_for_stop_signal(set: &libc::sigset_t) {
 mod tests {
     use super::*;
     use crate::net::protocol;
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
@@ -377,7 +248,7 @@ mod tests {
         )
         .unwrap();
         let (reply, took) = ask(addr, &protocol::request_line(17));
-        let mut check = protocol::ReplyCheck::new(17, 200_000);
+        let mut check = crate::workload::pattern::ReplyCheck::new(17, 200_000);
         check.feed(&reply);
         check.finish().unwrap();
         // The reply cannot come before the delay; 5 s is far beyond any slow machine.
@@ -427,7 +298,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).unwrap();
-        let mut check = protocol::ReplyCheck::new(99, 8 << 20);
+        let mut check = crate::workload::pattern::ReplyCheck::new(99, 8 << 20);
         check.feed(&reply);
         check.finish().unwrap();
         assert_eq!(stats.failed.load(Ordering::Relaxed), 0);

@@ -7,8 +7,7 @@
 //! the cell ended (ok, failed, timed out). If the lab itself dies, the
 //! kernel kills the server too (`PR_SET_PDEATHSIG`).
 
-use crate::lab::cell::{kill_group, CellSpec};
-use crate::{model, os::descriptors};
+use crate::os::process::kill_group;
 use anyhow::{bail, Context};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -50,7 +49,7 @@ impl ServerProcess {
         // Die with the lab, even if it is killed before it can stop us. (The
         // signal comes when the thread that started the server ends; the lab
         // starts it from the thread that runs the cell and outlives it.)
-        crate::lab::cell::die_with_parent(&mut command);
+        crate::os::process::die_with_parent(&mut command);
         let mut child = command
             .spawn()
             .with_context(|| format!("starting `{} serve`", exe.display()))?;
@@ -101,23 +100,6 @@ impl ServerProcess {
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
-    }
-
-    /// Checks that a socket cell fits the OS limits, then starts its server:
-    /// delay = the cell's `sleep_ms`, reply = its `reply_bytes`. The error is
-    /// the reason the cell cannot run, for its record.
-    pub fn for_cell(spec: &CellSpec) -> Result<ServerProcess, String> {
-        let model =
-            model::by_name(&spec.model).ok_or_else(|| format!("unknown model {:?}", spec.model))?;
-        let connections = model
-            .wait_concurrency(spec.workers, spec.tasks)
-            .min(spec.tasks);
-        let nofile = descriptors::raise_nofile_limit();
-        descriptors::check_connections(connections, nofile, descriptors::ephemeral_ports())?;
-        let exe = std::env::current_exe()
-            .map_err(|error| format!("finding the lab's own binary: {error}"))?;
-        ServerProcess::start(&exe, spec.sleep_ms, spec.reply_bytes)
-            .map_err(|error| format!("starting the latency server: {error:#}"))
     }
 
     /// The server's process id (also its process group id).
