@@ -236,3 +236,50 @@ fn anchors_follow_githubs_slug_rules() {
     let offered = anchors("# A\n## B\n```\n# not a heading\n```\n## B\n");
     assert_eq!(offered.into_iter().collect::<Vec<_>>(), ["a", "b", "b-1"]);
 }
+
+/// Paths the prose names in inline code (`src/...`, `tests/...`, ...), with
+/// placeholders such as `NAME` left out.
+fn named_paths(content: &str) -> Vec<(usize, String)> {
+    let path =
+        Regex::new(r"`((?:src|tests|scripts|benches|examples|docs)/[A-Za-z0-9_./-]*)`").unwrap();
+    let mut in_fence = false;
+    let mut found = Vec::new();
+    for (index, line) in content.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        for capture in path.captures_iter(line) {
+            let named = capture[1].to_string();
+            if !named.chars().any(|c| c.is_ascii_uppercase()) {
+                found.push((index + 1, named));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_file_the_readme_and_the_book_name_exists() {
+    let mut pages = vec![repo().join("README.md")];
+    pages.extend(book_pages().into_iter().map(|name| book().join(name)));
+    let mut missing = Vec::new();
+    for page in &pages {
+        for (line, named) in named_paths(&read(page)) {
+            if !repo().join(&named).exists() {
+                missing.push(format!(
+                    "{}:{line}: {named}",
+                    page.strip_prefix(repo()).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the docs name files that do not exist (moved or renamed?):\n{}",
+        missing.join("\n")
+    );
+}
