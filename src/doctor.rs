@@ -418,14 +418,14 @@ pub fn examine(sample: Duration) -> Examination {
 pub fn before_measuring(dir: &Path) -> Examination {
     let examination = examine(SAMPLE);
     for finding in examination.warnings() {
-        eprintln!("doctor: {}: {}", finding.topic, finding.text);
+        crate::stderr_line!("doctor: {}: {}", finding.topic, finding.text);
     }
-    eprintln!("doctor: {}", examination.summary);
+    crate::stderr_line!("doctor: {}", examination.summary);
     if let Err(error) = std::fs::create_dir_all(dir)
         .map_err(anyhow::Error::from)
         .and_then(|_| examination.save(dir))
     {
-        eprintln!("doctor: could not save its findings: {error:#}");
+        crate::stderr_line!("doctor: could not save its findings: {error:#}");
     }
     examination
 }

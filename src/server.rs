@@ -222,7 +222,7 @@ pub fn run(
             .name(format!("serve-{}", index + 1))
             .spawn(move || {
                 if let Err(error) = event_loop::run(listener, config, &stats) {
-                    eprintln!("warning: a server thread stopped: {error}");
+                    crate::stderr_line!("warning: a server thread stopped: {error}");
                 }
             })?;
     }
@@ -280,7 +280,7 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
             .name("serve-signals".into())
             .spawn(move || {
                 wait_for_stop_signal(&signals);
-                eprintln!("{}", stats.summary(delay));
+                crate::stderr_line!("{}", stats.summary(delay));
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -291,7 +291,7 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    eprintln!(
+    crate::stderr_line!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
          with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
          descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
@@ -314,7 +314,7 @@ pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
         .into());
     }
     if !args.bind.is_loopback() {
-        eprintln!(
+        crate::stderr_line!(
             "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
              connect and hold connections open"
         );

@@ -456,7 +456,7 @@ pub fn run_sweep(
                     line += &format!(" (server: {lateness})");
                 }
                 if progress.is_hidden() {
-                    eprintln!("{line}");
+                    crate::stderr_line!("{line}");
                 } else {
                     progress.println(line);
                 }

@@ -142,7 +142,7 @@ async fn serve_requests<R: OwnedBufferRuntime>(
         match buffer.next_request() {
             Err(rejection) => {
                 let response = Response::text(rejection.status, &rejection.reason, false);
-                let _ = write_response::<R>(stream, &response).await;
+                let _ = write_response::<R>(stream, &response, server.idle_timeout).await;
                 return Ending::Rejected;
             }
             Ok(Some(request)) => {
@@ -167,9 +167,13 @@ async fn serve_requests<R: OwnedBufferRuntime>(
                     }
                 }
                 let response = server.answer(&request.route, request.keep_alive);
-                if write_response::<R>(stream, &response).await.is_err() {
+                if write_response::<R>(stream, &response, server.idle_timeout)
+                    .await
+                    .is_err()
+                {
                     return Ending::BrokeOff;
                 }
+                server.stats.served_one();
                 if !request.keep_alive {
                     return Ending::Closed;
                 }
@@ -193,7 +197,8 @@ async fn serve_requests<R: OwnedBufferRuntime>(
                         if buffer.has_partial() {
                             let response =
                                 Response::text(408, "the request did not arrive in time", false);
-                            let _ = write_response::<R>(stream, &response).await;
+                            let _ =
+                                write_response::<R>(stream, &response, server.idle_timeout).await;
                         }
                         return Ending::TimedOut;
                     }
@@ -213,15 +218,36 @@ async fn serve_requests<R: OwnedBufferRuntime>(
     }
 }
 
+/// Writes the whole response. A client that takes no byte of a piece for
+/// `idle_timeout` is idle too: the write gives up (`TimedOut`) and the
+/// connection is closed, as a blocking thread's write timeout closes it, so
+/// a client that stops reading cannot hold a task and its buffers forever.
 async fn write_response<R: OwnedBufferRuntime>(
     stream: &mut R::Stream,
     response: &Response,
+    idle_timeout: Duration,
 ) -> io::Result<()> {
-    R::write_all(stream, Cow::Owned(response.first_piece())).await?;
+    write_within::<R>(stream, Cow::Owned(response.first_piece()), idle_timeout).await?;
     let mut sent = response.body_in_first_piece();
     while let Some(piece) = response.body_piece(sent) {
-        R::write_all(stream, Cow::Borrowed(piece)).await?;
+        write_within::<R>(stream, Cow::Borrowed(piece), idle_timeout).await?;
         sent += piece.len() as u64;
     }
     Ok(())
+}
+
+/// One piece written, or `TimedOut` when the client took none of it in time.
+async fn write_within<R: OwnedBufferRuntime>(
+    stream: &mut R::Stream,
+    bytes: Cow<'static, [u8]>,
+    idle_timeout: Duration,
+) -> io::Result<()> {
+    futures_lite::future::or(R::write_all(stream, bytes), async {
+        R::sleep(idle_timeout).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client took no reply byte for the idle timeout",
+        ))
+    })
+    .await
 }

@@ -50,6 +50,7 @@ fn serve_requests(stream: &mut TcpStream, server: &Server) -> Ending {
                 if write_response(stream, &response).is_err() {
                     return Ending::BrokeOff;
                 }
+                server.stats.served_one();
                 if !request.keep_alive {
                     return Ending::Closed;
                 }
@@ -142,7 +143,7 @@ pub fn warn_at_most_once_a_second(message: &str) {
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     let quiet = matches!(*last, Some(at) if at.elapsed().as_secs() < 1);
     if !quiet {
-        eprintln!("warning: {message}");
+        crate::stderr_line!("warning: {message}");
         *last = Some(Instant::now());
     }
 }

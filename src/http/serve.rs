@@ -43,7 +43,8 @@ pub fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Resul
             .name("serve-signals".into())
             .spawn(move || {
                 crate::server::wait_for_stop_signal(&signals);
-                eprintln!("{}", server.stats.summary());
+                // Never panics (stderr may be gone): the exit must follow.
+                crate::stderr_line!("{}", server.stats.summary());
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -53,9 +54,9 @@ pub fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Resul
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    eprintln!(
+    crate::stderr_line!(
         "{}{} HTTP/1.1 server on http://{local}: GET /work?wait_ms=D&cpu_us=C&bytes=R[&mode=block|offload], \
-         GET /health; {} workers, idle timeout {} s, up to {descriptors} open descriptors. \
+         GET /health; {}, idle timeout {} s, up to {descriptors} open descriptors. \
          Ctrl-C stops it and prints its counters.",
         model.name(),
         // What the runtime chose on this machine (monoio: its I/O driver).
@@ -63,11 +64,24 @@ pub fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Resul
             .runtime_note()
             .map(|note| format!(" ({note})"))
             .unwrap_or_default(),
-        config.workers,
+        workers_line(model, config.workers),
         args.idle_timeout_s
     );
     model.serve(listener, server, &config)?;
     Ok(0)
+}
+
+/// How many threads serve, as the model runs them: one for `sequential`
+/// and `tokio-current` whatever `--workers` says, one per connection for
+/// `threads` (its `workers_used` is its task count).
+fn workers_line(model: &dyn Model, workers: usize) -> String {
+    if model.workers_used(workers, 1) != model.workers_used(workers, 1000) {
+        return "a thread per connection".into();
+    }
+    match model.workers_used(workers, 1) {
+        1 => "1 worker".into(),
+        n => format!("{n} workers"),
+    }
 }
 
 /// A client that disconnects mid-reply must not kill the server: writes to

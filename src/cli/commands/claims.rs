@@ -17,7 +17,7 @@ pub(super) fn measure_claims(
     let started = std::time::Instant::now();
     let started_unix_s = measure::unix_now_s();
     let progress = |position: usize, total: usize, id: &str| {
-        eprintln!(
+        crate::stderr_line!(
             "[{position}/{total}] {id} ({:.0} s so far)",
             started.elapsed().as_secs_f64()
         )
@@ -82,7 +82,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     );
     if args.json || args.markdown {
         // stdout is the document itself.
-        eprintln!("{shown}");
+        crate::stderr_line!("{shown}");
     } else {
         say!("{shown}");
     }

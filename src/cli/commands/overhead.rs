@@ -8,7 +8,7 @@ pub(super) fn overhead(args: OverheadArgs) -> anyhow::Result<i32> {
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let comparison = crate::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
     if interrupt::requested() {
-        eprintln!(
+        crate::stderr_line!(
             "interrupted by {}: the comparison was cut short",
             interrupt::signal_name().unwrap_or("a signal")
         );

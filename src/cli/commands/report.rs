@@ -21,7 +21,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {
-        eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
+        crate::stderr_line!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
         let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
         report::claims::write_claims(&path, &claims)?;
@@ -54,7 +54,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
-            eprintln!(
+            crate::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),

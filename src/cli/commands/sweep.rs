@@ -115,7 +115,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
     if summary.interrupted {
-        eprintln!(
+        crate::stderr_line!(
             "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
              rerun with --resume to continue",
             interrupt::signal_name().unwrap_or("a signal"),
@@ -174,7 +174,7 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         .iter()
         .filter(|m| server_sweep::WAIT_BLOCK.applies_to(m))
         .count();
-    eprintln!(
+    crate::stderr_line!(
         "server sweep: {} models x {} handlers at {:?} connections (rates doubled from {} req/s \
          to the knee), {} async models x mode=block and mode=offload at {:?} connections, \
          and {} mostly idle connections",
@@ -198,7 +198,7 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         resume: options.resume,
     })?;
     if interrupt::requested() {
-        eprintln!(
+        crate::stderr_line!(
             "interrupted: the finished server points are in {}; rerun with --resume to continue",
             path.display()
         );
