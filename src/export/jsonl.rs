@@ -11,11 +11,7 @@ use std::path::Path;
 pub fn append_jsonl<T: serde::Serialize>(path: &Path, record: &T) -> anyhow::Result<()> {
     let mut line = serde_json::to_vec(record).context("encoding a record")?;
     line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut file = crate::output::open_append(path)?;
     file.write_all(&line)
         .and_then(|_| file.sync_data())
         .with_context(|| format!("appending to {}", path.display()))
@@ -84,10 +80,7 @@ pub fn repair_last_line_of<T: serde::de::DeserializeOwned>(path: &Path) -> anyho
         ))
         .into());
     }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut file = crate::output::open_append(path)?;
     file.write_all(b"\n")
         .and_then(|_| file.sync_data())
         .with_context(|| format!("appending to {}", path.display()))

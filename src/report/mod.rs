@@ -170,7 +170,7 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
         serde_json::to_writer(&mut lines, record).context("encoding a record")?;
         lines.push(b'\n');
     }
-    std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
+    crate::output::replace_file(&jsonl, &lines)?;
     export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
     if !report.timers.is_empty() {
         timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
@@ -188,8 +188,7 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
             lines.push(b'\n');
         }
         let servers = path_in(out, server_point::FILE_NAME)?;
-        std::fs::write(&servers, lines)
-            .with_context(|| format!("writing {}", servers.display()))?;
+        crate::output::replace_file(&servers, &lines)?;
     }
     if let Some(doctor) = &report.doctor {
         doctor.save(out)?;
@@ -211,7 +210,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let mut chart_files = Vec::new();
     for chart in &charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -222,7 +221,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     };
     for chart in &claim_charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -230,7 +229,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let server_charts = servers::charts(&report.servers)?;
     for chart in &server_charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -249,7 +248,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         &server_charts,
     )?;
     let index = path_in(out, "index.html")?;
-    std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
+    crate::output::replace_file(&index, page.as_bytes())?;
     let mut verdicts: Vec<String> = data::verdict_sentences(&dataset)
         .into_iter()
         .map(|(_, heading, findings)| format!("{heading} {findings}"))

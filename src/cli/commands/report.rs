@@ -15,6 +15,8 @@ use anyhow::Context;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
+    let _lock = crate::output::lock_output_dir(&args.out)?;
+    let inputs_in_out = inputs_among_outputs(&args.input, &args.out)?;
     if args.input.is_empty() || args.claims {
         crate::doctor::before_measuring(&args.out);
     }
@@ -82,7 +84,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             ))
         })?,
     };
-    if !measured {
+    if !measured && !inputs_in_out {
         // Measuring wrote each data file once; drawn from saved files, the
         // report keeps a copy of what it was drawn from beside the page.
         report::save_data(&args.out, &data)?;
@@ -94,4 +96,43 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     say!("{} charts in {}", written.charts.len(), args.out.display());
     say!("{}", written.index.display());
     Ok(0)
+}
+
+/// The data files [`report::save_data`] writes into `--out`.
+const SAVED_FILES: &[&str] = &[
+    "results.jsonl",
+    "results.csv",
+    report::timers::FILE_NAME,
+    report::costs::FILE_NAME,
+    report::claims::FILE_NAME,
+    crate::server_point::FILE_NAME,
+    crate::doctor::FILE_NAME,
+];
+
+/// Whether an input is one of the files the report would save into `out`.
+/// One input that is already there (`report --input D/results.jsonl --out
+/// D`, a redraw) is not copied onto itself: true. Several inputs merged
+/// into one of them would replace an input with the merged set: refused,
+/// before anything is written.
+fn inputs_among_outputs(inputs: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<bool> {
+    for name in SAVED_FILES {
+        let saved = crate::output::path_in(out, name)?;
+        let Some(input) = inputs
+            .iter()
+            .find(|input| crate::output::same_file(input, &saved))
+        else {
+            continue;
+        };
+        if inputs.len() == 1 {
+            return Ok(true);
+        }
+        return Err(UsageError(format!(
+            "error: --out {} holds the input {}, which the merged data would replace; \
+             choose another --out",
+            out.display(),
+            input.display()
+        ))
+        .into());
+    }
+    Ok(false)
 }
