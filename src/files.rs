@@ -283,7 +283,8 @@ fn calibration_file(dir: &Path, index: usize) -> PathBuf {
 
 /// Writes file `id`: byte k is [`protocol::reply_byte`]`(id, k)`.
 fn write_file(path: &Path, id: u64, bytes: u64, pattern: &[u8]) -> std::io::Result<()> {
-    let mut file = std::io::BufWriter::with_capacity(CHUNK_BYTES, crate::output::create_file(path)?);
+    let mut file =
+        std::io::BufWriter::with_capacity(CHUNK_BYTES, crate::output::create_file(path)?);
     let mut offset = 0;
     while offset < bytes {
         let chunk = (bytes - offset).min(CHUNK_BYTES as u64) as usize;

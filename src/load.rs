@@ -149,8 +149,9 @@ impl LoadReport {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut lines = vec![
-            format!(
+        let mut lines =
+            vec![
+                format!(
                 "{} {}: offered {} req/s over {} connections for {:.1} s (after {:.1} s warm-up){}",
                 self.target,
                 self.path,
@@ -160,22 +161,28 @@ impl LoadReport {
                 self.warmup_s,
                 if self.interrupted { ", interrupted" } else { "" }
             ),
-            format!(
-                "achieved {:.1} req/s: {} of {} due requests completed; errors: {errors}",
-                self.achieved_rps, self.completed, self.scheduled
-            ),
-            format!("latency from the due time (CO corrected): {}", q(&self.latency)),
-            format!("latency from the send (uncorrected):      {}", q(&self.service)),
-            format!(
-                "generator behind its schedule: p99 {:.3} ms, max {:.3} ms; its CPU {:.2} s{}",
-                self.behind_schedule.p99_ms,
-                self.behind_schedule.max_ms,
-                self.generator_cpu_s,
-                self.generator_cpu_ms_per_10k
-                    .map(|ms| format!(" ({ms:.0} ms per 10,000 requests)"))
-                    .unwrap_or_default()
-            ),
-        ];
+                format!(
+                    "achieved {:.1} req/s: {} of {} due requests completed; errors: {errors}",
+                    self.achieved_rps, self.completed, self.scheduled
+                ),
+                format!(
+                    "latency from the due time (CO corrected): {}",
+                    q(&self.latency)
+                ),
+                format!(
+                    "latency from the send (uncorrected):      {}",
+                    q(&self.service)
+                ),
+                format!(
+                    "generator behind its schedule: p99 {:.3} ms, max {:.3} ms; its CPU {:.2} s{}",
+                    self.behind_schedule.p99_ms,
+                    self.behind_schedule.max_ms,
+                    self.generator_cpu_s,
+                    self.generator_cpu_ms_per_10k
+                        .map(|ms| format!(" ({ms:.0} ms per 10,000 requests)"))
+                        .unwrap_or_default()
+                ),
+            ];
         if self.shares_cores {
             lines.push(format!(
                 "the generator and the server share this machine's {} cores: the generator's CPU \

@@ -31,7 +31,10 @@ fn main() {
                 async_vs_blocking::stderr_line!("{usage}");
                 2
             } else {
-                async_vs_blocking::stderr_line!("error: {}", format!("{error:#}").replace('\n', " "));
+                async_vs_blocking::stderr_line!(
+                    "error: {}",
+                    format!("{error:#}").replace('\n', " ")
+                );
                 1
             }
         }

@@ -49,7 +49,9 @@ pub fn measure(
             &records,
         )?,
         Err(error) => {
-            crate::stderr_line!("warning: the timer experiment failed, its chart is left out: {error:#}")
+            crate::stderr_line!(
+                "warning: the timer experiment failed, its chart is left out: {error:#}"
+            )
         }
     }
     if interrupt::requested() {
@@ -64,7 +66,9 @@ pub fn measure(
             &unit_costs,
         )?,
         Err(error) => {
-            crate::stderr_line!("warning: the spawn/switch experiment failed, the table says so: {error:#}")
+            crate::stderr_line!(
+                "warning: the spawn/switch experiment failed, the table says so: {error:#}"
+            )
         }
     }
     if options.profile.report_servers {
@@ -103,6 +107,8 @@ fn measure_servers(options: &SweepOptions) {
         .map_err(anyhow::Error::from)
         .and_then(|exe| server_sweep::run_quick(&exe, options.workers, &options.out));
     if let Err(error) = measured {
-        crate::stderr_line!("warning: the server run failed, its section says how to measure it: {error:#}");
+        crate::stderr_line!(
+            "warning: the server run failed, its section says how to measure it: {error:#}"
+        );
     }
 }

@@ -296,7 +296,9 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
          with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
          descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
          accurate the delays were.",
-        args.delay_ms, config.reply_bytes, args.idle_timeout_s
+        args.delay_ms,
+        config.reply_bytes,
+        args.idle_timeout_s
     );
     run(listeners, config, stats).context("serving")?;
     Ok(0)

@@ -125,7 +125,10 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
 
 /// `earlier` with `rerun`'s claims in place of the same ids (new ids
 /// appended), under the rerun's machine and command line.
-fn merge_claims(earlier: claims::ClaimsReport, rerun: &claims::ClaimsReport) -> claims::ClaimsReport {
+fn merge_claims(
+    earlier: claims::ClaimsReport,
+    rerun: &claims::ClaimsReport,
+) -> claims::ClaimsReport {
     let mut merged = earlier.claims;
     for result in &rerun.claims {
         match merged.iter_mut().find(|old| old.id == result.id) {

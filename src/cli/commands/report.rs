@@ -114,7 +114,10 @@ const SAVED_FILES: &[&str] = &[
 /// D`, a redraw) is not copied onto itself: true. Several inputs merged
 /// into one of them would replace an input with the merged set: refused,
 /// before anything is written.
-fn inputs_among_outputs(inputs: &[std::path::PathBuf], out: &std::path::Path) -> anyhow::Result<bool> {
+fn inputs_among_outputs(
+    inputs: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> anyhow::Result<bool> {
     for name in SAVED_FILES {
         let saved = crate::output::path_in(out, name)?;
         let Some(input) = inputs

@@ -92,5 +92,6 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
 /// Refuses, before anything runs, a file cell whose files would not fit in
 /// what one cell may write.
 fn check_file_bytes(tasks: u64, file_kib: u64) -> Result<(), UsageError> {
-    crate::files::check_fit(tasks, file_kib).map_err(|reason| UsageError(format!("error: {reason}")))
+    crate::files::check_fit(tasks, file_kib)
+        .map_err(|reason| UsageError(format!("error: {reason}")))
 }

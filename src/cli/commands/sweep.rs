@@ -279,8 +279,8 @@ fn holds_data(path: &std::path::Path) -> bool {
 /// `--workloads server` alone runs no cell: the flags that shape cells would
 /// be silently ignored, so they are refused (exit 2) instead.
 fn refuse_cell_flags_without_cells(args: &SweepArgs) -> anyhow::Result<()> {
-    let server_alone = !args.workloads.is_empty()
-        && args.workloads.iter().all(|w| w == server_sweep::WORKLOAD);
+    let server_alone =
+        !args.workloads.is_empty() && args.workloads.iter().all(|w| w == server_sweep::WORKLOAD);
     if !server_alone {
         return Ok(());
     }
