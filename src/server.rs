@@ -307,7 +307,7 @@ pub fn serve_main(args: ServeArgs) -> anyhow::Result<i32> {
 /// The address to listen on: loopback, unless `--allow-remote` (then with a warning).
 pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
     let addr = SocketAddr::new(args.bind, args.port);
-    if !args.bind.is_loopback() && !args.allow_remote {
+    if !is_loopback(args.bind) && !args.allow_remote {
         return Err(UsageError(format!(
             "error: --bind {} is not a loopback address; the server only listens on \
              loopback (127.0.0.1, ::1) unless you add --allow-remote",
@@ -315,13 +315,23 @@ pub(crate) fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
         ))
         .into());
     }
-    if !args.bind.is_loopback() {
+    if !is_loopback(args.bind) {
         crate::stderr_line!(
             "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
              connect and hold connections open"
         );
     }
     Ok(addr)
+}
+
+/// Loopback, an IPv4-mapped loopback address (`::ffff:127.0.0.1`) included.
+pub(crate) fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        IpAddr::V4(v4) => v4.is_loopback(),
+    }
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it
@@ -364,6 +374,14 @@ mod tests {
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).unwrap();
         (reply, started.elapsed())
+    }
+
+    #[test]
+    fn an_ipv4_mapped_loopback_address_is_loopback() {
+        assert!(is_loopback("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(is_loopback("::1".parse().unwrap()));
+        assert!(!is_loopback("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("0.0.0.0".parse().unwrap()));
     }
 
     #[test]
