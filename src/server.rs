@@ -48,7 +48,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "0")]
     pub port: u16,
     /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
-    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms, allow_negative_numbers = true)]
     pub delay_ms: f64,
     /// Bytes in each reply (0 to 64 MiB).
     #[arg(long, default_value_t = DEFAULT_REPLY_BYTES,

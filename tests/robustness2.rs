@@ -34,8 +34,14 @@ fn lab() -> Command {
 
 /// Starts `serve --model M` with `stderr` and returns its guard and address.
 fn serve_with(model: &str, extra: &[&str], stderr: Stdio) -> (Guard, SocketAddr) {
+    let port: &[&str] = if extra.contains(&"--port") {
+        &[]
+    } else {
+        &["--port", "0"]
+    };
     let mut child = lab()
-        .args(["serve", "--model", model, "--port", "0", "--workers", "2"])
+        .args(["serve", "--model", model, "--workers", "2"])
+        .args(port)
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -369,8 +375,8 @@ fn the_generator_sends_an_ipv6_host_in_brackets() {
         connections: 1,
         ..options(
             addr,
-            1.0,
-            Duration::from_millis(500),
+            4.0,
+            Duration::from_secs(1),
             Duration::from_secs(1),
         )
     });
