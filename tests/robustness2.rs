@@ -10,8 +10,8 @@
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command as TestCommand;
-use async_vs_blocking::load::{self, LoadOptions};
 use async_vs_blocking::report::data::Dataset;
+use async_vs_blocking::server::load::{self, LoadOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -373,12 +373,7 @@ fn the_generator_sends_an_ipv6_host_in_brackets() {
     });
     let _ = load::run(&LoadOptions {
         connections: 1,
-        ..options(
-            addr,
-            4.0,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
-        )
+        ..options(addr, 4.0, Duration::from_secs(1), Duration::from_secs(1))
     });
     let head = seen.join().unwrap();
     assert!(
@@ -623,7 +618,7 @@ fn machine_labels_go_on_past_z_without_repeating() {
 fn merging_many_records_keeps_the_latest_of_each_cell_and_counts_the_rest() {
     // The keyed merge must give what the pairwise search gave.
     let text = std::fs::read_to_string("tests/fixtures/results.jsonl").unwrap();
-    let records: Vec<async_vs_blocking::result::CellRecord> = text
+    let records: Vec<async_vs_blocking::record::result::CellRecord> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())

@@ -1,6 +1,6 @@
 //! Spawn and switch costs per unit, as the report reads them: the
 //! `unit-costs.json` file. The experiment that measures them with a small
-//! budget lives in [`crate::experiments::costs`]; this file only reads and
+//! budget lives in [`crate::lab::experiments::costs`]; this file only reads and
 //! writes the file.
 
 use super::published::UnitCosts;
@@ -13,7 +13,7 @@ pub const FILE_NAME: &str = "unit-costs.json";
 /// Writes the costs as one JSON document.
 pub fn write_costs(path: &Path, costs: &UnitCosts) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(costs).context("encoding unit costs")?;
-    crate::output::replace_file(path, text.as_bytes())
+    crate::os::output::replace_file(path, text.as_bytes())
 }
 
 /// Reads costs written by [`write_costs`].

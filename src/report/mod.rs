@@ -3,7 +3,7 @@
 //!
 //! The report only draws: it is a function from data files to a page, and
 //! imports nothing that measures. `report` first measures into its output
-//! directory ([`crate::measure_report`]: the sweep, the timer experiment,
+//! directory ([`crate::cli::report_run`]: the sweep, the timer experiment,
 //! the spawn/switch costs, each writing its own data file), then draws
 //! with [`draw`]; `report --input` reads existing `results.jsonl` files —
 //! several are merged, and the machine becomes a dimension — copies the
@@ -41,11 +41,11 @@ pub mod python;
 pub mod servers;
 pub mod timers;
 
-use crate::error::UsageError;
-use crate::export;
-use crate::output::path_in;
-use crate::result::{CellRecord, Skipped};
-use crate::server_point::{self, ServerPoint};
+use crate::os::error::UsageError;
+use crate::os::output::path_in;
+use crate::record::export;
+use crate::record::result::{CellRecord, Skipped};
+use crate::record::server_point::{self, ServerPoint};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use timers::TimerRecord;
@@ -75,7 +75,7 @@ pub struct ReportData {
     pub loaded_from: Vec<PathBuf>,
     /// What `doctor` found just before the cells were measured (the first
     /// `doctor.json` found beside the inputs, or in the output directory).
-    pub doctor: Option<crate::doctor::Examination>,
+    pub doctor: Option<crate::lab::doctor::Examination>,
     /// Server sweep points, from a `server.jsonl` given as input or found
     /// beside one.
     pub servers: Vec<ServerPoint>,
@@ -96,7 +96,7 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         if server_point::holds_points(input) {
             add_servers(&mut data, server_point::read_points(input)?);
         } else {
-            let records = crate::records::load_records(input)?;
+            let records = crate::record::reader::load_records(input)?;
             data.records.extend(records);
         }
         read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
@@ -143,7 +143,7 @@ pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     // The doctor's findings are context, not figures: an unreadable file
     // leaves them out instead of refusing the report.
     if data.doctor.is_none() {
-        data.doctor = crate::doctor::Examination::load(dir);
+        data.doctor = crate::lab::doctor::Examination::load(dir);
     }
     Ok(())
 }
@@ -170,7 +170,7 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
         serde_json::to_writer(&mut lines, record).context("encoding a record")?;
         lines.push(b'\n');
     }
-    crate::output::replace_file(&jsonl, &lines)?;
+    crate::os::output::replace_file(&jsonl, &lines)?;
     export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
     if !report.timers.is_empty() {
         timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
@@ -188,7 +188,7 @@ pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
             lines.push(b'\n');
         }
         let servers = path_in(out, server_point::FILE_NAME)?;
-        crate::output::replace_file(&servers, &lines)?;
+        crate::os::output::replace_file(&servers, &lines)?;
     }
     if let Some(doctor) = &report.doctor {
         doctor.save(out)?;
@@ -210,7 +210,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let mut chart_files = Vec::new();
     for chart in &charts {
         let path = path_in(out, &chart.file_name())?;
-        crate::output::replace_file(&path, chart.svg.as_bytes())?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -221,7 +221,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     };
     for chart in &claim_charts {
         let path = path_in(out, &chart.file_name())?;
-        crate::output::replace_file(&path, chart.svg.as_bytes())?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -229,7 +229,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let server_charts = servers::charts(&report.servers)?;
     for chart in &server_charts {
         let path = path_in(out, &chart.file_name())?;
-        crate::output::replace_file(&path, chart.svg.as_bytes())?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -248,7 +248,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         &server_charts,
     )?;
     let index = path_in(out, "index.html")?;
-    crate::output::replace_file(&index, page.as_bytes())?;
+    crate::os::output::replace_file(&index, page.as_bytes())?;
     let mut verdicts: Vec<String> = data::verdict_sentences(&dataset)
         .into_iter()
         .map(|(_, heading, findings)| format!("{heading} {findings}"))

@@ -1,12 +1,12 @@
 //! `claims`: put popular claims about async on trial and save claims.json.
 
 use super::{check_writable, invocation};
-use crate::cell::ChildProcess;
 use crate::claims;
 use crate::cli::args::ClaimsArgs;
-use crate::measure;
+use crate::cli::table;
+use crate::lab::cell::ChildProcess;
+use crate::os::measure;
 use crate::report;
-use crate::table;
 
 /// Runs the claims in `only` (all when empty) with progress on stderr.
 pub(super) fn measure_claims(
@@ -30,7 +30,7 @@ pub(super) fn measure_claims(
     };
     let results = claims::run_claims(only, &options);
     Ok(claims::ClaimsReport {
-        machine: measure::machine(),
+        machine: crate::lab::machine::machine(),
         started_unix_s,
         seconds: started.elapsed().as_secs_f64(),
         invocation: options.invocation.clone(),
@@ -44,14 +44,14 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     check_writable(&args.out)?;
-    let _lock = crate::output::lock_output_dir(&args.out)?;
-    let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+    let _lock = crate::os::output::lock_output_dir(&args.out)?;
+    let saved = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
     // `--only` reruns some claims: the others' verdicts in claims.json are
     // kept, not lost. A file that cannot be read is the user's to fix first.
     let earlier = if !args.only.is_empty() && saved.exists() {
         Some(
             report::claims::read_claims(&saved, &claims::catalogue()).map_err(|error| {
-                crate::error::UsageError(format!(
+                crate::os::error::UsageError(format!(
                     "error: {} (move it away, or choose another --out)",
                     format!("{error:#}").replace('\n', " ")
                 ))
@@ -60,7 +60,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
-    crate::doctor::before_measuring(&args.out);
+    crate::lab::doctor::before_measuring(&args.out);
     let report = measure_claims(&args.only, args.repeat)?;
     let kept = earlier.as_ref().map_or(0, |earlier| {
         earlier

@@ -2,30 +2,30 @@
 
 use super::claims::measure_claims;
 use super::{check_writable, invocation};
-use crate::cell::ChildProcess;
 use crate::cli::args::ReportArgs;
-use crate::error::UsageError;
-use crate::interrupt;
-use crate::measure;
+use crate::lab::cell::ChildProcess;
+use crate::lab::sweep::{self, SweepOptions};
 use crate::model;
+use crate::os::error::UsageError;
+use crate::os::interrupt;
+use crate::os::measure;
 use crate::report;
-use crate::sweep::{self, SweepOptions};
 use crate::workload;
 use anyhow::Context;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
-    let _lock = crate::output::lock_output_dir(&args.out)?;
+    let _lock = crate::os::output::lock_output_dir(&args.out)?;
     let inputs_in_out = inputs_among_outputs(&args.input, &args.out)?;
     if args.input.is_empty() || args.claims {
-        crate::doctor::before_measuring(&args.out);
+        crate::lab::doctor::before_measuring(&args.out);
     }
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {
         crate::stderr_line!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
-        let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+        let path = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
         report::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
@@ -54,7 +54,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             policy: args.busy.policy(),
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-        let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
+        let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
             crate::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
@@ -105,8 +105,8 @@ const SAVED_FILES: &[&str] = &[
     report::timers::FILE_NAME,
     report::costs::FILE_NAME,
     report::claims::FILE_NAME,
-    crate::server_point::FILE_NAME,
-    crate::doctor::FILE_NAME,
+    crate::record::server_point::FILE_NAME,
+    crate::lab::doctor::FILE_NAME,
 ];
 
 /// Whether an input is one of the files the report would save into `out`.
@@ -119,10 +119,10 @@ fn inputs_among_outputs(
     out: &std::path::Path,
 ) -> anyhow::Result<bool> {
     for name in SAVED_FILES {
-        let saved = crate::output::path_in(out, name)?;
+        let saved = crate::os::output::path_in(out, name)?;
         let Some(input) = inputs
             .iter()
-            .find(|input| crate::output::same_file(input, &saved))
+            .find(|input| crate::os::output::same_file(input, &saved))
         else {
             continue;
         };

@@ -1,13 +1,13 @@
 //! `run`: measure one cell and print its record.
 
 use super::{invocation, workers_or_cores};
-use crate::cell::{CellSpec, ChildProcess, Provenance};
 use crate::cli::args::RunArgs;
-use crate::error::{UsageError, EXIT_CELL_FAILED};
-use crate::interrupt;
-use crate::result::Status;
-use crate::sweep;
-use crate::table;
+use crate::cli::table;
+use crate::lab::cell::{CellSpec, ChildProcess, Provenance};
+use crate::lab::sweep;
+use crate::os::error::{UsageError, EXIT_CELL_FAILED};
+use crate::os::interrupt;
+use crate::record::result::Status;
 use anyhow::Context;
 use std::time::Duration;
 
@@ -92,6 +92,6 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
 /// Refuses, before anything runs, a file cell whose files would not fit in
 /// what one cell may write.
 fn check_file_bytes(tasks: u64, file_kib: u64) -> Result<(), UsageError> {
-    crate::files::check_fit(tasks, file_kib)
+    crate::workload::files::check_fit(tasks, file_kib)
         .map_err(|reason| UsageError(format!("error: {reason}")))
 }
