@@ -640,3 +640,91 @@ fn merging_many_records_keeps_the_latest_of_each_cell_and_counts_the_rest() {
         .all(|(t, o)| t.started_unix_s == o.started_unix_s + 1));
     assert_eq!(twice.machines.len(), once.machines.len());
 }
+
+#[test]
+fn a_results_file_starting_with_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("results.jsonl");
+    let mut text = b"\xEF\xBB\xBF".to_vec();
+    text.extend(std::fs::read("tests/fixtures/results.jsonl").unwrap());
+    std::fs::write(&input, text).unwrap();
+    let (code, stderr) = run_lab(&[
+        "report",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Rust files under `dir`, recursively.
+fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_the_audited_output_module_opens_files_for_writing() {
+    // Every write goes through src/os/output.rs: a temporary name of the
+    // writer's own (pid and counter) renamed into place, appends and
+    // creations that never follow a symlink. Anything else that opens a
+    // file for writing (outside tests) is a new writer to audit.
+    let audited = Path::new("src/os/output.rs");
+    let writers = [
+        "File::create",
+        "fs::write",
+        "OpenOptions",
+        "fs::rename",
+        "fs::copy",
+        "with_extension(\"",
+        ".tmp\"",
+    ];
+    let mut files = Vec::new();
+    rust_files(Path::new("src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        if file == audited || file.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Unit tests write fixtures into temporary directories: not outputs.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (number, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for writer in writers {
+                if line.contains(writer) {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "writers outside {}:\n{}",
+        audited.display(),
+        found.join("\n")
+    );
+    let output = std::fs::read_to_string(audited).unwrap();
+    assert!(
+        output.contains("std::process::id()") && output.contains("create_new(true)"),
+        "temporary names must carry the process id and be created exclusively"
+    );
+    assert!(
+        output.contains("O_NOFOLLOW"),
+        "outputs must not follow symlinks"
+    );
+}

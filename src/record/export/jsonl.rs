@@ -31,6 +31,8 @@ pub fn read_lines<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> anyhow::Result<Vec<T>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    // A byte-order mark (an editor's UTF-8 "signature") is not part of the first record.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut records = Vec::new();
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = std::str::from_utf8(line).map_err(|error| {
