@@ -728,3 +728,74 @@ fn only_the_audited_output_module_opens_files_for_writing() {
         "outputs must not follow symlinks"
     );
 }
+
+#[test]
+fn an_empty_item_in_a_comma_list_is_named_as_such() {
+    for (flag, value) in [("--only", ","), ("--only", "fan-out,")] {
+        let (code, stderr) = run_lab(&["claims", flag, value, "--list"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("holds an empty item"), "{stderr}");
+        assert!(!stderr.contains("none was supplied"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_out_that_is_a_file_or_a_dangling_symlink_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    for (out, why) in [
+        (&file, "it is a file, not a directory"),
+        (&dangling, "symbolic link to nothing"),
+    ] {
+        let (code, stderr) = run_lab(&[
+            "report",
+            "--input",
+            "tests/fixtures/results.jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+    }
+}
+
+#[test]
+fn sweep_workloads_server_refuses_the_flags_that_only_shape_cells() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr) = run_lab(&[
+        "sweep",
+        "--workloads",
+        "server",
+        "--tasks",
+        "5",
+        "--repeat",
+        "2",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--tasks, --repeat shape cells"), "{stderr}");
+}
+
+#[test]
+fn a_rejected_request_gets_its_4xx_even_with_more_input_unread() {
+    // The client sends a bad request and more bytes behind it: closing with
+    // them unread would send a reset that can destroy the 400.
+    for model in ["tokio", "threads"] {
+        let (_server, addr) = serve_with(model, &[], Stdio::null());
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        request.extend(std::iter::repeat_n(b'x', 100_000));
+        let _ = stream.write_all(&request);
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 4"), "{model}: {reply:?}");
+    }
+}

@@ -142,7 +142,12 @@ async fn serve_requests<R: OwnedBufferRuntime>(
         match buffer.next_request() {
             Err(rejection) => {
                 let response = Response::text(rejection.status, &rejection.reason, false);
-                let _ = write_response::<R>(stream, &response, server.idle_timeout).await;
+                if write_response::<R>(stream, &response, server.idle_timeout)
+                    .await
+                    .is_ok()
+                {
+                    drain_before_close::<R>(stream, &mut buffer).await;
+                }
                 return Ending::Rejected;
             }
             Ok(Some(request)) => {
@@ -250,4 +255,37 @@ async fn write_within<R: OwnedBufferRuntime>(
         ))
     })
     .await
+}
+
+/// Reads and drops what a rejected client still sends, briefly (as
+/// [`super::blocking::DRAIN_FOR`]), so that the close that follows is not a
+/// reset that could destroy the 4xx it has not read yet.
+async fn drain_before_close<R: OwnedBufferRuntime>(
+    stream: &mut R::Stream,
+    buffer: &mut RequestBuffer,
+) {
+    use super::blocking::{DRAIN_BYTES, DRAIN_FOR};
+    let started = Instant::now();
+    // The request buffer, lent for good: the connection ends after this.
+    let (mut scratch, _) = buffer.lend();
+    let mut drained = 0;
+    while drained < DRAIN_BYTES {
+        let left = DRAIN_FOR.saturating_sub(started.elapsed());
+        if left.is_zero() || scratch.is_empty() {
+            return;
+        }
+        let read =
+            futures_lite::future::or(async { Some(R::read(stream, scratch, 0).await) }, async {
+                R::sleep(left).await;
+                None
+            })
+            .await;
+        match read {
+            Some((Ok(read), back)) if read > 0 => {
+                drained += read;
+                scratch = back;
+            }
+            _ => return,
+        }
+    }
 }
