@@ -3,7 +3,7 @@
 //!
 //! - threads-cost-memory: memory per unit is the slope of peak RSS against
 //!   the number of waiting units, by the lab's one rule
-//!   ([`crate::lab::memory::fit_kib_per_unit`]: only cells in which every unit was
+//!   ([`crate::record::memory::MemoryRule::fit_kib_per_unit`]: only cells in which every unit was
 //!   alive at once), so the fixed cost of the binary and the runtime drops
 //!   out. Threads are measured with the platform's default stack and with
 //!   64 KiB stacks. A thread's stack is *reserved* (virtual) up front but
@@ -26,7 +26,6 @@
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::lab::cell::CellSpec;
-use crate::lab::memory::all_alive_at_once;
 use crate::os::limits::{self, ThreadCeiling};
 use crate::os::measure::ProcStatus;
 use crate::record::result::{CellRecord, Status};
@@ -187,12 +186,13 @@ fn per_unit(
         super::median_ms(&record)?;
         records.push(record);
     }
+    let rule = crate::model::memory_rule();
     Ok(PerUnit {
-        kib_per_unit: crate::lab::memory::fit_kib_per_unit(&records).map(|fit| fit.slope),
+        kib_per_unit: rule.fit_kib_per_unit(&records).map(|fit| fit.slope),
         peak_rss_kib: records.iter().map(|r| (r.tasks, r.peak_rss_kib)).collect(),
         not_alive: records
             .iter()
-            .filter(|r| !all_alive_at_once(r))
+            .filter(|r| !rule.all_alive_at_once(r))
             .map(|r| r.tasks)
             .collect(),
     })
@@ -357,7 +357,7 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
             decided_by: format!(
                 "memory per unit needs {} cells in which every unit was alive at once (starting them must take less than the {MEMORY_WAIT_MS:.0} ms wait); \
                  too few for: {}",
-                crate::lab::memory::MIN_FIT_POINTS,
+                crate::record::memory::MIN_FIT_POINTS,
                 unfit.join("; ")
             ),
             thresholds: Vec::new(),
@@ -465,7 +465,7 @@ impl Scale {
             wall_s: record.wall_ms.max / 1e3,
             peak_rss_kib: record.peak_rss_kib,
             peak_threads: record.peak_threads,
-            all_alive: finished && all_alive_at_once(record),
+            all_alive: finished && crate::model::memory_rule().all_alive_at_once(record),
         }
     }
 

@@ -100,6 +100,11 @@ pub trait Model: Sync {
     fn uses_stack_size(&self) -> bool {
         false
     }
+    /// True when every task gets its own OS thread, so the peak thread
+    /// count shows whether every task was alive at once (the memory fit).
+    fn thread_per_task(&self) -> bool {
+        false
+    }
     /// Builds the runtime or pool. Not timed.
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>>;
     /// What the runtime chose on this machine, when that can differ between
@@ -461,6 +466,18 @@ pub fn names() -> Vec<&'static str> {
 /// Finds a model by its CLI name.
 pub fn by_name(name: &str) -> Option<&'static dyn Model> {
     all().iter().copied().find(|m| m.name() == name)
+}
+
+/// The rule for which cells count for memory per unit, with the models
+/// that give every task its own thread as the registry says.
+pub fn memory_rule() -> crate::record::memory::MemoryRule {
+    crate::record::memory::MemoryRule {
+        thread_per_task: all()
+            .iter()
+            .filter(|m| m.thread_per_task())
+            .map(|m| m.name().to_string())
+            .collect(),
+    }
 }
 
 /// The name with "(legacy)" appended for discontinued runtimes.
