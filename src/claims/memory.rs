@@ -122,7 +122,7 @@ fn idle_servers(cores: usize) -> Vec<IdleServer> {
     let Ok(exe) = std::env::current_exe() else {
         return Vec::new();
     };
-    ["threads", "tokio"]
+    [super::thread_per_task(), super::reference_async()]
         .iter()
         .map(|model| {
             let measured = ServerChild::start(&exe, model, cores).and_then(|server| {
@@ -274,9 +274,14 @@ fn measure_memory(trials: &Trials) -> Result<MemoryFigures, Failure> {
     let mut measure = |model: &str, counts: &[u64], stack: Option<usize>| {
         per_unit(trials, model, counts, stack, &mut commands)
     };
-    let threads = measure("threads", &THREAD_COUNTS, None);
-    let small = measure("threads", &THREAD_COUNTS, Some(SMALL_STACK_KIB));
-    let asyncs: Vec<(&'static str, Result<PerUnit, String>)> = ["tokio", "smol", "async-std"]
+    let threads = measure(super::thread_per_task(), &THREAD_COUNTS, None);
+    let small = measure(
+        super::thread_per_task(),
+        &THREAD_COUNTS,
+        Some(SMALL_STACK_KIB),
+    );
+    // Every async runtime in the registry.
+    let asyncs: Vec<(&'static str, Result<PerUnit, String>)> = super::async_models()
         .into_iter()
         .map(|m| (m, measure(m, &TASK_COUNTS, None)))
         .collect();
@@ -310,7 +315,7 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
         cell_commands,
     } = figures;
     let series = [
-        ("threads", threads),
+        (super::thread_per_task(), threads),
         ("threads (64 KiB stack)", small_stack),
     ]
     .into_iter()
@@ -529,10 +534,10 @@ fn measure_scale(trials: &Trials) -> Result<ScaleFigures, Failure> {
         commands.push(record.command.clone());
         record
     };
-    let million = cell("tokio", MILLION, MILLION_WAIT_MS);
-    let thousands = cell("threads", THOUSANDS, THOUSANDS_WAIT_MS);
+    let million = cell(super::reference_async(), MILLION, MILLION_WAIT_MS);
+    let thousands = cell(super::thread_per_task(), THOUSANDS, THOUSANDS_WAIT_MS);
     let ceiling = limits::thread_ceiling(None);
-    let asked = cell("threads", CEILING_ASK, CEILING_WAIT_MS);
+    let asked = cell(super::thread_per_task(), CEILING_ASK, CEILING_WAIT_MS);
     Ok(ScaleFigures {
         million: Scale::of(&million),
         thousands: Scale::of(&thousands),
@@ -600,7 +605,10 @@ pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
         ));
     }
     let server = |model: &str| servers.iter().find(|s| s.model == model);
-    if let (Some(threads_server), Some(async_server)) = (server("threads"), server("tokio")) {
+    if let (Some(threads_server), Some(async_server)) = (
+        server(super::thread_per_task()),
+        server(super::reference_async()),
+    ) {
         if threads_server.held && async_server.held {
             caveats.push(format!(
                 "a thread-per-connection HTTP server held {IDLE_SERVER_CONNECTIONS} mostly idle \

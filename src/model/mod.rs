@@ -468,6 +468,31 @@ pub fn by_name(name: &str) -> Option<&'static dyn Model> {
     all().iter().copied().find(|m| m.name() == name)
 }
 
+/// The model that gives every task its own OS thread: the blocking side
+/// of many claims and charts, asked of the registry rather than named.
+pub fn thread_per_task() -> &'static dyn Model {
+    all()
+        .iter()
+        .copied()
+        .find(|m| m.thread_per_task())
+        .expect("the registry holds a thread-per-task model")
+}
+
+/// The async runtimes, in the registry's order.
+pub fn async_models() -> Vec<&'static dyn Model> {
+    all()
+        .iter()
+        .copied()
+        .filter(|m| m.style() == Style::Async)
+        .collect()
+}
+
+/// The reference async runtime: the registry's first async model, the one
+/// a claim or a quick run measures when it samples a single runtime.
+pub fn reference_async() -> &'static dyn Model {
+    async_models()[0]
+}
+
 /// The rule for which cells count for memory per unit, with the models
 /// that give every task its own thread as the registry says.
 pub fn memory_rule() -> crate::record::memory::MemoryRule {

@@ -76,9 +76,11 @@ pub fn gil_sentence(dataset: &Dataset, variant: &Variant) -> Option<String> {
     if let Some(v) = speedup_of(&processes) {
         sentence += &format!("; {processes} ran ×{v:.2}");
     }
+    // The lab's own thread per task, as the registry names it.
+    let rust_threads = crate::model::thread_per_task().name();
     if let (Some(v), Some(busy)) = (
-        speedup_of("threads"),
-        record("threads").and_then(cores_busy),
+        speedup_of(rust_threads),
+        record(rust_threads).and_then(cores_busy),
     ) {
         sentence += &format!("; the lab's Rust threads ×{v:.2}, keeping {busy:.2} cores busy");
     }
@@ -125,7 +127,7 @@ pub fn gil_sentence(dataset: &Dataset, variant: &Variant) -> Option<String> {
                 .unwrap_or_default()
         );
     }
-    if speedup_of("threads").is_none() {
+    if speedup_of(rust_threads).is_none() {
         sentence += &format!(
             " To chart Rust beside it, measure the lab with the same jobs \
              (async-vs-blocking sweep --workloads cpu --models sequential,threads \
