@@ -1,5 +1,8 @@
 //! Claims on trial: popular statements about async programming, each tested
-//! by one small experiment on this machine.
+//! by one small experiment on this machine. This part may import every part
+//! below it (server, lab, model, net, workload, record, stats, os), never
+//! the report or the CLI; what a claim leaves is a record
+//! ([`crate::record::claims`]) that the report draws.
 //!
 //! Every claim is one entry in [`all`]: an id, the claim in plain words, and
 //! a function that measures and then decides. Each claim's file keeps the

@@ -1,4 +1,8 @@
-//! Execution models: how tasks are run.
+//! Execution models: how tasks are run. This part may import
+//! [`crate::net`], [`crate::workload`], [`crate::record`], [`crate::stats`]
+//! and [`crate::os`]; the lab, the servers, the claims and the report ask
+//! its registry ([`all`] and the capabilities a model offers) instead of
+//! naming a model.
 //!
 //! A model is one file, and it owns its runtime: nothing outside
 //! `src/model/` builds one. It builds the runtime in [`Model::prepare`]

@@ -57,11 +57,7 @@ impl MemoryRule {
     /// one wait after it started, so if the whole run took less than two waits,
     /// the last task started before the first one could end.
     pub fn all_alive_at_once(&self, record: &CellRecord) -> bool {
-        if self
-            .thread_per_task
-            .iter()
-            .any(|name| *name == record.model)
-        {
+        if self.thread_per_task.contains(&record.model) {
             record.peak_threads >= record.tasks
         } else {
             record.sleep_ms > 0.0 && record.wall_ms.max < 2.0 * record.sleep_ms

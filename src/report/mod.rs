@@ -1,5 +1,9 @@
 //! The report: charts and one self-contained HTML page that show where
-//! async helps and where it doesn't.
+//! async helps and where it doesn't. It reads records only: it may import
+//! [`crate::record`], [`crate::stats`], [`crate::os`], [`crate::workload`]
+//! and the model registry ([`crate::model`]: names, order, colours,
+//! capabilities), never the lab, the servers, the claims, the network code
+//! or the CLI, and it writes no record.
 //!
 //! The report only draws: it is a function from data files to a page, and
 //! imports nothing that measures. `report` first measures into its output
