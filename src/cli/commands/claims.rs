@@ -6,7 +6,6 @@ use crate::cli::args::ClaimsArgs;
 use crate::cli::table;
 use crate::lab::cell::ChildProcess;
 use crate::os::measure;
-use crate::report;
 
 /// Runs the claims in `only` (all when empty) with progress on stderr.
 pub(super) fn measure_claims(
@@ -45,12 +44,12 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     }
     check_writable(&args.out)?;
     let _lock = crate::os::output::lock_output_dir(&args.out)?;
-    let saved = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
+    let saved = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
     // `--only` reruns some claims: the others' verdicts in claims.json are
     // kept, not lost. A file that cannot be read is the user's to fix first.
     let earlier = if !args.only.is_empty() && saved.exists() {
         Some(
-            report::claims::read_claims(&saved, &claims::catalogue()).map_err(|error| {
+            crate::record::claims::read_claims(&saved, &claims::catalogue()).map_err(|error| {
                 crate::os::error::UsageError(format!(
                     "error: {} (move it away, or choose another --out)",
                     format!("{error:#}").replace('\n', " ")
@@ -73,7 +72,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         Some(earlier) => merge_claims(earlier, &report),
         None => report.clone(),
     };
-    report::claims::write_claims(&saved, &file)?;
+    crate::record::claims::write_claims(&saved, &file)?;
     if kept > 0 {
         crate::stderr_line!(
             "kept {kept} earlier verdict{} in {} beside the {} rerun",
@@ -92,7 +91,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
             "{} — started {}, took {:.0} s. Verdicts come from thresholds named in src/claims/; \
              with another number of cores some may change.",
             claims::tally(&report.claims),
-            crate::report::data::utc_date(report.started_unix_s),
+            crate::os::measure::utc_date(report.started_unix_s),
             report.seconds
         );
         say!("{}", table::machine_line(&report.machine));
