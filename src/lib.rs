@@ -61,6 +61,7 @@ pub mod server_point;
 pub mod server_process;
 pub mod server_sweep;
 pub mod stats;
+pub mod stats_interval;
 pub mod sweep;
 pub mod table;
 pub mod workload;
