@@ -210,7 +210,8 @@ pub fn ratio_of_medians(a: &[f64], b: &[f64]) -> Option<RatioEstimate> {
         .collect();
     ratios.sort_by(f64::total_cmp);
     let tail = (1.0 - CONFIDENCE) / 2.0;
-    let at = |q: f64| ratios[((q * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];
+    let at =
+        |q: f64| ratios[((q * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];
     Some(RatioEstimate {
         ratio: median_a / median_b,
         interval: Interval {
@@ -291,7 +292,10 @@ mod tests {
     #[test]
     fn fewer_than_six_repeats_give_the_range_with_its_true_coverage() {
         let i = median_interval(&[12.0, 10.0, 11.0]).unwrap();
-        assert_eq!((i.low, i.high, i.method), (10.0, 12.0, IntervalMethod::Range));
+        assert_eq!(
+            (i.low, i.high, i.method),
+            (10.0, 12.0, IntervalMethod::Range)
+        );
         assert!((i.coverage - 0.75).abs() < 1e-12, "{i:?}");
         let five = median_interval(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         assert_eq!(five.method, IntervalMethod::Range);
@@ -320,10 +324,16 @@ mod tests {
         let tokio = [10.0, 10.4, 9.8, 10.1, 10.2];
         let first = ratio_of_medians(&threads, &tokio).unwrap();
         let again = ratio_of_medians(&threads, &tokio).unwrap();
-        assert_eq!(first, again, "a fixed seed gives the same interval every time");
+        assert_eq!(
+            first, again,
+            "a fixed seed gives the same interval every time"
+        );
         assert!((first.ratio - 20.0 / 10.1).abs() < 1e-12);
         assert!(first.interval.contains(first.ratio), "{first:?}");
-        assert!(first.interval.low > 1.7 && first.interval.high < 2.3, "{first:?}");
+        assert!(
+            first.interval.low > 1.7 && first.interval.high < 2.3,
+            "{first:?}"
+        );
         assert!(ratio_of_medians(&[], &tokio).is_none());
         assert!(ratio_of_medians(&threads, &[0.0]).is_none());
     }
@@ -341,7 +351,11 @@ mod tests {
         assert_eq!(side_of_line(&interval(0.91, 0.95), 0.9), Side::Above);
         assert_eq!(side_of_line(&interval(0.80, 0.88), 0.9), Side::Below);
         assert_eq!(side_of_line(&interval(0.88, 0.93), 0.9), Side::TooClose);
-        assert_eq!(side_of_line(&interval(0.90, 0.93), 0.9), Side::TooClose, "touching is not clear");
+        assert_eq!(
+            side_of_line(&interval(0.90, 0.93), 0.9),
+            Side::TooClose,
+            "touching is not clear"
+        );
     }
 
     #[test]
@@ -351,7 +365,10 @@ mod tests {
         assert_eq!(side_of_band(&interval(0.4, 0.6), 1.1), BandSide::Below);
         assert_eq!(side_of_band(&interval(1.05, 1.3), 1.1), BandSide::TooClose);
         assert_eq!(side_of_band(&interval(0.8, 0.95), 1.1), BandSide::TooClose);
-        assert_eq!(side_of_band(&interval(0.4, 0.6), 1.0 / 1.1), BandSide::Below);
+        assert_eq!(
+            side_of_band(&interval(0.4, 0.6), 1.0 / 1.1),
+            BandSide::Below
+        );
     }
 
     #[test]
