@@ -40,6 +40,8 @@ pub enum IntervalMethod {
     Range,
     /// Percentile bootstrap over repeats (fixed seed), for a ratio of medians.
     Bootstrap,
+    /// Student's t on a least-squares slope (memory per task).
+    Regression,
 }
 
 impl IntervalMethod {
@@ -49,6 +51,7 @@ impl IntervalMethod {
             IntervalMethod::OrderStatistics => "95 % interval of the median (order statistics)",
             IntervalMethod::Range => "min–max range (too few repeats for a 95 % interval)",
             IntervalMethod::Bootstrap => "95 % bootstrap interval",
+            IntervalMethod::Regression => "95 % interval of the slope",
         }
     }
 }
@@ -223,6 +226,71 @@ pub fn ratio_of_medians(a: &[f64], b: &[f64]) -> Option<RatioEstimate> {
     })
 }
 
+/// Two-sided 97.5 % quantiles of Student's t for 1 to 30 degrees of
+/// freedom (beyond 30, 1.96 is within 4 %).
+const T_975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// A 95 % interval for the slope of a least-squares line through
+/// `(x, y)` points (Student's t on the slope's standard error). `None`
+/// with fewer than 3 points or a single x: two points always lie on a
+/// line, so they say nothing about how sure the slope is.
+pub fn slope_interval(points: &[(f64, f64)]) -> Option<Interval> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let slope = points
+        .iter()
+        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
+        .sum::<f64>()
+        / sxx;
+    let intercept = mean_y - slope * mean_x;
+    let residual: f64 = points
+        .iter()
+        .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+        .sum();
+    let freedom = points.len() - 2;
+    let t = T_975.get(freedom - 1).copied().unwrap_or(1.96);
+    let half = t * (residual / freedom as f64 / sxx).sqrt();
+    Some(Interval {
+        low: slope - half,
+        high: slope + half,
+        method: IntervalMethod::Regression,
+        coverage: CONFIDENCE,
+    })
+}
+
+/// The ratio `a / b` of two positive quantities known by their
+/// intervals, as an interval whose ends are the extreme ratios (at least
+/// as wide as the truth; [`IntervalMethod::Range`]). `high` is infinite
+/// when `b` may be zero; `None` when `a` may be zero or negative too, or
+/// either is unknown.
+pub fn ratio_of_intervals(a: &Interval, b: &Interval) -> Option<Interval> {
+    if a.low <= 0.0 || b.high <= 0.0 {
+        return None;
+    }
+    Some(Interval {
+        low: a.low / b.high,
+        high: if b.low > 0.0 {
+            a.high / b.low
+        } else {
+            f64::INFINITY
+        },
+        method: IntervalMethod::Range,
+        coverage: a.coverage.min(b.coverage),
+    })
+}
+
 /// Where an interval lies against one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -369,6 +437,27 @@ mod tests {
             side_of_band(&interval(0.4, 0.6), 1.0 / 1.1),
             BandSide::Below
         );
+    }
+
+    #[test]
+    fn a_slope_interval_is_tight_on_a_line_and_holds_zero_for_noise() {
+        let line: Vec<(f64, f64)> = (1..=5)
+            .map(|x| (x as f64, 2.0 * x as f64 + 0.01 * (x % 2) as f64))
+            .collect();
+        let tight = slope_interval(&line).unwrap();
+        assert!(tight.low > 1.9 && tight.high < 2.1, "{tight:?}");
+        let flat = [(1.0, 5.0), (2.0, 4.0), (3.0, 6.0), (4.0, 5.0)];
+        assert!(slope_interval(&flat).unwrap().contains(0.0));
+        assert!(slope_interval(&[(1.0, 1.0), (2.0, 2.0)]).is_none());
+    }
+
+    #[test]
+    fn a_ratio_of_intervals_spans_the_extreme_ratios() {
+        let r = ratio_of_intervals(&interval(8.0, 12.0), &interval(2.0, 4.0)).unwrap();
+        assert_eq!((r.low, r.high), (2.0, 6.0));
+        let open = ratio_of_intervals(&interval(8.0, 12.0), &interval(-1.0, 4.0)).unwrap();
+        assert!(open.high.is_infinite());
+        assert!(ratio_of_intervals(&interval(-1.0, 12.0), &interval(2.0, 4.0)).is_none());
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod claims;
 pub mod conditions;
 pub mod costs;
 pub mod data;
+pub mod decisions;
 pub mod html;
 pub mod marks;
 pub mod palette;
