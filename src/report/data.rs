@@ -657,6 +657,9 @@ pub struct MemoryFit {
     pub fit: Option<LinearFit>,
     /// Peak virtual size (KiB) against tasks, when every cell recorded it.
     pub virtual_fit: Option<LinearFit>,
+    /// 95 % intervals of the two slopes (KiB per task); None under 3 points.
+    pub interval: Option<Interval>,
+    pub virtual_interval: Option<Interval>,
     /// Task counts the fit used.
     pub points: usize,
     pub largest_tasks: u64,
@@ -698,7 +701,14 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
             } else {
                 None
             };
+            let rss_points: Vec<(f64, f64)> = valid
+                .iter()
+                .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+                .collect();
             rows.push(MemoryFit {
+                interval: fit.and_then(|_| crate::stats_interval::slope_interval(&rss_points)),
+                virtual_interval: virtual_fit
+                    .and_then(|_| crate::stats_interval::slope_interval(&virtual_points)),
                 label: series.label.clone(),
                 model: series.key.model.clone(),
                 machine: series.key.machine,

@@ -247,7 +247,7 @@ fn workload_row(
             Some(record) => {
                 let mut text = format!("{} ms", data::ms(record.wall_ms.median));
                 if let Some((ratio, interval)) = wall_ratio(record, best_async) {
-                    text += &format!(" ({})", ratio_words(ratio, &interval));
+                    text += &format!(" · {} the best async", ratio_words(ratio, &interval));
                 }
                 text
             }
@@ -382,14 +382,11 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
     };
     match rate_ratio(async_found, blocking_found) {
         Some((ratio, interval)) => {
-            row.statement = compare(
-                &model::label(&async_model),
-                &model::label(&blocking_model),
-                ratio,
-                &interval,
-                "sustained",
-                "more",
-                "less",
+            row.statement = format!(
+                "{} sustained {} the rate {} sustained",
+                model::label(&async_model),
+                ratio_words(ratio, &interval),
+                model::label(&blocking_model)
             );
             row.answer = Some(answer(&interval));
         }
@@ -553,28 +550,28 @@ pub fn rows(dataset: &Dataset, points: &[ServerPoint]) -> Vec<DecisionRow> {
             dataset,
             "sleep",
             "Many tasks that wait",
-            "chart-sleep",
+            "wall-sleep",
             "async-vs-blocking report",
         ),
         workload_row(
             dataset,
             "cpu",
             "Tasks that compute",
-            "chart-cpu",
+            "wall-cpu",
             "async-vs-blocking report",
         ),
         workload_row(
             dataset,
             "mixed",
             "Tasks that wait and compute",
-            "chart-mixed",
+            "wall-mixed",
             "async-vs-blocking report",
         ),
         workload_row(
             dataset,
             "socket",
             "Tasks that wait on a socket",
-            "chart-socket",
+            "wall-socket",
             "async-vs-blocking sweep --workloads socket --out reports/socket",
         ),
         server_row(points),
