@@ -154,9 +154,14 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
             shape(s),
             s.ok().map(|r| (r.tasks as f64, r.wall_ms.median)).collect(),
         );
+        // The interval of the median (the min–max range below 6 repeats,
+        // and for records written before intervals).
         line.whiskers = s
             .ok()
-            .map(|r| (r.tasks as f64, r.wall_ms.min, r.wall_ms.max))
+            .map(|r| match r.wall_ms_ci {
+                Some(ci) => (r.tasks as f64, ci.low, ci.high),
+                None => (r.tasks as f64, r.wall_ms.min, r.wall_ms.max),
+            })
             .collect();
         lines.push(line);
     }
@@ -197,8 +202,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
     let disturbed =
         marks::mark_disturbed(&mut plot, &series, &[&|r: &CellRecord| r.wall_ms.median]);
     let caption = format!(
-        "Each line is one model; lower is faster, and the whiskers span the fastest and \
-         slowest repeat. The dashed line is the ideal: {ideal}. A line that climbs away \
+        "Each line is one model; lower is faster. The dashed line is the ideal: {ideal}. A line that climbs away \
          from it as tasks grow is doing one after another what could have overlapped.{}{disturbed}",
         machines_note(dataset)
     );
@@ -238,7 +242,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
         label: Some("90% of ideal".into()),
         colour: RGBColor(110, 110, 110),
         width: 2,
-        stroke: Stroke::Dotted,
+        stroke: Stroke::Dashed,
         marker: None,
         points: threshold,
         whiskers: Vec::new(),
@@ -390,7 +394,7 @@ fn threads_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         label: Some("one thread per task".into()),
         colour: RGBColor(110, 110, 110),
         width: 2,
-        stroke: Stroke::Dotted,
+        stroke: Stroke::Dashed,
         marker: None,
         points: (0..=steps)
             .map(|i| x.range.start * ratio.powi(i))
@@ -516,9 +520,15 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
             colour,
             width: 2,
             stroke: Stroke::Dotted,
+            // Hollow markers mean "disturbed" on every chart: p99 gets its
+            // own shape instead (one machine; several keep their shapes).
             marker: Some(Marker {
-                shape: shape(s),
-                filled: false,
+                shape: if dataset.machines.len() > 1 {
+                    shape(s)
+                } else {
+                    Shape::Triangle
+                },
+                filled: true,
             }),
             points: s.ok().map(|r| (r.tasks as f64, r.latency_ms.p99)).collect(),
             whiskers: Vec::new(),
@@ -539,7 +549,7 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         ));
     }
     let grey = RGBColor(0, 0, 0);
-    let note = |stroke, filled, label: &str| {
+    let note = |stroke, shape, label: &str| {
         (
             Line {
                 label: None,
@@ -547,8 +557,8 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
                 width: if stroke == Stroke::Solid { 3 } else { 2 },
                 stroke,
                 marker: Some(Marker {
-                    shape: Shape::Circle,
-                    filled,
+                    shape,
+                    filled: true,
                 }),
                 points: Vec::new(),
                 whiskers: Vec::new(),
@@ -565,8 +575,8 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Top,
         legend_notes: vec![
-            note(Stroke::Solid, true, "p50 (median task)"),
-            note(Stroke::Dotted, false, "p99"),
+            note(Stroke::Solid, Shape::Circle, "p50 (median task)"),
+            note(Stroke::Dotted, Shape::Triangle, "p99"),
         ],
         bands: Vec::new(),
     };
