@@ -305,7 +305,9 @@ struct Layout {
 }
 
 fn layout_of(dom: &str) -> Layout {
-    let start = dom.find("<pre id=\"layout\">").expect("the layout probe ran")
+    let start = dom
+        .find("<pre id=\"layout\">")
+        .expect("the layout probe ran")
         + "<pre id=\"layout\">".len();
     let end = start + dom[start..].find("</pre>").unwrap();
     serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
@@ -324,7 +326,8 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
     // timers, costs and doctor beside each other).
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("report");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/default/results.jsonl");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/default/results.jsonl");
     let status = Command::new(env!("CARGO_BIN_EXE_async-vs-blocking"))
         .arg("report")
         .arg("--input")
@@ -353,8 +356,15 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
             format!("file://{}", probe.display()),
         ],
     ));
-    assert!(wide.scroll_width <= wide.width, "overflow at 1400 px: {wide:?}");
-    assert!(wide.height < 13_000.0, "the page is {} px tall at 1400 px", wide.height);
+    assert!(
+        wide.scroll_width <= wide.width,
+        "overflow at 1400 px: {wide:?}"
+    );
+    assert!(
+        wide.height < 13_000.0,
+        "the page is {} px tall at 1400 px",
+        wide.height
+    );
     assert!(
         (0.0..900.0).contains(&wide.answers_top),
         "the decision table starts at {} px",
@@ -382,7 +392,10 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
         ],
     ));
     assert_eq!(phone.width, 390.0, "{phone:?}");
-    assert!(phone.scroll_width <= phone.width, "overflow at 390 px: {phone:?}");
+    assert!(
+        phone.scroll_width <= phone.width,
+        "overflow at 390 px: {phone:?}"
+    );
     assert!(
         phone.smallest_chart_text >= 11.0,
         "chart text is {:.1} px at 390 px",

@@ -14,9 +14,9 @@
 use super::data::{self, Dataset, Series};
 use super::servers;
 use crate::model::{self, Style};
-use crate::result::CellRecord;
-use crate::server_point::{ServerPoint, WaitMode};
-use crate::stats_interval::{
+use crate::record::result::CellRecord;
+use crate::record::server_point::{ServerPoint, WaitMode};
+use crate::stats::interval::{
     ratio_of_intervals, ratio_of_medians, side_of_band, slope_interval, BandSide, Interval,
     IntervalMethod,
 };
@@ -157,7 +157,9 @@ pub fn wall_ratio(a: &CellRecord, b: &CellRecord) -> Option<(f64, Interval)> {
 }
 
 fn judged(record: &CellRecord) -> bool {
-    record.status == crate::result::Status::Ok && !record.disturbed && record.wall_ms.median > 0.0
+    record.status == crate::record::result::Status::Ok
+        && !record.disturbed
+        && record.wall_ms.median > 0.0
 }
 
 /// A workload's row: at the task count where the best async model and the
@@ -537,7 +539,7 @@ fn memory_points(dataset: &Dataset, model_name: &str) -> Option<Vec<(f64, f64)>>
     Some(
         series
             .ok()
-            .filter(|r| crate::memory::counts_for_memory(r))
+            .filter(|r| crate::lab::memory::counts_for_memory(r))
             .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
             .collect(),
     )
