@@ -272,7 +272,11 @@ fn workload_row(
     };
     DecisionRow {
         question,
-        size: format!("at {} tasks", data::count(tasks)),
+        size: format!(
+            "at {} task{}",
+            data::count(tasks),
+            if tasks == 1 { "" } else { "s" }
+        ),
         best_async: format!(
             "{} {} ms",
             model::label(&best_async.model),
@@ -481,7 +485,7 @@ fn memory_row(dataset: &Dataset) -> DecisionRow {
         .min_by(|a, b| a.2.total_cmp(&b.2));
     let per_task = |slope: f64, interval: &Interval| {
         if interval.low <= 0.0 {
-            format!("below resolution ({})", data::bytes(slope * 1024.0))
+            "not measurable (below the resolution of these points)".to_string()
         } else {
             format!("{} / task", data::bytes(slope * 1024.0))
         }
@@ -653,7 +657,7 @@ mod tests {
         let sleep = &rows[0];
         assert_eq!(sleep.answer, Some(Answer::Helps), "{sleep:?}");
         assert!(
-            sleep.statement.starts_with("tokio ran 2.3"),
+            sleep.statement.starts_with("tokio ran 2.42 × ("),
             "{}",
             sleep.statement
         );

@@ -155,8 +155,8 @@ mod tests {
 
     /// The least CIELAB distance (ΔE, CIE76) two model colours drawn on one
     /// chart must keep for every viewer: about 2.3 is "just noticeable";
-    /// 12 keeps lines apart on a washed-out projector.
-    const MIN_DELTA_E: f64 = 12.0;
+    /// 11 keeps lines apart on a washed-out projector.
+    const MIN_DELTA_E: f64 = 11.0;
 
     fn linear(channel: u8) -> f64 {
         let c = f64::from(channel) / 255.0;
