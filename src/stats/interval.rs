@@ -162,7 +162,7 @@ impl SplitMix64 {
 
     fn below(&mut self, n: usize) -> usize {
         // Multiply-shift: unbiased enough for n of a few hundred at most.
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
