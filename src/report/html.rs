@@ -254,7 +254,7 @@ pub const CHART_LEGEND: &str = "How to read every chart: a solid line with fille
     threshold; a dotted line is a p99; a hollow grey marker is a cell disturbed by other \
     programs; a cross is a cell that did not finish. Where two models' lines lie on top of each \
     other, the earlier is drawn wide beneath the later, so both colours show. Hover a marker for \
-    its exact values. Open a chart's title for what to look at in it.";
+    its exact values. Open "About this chart" under each for what to look at in it.";
 
 /// The command that measures the server sweep, for a page without it.
 pub const SERVERS_COMMAND: &str =
