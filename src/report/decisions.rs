@@ -135,6 +135,32 @@ fn is_async(model_name: &str) -> bool {
     model::by_name(model_name).is_some_and(|m| m.style() == Style::Async)
 }
 
+/// A thread per task, as the registry says.
+fn thread_per_task() -> &'static str {
+    model::thread_per_task().name()
+}
+
+/// The thread pool the table compares: the registry's first blocking model
+/// that runs tasks on a fixed set of more than one thread (not a thread per
+/// task, not one thread).
+fn thread_pool() -> Option<&'static str> {
+    model::all()
+        .iter()
+        .find(|m| {
+            m.style() == Style::Blocking && !m.thread_per_task() && m.workers_used(4, 100) > 1
+        })
+        .map(|m| m.name())
+}
+
+/// The blocking models the table compares with async: the pool, then a
+/// thread per task.
+fn blocking_compared() -> Vec<&'static str> {
+    thread_pool()
+        .into_iter()
+        .chain([thread_per_task()])
+        .collect()
+}
+
 /// The ratio `a / b` of two cells' median wall times with its interval:
 /// a bootstrap over their repeats when both records carry them, else the
 /// extreme ratios of their min–max ranges (older records).
@@ -219,7 +245,7 @@ fn workload_row(
                     if want_async {
                         is_async(&s.key.model)
                     } else {
-                        s.key.model == "threads" || s.key.model == "thread-pool"
+                        blocking_compared().contains(&s.key.model.as_str())
                     }
                 })
                 .filter_map(|s| at(&s.key.model, tasks))
@@ -282,8 +308,8 @@ fn workload_row(
             model::label(&best_async.model),
             data::ms(best_async.wall_ms.median)
         ),
-        thread_pool: figure("thread-pool"),
-        thread_per_task: figure("threads"),
+        thread_pool: thread_pool().map_or_else(|| "—".into(), figure),
+        thread_per_task: figure(thread_per_task()),
         statement,
         answer,
         command: String::new(),
@@ -353,14 +379,14 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
         .filter(|m| is_async(m))
         .filter_map(|m| servers::sustained(points, m, group).map(|found| (m.clone(), found)))
         .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
-    let blocking: Vec<(String, (f64, Option<f64>))> = ["thread-pool", "threads"]
+    let blocking: Vec<(String, (f64, Option<f64>))> = blocking_compared()
         .iter()
         .filter_map(|m| servers::sustained(points, m, group).map(|found| (m.to_string(), found)))
         .collect();
     row.size = group.title();
     row.command = String::new();
-    row.thread_pool = rate_text(servers::sustained(points, "thread-pool", group));
-    row.thread_per_task = rate_text(servers::sustained(points, "threads", group));
+    row.thread_pool = rate_text(thread_pool().and_then(|m| servers::sustained(points, m, group)));
+    row.thread_per_task = rate_text(servers::sustained(points, thread_per_task(), group));
     if group.wait_ms > 0.0 {
         let cap = group.connections as f64 / (group.wait_ms / 1e3);
         row.bound = format!(
@@ -478,7 +504,7 @@ fn memory_row(dataset: &Dataset) -> DecisionRow {
             Some((fit.model, interval, fit.fit?.slope))
         })
         .collect();
-    let threads = slopes.iter().find(|(m, _, _)| m == "threads");
+    let threads = slopes.iter().find(|(m, _, _)| m == thread_per_task());
     let leanest = slopes
         .iter()
         .filter(|(m, _, _)| is_async(m))
@@ -536,6 +562,7 @@ fn memory_points(dataset: &Dataset, model_name: &str) -> Option<Vec<(f64, f64)>>
         .variants()
         .into_iter()
         .find(|v| v.workload == "sleep")?;
+    let rule = model::memory_rule();
     let series = dataset
         .series(&variant)
         .into_iter()
@@ -543,7 +570,7 @@ fn memory_points(dataset: &Dataset, model_name: &str) -> Option<Vec<(f64, f64)>>
     Some(
         series
             .ok()
-            .filter(|r| crate::lab::memory::counts_for_memory(r))
+            .filter(|r| rule.counts_for_memory(r))
             .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
             .collect(),
     )
