@@ -5,6 +5,7 @@
 
 use crate::model;
 use crate::record::result::{CellRecord, Machine, Status};
+use crate::stats::interval::{side_of_line, Interval, IntervalMethod, Side};
 use crate::stats::{self, LinearFit};
 use crate::workload;
 use std::collections::{BTreeMap, HashMap};
@@ -400,7 +401,53 @@ impl Dataset {
 pub struct Standing {
     pub label: String,
     pub efficiency: f64,
+    /// The efficiency's interval ([`efficiency_interval`]): what decides.
+    pub interval: Interval,
     pub noisy: bool,
+}
+
+impl Standing {
+    /// "smol at 0.91 (0.88–0.93)", or without the interval when the
+    /// repeats agreed exactly; "(noisy)" when they did not agree at all.
+    fn text(&self) -> String {
+        let interval = if self.interval.low == self.interval.high {
+            String::new()
+        } else {
+            format!(
+                " ({}–{})",
+                efficiency_text(self.interval.low),
+                efficiency_text(self.interval.high)
+            )
+        };
+        format!(
+            "{} at {}{interval}{}",
+            self.label,
+            efficiency_text(self.efficiency),
+            if self.noisy { " (noisy)" } else { "" }
+        )
+    }
+}
+
+/// The interval a record's efficiency is judged on: the recorded one, or
+/// for records written before intervals the min–max range of its repeats
+/// (labelled [`IntervalMethod::Range`], never narrower than the data).
+pub fn efficiency_interval(record: &CellRecord) -> Interval {
+    if let Some(interval) = record.efficiency_ci {
+        return interval;
+    }
+    let range = Interval {
+        low: record.wall_ms.min,
+        high: record.wall_ms.max,
+        method: IntervalMethod::Range,
+        coverage: 0.0,
+    };
+    range
+        .reciprocal_scaled(record.ideal_ms)
+        .unwrap_or(Interval {
+            low: record.efficiency,
+            high: record.efficiency,
+            ..range
+        })
 }
 
 /// The verdict for one variant on one machine, at its largest task count.
@@ -411,6 +458,9 @@ pub struct Verdict {
     pub tasks: u64,
     pub within: Vec<Standing>,
     pub short: Vec<Standing>,
+    /// Models whose efficiency interval straddles the 0.9 line: too close
+    /// to call at this precision.
+    pub too_close: Vec<Standing>,
     /// Models that failed or timed out at `tasks`, with the status.
     pub unfinished: Vec<(String, &'static str)>,
     /// Models measured at smaller counts only.
@@ -440,26 +490,16 @@ impl Verdict {
 
     /// The rest of the sentence: who came within 90% and who did not.
     pub fn findings(&self) -> String {
-        let list = |items: &[Standing]| {
-            join_words(
-                &items
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} at {}{}",
-                            s.label,
-                            efficiency_text(s.efficiency),
-                            if s.noisy { " (noisy)" } else { "" }
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        };
+        let list =
+            |items: &[Standing]| join_words(&items.iter().map(Standing::text).collect::<Vec<_>>());
         let mut parts = Vec::new();
-        if self.within.is_empty() && self.short.is_empty() && !self.not_judged.is_empty() {
+        let judged = self.within.len() + self.short.len() + self.too_close.len();
+        if judged == 0 && !self.not_judged.is_empty() {
             // Nothing was judged: say only that, never "no model came within".
-        } else if self.within.is_empty() {
+        } else if self.within.is_empty() && self.too_close.is_empty() {
             parts.push("no model came within 90% of the ideal".to_string());
+        } else if self.within.is_empty() {
+            parts.push("no model came clearly within 90% of the ideal".to_string());
         } else {
             parts.push(format!(
                 "{} came within 90% of the ideal",
@@ -468,6 +508,12 @@ impl Verdict {
         }
         if !self.short.is_empty() {
             parts.push(format!("{} fell short", list(&self.short)));
+        }
+        if !self.too_close.is_empty() {
+            parts.push(format!(
+                "too close to call at this precision: {}",
+                list(&self.too_close)
+            ));
         }
         if !self.unfinished.is_empty() {
             parts.push(format!(
@@ -572,6 +618,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                 tasks,
                 within: Vec::new(),
                 short: Vec::new(),
+                too_close: Vec::new(),
                 unfinished: Vec::new(),
                 not_measured: Vec::new(),
                 not_judged: Vec::new(),
@@ -594,12 +641,17 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                         let standing = Standing {
                             label: label(s),
                             efficiency: record.efficiency,
+                            interval: efficiency_interval(record),
                             noisy: record.noisy,
                         };
-                        if record.efficiency >= GOOD_EFFICIENCY {
-                            verdict.within.push(standing);
-                        } else {
-                            verdict.short.push(standing);
+                        // Judged on the interval: a side only when all of it is there.
+                        match side_of_line(&standing.interval, GOOD_EFFICIENCY) {
+                            Side::Below => verdict.short.push(standing),
+                            Side::TooClose if standing.interval.low < standing.interval.high => {
+                                verdict.too_close.push(standing)
+                            }
+                            // A point interval exactly on the line reached it.
+                            Side::Above | Side::TooClose => verdict.within.push(standing),
                         }
                     }
                     Some(record) => verdict.unfinished.push((label(s), record.status.as_str())),
@@ -609,6 +661,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
             let by_efficiency = |a: &Standing, b: &Standing| b.efficiency.total_cmp(&a.efficiency);
             verdict.within.sort_by(by_efficiency);
             verdict.short.sort_by(by_efficiency);
+            verdict.too_close.sort_by(by_efficiency);
             verdicts.push(verdict);
         }
     }
@@ -649,6 +702,9 @@ pub struct MemoryFit {
     pub fit: Option<LinearFit>,
     /// Peak virtual size (KiB) against tasks, when every cell recorded it.
     pub virtual_fit: Option<LinearFit>,
+    /// 95 % intervals of the two slopes (KiB per task); None under 3 points.
+    pub interval: Option<Interval>,
+    pub virtual_interval: Option<Interval>,
     /// Task counts the fit used.
     pub points: usize,
     pub largest_tasks: u64,
@@ -689,7 +745,14 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
             } else {
                 None
             };
+            let rss_points: Vec<(f64, f64)> = valid
+                .iter()
+                .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+                .collect();
             rows.push(MemoryFit {
+                interval: fit.and_then(|_| crate::stats::interval::slope_interval(&rss_points)),
+                virtual_interval: virtual_fit
+                    .and_then(|_| crate::stats::interval::slope_interval(&virtual_points)),
                 label: series.label.clone(),
                 model: series.key.model.clone(),
                 machine: series.key.machine,
@@ -806,6 +869,9 @@ pub(crate) mod tests {
             },
             ideal_ms: 20.0,
             efficiency,
+            wall_ms_repeats: Vec::new(),
+            wall_ms_ci: None,
+            efficiency_ci: None,
             latency_ms: LatencyMs::default(),
             peak_rss_kib: 4000 + tasks * 8,
             peak_vm_kib: 0,

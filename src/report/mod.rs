@@ -33,6 +33,7 @@ pub mod charts;
 pub mod claims;
 pub mod conditions;
 pub mod data;
+pub mod decisions;
 pub mod gil;
 pub mod html;
 pub mod marks;

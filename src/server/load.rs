@@ -266,6 +266,12 @@ struct Generator<'a> {
     /// Due requests waiting for a free connection (their due times).
     waiting: VecDeque<Instant>,
     measured_from: Instant,
+    /// The end of the measured window: completions after it are not
+    /// counted in the achieved rate (a queue drained after the window
+    /// would otherwise be credited as throughput the server never had).
+    measured_until: Instant,
+    /// Requests that completed inside `[measured_from, measured_until]`.
+    completed_in_window: u64,
     latency: Histogram<u64>,
     service: Histogram<u64>,
     behind: Histogram<u64>,
@@ -320,6 +326,8 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         free: VecDeque::with_capacity(options.connections),
         waiting: VecDeque::new(),
         measured_from: start + options.warmup,
+        measured_until: start + options.warmup + options.duration,
+        completed_in_window: 0,
         latency: histogram(),
         service: histogram(),
         behind: histogram(),
@@ -339,6 +347,7 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     // The generator's CPU counts from here: opening connections is not load.
     let usage_before = crate::os::measure::Usage::now();
     let schedule_end = generator.measured_from + options.duration;
+    generator.measured_until = schedule_end;
     let interval = Duration::from_secs_f64(1.0 / options.rate);
     let total_due =
         ((options.warmup + options.duration).as_secs_f64() * options.rate).floor() as u64;
@@ -412,7 +421,9 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         target: options.target.to_string(),
         path: options.path.clone(),
         offered_rps: options.rate,
-        achieved_rps: completed as f64 / measured.as_secs_f64().max(1e-9),
+        // Only what completed inside the window: a server cannot be
+        // credited with more than it carried while it was measured.
+        achieved_rps: generator.completed_in_window as f64 / measured.as_secs_f64().max(1e-9),
         connections: options.connections,
         connections_open_at_end: open_at_end.unwrap_or_else(|| generator.open_connections()),
         duration_s: measured.as_secs_f64(),
@@ -749,6 +760,9 @@ impl Generator<'_> {
             self.free.push_back(index);
         }
         self.completed_all += 1;
+        if now >= self.measured_from && now <= self.measured_until {
+            self.completed_in_window += 1;
+        }
         if due >= self.measured_from {
             self.completed += 1;
             record(&mut self.latency, now - due);
