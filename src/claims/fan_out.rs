@@ -39,9 +39,6 @@ const THREADS_SCALED_TASKS: u64 = 1_000;
 /// this many waits.
 pub const CONCURRENT_MAX_WAITS: f64 = 1.5;
 
-/// Models that start every task at once, whatever the machine.
-const CONCURRENT_MODELS: &[&str] = &["threads", "tokio", "tokio-current", "smol", "async-std"];
-
 /// What the experiment measured: median walls, ms.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Figures {
@@ -79,7 +76,8 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let sequential = measure("sequential", TASKS);
     let mut small = Vec::new();
     let mut failed = sequential.clone().err();
-    for model in CONCURRENT_MODELS {
+    // Every model that starts all tasks at once, whatever the machine.
+    for model in super::all_at_once(TASKS) {
         match measure(model, TASKS) {
             Ok(ms) => small.push((model.to_string(), TASKS, ms)),
             Err(error) => failed = failed.or(Some(error)),
@@ -259,7 +257,7 @@ mod tests {
         let pool = TASKS.div_ceil(cores as u64) as f64 * WAIT_MS + 1.0;
         possible(Figures {
             sequential,
-            small: CONCURRENT_MODELS
+            small: crate::claims::all_at_once(TASKS)
                 .iter()
                 .map(|m| (m.to_string(), TASKS, small_ms))
                 .collect(),

@@ -40,31 +40,35 @@ pub fn measure(
     if summary.interrupted || interrupt::requested() {
         return stopped(summary.records);
     }
-    eprintln!("measuring timer precision ...");
+    crate::stderr_line!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
     match timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES) {
-        Ok(records) => report::timers::write_timers(
-            &path_in(&options.out, report::timers::FILE_NAME)?,
+        Ok(records) => crate::record::timers::write_timers(
+            &path_in(&options.out, crate::record::timers::FILE_NAME)?,
             &records,
         )?,
         Err(error) => {
-            eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}")
+            crate::stderr_line!(
+                "warning: the timer experiment failed, its chart is left out: {error:#}"
+            )
         }
     }
     if interrupt::requested() {
         return stopped(summary.records);
     }
-    eprintln!("measuring spawn and switch costs ...");
+    crate::stderr_line!("measuring spawn and switch costs ...");
     match costs::measure_costs() {
         // Costs cut short by a signal are not saved.
         Ok(_) if interrupt::requested() => return stopped(summary.records),
-        Ok(unit_costs) => report::costs::write_costs(
-            &path_in(&options.out, report::costs::FILE_NAME)?,
+        Ok(unit_costs) => crate::record::costs::write_costs(
+            &path_in(&options.out, crate::record::costs::FILE_NAME)?,
             &unit_costs,
         )?,
         Err(error) => {
-            eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}")
+            crate::stderr_line!(
+                "warning: the spawn/switch experiment failed, the table says so: {error:#}"
+            )
         }
     }
     if options.profile.report_servers {
@@ -91,7 +95,7 @@ pub fn measure(
 /// `load`, so it runs only from the lab's own binary; a failure is
 /// reported and leaves the section to say how to measure it.
 fn measure_servers(options: &SweepOptions) {
-    eprintln!(
+    crate::stderr_line!(
         "measuring servers under load ({} and {}: {} connections at {:?} req/s, then {} idle) ...",
         server_sweep::QUICK_MODELS[0],
         server_sweep::QUICK_MODELS[1],
@@ -103,6 +107,8 @@ fn measure_servers(options: &SweepOptions) {
         .map_err(anyhow::Error::from)
         .and_then(|exe| server_sweep::run_quick(&exe, options.workers, &options.out));
     if let Err(error) = measured {
-        eprintln!("warning: the server run failed, its section says how to measure it: {error:#}");
+        crate::stderr_line!(
+            "warning: the server run failed, its section says how to measure it: {error:#}"
+        );
     }
 }

@@ -7,19 +7,17 @@
 //! machine, the frequency governor and boost, transparent huge pages, timer
 //! slack, a hypervisor. It ends with one line: fit, fit with warnings, or
 //! unfit, with advice. `report`, `sweep` and `claims` run it first and store
-//! its findings beside their results (`doctor.json`).
+//! its findings beside their results (`doctor.json`, written through
+//! [`crate::record::doctor`], which the report reads).
 
 use crate::lab::busy;
 use crate::os::measure::{self, CpuTicks};
-use serde::{Deserialize, Serialize};
+use crate::record::doctor::{BusyProgram, Examination, Finding, Severity};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long the doctor watches the machine.
 pub const SAMPLE: Duration = Duration::from_secs(1);
-
-/// File name of the stored findings, beside `results.jsonl` or `claims.json`.
-pub const FILE_NAME: &str = "doctor.json";
 
 /// Outside load (cores) above which the doctor warns: a CPU cell that
 /// needs every core is disturbed by this much ([`busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES`]).
@@ -27,86 +25,6 @@ pub const WARN_OUTSIDE_CORES: f64 = busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES;
 
 /// How many of the busiest other programs are named.
 pub const TOP_PROGRAMS: usize = 3;
-
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; changes no number.
-    Info,
-    /// May disturb some cells; the per-repeat accounting will tell which.
-    Warning,
-    /// Most CPU cells would be disturbed: measure elsewhere or later.
-    Unfit,
-}
-
-/// One thing the doctor found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// What was looked at (`other programs`, `steal`, `cgroup`, ...).
-    pub topic: String,
-    pub text: String,
-}
-
-/// Another program's CPU use during the sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BusyProgram {
-    pub pid: u32,
-    pub name: String,
-    pub cores: f64,
-}
-
-/// The doctor's findings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Examination {
-    /// Mean cores used by programs other than the lab during the sample.
-    pub foreign_cpu_cores: f64,
-    pub steal_cores: f64,
-    pub top_programs: Vec<BusyProgram>,
-    pub findings: Vec<Finding>,
-    /// `fit`, `fit with warnings` or `unfit`.
-    pub fitness: String,
-    /// The final line, with advice.
-    pub summary: String,
-    pub unix_s: u64,
-}
-
-impl Examination {
-    /// The findings worth printing before a measurement (warnings and worse).
-    pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.severity >= Severity::Warning)
-    }
-
-    /// Saves the findings as `dir/doctor.json`.
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        use anyhow::Context;
-        let path = dir.join(FILE_NAME);
-        std::fs::write(&path, serde_json::to_vec_pretty(self)?)
-            .with_context(|| format!("writing {}", path.display()))
-    }
-
-    /// Reads `dir/doctor.json` if there is one.
-    pub fn load(dir: &Path) -> Option<Examination> {
-        serde_json::from_slice(&std::fs::read(dir.join(FILE_NAME)).ok()?).ok()
-    }
-
-    /// The findings as text, one line each, then the final line.
-    pub fn text(&self) -> String {
-        let mut text = String::new();
-        for finding in &self.findings {
-            let mark = match finding.severity {
-                Severity::Info => "  ",
-                Severity::Warning => "! ",
-                Severity::Unfit => "!!",
-            };
-            text += &format!("{mark} {}: {}\n", finding.topic, finding.text);
-        }
-        text + &self.summary
-    }
-}
 
 /// Reads a file's trimmed text ("" when it cannot be read).
 fn read(path: &str) -> String {
@@ -200,6 +118,9 @@ pub fn examine(sample: Duration) -> Examination {
         })
         .collect();
     programs.sort_by(|a, b| b.cores.total_cmp(&a.cores));
+    // Processes that started or ended within the sample are in the
+    // machine's total but in no list: say how much went to them.
+    let attributed: f64 = programs.iter().map(|p| p.cores).sum();
     programs.truncate(TOP_PROGRAMS);
     let own_ticks = |list: &[(u32, String, u64)]| {
         list.iter()
@@ -242,13 +163,14 @@ pub fn examine(sample: Duration) -> Examination {
         severity,
         "other programs",
         format!(
-            "used {foreign:.2} of {cores} cores over {:.1} s{}",
+            "used {foreign:.2} of {cores} cores over {:.1} s{}{}",
             elapsed_ms / 1e3,
             if named.is_empty() {
                 String::new()
             } else {
                 format!("; busiest: {named}")
-            }
+            },
+            unattributed_text(foreign - attributed)
         ),
     );
     add(
@@ -418,21 +340,39 @@ pub fn examine(sample: Duration) -> Examination {
 pub fn before_measuring(dir: &Path) -> Examination {
     let examination = examine(SAMPLE);
     for finding in examination.warnings() {
-        eprintln!("doctor: {}: {}", finding.topic, finding.text);
+        crate::stderr_line!("doctor: {}: {}", finding.topic, finding.text);
     }
-    eprintln!("doctor: {}", examination.summary);
+    crate::stderr_line!("doctor: {}", examination.summary);
     if let Err(error) = std::fs::create_dir_all(dir)
         .map_err(anyhow::Error::from)
         .and_then(|_| examination.save(dir))
     {
-        eprintln!("doctor: could not save its findings: {error:#}");
+        crate::stderr_line!("doctor: could not save its findings: {error:#}");
     }
     examination
+}
+
+/// What went to processes no sample could name (they started and ended
+/// between the two readings of /proc), when it is more than rounding.
+fn unattributed_text(unattributed_cores: f64) -> String {
+    if unattributed_cores < 0.05 {
+        return String::new();
+    }
+    format!(
+        "; {unattributed_cores:.2} cores went to short-lived processes that started and ended \
+         within the sample, unattributed"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cores_no_process_accounts_for_are_said_to_be_unattributed() {
+        assert_eq!(unattributed_text(0.01), "");
+        assert!(unattributed_text(0.54).contains("0.54 cores went to short-lived processes"));
+    }
 
     #[test]
     fn cpu_lists_and_quotas_are_read() {

@@ -12,13 +12,14 @@ use crate::lab::busy::BusyPolicy;
 use crate::lab::cell::{
     self, CellKey, CellRun, CellSpec, Provenance, Refused, RepeatExecutor, RepeatLine,
 };
-use crate::lab::memory::{self, MemoryPerUnit};
+use crate::lab::memory;
 use crate::model;
 use crate::net::latency::process::ServerProcess;
 use crate::os::descriptors;
 use crate::os::interrupt;
 use crate::os::measure;
 use crate::record::export::ExportManager;
+use crate::record::memory::MemoryPerUnit;
 pub use crate::record::result::Skipped;
 use crate::record::result::{CellRecord, Status};
 use crate::workload::compute;
@@ -325,8 +326,7 @@ pub fn run_sweep(
     let earlier: Vec<RepeatLine> = if options.resume && repeats_path.exists() {
         read_saved_repeats(&repeats_path)?
     } else {
-        std::fs::write(&repeats_path, b"")
-            .with_context(|| format!("writing {}", repeats_path.display()))?;
+        crate::os::output::replace_file(&repeats_path, b"")?;
         Vec::new()
     };
     let done: Vec<CellKey> = exports.records().iter().map(CellKey::of_record).collect();
@@ -397,7 +397,7 @@ pub fn run_sweep(
                     line += &format!(" (server: {lateness})");
                 }
                 if progress.is_hidden() {
-                    eprintln!("{line}");
+                    crate::stderr_line!("{line}");
                 } else {
                     progress.println(line);
                 }
@@ -409,7 +409,7 @@ pub fn run_sweep(
     progress.finish_and_clear();
     let memory = if options.profile.name == "memory" && !interrupted {
         let fits = memory::memory_per_unit(exports.records());
-        let path = memory::write_json(&options.out, &fits)?;
+        let path = crate::record::memory::write_json(&options.out, &fits)?;
         Some((fits, path))
     } else {
         None

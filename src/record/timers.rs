@@ -1,8 +1,8 @@
-//! Timer precision, as the report reads it: the `timers.jsonl` record of how
+//! Timer precision: the `timers.jsonl` record of how
 //! long a sleep of 0.1, 1 and 10 ms really took with each async runtime's own
-//! timer and with `std::thread::sleep`. The experiment that measures it lives
-//! in [`crate::lab::experiments::timers`]; this file only defines the record and
-//! reads and writes the file.
+//! timer and with `std::thread::sleep`. The experiment that measures it
+//! ([`crate::lab::experiments::timers`]) writes it; the report reads it.
+//! This file only defines the record and reads and writes the file.
 //!
 //! Every sleep in the lab's workloads goes through one of these timers, so
 //! this small experiment explains a systematic gap in the other charts:
@@ -15,7 +15,6 @@
 use crate::record::result::{Machine, WallMs};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 /// The file the results are kept in, beside results.jsonl.
@@ -47,10 +46,7 @@ pub fn write_timers(path: &Path, records: &[TimerRecord]) -> anyhow::Result<()> 
         serde_json::to_writer(&mut text, record).context("encoding a timer record")?;
         text.push(b'\n');
     }
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(&text)
-        .with_context(|| format!("writing {}", path.display()))
+    crate::os::output::replace_file(path, &text)
 }
 
 /// Reads timer records; a malformed line is an error naming file and line.
