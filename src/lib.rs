@@ -64,3 +64,4 @@ pub mod stats;
 pub mod sweep;
 pub mod table;
 pub mod workload;
+pub mod workshop;

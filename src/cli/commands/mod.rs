@@ -18,6 +18,7 @@ macro_rules! say_raw {
     };
 }
 
+mod check;
 mod claims;
 mod list;
 mod overhead;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Overhead(args) => overhead::overhead(args),
+        Command::Check(args) => check::check(args),
         Command::Serve(args) => crate::server::serve_main(args),
         Command::Load(args) => crate::load::load_main(args),
         Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
