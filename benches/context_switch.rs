@@ -15,8 +15,8 @@
 //! precedes the timed ones. Pinned cases are skipped where pinning is not
 //! possible (not Linux, or the process may not change its affinity).
 
-use async_vs_blocking::experiments::pin::OneCore;
-use async_vs_blocking::experiments::{ping_pong, Medium, Placement, SwitchCase, Units};
+use async_vs_blocking::lab::experiments::pin::OneCore;
+use async_vs_blocking::lab::experiments::{ping_pong, Medium, Placement, SwitchCase, Units};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 

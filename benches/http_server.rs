@@ -25,7 +25,7 @@
 //! pool of one worker per core) is skipped and named on stderr: in a closed
 //! loop the other clients would wait for ever.
 
-use async_vs_blocking::experiments;
+use async_vs_blocking::lab::experiments;
 use async_vs_blocking::model;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mio::net::TcpStream;

@@ -13,7 +13,7 @@
 //! plan, plus `rayon::spawn`) and divides by the batch size. Runtimes and
 //! pools are built once per kind, outside the timed region.
 
-use async_vs_blocking::experiments::{self, SpawnKind, Spawner};
+use async_vs_blocking::lab::experiments::{self, SpawnKind, Spawner};
 use criterion::{
     criterion_group, criterion_main, AxisScale, BenchmarkId, Criterion, PlotConfiguration,
     Throughput,

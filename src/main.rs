@@ -1,7 +1,7 @@
 //! The `async-vs-blocking` binary: parse, dispatch, turn errors into exit codes.
 
 use async_vs_blocking::cli::{self, Cli};
-use async_vs_blocking::error::UsageError;
+use async_vs_blocking::os::error::UsageError;
 use clap::error::ErrorKind;
 use clap::Parser;
 

@@ -9,8 +9,8 @@
 //! The hog is stopped on every path (its guard kills it when dropped, also
 //! when an assertion panics).
 
-use async_vs_blocking::export::read_jsonl;
-use async_vs_blocking::result::CellRecord;
+use async_vs_blocking::record::export::read_jsonl;
+use async_vs_blocking::record::result::CellRecord;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 

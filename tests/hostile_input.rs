@@ -7,8 +7,8 @@
 //! Cells here are the smallest there are (one task sleeping 1 ms, one
 //! repeat), so the whole file runs in seconds.
 
-use async_vs_blocking::result::{CellRecord, Status};
-use async_vs_blocking::{error, export, protocol, records};
+use async_vs_blocking::record::result::{CellRecord, Status};
+use async_vs_blocking::{net::protocol, os::error, record::export, record::reader};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -194,7 +194,7 @@ fn a_sweep_never_drops_earlier_results_unless_told_to() {
 // This runs in the test process: the only test here that raises a signal.
 #[test]
 fn report_stops_between_its_experiments_on_a_signal() {
-    use async_vs_blocking::{cell, interrupt, measure_report, sweep};
+    use async_vs_blocking::{cli::report_run, lab::cell, lab::sweep, os::interrupt};
     let dir = tempfile::tempdir().unwrap();
     interrupt::install().unwrap();
     // SAFETY: raising a signal whose handler only stores atomics.
@@ -214,7 +214,7 @@ fn report_stops_between_its_experiments_on_a_signal() {
         policy: Default::default(),
     };
     let started = std::time::Instant::now();
-    let data = measure_report::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();
+    let data = report_run::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();
     assert!(data.interrupted);
     assert!(data.timers.is_empty() && data.unit_costs.spawn_ns.is_empty());
     // The timers and costs take seconds; none of them ran.
@@ -228,7 +228,7 @@ fn paths_that_are_not_utf8_never_panic() {
     let out = dir.path().join(OsStr::from_bytes(b"out-\xff"));
     let output = tiny_sweep(&out, &["--tasks", "1"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let records = records::load_records(&out.join("results.jsonl")).unwrap();
+    let records = reader::load_records(&out.join("results.jsonl")).unwrap();
     assert!(records[0].invocation.contains("out-\u{fffd}"));
 
     let report_out = dir.path().join(OsStr::from_bytes(b"report-\xfe"));
@@ -506,7 +506,7 @@ fn random_bytes_never_panic_the_record_reader() {
             }
         };
         std::fs::write(&path, &bytes).unwrap();
-        match records::load_records(&path) {
+        match reader::load_records(&path) {
             Ok(records) => {
                 assert!(!records.is_empty());
                 parsed += 1;

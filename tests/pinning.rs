@@ -3,8 +3,8 @@
 
 #![cfg(target_os = "linux")]
 
-use async_vs_blocking::experiments::context_switch::{measure, Placement, SwitchCase};
-use async_vs_blocking::experiments::pin::{current_cpus, OneCore};
+use async_vs_blocking::lab::experiments::context_switch::{measure, Placement, SwitchCase};
+use async_vs_blocking::lab::experiments::pin::{current_cpus, OneCore};
 use std::sync::mpsc;
 
 #[test]

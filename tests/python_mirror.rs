@@ -3,8 +3,8 @@
 //! These tests fail where no `python3` is installed: a missing interpreter
 //! must not pass for a working mirror (CI has one).
 
-use async_vs_blocking::export::read_jsonl;
-use async_vs_blocking::result::Status;
+use async_vs_blocking::record::export::read_jsonl;
+use async_vs_blocking::record::result::Status;
 use std::path::Path;
 use std::process::Command;
 
@@ -86,7 +86,7 @@ fn the_mirror_writes_records_the_lab_reads() {
     // The mirror counts cores the way the lab does.
     assert_eq!(
         records[0].machine.cores,
-        async_vs_blocking::measure::cores()
+        async_vs_blocking::os::measure::cores()
     );
 }
 
@@ -153,8 +153,8 @@ fn the_python_kernel_computes_the_same_checksum_as_the_lab() {
     let text = String::from_utf8(output.stdout).unwrap();
     let expected = format!(
         "{} {}",
-        async_vs_blocking::compute::spin(1000),
-        async_vs_blocking::compute::spin(12345)
+        async_vs_blocking::workload::compute::spin(1000),
+        async_vs_blocking::workload::compute::spin(12345)
     );
     assert_eq!(text.trim(), expected);
 }

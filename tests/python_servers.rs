@@ -11,9 +11,9 @@
 //! is killed by a guard, on every path.
 
 use assert_cmd::cargo::cargo_bin;
-use async_vs_blocking::http::response::body_byte;
-use async_vs_blocking::load::{self, LoadOptions};
-use async_vs_blocking::python_servers;
+use async_vs_blocking::net::http::response::body_byte;
+use async_vs_blocking::server::load::{self, LoadOptions};
+use async_vs_blocking::server::python as python_servers;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;

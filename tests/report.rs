@@ -7,10 +7,10 @@
 //! with three kinds of verdict and the cpu-starves-io chart.
 
 use assert_cmd::Command;
-use async_vs_blocking::cell::ChildProcess;
-use async_vs_blocking::experiments::timers;
-use async_vs_blocking::sweep::{self, SweepOptions};
-use async_vs_blocking::{measure_report, report};
+use async_vs_blocking::lab::cell::ChildProcess;
+use async_vs_blocking::lab::experiments::timers;
+use async_vs_blocking::lab::sweep::{self, SweepOptions};
+use async_vs_blocking::{cli::report_run, report};
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -328,7 +328,7 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_async-vs-blocking")),
         sample_every: Duration::from_millis(2),
     };
-    let data = measure_report::measure(&options, &executor).unwrap();
+    let data = report_run::measure(&options, &executor).unwrap();
     assert_eq!(data.records.len(), 6);
     let timer_lines = timers::timers().len() * timers::REQUESTED_MS.len();
     assert_eq!(
@@ -470,7 +470,7 @@ fn figures_loaded_from_files_are_labelled_loaded_with_their_date_and_machine() {
         .map(strip_tags)
         .collect();
 
-    let records = async_vs_blocking::export::read_jsonl(&input).unwrap();
+    let records = async_vs_blocking::record::export::read_jsonl(&input).unwrap();
     let first_cell = records.iter().map(|r| r.started_unix_s).min().unwrap();
     let claims: async_vs_blocking::claims::ClaimsReport = serde_json::from_str(
         &std::fs::read_to_string(fixture().with_file_name("claims.json")).unwrap(),
@@ -544,7 +544,8 @@ fn server_points_draw_the_servers_section_with_sentences_from_the_data() {
     }
     // The copy beside the page holds every point, so the page can be redrawn.
     let points =
-        async_vs_blocking::server_point::read_points(&out.path().join("server.jsonl")).unwrap();
+        async_vs_blocking::record::server_point::read_points(&out.path().join("server.jsonl"))
+            .unwrap();
     assert_eq!(
         points.len(),
         std::fs::read_to_string(server_fixture())

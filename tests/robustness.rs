@@ -6,9 +6,9 @@
 //! `/proc/*/cmdline`, by an argument no other process on the machine has (a
 //! wait like `61234.5` ms, or a test sleeper started by the cell).
 
-use async_vs_blocking::export::read_jsonl;
-use async_vs_blocking::result::{CellRecord, Status};
-use async_vs_blocking::{error, records};
+use async_vs_blocking::record::export::read_jsonl;
+use async_vs_blocking::record::result::{CellRecord, Status};
+use async_vs_blocking::{os::error, record::reader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -434,7 +434,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
 fn input_files_are_checked_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let usage = |path: &Path| {
-        let error = records::load_records(path).unwrap_err();
+        let error = reader::load_records(path).unwrap_err();
         assert!(
             error.downcast_ref::<error::UsageError>().is_some(),
             "{error}"
@@ -462,7 +462,7 @@ fn input_files_are_checked_with_file_and_line() {
     assert!(output.status.success());
     let first = lines(&good.join("results.jsonl")).remove(0);
     assert_eq!(
-        records::load_records(&good.join("results.jsonl"))
+        reader::load_records(&good.join("results.jsonl"))
             .unwrap()
             .len(),
         1

@@ -7,9 +7,9 @@
 //! process a test starts is killed by a guard, on every path.
 
 use assert_cmd::cargo::cargo_bin;
-use async_vs_blocking::http::response::body_byte;
-use async_vs_blocking::load::{self, LoadOptions};
 use async_vs_blocking::model;
+use async_vs_blocking::net::http::response::body_byte;
+use async_vs_blocking::server::load::{self, LoadOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -363,7 +363,7 @@ fn a_blocking_sleep_in_a_one_thread_async_server_caps_it_and_offloading_lifts_th
     // offered. Requests due in the measured second can complete only until
     // the timeout after it (2 s in all), so at most 100 of them count.
     // Offloaded to the blocking pool, ten connections can carry 500 req/s.
-    use async_vs_blocking::server_sweep::{self, ServerChild, Timing};
+    use async_vs_blocking::server::sweep::{self as server_sweep, ServerChild, Timing};
     let exe = cargo_bin("async-vs-blocking");
     let timing = Timing {
         warmup_s: 0.3,
@@ -428,8 +428,8 @@ fn the_reports_server_run_writes_each_point_and_a_thread_per_connection_shows() 
     // The reduced run `report` measures: every point lands in server.jsonl;
     // no server completes more than was due; holding 2,000 connections,
     // the thread-per-connection server has a thread for each, tokio a few.
-    use async_vs_blocking::server_point::read_points;
-    use async_vs_blocking::server_sweep::{self, run_quick};
+    use async_vs_blocking::record::server_point::read_points;
+    use async_vs_blocking::server::sweep::{self as server_sweep, run_quick};
     let out = tempfile::tempdir().unwrap();
     let path = run_quick(&cargo_bin("async-vs-blocking"), 2, out.path()).unwrap();
     let points = read_points(&path).unwrap();

@@ -9,7 +9,6 @@
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use async_vs_blocking::protocol;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
@@ -99,7 +98,7 @@ fn serve_prints_its_address_and_answers_after_the_delay() {
     let took = started.elapsed();
     let stderr = stop(server);
 
-    let mut check = protocol::ReplyCheck::new(5, 3000);
+    let mut check = async_vs_blocking::workload::pattern::ReplyCheck::new(5, 3000);
     check.feed(&reply);
     check.finish().unwrap();
     assert!(took >= Duration::from_millis(40), "{took:?}");
@@ -278,7 +277,7 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
     // A failed cell is still recorded, and `run` says so with its own exit status.
     assert_eq!(
         output.status.code(),
-        Some(async_vs_blocking::error::EXIT_CELL_FAILED),
+        Some(async_vs_blocking::os::error::EXIT_CELL_FAILED),
         "{output:?}"
     );
     let record = json_record(&output.stdout);
@@ -295,7 +294,7 @@ fn a_cell_beyond_the_descriptor_limit_fails_before_running() {
 
 #[test]
 fn a_failed_request_fails_the_cell_with_a_clear_message() {
-    use async_vs_blocking::cell::{measure_repeat, CellSpec};
+    use async_vs_blocking::lab::cell::{measure_repeat, CellSpec};
     // A port that was just free: nothing listens there.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -15,11 +15,11 @@
 //! `sweep`), started before its samples and stopped after them, and a cell that would hold more connections than
 //! the descriptor or port limits allow is skipped with the reason.
 
-use async_vs_blocking::compute;
-use async_vs_blocking::descriptors;
-use async_vs_blocking::experiments::{self, expected_ms, time_runs};
+use async_vs_blocking::lab::experiments::{self, expected_ms, time_runs};
 use async_vs_blocking::model::{self, Model, ModelConfig, Runner};
-use async_vs_blocking::server_process::ServerProcess;
+use async_vs_blocking::net::latency::process::ServerProcess;
+use async_vs_blocking::os::descriptors;
+use async_vs_blocking::workload::compute;
 use async_vs_blocking::workload::{self, Params, Workload};
 use criterion::measurement::WallTime;
 use criterion::{

@@ -15,7 +15,7 @@ use super::{
     decide, figure, spread_text, threshold, timed, Claim, Failure, Trial, Trials, Verdict,
 };
 use crate::model::runtimes;
-use crate::result::WallMs;
+use crate::record::result::WallMs;
 use std::time::{Duration, Instant};
 
 pub const CLAIM: Claim = Claim {

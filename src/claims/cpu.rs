@@ -92,7 +92,7 @@ fn free_cores(cores: usize) -> f64 {
                     let cpu_before = thread_cpu_time();
                     let start = std::time::Instant::now();
                     while start.elapsed() < CAPACITY_PROBE {
-                        std::hint::black_box(crate::compute::spin(1_000));
+                        std::hint::black_box(crate::workload::compute::spin(1_000));
                     }
                     (thread_cpu_time() - cpu_before).as_secs_f64() / start.elapsed().as_secs_f64()
                 })

@@ -19,8 +19,8 @@
 use super::{
     decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
 };
-use crate::compute;
 use crate::model::runtimes;
+use crate::workload::compute;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -216,7 +216,7 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let modes = [Mode::Inline, Mode::SpawnBlocking, Mode::Rayon];
     let mut points: Vec<(Mode, f64, ProbePoint)> = Vec::new();
     let mut idle_p99s = Vec::new();
-    let accounting = crate::busy::Accounting::start();
+    let accounting = crate::lab::busy::Accounting::start();
     for &chunk in CHUNKS_US {
         let mut windows: Vec<Vec<ProbePoint>> = vec![Vec::new(); modes.len()];
         for _ in 0..WINDOWS {
@@ -310,7 +310,7 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     // other processes delay it as much as the effect under test.
     // The load runs on every core, so a tenth of a core of other programs'
     // CPU already competes with the probe (busy.rs's tolerance).
-    let others_busy = outside_cores > crate::busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES;
+    let others_busy = outside_cores > crate::lab::busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES;
     let too_busy = idle.p99_us > HARMLESS_EXTRA_US || others_busy;
     let verdict = match (too_busy, starved, caveats.is_empty()) {
         (true, _, _) => Verdict::NotMeasured,

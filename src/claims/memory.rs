@@ -3,7 +3,7 @@
 //!
 //! - threads-cost-memory: memory per unit is the slope of peak RSS against
 //!   the number of waiting units, by the lab's one rule
-//!   ([`crate::memory::fit_kib_per_unit`]: only cells in which every unit was
+//!   ([`crate::lab::memory::fit_kib_per_unit`]: only cells in which every unit was
 //!   alive at once), so the fixed cost of the binary and the runtime drops
 //!   out. Threads are measured with the platform's default stack and with
 //!   64 KiB stacks. A thread's stack is *reserved* (virtual) up front but
@@ -14,7 +14,7 @@
 //!   counter, so other processes can add noise).
 //! - scales-to-thousands: a million concurrent waits on tokio; threads at
 //!   ten thousand, and then asked for 200,000 to find where they stop. The
-//!   stopping point is compared with the ceiling [`crate::limits`] computes
+//!   stopping point is compared with the ceiling [`crate::os::limits`] computes
 //!   from the OS limits. The `threads` model stops a few threads short of the
 //!   memory-map limit (see `limits.rs`), so the run never exhausts the
 //!   machine's PIDs: on a default Linux the map limit (65,530 / 4 maps per
@@ -25,11 +25,11 @@
 //!   from /proc — the server sweep's idle point, shortened.
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
-use crate::cell::CellSpec;
-use crate::limits::{self, ThreadCeiling};
-use crate::measure::ProcStatus;
-use crate::memory::all_alive_at_once;
-use crate::result::{CellRecord, Status};
+use crate::lab::cell::CellSpec;
+use crate::lab::memory::all_alive_at_once;
+use crate::os::limits::{self, ThreadCeiling};
+use crate::os::measure::ProcStatus;
+use crate::record::result::{CellRecord, Status};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -84,7 +84,7 @@ const IDLE_SERVER_CONNECTIONS: u64 = 10_000;
 /// The rate offered over them, req/s (a trickle: the point is holding them).
 const IDLE_SERVER_RPS: f64 = 100.0;
 /// A short point: connections open, one second of trickle.
-const IDLE_SERVER_TIMING: crate::server_sweep::Timing = crate::server_sweep::Timing {
+const IDLE_SERVER_TIMING: crate::server::sweep::Timing = crate::server::sweep::Timing {
     warmup_s: 0.2,
     point_s: 1.0,
     timeout_s: 1.0,
@@ -119,7 +119,7 @@ impl IdleServer {
 /// Each model's server holding [`IDLE_SERVER_CONNECTIONS`] connections; a
 /// server that did not run is recorded with why.
 fn idle_servers(cores: usize) -> Vec<IdleServer> {
-    use crate::server_sweep::{self, ServerChild};
+    use crate::server::sweep::{self as server_sweep, ServerChild};
     let Ok(exe) = std::env::current_exe() else {
         return Vec::new();
     };
@@ -188,7 +188,7 @@ fn per_unit(
         records.push(record);
     }
     Ok(PerUnit {
-        kib_per_unit: crate::memory::fit_kib_per_unit(&records).map(|fit| fit.slope),
+        kib_per_unit: crate::lab::memory::fit_kib_per_unit(&records).map(|fit| fit.slope),
         peak_rss_kib: records.iter().map(|r| (r.tasks, r.peak_rss_kib)).collect(),
         not_alive: records
             .iter()
@@ -357,7 +357,7 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
             decided_by: format!(
                 "memory per unit needs {} cells in which every unit was alive at once (starting them must take less than the {MEMORY_WAIT_MS:.0} ms wait); \
                  too few for: {}",
-                crate::memory::MIN_FIT_POINTS,
+                crate::lab::memory::MIN_FIT_POINTS,
                 unfit.join("; ")
             ),
             thresholds: Vec::new(),

@@ -37,16 +37,15 @@ mod output;
 mod server_throughput;
 mod spawn_switch;
 
-pub use crate::claim_records::{
+pub use crate::record::claims::{
     tally, Band, Chart, ClaimResult, ClaimsReport, Figure, Kind, Line, Mark, Threshold, Verdict,
 };
 pub use output::{claims_markdown, claims_table, list_text};
 
-use crate::cell::{CellSpec, Provenance, RepeatExecutor};
-use crate::measure;
-use crate::result::{CellRecord, Status};
-use crate::stats;
-use crate::sweep;
+use crate::lab::cell::{CellSpec, Provenance, RepeatExecutor};
+use crate::lab::sweep;
+use crate::os::measure;
+use crate::record::result::{CellRecord, Status};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -151,10 +150,10 @@ pub fn all() -> &'static [Claim] {
 
 /// Every claim's id and, for a demonstration, what it shows: what a report
 /// needs to know about the claims it did not measure.
-pub fn catalogue() -> Vec<crate::claim_records::CatalogueEntry> {
+pub fn catalogue() -> Vec<crate::record::claims::CatalogueEntry> {
     all()
         .iter()
-        .map(|claim| crate::claim_records::CatalogueEntry {
+        .map(|claim| crate::record::claims::CatalogueEntry {
             id: claim.id.to_string(),
             demonstrates: claim.demonstrates.map(String::from),
         })
@@ -192,7 +191,7 @@ impl<'a> ClaimOptions<'a> {
         ClaimOptions {
             executor,
             repeats,
-            invocation: crate::cell::invocation(),
+            invocation: crate::lab::cell::invocation(),
             on_start: &no_progress,
         }
     }
@@ -252,7 +251,7 @@ impl Trials<'_> {
             cpu_us: 1000.0,
             stack_kib: None,
             iters_per_us: 0.0,
-            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            reply_bytes: crate::workload::DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: crate::workload::DEFAULT_FILE_KIB,
         }
@@ -333,11 +332,14 @@ pub(crate) fn threshold(name: &str, value: f64, meaning: &str) -> Threshold {
 /// Runs `body` `repeats` times and returns the median wall time in ms with
 /// min and max. `body` returns the duration of its own timed region, so it
 /// can build whatever it needs outside it.
-pub(crate) fn timed(repeats: u32, mut body: impl FnMut() -> Duration) -> crate::result::WallMs {
+pub(crate) fn timed(
+    repeats: u32,
+    mut body: impl FnMut() -> Duration,
+) -> crate::record::result::WallMs {
     let walls: Vec<f64> = (0..repeats.max(1))
         .map(|_| body().as_secs_f64() * 1e3)
         .collect();
-    stats::wall_spread(&walls)
+    crate::record::result::WallMs::spread_of(&walls)
 }
 
 /// The median wall of a cell, or why there is none.
@@ -356,7 +358,7 @@ pub(crate) fn median_ms(record: &CellRecord) -> Result<f64, String> {
 }
 
 /// "12.3 ms (11.9–13.0)" for a spread.
-pub(crate) fn spread_text(wall: &crate::result::WallMs) -> String {
+pub(crate) fn spread_text(wall: &crate::record::result::WallMs) -> String {
     format!("{:.1} ms ({:.1}–{:.1})", wall.median, wall.min, wall.max)
 }
 

@@ -21,8 +21,9 @@ use super::{
 };
 use crate::model::runtimes;
 use crate::model::READ_BUFFER_BYTES;
-use crate::protocol::{self, ReplyCheck};
-use crate::server_process::ServerProcess;
+use crate::net::latency::process::ServerProcess;
+use crate::net::protocol;
+use crate::workload::pattern::ReplyCheck;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -174,7 +175,7 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
         ("tokio-current", CONCURRENT),
         ("smol", CONCURRENT),
     ] {
-        let spec = crate::cell::CellSpec {
+        let spec = crate::lab::cell::CellSpec {
             sleep_ms: SERVICE_MS,
             reply_bytes: REPLY_BYTES,
             ..trials.spec("socket", model, tasks)

@@ -142,8 +142,8 @@ pub fn list_text() -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claim_records::Verdict;
-    use crate::result::Machine;
+    use crate::record::claims::Verdict;
+    use crate::record::result::Machine;
 
     fn result(id: &str, verdict: Verdict, caveat: Option<&str>) -> ClaimResult {
         ClaimResult {

@@ -21,7 +21,7 @@
 //! judged: their rates say more about the load than about the models.
 
 use super::{figure, threshold, Claim, Failure, Trial, Trials, Verdict};
-use crate::server_sweep::{self, Handler, ServerChild, Timing};
+use crate::server::sweep::{self as server_sweep, Handler, ServerChild, Timing};
 use std::path::Path;
 
 pub const CLAIM: Claim = Claim {

@@ -1,5 +1,5 @@
 //! Two claims about the price of a unit of concurrency, measured with the
-//! lab's micro-experiments in [`crate::experiments`] on a small budget.
+//! lab's micro-experiments in [`crate::lab::experiments`] on a small budget.
 //!
 //! - threads-cost-to-spawn: the time to create and join one empty unit,
 //!   in large batches (the per-unit price) and alone (a full round trip,
@@ -12,9 +12,9 @@
 //!   the cross-core wake-up.
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
-use crate::experiments::context_switch::per_round_trip_median;
-use crate::experiments::spawn_cost::per_unit_median;
-use crate::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
+use crate::lab::experiments::context_switch::per_round_trip_median;
+use crate::lab::experiments::spawn_cost::per_unit_median;
+use crate::lab::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
 
 pub const THREADS_COST_TO_SPAWN: Claim = Claim {
     id: "threads-cost-to-spawn",

@@ -6,12 +6,13 @@
 //! one line on stderr that says what was wrong (and the valid choices, where
 //! there is a list) and exit code 2 — never a panic or a backtrace.
 
-use crate::cell;
+use crate::lab::cell;
+use crate::lab::sweep;
 use crate::model;
-use crate::sweep;
 use crate::workload;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -61,10 +62,10 @@ pub enum Command {
     /// --examples` first.
     Overhead(OverheadArgs),
     /// Run the loopback latency server: every request is answered after --delay-ms.
-    Serve(crate::server::ServeArgs),
+    Serve(ServeArgs),
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
     /// connections, latency from each request's due time.
-    Load(crate::load::LoadArgs),
+    Load(crate::server::load::LoadArgs),
     /// The workshop's grader: build an exercise (exercises/), run it, and
     /// judge the fix by measuring it: pass, not yet, or could not judge.
     Check(CheckArgs),
@@ -87,14 +88,14 @@ fn workload_parser() -> PossibleValuesParser {
 /// The models, and the Python servers the `server` sweep also drives.
 fn sweep_model_parser() -> PossibleValuesParser {
     let mut names = model::names();
-    names.extend(crate::python_servers::names());
+    names.extend(crate::server::python::names());
     PossibleValuesParser::new(names)
 }
 
 /// The workloads, and `server` (a sweep of HTTP servers, not a cell workload).
 fn sweep_workload_parser() -> PossibleValuesParser {
     let mut names = workload::names();
-    names.push(crate::server_sweep::WORKLOAD);
+    names.push(crate::server::sweep::WORKLOAD);
     PossibleValuesParser::new(names)
 }
 
@@ -154,8 +155,8 @@ pub struct RunArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub stack_kib: Option<u64>,
     /// Reply size of the latency server in bytes (socket workload; 0 to 64 MiB).
-    #[arg(long, default_value_t = crate::server::DEFAULT_REPLY_BYTES,
-          value_parser = clap::value_parser!(u64).range(0..=crate::server::MAX_REPLY_BYTES))]
+    #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::net::latency::MAX_REPLY_BYTES))]
     pub reply_bytes: u64,
     /// Size of every task's own file in KiB (file and file-cold workloads; 1 to 65,536).
     #[arg(long, default_value_t = workload::DEFAULT_FILE_KIB,
@@ -171,14 +172,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
     /// The model to compare with its bare program: tokio (a multi-thread
     /// runtime, one worker per core) or threads (one OS thread per task).
-    #[arg(long, default_value = "tokio", value_parser = PossibleValuesParser::new(crate::overhead::MODELS))]
+    #[arg(long, default_value = "tokio", value_parser = PossibleValuesParser::new(crate::lab::overhead::MODELS))]
     pub model: String,
     /// Number of tasks (1 to 10,000,000; a million sleeping tokio tasks
     /// need about 600 MiB).
@@ -249,7 +250,7 @@ pub struct SweepArgs {
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -270,7 +271,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub claims: bool,
     #[command(flatten)]
-    pub busy: crate::busy::BusyArgs,
+    pub busy: crate::lab::busy::BusyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +335,53 @@ pub fn one_line_error(error: &clap::Error) -> String {
         }
     }
     line + " (see --help)"
+}
+/// `serve`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Only loopback addresses, unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one. The address is printed on the first line.
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+    /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    pub delay_ms: f64,
+    /// Bytes in each reply (0 to 64 MiB).
+    #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,
+          value_parser = clap::value_parser!(u64).range(0..=crate::net::latency::MAX_REPLY_BYTES))]
+    pub reply_bytes: u64,
+    /// Event-loop threads, each with its own listening socket on the same port
+    /// [default: number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
+    /// Allow --bind to a non-loopback address: anyone who can reach it may then connect.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Serve HTTP/1.1 (`GET /work`, `GET /health`) with this execution model
+    /// instead of running the latency server.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::model::names()),
+          conflicts_with_all = ["delay_ms", "reply_bytes", "threads"])]
+    pub model: Option<String>,
+    /// With --model: worker threads for pools and executors [default: number of cores].
+    #[arg(long, requires = "model", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: Option<u64>,
+    /// Close a connection idle (or sending half a request) for this many
+    /// seconds; the latency server's own delay does not count as idle.
+    #[arg(long, default_value = "60", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_s: u64,
+}
+
+fn parse_delay_ms(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of ms"))?;
+    if !value.is_finite() || !(0.0..=3_600_000.0).contains(&value) {
+        return Err("must be between 0 and 3600000 ms (one hour)".into());
+    }
+    Ok(value)
 }
 
 /// `check`: one exercise, `--all`, or `--merge` a class's files (WORKSHOP.md).

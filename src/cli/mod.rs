@@ -1,10 +1,12 @@
 //! The command line: [`args`] holds the clap definitions, [`commands`] one
 //! handler per subcommand. Nothing else in the lab imports this module; the
 //! pieces every layer shares (the usage error, the record reader) live below
-//! it, in [`crate::error`] and [`crate::records`].
+//! it, in [`crate::os::error`] and [`crate::record::reader`].
 
 pub mod args;
 pub mod commands;
+pub mod report_run;
+pub mod table;
 
 pub use args::{one_line_error, Cli};
 pub use commands::dispatch;

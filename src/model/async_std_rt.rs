@@ -11,7 +11,7 @@ use super::lab::{self, AsyncEnd, FuturesSocket, Lab, Medium, Offers, PingPongLin
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use std::future::Future;
 use std::io;
@@ -96,10 +96,10 @@ impl Model for AsyncStd {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+        use crate::net::http::{async_conn::serve_connection, blocking::accept_failed};
         // Starts the global executor with --workers threads.
         self.prepare(config)?;
         async_std::task::block_on(async {
@@ -237,7 +237,7 @@ impl Runner for AsyncStdRunner {
     }
 }
 
-impl crate::http::async_conn::ServerRuntime for AsyncStdPrimitives {
+impl crate::net::http::async_conn::ServerRuntime for AsyncStdPrimitives {
     type Stream = async_std::net::TcpStream;
 
     async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {

@@ -40,8 +40,9 @@ mod tokio_multi;
 
 pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 
-use crate::compute;
-use crate::protocol::{self, ReplyCheck};
+use crate::net::protocol;
+use crate::workload::compute;
+use crate::workload::pattern::ReplyCheck;
 use crate::workload::{FileRead, Op, Plan, Request};
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -136,12 +137,12 @@ pub trait Model: Sync {
     }
     /// Serves HTTP/1.1 on `listener` with this model's own accept loop,
     /// spawn, timer and sockets, until the process ends (`serve --model`).
-    /// What a connection does is shared: [`crate::http::blocking`] and
-    /// [`crate::http::async_conn`].
+    /// What a connection does is shared: [`crate::net::http::blocking`] and
+    /// [`crate::net::http::async_conn`].
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
         let _ = (listener, server, config);
@@ -296,7 +297,7 @@ pub fn blocking_task(batch: &Batch, index: usize) {
 }
 
 /// Checks that task `index` read its whole file, every byte as written
-/// ([`crate::files`]).
+/// ([`crate::workload::files`]).
 fn check_file(index: usize, file: &FileRead, contents: io::Result<Vec<u8>>) -> io::Result<()> {
     let mut check = ReplyCheck::new(index as u64, file.bytes);
     check.feed(&contents?);

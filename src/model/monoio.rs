@@ -23,8 +23,8 @@ use super::lab::{self, AsyncChannelEnd, AsyncEnd, Lab, Medium, Offers, PingPongL
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::http::async_conn::OwnedBufferRuntime;
-use crate::protocol::ReplyCheck;
+use crate::net::http::async_conn::OwnedBufferRuntime;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
@@ -128,7 +128,7 @@ impl Model for Monoio {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
         serve_thread_per_core(listener, server, config.workers)
@@ -339,7 +339,7 @@ impl AsyncEnd for MonoioSocket {
 /// serves until the process ends.
 fn serve_thread_per_core(
     listener: std::net::TcpListener,
-    server: Arc<crate::http::Server>,
+    server: Arc<crate::net::http::Server>,
     workers: usize,
 ) -> anyhow::Result<()> {
     let listeners = with_reuse_port_siblings(listener, workers.max(1))?;
@@ -383,7 +383,7 @@ fn with_reuse_port_siblings(
             socket.set_reuse_address(true)?;
             socket.set_reuse_port(true)?;
             socket.bind(&addr.into())?;
-            socket.listen(crate::server::LISTEN_BACKLOG)?;
+            socket.listen(crate::net::latency::LISTEN_BACKLOG)?;
             Ok(socket.into())
         })()
         .with_context(|| format!("opening another listener on {addr} (SO_REUSEPORT)"))?;
@@ -396,7 +396,7 @@ fn with_reuse_port_siblings(
 /// spawning a task per connection, until accepting fails for good.
 fn serve_on_this_thread(
     listener: std::net::TcpListener,
-    server: Arc<crate::http::Server>,
+    server: Arc<crate::net::http::Server>,
 ) -> anyhow::Result<()> {
     let mut runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .enable_timer()
@@ -408,9 +408,9 @@ fn serve_on_this_thread(
 
 async fn accept_connections(
     listener: std::net::TcpListener,
-    server: Arc<crate::http::Server>,
+    server: Arc<crate::net::http::Server>,
 ) -> anyhow::Result<()> {
-    use crate::http::{async_conn::serve_owned_connection, blocking::accept_failed};
+    use crate::net::http::{async_conn::serve_owned_connection, blocking::accept_failed};
     // The epoll fallback needs a non-blocking socket; io_uring does not mind.
     listener
         .set_nonblocking(true)
@@ -434,7 +434,7 @@ async fn accept_connections(
 }
 
 /// monoio's sockets, timer and blocking pool for the shared HTTP handler
-/// ([`crate::http::async_conn`]). A read hands the connection's buffer to
+/// ([`crate::net::http::async_conn`]). A read hands the connection's buffer to
 /// the kernel and gets it back; a write hands over the response head, or a
 /// piece of the shared `'static` body pattern (no copy).
 struct MonoioServing;

@@ -35,10 +35,10 @@ impl Model for Rayon {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        use crate::http::blocking::{accept_failed, serve_connection};
+        use crate::net::http::blocking::{accept_failed, serve_connection};
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.workers)
             .build()?;

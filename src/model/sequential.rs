@@ -33,10 +33,10 @@ impl Model for Sequential {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: std::sync::Arc<crate::http::Server>,
+        server: std::sync::Arc<crate::net::http::Server>,
         _config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        crate::http::blocking::serve_one_at_a_time(listener, &server)
+        crate::net::http::blocking::serve_one_at_a_time(listener, &server)
     }
 }
 

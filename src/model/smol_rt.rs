@@ -9,7 +9,7 @@ use super::lab::{self, AsyncChannelEnd, FuturesSocket, Lab, Medium, Offers, Ping
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use async_executor::Executor;
 use std::io;
@@ -89,10 +89,10 @@ impl Model for Smol {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+        use crate::net::http::{async_conn::serve_connection, blocking::accept_failed};
         let executor = Arc::new(Executor::new());
         for id in 1..config.workers {
             let executor = Arc::clone(&executor);
@@ -238,7 +238,7 @@ impl Drop for SmolRunner {
     }
 }
 
-impl crate::http::async_conn::ServerRuntime for SmolPrimitives {
+impl crate::net::http::async_conn::ServerRuntime for SmolPrimitives {
     type Stream = smol::Async<std::net::TcpStream>;
 
     async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {

@@ -105,7 +105,11 @@ fn an_async_task_stays_small_whatever_ops_it_could_perform() {
 
 /// A `file` (or `file-cold`) batch of `tasks` tasks reading `bytes`-byte
 /// files, and the files it reads (removed when dropped).
-fn file_batch(cold: bool, tasks: u64, bytes: u64) -> (Arc<Batch>, crate::files::TaskFiles) {
+fn file_batch(
+    cold: bool,
+    tasks: u64,
+    bytes: u64,
+) -> (Arc<Batch>, crate::workload::files::TaskFiles) {
     let workload = if cold { "file-cold" } else { "file" };
     let mut plan = crate::workload::by_name(workload)
         .unwrap()
@@ -115,7 +119,7 @@ fn file_batch(cold: bool, tasks: u64, bytes: u64) -> (Arc<Batch>, crate::files::
             file.bytes = bytes;
         }
     }
-    let files = crate::files::TaskFiles::write(tasks, bytes).unwrap();
+    let files = crate::workload::files::TaskFiles::write(tasks, bytes).unwrap();
     plan.set_file_dir(files.dir());
     files.prepare(cold).unwrap();
     (Arc::new(Batch::new(plan)), files)

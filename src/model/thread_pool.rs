@@ -55,10 +55,10 @@ impl Model for ThreadPool {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        use crate::http::blocking::{accept_failed, serve_connection};
+        use crate::net::http::blocking::{accept_failed, serve_connection};
         let listener = Arc::new(listener);
         let mut workers = Vec::with_capacity(config.workers);
         for id in 0..config.workers {

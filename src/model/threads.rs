@@ -4,7 +4,7 @@
 
 use super::lab::{self, Lab, Medium, Offers, PingPongLinks, StdChannelEnd};
 use super::{blocking_task, Batch, Model, ModelConfig, Runner, Style};
-use crate::limits::{self, ThreadBudget};
+use crate::os::limits::{self, ThreadBudget};
 use anyhow::Context;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -56,10 +56,12 @@ impl Model for Threads {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
-        use crate::http::blocking::{accept_failed, serve_connection, warn_at_most_once_a_second};
+        use crate::net::http::blocking::{
+            accept_failed, serve_connection, warn_at_most_once_a_second,
+        };
         let stack_bytes = config.stack_kib.map(|kib| kib as u64 * 1024);
         let mut budget = ThreadBudget::new(stack_bytes);
         loop {

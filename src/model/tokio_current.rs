@@ -48,7 +48,7 @@ impl Model for TokioCurrent {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: std::sync::Arc<crate::http::Server>,
+        server: std::sync::Arc<crate::net::http::Server>,
         _config: &ModelConfig,
     ) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -10,7 +10,7 @@ use super::lab::{self, AsyncEnd, Lab, Medium, Offers, PingPongLinks};
 use super::{
     async_task, AsyncRuntime, Batch, Model, ModelConfig, Runner, Style, READ_BUFFER_BYTES,
 };
-use crate::protocol::ReplyCheck;
+use crate::workload::pattern::ReplyCheck;
 use anyhow::Context;
 use std::future::Future;
 use std::io;
@@ -69,7 +69,7 @@ impl Model for TokioMulti {
     fn serve(
         &self,
         listener: std::net::TcpListener,
-        server: Arc<crate::http::Server>,
+        server: Arc<crate::net::http::Server>,
         config: &ModelConfig,
     ) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -238,7 +238,7 @@ impl Runner for TokioRunner {
     }
 }
 
-impl crate::http::async_conn::ServerRuntime for TokioPrimitives {
+impl crate::net::http::async_conn::ServerRuntime for TokioPrimitives {
     type Stream = tokio::net::TcpStream;
 
     async fn read(stream: &mut Self::Stream, buffer: &mut [u8]) -> io::Result<usize> {
@@ -262,9 +262,9 @@ impl crate::http::async_conn::ServerRuntime for TokioPrimitives {
 pub(super) fn serve_on(
     runtime: &tokio::runtime::Runtime,
     listener: std::net::TcpListener,
-    server: Arc<crate::http::Server>,
+    server: Arc<crate::net::http::Server>,
 ) -> anyhow::Result<()> {
-    use crate::http::{async_conn::serve_connection, blocking::accept_failed};
+    use crate::net::http::{async_conn::serve_connection, blocking::accept_failed};
     runtime.block_on(async {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;

@@ -15,7 +15,7 @@ use super::palette;
 use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
 use super::timers::TimerRecord;
 use crate::model;
-use crate::result::CellRecord;
+use crate::record::result::CellRecord;
 use plotters::style::RGBColor;
 
 /// A drawn chart and what the page says about it.
@@ -38,7 +38,7 @@ impl Chart {
         let overlap = marks::mark_coinciding(&mut plot);
         Ok(Chart {
             // Ids carry workload names read from input files: they name files.
-            id: crate::output::safe_name(&id),
+            id: crate::os::output::safe_name(&id),
             title: plot.title.clone(),
             caption: caption + &overlap,
             svg: plot.to_svg()?,
@@ -331,7 +331,7 @@ fn memory_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
     let finished: Vec<&CellRecord> = series.iter().flat_map(|s| s.ok()).collect();
     let not_alive = finished
         .iter()
-        .filter(|r| !crate::memory::all_alive_at_once(r))
+        .filter(|r| !crate::lab::memory::all_alive_at_once(r))
         .count();
     let alive_note = if not_alive == 0 {
         "In every cell here every task was alive at once (checked from the peak thread \

@@ -11,7 +11,7 @@
 use super::charts::Chart;
 use super::palette;
 use super::plot::{self, Axis, Band, Edge, Line, Plot, Shape, Stroke};
-use crate::claim_records::{self as records, CatalogueEntry, ClaimsReport};
+use crate::record::claims::{self as records, CatalogueEntry, ClaimsReport};
 use anyhow::Context;
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
@@ -237,7 +237,7 @@ pub fn plot(chart: &records::Chart) -> Plot {
 /// The id (and file name stem) of a claim's chart.
 pub fn chart_id(claim_id: &str) -> String {
     // Claim ids are read from claims.json: they name files.
-    crate::output::safe_name(&format!("claim-{claim_id}"))
+    crate::os::output::safe_name(&format!("claim-{claim_id}"))
 }
 
 /// The chart of every claim that carries one, with a caption from the
@@ -287,7 +287,7 @@ pub fn threshold_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claim_records::{Band, Chart as ClaimChart, Line as ClaimLine};
+    use crate::record::claims::{Band, Chart as ClaimChart, Line as ClaimLine};
 
     fn chart() -> ClaimChart {
         ClaimChart {
@@ -350,7 +350,7 @@ mod tests {
     fn the_newest_claims_file_wins_and_a_bad_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let report = |started| ClaimsReport {
-            machine: crate::result::Machine::default(),
+            machine: crate::record::result::Machine::default(),
             started_unix_s: started,
             seconds: 1.0,
             invocation: String::new(),

@@ -5,9 +5,9 @@
 
 use super::data::{self, Dataset};
 use super::palette;
-use crate::doctor::Examination;
+use crate::lab::doctor::Examination;
 use crate::model;
-use crate::result::{CellRecord, Status};
+use crate::record::result::{CellRecord, Status};
 use serde::Serialize;
 
 /// One finding of the doctor, for the page.

@@ -1,6 +1,6 @@
 //! Spawn and switch costs per unit, as the report reads them: the
 //! `unit-costs.json` file. The experiment that measures them with a small
-//! budget lives in [`crate::experiments::costs`]; this file only reads and
+//! budget lives in [`crate::lab::experiments::costs`]; this file only reads and
 //! writes the file.
 
 use super::published::UnitCosts;

@@ -4,7 +4,7 @@
 //! records; nothing is written in advance.
 
 use crate::model;
-use crate::result::{CellRecord, Machine, Status};
+use crate::record::result::{CellRecord, Machine, Status};
 use crate::stats::{self, LinearFit};
 use crate::workload;
 use std::collections::BTreeMap;
@@ -618,10 +618,10 @@ impl MemoryFit {
 }
 
 /// The fewest valid cells a slope is computed from: the lab's one rule.
-pub use crate::memory::MIN_FIT_POINTS;
+pub use crate::lab::memory::MIN_FIT_POINTS;
 
 /// Memory per unit for every series of the `sleep` workload variants, by
-/// the lab's one rule ([`crate::memory::fit_kib_per_unit`]): only cells in
+/// the lab's one rule ([`crate::lab::memory::fit_kib_per_unit`]): only cells in
 /// which every task was alive at once count.
 pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
     let mut rows = Vec::new();
@@ -629,12 +629,12 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
         for series in dataset.series(variant) {
             let valid: Vec<&CellRecord> = series
                 .ok()
-                .filter(|r| crate::memory::counts_for_memory(r))
+                .filter(|r| crate::lab::memory::counts_for_memory(r))
                 .collect();
             let Some(largest) = series.ok().last() else {
                 continue;
             };
-            let fit = crate::memory::fit_kib_per_unit(valid.iter().copied());
+            let fit = crate::lab::memory::fit_kib_per_unit(valid.iter().copied());
             let virtual_points: Vec<(f64, f64)> = valid
                 .iter()
                 .filter(|r| r.peak_vm_kib > 0)
@@ -771,7 +771,7 @@ pub fn utc_date(unix_s: u64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::result::{LatencyMs, WallMs};
+    use crate::record::result::{LatencyMs, WallMs};
 
     pub(crate) fn record(workload: &str, model: &str, tasks: u64, efficiency: f64) -> CellRecord {
         CellRecord {

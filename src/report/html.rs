@@ -13,8 +13,8 @@ use super::python;
 use super::servers;
 use super::timers::{self, TimerRecord};
 use super::ReportData;
-use crate::claim_records::{self, Verdict};
 use crate::model;
+use crate::record::claims::{self as claim_records, Verdict};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("templates/index.html");
@@ -206,7 +206,7 @@ fn rate_cell(found: Option<(f64, Option<f64>)>) -> String {
 }
 
 fn servers_view(
-    points: &[crate::server_point::ServerPoint],
+    points: &[crate::record::server_point::ServerPoint],
     charts: &[Chart],
 ) -> Option<ServersView> {
     if points.is_empty() {
@@ -344,7 +344,7 @@ struct Page {
 }
 
 /// One machine in a few words: "2 cores, Intel(R) Xeon(R) Processor".
-fn machine_words(machine: &crate::result::Machine) -> String {
+fn machine_words(machine: &crate::record::result::Machine) -> String {
     format!("{} cores, {}", machine.cores, machine.cpu_model)
 }
 
@@ -420,7 +420,7 @@ fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaim
         lines.push(format!(
             "Servers under load: read from the server sweep's {} (given as input, or found beside \
              an input or in the output directory) — measured {dates}.",
-            crate::server_point::FILE_NAME
+            crate::record::server_point::FILE_NAME
         ));
     }
     lines.push(
@@ -729,7 +729,8 @@ fn claims_view(found: &FoundClaims, dataset: &Dataset, charts: &[Chart]) -> Clai
 }
 
 fn measured_on(dataset: &Dataset) -> String {
-    let describe = |m: &crate::result::Machine| format!("{} cores, {}", m.cores, m.cpu_model);
+    let describe =
+        |m: &crate::record::result::Machine| format!("{} cores, {}", m.cores, m.cpu_model);
     match dataset.machines.as_slice() {
         [] => "no machine".into(),
         [one] => describe(one),

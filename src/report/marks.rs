@@ -11,7 +11,7 @@
 
 use super::data::{self, Series};
 use super::plot::{Axis, Line, Marker, Plot, Stroke};
-use crate::result::CellRecord;
+use crate::record::result::CellRecord;
 use plotters::style::{RGBColor, WHITE};
 
 /// The ring of a disturbed cell's marker: grey, so it reads as "not judged"

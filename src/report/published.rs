@@ -7,7 +7,7 @@
 use super::data::{self, Dataset};
 use super::timers::TimerRecord;
 use crate::model;
-use crate::result::Status;
+use crate::record::result::Status;
 
 /// One published figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub struct UnitCosts {
     pub source: String,
     /// The machine they were measured on.
     #[serde(default)]
-    pub machine: Option<crate::result::Machine>,
+    pub machine: Option<crate::record::result::Machine>,
 }
 
 /// One row of the comparison table.

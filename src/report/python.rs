@@ -4,7 +4,7 @@
 //! never asserted in advance.
 
 use super::data::{self, Dataset, Variant};
-use crate::result::{CellRecord, Status};
+use crate::record::result::{CellRecord, Status};
 
 /// The suffix the mirror gives every model on a free-threaded interpreter
 /// running without the GIL.

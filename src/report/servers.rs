@@ -17,7 +17,7 @@ use super::data::{self, count};
 use super::palette;
 use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
 use crate::model::{self, Style};
-use crate::server_point::{highest_passing, ServerPoint, WaitMode};
+use crate::record::server_point::{highest_passing, ServerPoint, WaitMode};
 use plotters::style::RGBColor;
 
 /// One side sustained "more" only when its highest rate is above the
@@ -846,7 +846,7 @@ pub fn charts(points: &[ServerPoint]) -> anyhow::Result<Vec<Chart>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server_point::Quantiles;
+    use crate::record::server_point::Quantiles;
     use std::collections::BTreeMap;
 
     fn point(model: &str, path: &str, connections: u64, rate: f64, ok: bool) -> ServerPoint {

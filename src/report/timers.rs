@@ -1,7 +1,7 @@
 //! Timer precision, as the report reads it: the `timers.jsonl` record of how
 //! long a sleep of 0.1, 1 and 10 ms really took with each async runtime's own
 //! timer and with `std::thread::sleep`. The experiment that measures it lives
-//! in [`crate::experiments::timers`]; this file only defines the record and
+//! in [`crate::lab::experiments::timers`]; this file only defines the record and
 //! reads and writes the file.
 //!
 //! Every sleep in the lab's workloads goes through one of these timers, so
@@ -12,7 +12,7 @@
 //! before any sleep is timed, one untimed sleep warms its timer up, and every
 //! figure is the spread of several samples (min / median / max).
 
-use crate::result::{Machine, WallMs};
+use crate::record::result::{Machine, WallMs};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -55,7 +55,7 @@ pub fn write_timers(path: &Path, records: &[TimerRecord]) -> anyhow::Result<()> 
 
 /// Reads timer records; a malformed line is an error naming file and line.
 pub fn read_timers(path: &Path) -> anyhow::Result<Vec<TimerRecord>> {
-    crate::export::read_lines(path, "a timer record")
+    crate::record::export::read_lines(path, "a timer record")
 }
 
 #[cfg(test)]

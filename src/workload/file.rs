@@ -2,7 +2,7 @@
 //! KiB, whole, through its model's own file API, and checks every byte.
 //!
 //! The files are written before the timed region, one per task, so no task
-//! reads from a cache another task warmed ([`crate::files`]). `file` reads
+//! reads from a cache another task warmed ([`crate::workload::files`]). `file` reads
 //! them from the page cache (every file is read once before the timed
 //! region, and the record says how much of them was resident); `file-cold`
 //! drops their pages first (`posix_fadvise(POSIX_FADV_DONTNEED)` after the

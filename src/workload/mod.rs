@@ -6,13 +6,17 @@
 //! (their own timer, their own spawn). Adding a workload is one file here and
 //! one line in [`all`].
 
+pub mod compute;
 mod cpu;
 mod file;
+pub mod files;
 mod mixed;
+pub mod pattern;
 mod sleep;
 mod socket;
 
-use crate::compute;
+pub use socket::DEFAULT_REPLY_BYTES;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,7 +28,7 @@ pub enum Op {
     /// call `std::thread::sleep`; async models await their runtime's timer.
     Sleep(Duration),
     /// Compute for about `micros` microseconds: `iterations` steps of the
-    /// calibrated kernel in [`crate::compute`]. Every model runs it inline.
+    /// calibrated kernel in [`crate::workload::compute`]. Every model runs it inline.
     Compute { micros: f64, iterations: u64 },
     /// Send one request to the lab's latency server over TCP and read and
     /// check its whole reply: real I/O. Blocking models use `std::net`;
@@ -36,7 +40,7 @@ pub enum Op {
     ReadFile(FileRead),
 }
 
-/// One file read (the files are written by [`crate::files`]).
+/// One file read (the files are written by [`crate::workload::files`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileRead {
     /// The directory of the task files; empty until the lab has written them.
@@ -56,13 +60,13 @@ impl FileRead {
 }
 
 /// The file of task `index` in `dir`. Its byte k is the latency server's
-/// byte k of reply `index` ([`crate::protocol::reply_byte`]), so every byte
+/// byte k of reply `index` ([`crate::workload::pattern::reply_byte`]), so every byte
 /// read is checked the same way a reply is.
 pub fn task_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("task-{index}"))
 }
 
-/// One request to the latency server (protocol: [`crate::protocol`]).
+/// One request to the latency server (protocol: [`crate::net::protocol`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Request {
     /// Where the server listens; known only once the lab has started it.
@@ -214,7 +218,7 @@ impl Params {
             sleep_ms,
             cpu_us,
             iters_per_us,
-            reply_bytes: crate::server::DEFAULT_REPLY_BYTES,
+            reply_bytes: DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: DEFAULT_FILE_KIB,
         }

@@ -6,12 +6,15 @@
 //! overlap, so the ideal is one delay, however many tasks.
 //!
 //! The lab starts the server in a separate process before the cell and
-//! stops it afterwards ([`crate::server_process`]); its address reaches the
+//! stops it afterwards ([`crate::net::latency::process`]); its address reaches the
 //! plan through [`Params::server`].
 
 use super::{Op, Params, Request, Workload};
 use std::net::SocketAddr;
 use std::time::Duration;
+
+/// The reply size when none is given.
+pub const DEFAULT_REPLY_BYTES: u64 = 1024;
 
 pub struct Socket;
 

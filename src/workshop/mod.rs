@@ -40,7 +40,7 @@ pub fn check(
         note: None,
         hint: None,
         outside_cores: None,
-        cores: crate::measure::cores(),
+        cores: crate::os::measure::cores(),
         figures: Default::default(),
         seconds: 0.0,
     };

@@ -9,7 +9,7 @@
 //! from each request's due time, coordinated omission corrected), the
 //! server's thread count from `/proc/<pid>/status` for the connections
 //! exercise. Around the run it accounts for the machine as the lab's cells
-//! do ([`crate::busy`]): `/proc/stat`'s busy time minus the check's own
+//! do ([`crate::lab::busy`]): `/proc/stat`'s busy time minus the check's own
 //! and its children's CPU is what other programs took.
 
 use super::exercises::{Exercise, Figures, Harness};
@@ -251,7 +251,7 @@ fn http_load(child: &mut Child, lines: &mpsc::Receiver<String>) -> anyhow::Resul
     // flight (rate × wait), several times over.
     let in_flight = rate * wait_ms / 1e3;
     let connections = (4.0 * in_flight).ceil().max(16.0) as usize;
-    let report = crate::load::run(&crate::load::LoadOptions {
+    let report = crate::server::load::run(&crate::server::load::LoadOptions {
         target,
         path: "/order".into(),
         rate,
@@ -282,9 +282,9 @@ fn http_load(child: &mut Child, lines: &mpsc::Receiver<String>) -> anyhow::Resul
 /// Idle connections the machine allows: the open-file limit of the check
 /// (the server inherits the same), less what a process needs besides.
 pub fn idle_connections_allowed() -> (u64, String) {
-    let nofile = crate::descriptors::raise_nofile_limit();
-    let by_files = nofile.saturating_sub(4 * crate::descriptors::RESERVED_DESCRIPTORS);
-    let by_ports = crate::descriptors::ephemeral_ports().map(|p| p / 2);
+    let nofile = crate::os::descriptors::raise_nofile_limit();
+    let by_files = nofile.saturating_sub(4 * crate::os::descriptors::RESERVED_DESCRIPTORS);
+    let by_ports = crate::os::descriptors::ephemeral_ports().map(|p| p / 2);
     let mut allowed = WANTED_IDLE_CONNECTIONS.min(by_files);
     let mut why = format!("{WANTED_IDLE_CONNECTIONS} wanted");
     if by_files < WANTED_IDLE_CONNECTIONS {
@@ -356,12 +356,12 @@ fn threads_of(pid: u32) -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// The machine's accounting around one run, as [`crate::busy`] does it for
+/// The machine's accounting around one run, as [`crate::lab::busy`] does it for
 /// a cell, except that the exercise is a child process: its CPU comes from
 /// `getrusage(RUSAGE_CHILDREN)` once it has been waited for.
 struct Window {
     started: Instant,
-    machine: Option<crate::measure::CpuTicks>,
+    machine: Option<crate::os::measure::CpuTicks>,
     own_ms: f64,
 }
 
@@ -379,23 +379,23 @@ impl Window {
     fn open() -> Window {
         Window {
             started: Instant::now(),
-            machine: crate::measure::CpuTicks::now(),
+            machine: crate::os::measure::CpuTicks::now(),
             own_ms: cpu_ms(libc::RUSAGE_SELF) + cpu_ms(libc::RUSAGE_CHILDREN),
         }
     }
 
     /// Mean cores other programs used since [`Self::open`].
     fn close(self) -> Option<f64> {
-        let after = crate::measure::CpuTicks::now()?;
+        let after = crate::os::measure::CpuTicks::now()?;
         let own_ms = cpu_ms(libc::RUSAGE_SELF) + cpu_ms(libc::RUSAGE_CHILDREN) - self.own_ms;
-        let conditions = crate::busy::RepeatConditions::from_readings(
+        let conditions = crate::lab::busy::RepeatConditions::from_readings(
             self.machine?,
             after,
             self.started.elapsed().as_secs_f64() * 1e3,
             own_ms,
             0,
-            crate::measure::tick_ms(),
-            crate::measure::cores(),
+            crate::os::measure::tick_ms(),
+            crate::os::measure::cores(),
         );
         Some(conditions.foreign_cpu_cores())
     }

@@ -42,7 +42,7 @@ pub enum Sensitivity {
     Unmoved,
     /// A program that mostly waits: it needs a core only briefly at each
     /// wake-up, so it tolerates outside load up to
-    /// [`crate::busy::WAIT_CELL_MAX_OUTSIDE_SHARE`] of the cores (the lab's
+    /// [`crate::lab::busy::WAIT_CELL_MAX_OUTSIDE_SHARE`] of the cores (the lab's
     /// rule for waiting cells); beyond that its wake-ups queue.
     Waits,
     /// A program that needs CPU: outside load takes capacity, so a figure
@@ -90,7 +90,7 @@ pub fn judge(
     match sensitivity {
         Sensitivity::Unmoved => verdict(Verdict::NotYet),
         Sensitivity::Waits => {
-            let tolerated = crate::busy::WAIT_CELL_MAX_OUTSIDE_SHARE * cores_f;
+            let tolerated = crate::lab::busy::WAIT_CELL_MAX_OUTSIDE_SHARE * cores_f;
             if outside <= tolerated {
                 verdict(Verdict::NotYet)
             } else {

@@ -5,7 +5,7 @@
 //! 2 for input it cannot use; 1 when a check could not run at all.
 
 use crate::cli::args::CheckArgs;
-use crate::error::UsageError;
+use crate::os::error::UsageError;
 use crate::workshop::{self, exercises, record};
 
 pub fn check(args: CheckArgs) -> anyhow::Result<i32> {

@@ -1,12 +1,12 @@
 //! `claims`: put popular claims about async on trial and save claims.json.
 
 use super::{check_writable, invocation};
-use crate::cell::ChildProcess;
 use crate::claims;
 use crate::cli::args::ClaimsArgs;
-use crate::measure;
+use crate::cli::table;
+use crate::lab::cell::ChildProcess;
+use crate::os::measure;
 use crate::report;
-use crate::table;
 
 /// Runs the claims in `only` (all when empty) with progress on stderr.
 pub(super) fn measure_claims(
@@ -30,7 +30,7 @@ pub(super) fn measure_claims(
     };
     let results = claims::run_claims(only, &options);
     Ok(claims::ClaimsReport {
-        machine: measure::machine(),
+        machine: crate::lab::machine::machine(),
         started_unix_s,
         seconds: started.elapsed().as_secs_f64(),
         invocation: options.invocation.clone(),
@@ -44,9 +44,9 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     check_writable(&args.out)?;
-    crate::doctor::before_measuring(&args.out);
+    crate::lab::doctor::before_measuring(&args.out);
     let report = measure_claims(&args.only, args.repeat)?;
-    let saved = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+    let saved = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
     report::claims::write_claims(&saved, &report)?;
     if args.json {
         say!("{}", serde_json::to_string(&report)?);

@@ -1,6 +1,6 @@
 //! `list`: the execution models and workloads, as tables or JSON.
 
-use crate::table;
+use crate::cli::table;
 
 pub(super) fn list(json: bool) -> anyhow::Result<i32> {
     say!(

@@ -1,20 +1,20 @@
 //! Command handlers: one file per subcommand, each turning parsed arguments
 //! into work and an exit code. `serve`, `load` and the hidden child-cell command are
-//! handled by their own modules ([`crate::server`], [`crate::load`], [`crate::cell`]).
+//! handled by their own modules ([`crate::net::latency`], [`crate::server::load`], [`crate::lab::cell`]).
 
 /// `println!` that returns an error instead of panicking when stdout is
 /// full or closed (`list > /dev/full`): the command then ends with one line
 /// and exit code 1.
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::output::write_stdout(format_args!($($arg)*), true)?
+        $crate::os::output::write_stdout(format_args!($($arg)*), true)?
     };
 }
 
 /// `print!` with the same care as [`say!`].
 macro_rules! say_raw {
     ($($arg:tt)*) => {
-        $crate::output::write_stdout(format_args!($($arg)*), false)?
+        $crate::os::output::write_stdout(format_args!($($arg)*), false)?
     };
 }
 
@@ -24,13 +24,14 @@ mod list;
 mod overhead;
 mod report;
 mod run;
+pub mod serve;
 mod sweep;
 
 use super::args::{Cli, Command};
-use crate::measure;
-pub(super) use crate::output::check_writable;
+use crate::os::measure;
+pub(super) use crate::os::output::check_writable;
 
-pub use crate::cell::invocation;
+pub use crate::lab::cell::invocation;
 
 fn workers_or_cores(workers: Option<u64>) -> usize {
     workers.map_or_else(measure::cores, |w| w as usize)
@@ -39,7 +40,7 @@ fn workers_or_cores(workers: Option<u64>) -> usize {
 /// Runs a parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     // Every socket costs a descriptor: allow as many as the hard limit does.
-    crate::descriptors::raise_nofile_limit();
+    crate::os::descriptors::raise_nofile_limit();
     match cli.command {
         Command::List { json } => list::list(json),
         Command::Run(args) => run::run(args),
@@ -47,7 +48,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => report::report(args),
         Command::Claims(args) => claims::claims(args),
         Command::Doctor { json } => {
-            let examination = crate::doctor::examine(crate::doctor::SAMPLE);
+            let examination = crate::lab::doctor::examine(crate::lab::doctor::SAMPLE);
             if json {
                 say!("{}", serde_json::to_string_pretty(&examination)?);
             } else {
@@ -57,8 +58,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Overhead(args) => overhead::overhead(args),
         Command::Check(args) => check::check(args),
-        Command::Serve(args) => crate::server::serve_main(args),
-        Command::Load(args) => crate::load::load_main(args),
-        Command::Cell { spec } => Ok(crate::cell::child_main(&spec)),
+        Command::Serve(args) => serve::serve(args),
+        Command::Load(args) => crate::server::load::load_main(args),
+        Command::Cell { spec } => Ok(crate::lab::cell::child_main(&spec)),
     }
 }

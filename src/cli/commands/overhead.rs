@@ -1,12 +1,13 @@
 //! `overhead`: the lab's `run` beside a bare program doing the same.
 
 use crate::cli::args::OverheadArgs;
-use crate::interrupt;
+use crate::os::interrupt;
 use anyhow::Context;
 
 pub(super) fn overhead(args: OverheadArgs) -> anyhow::Result<i32> {
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let comparison = crate::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
+    let comparison =
+        crate::lab::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
     if interrupt::requested() {
         eprintln!(
             "interrupted by {}: the comparison was cut short",

@@ -2,28 +2,28 @@
 
 use super::claims::measure_claims;
 use super::{check_writable, invocation};
-use crate::cell::ChildProcess;
 use crate::cli::args::ReportArgs;
-use crate::error::UsageError;
-use crate::interrupt;
-use crate::measure;
+use crate::lab::cell::ChildProcess;
+use crate::lab::sweep::{self, SweepOptions};
 use crate::model;
+use crate::os::error::UsageError;
+use crate::os::interrupt;
+use crate::os::measure;
 use crate::report;
-use crate::sweep::{self, SweepOptions};
 use crate::workload;
 use anyhow::Context;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
     if args.input.is_empty() || args.claims {
-        crate::doctor::before_measuring(&args.out);
+        crate::lab::doctor::before_measuring(&args.out);
     }
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {
         eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
-        let path = crate::output::path_in(&args.out, report::claims::FILE_NAME)?;
+        let path = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
         report::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
@@ -52,7 +52,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             policy: args.busy.policy(),
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-        let data = crate::measure_report::measure(&options, &ChildProcess::current()?)?;
+        let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
             eprintln!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \

@@ -1,13 +1,13 @@
 //! `run`: measure one cell and print its record.
 
 use super::{invocation, workers_or_cores};
-use crate::cell::{CellSpec, ChildProcess, Provenance};
 use crate::cli::args::RunArgs;
-use crate::error::{UsageError, EXIT_CELL_FAILED};
-use crate::interrupt;
-use crate::result::Status;
-use crate::sweep;
-use crate::table;
+use crate::cli::table;
+use crate::lab::cell::{CellSpec, ChildProcess, Provenance};
+use crate::lab::sweep;
+use crate::os::error::{UsageError, EXIT_CELL_FAILED};
+use crate::os::interrupt;
+use crate::record::result::Status;
 use anyhow::Context;
 use std::time::Duration;
 

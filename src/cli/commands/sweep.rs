@@ -1,19 +1,19 @@
 //! `sweep`: measure a grid of cells, saving results after every cell.
 
 use super::{check_writable, invocation, workers_or_cores};
-use crate::cell::ChildProcess;
 use crate::cli::args::SweepArgs;
-use crate::error::UsageError;
-use crate::export::repair_last_line;
-use crate::interrupt;
-use crate::memory;
+use crate::cli::table;
+use crate::lab::cell::ChildProcess;
+use crate::lab::memory;
+use crate::lab::sweep::{self, SweepOptions};
 use crate::model;
-use crate::output::path_in;
-use crate::python_servers;
-use crate::records::read_records;
-use crate::server_sweep;
-use crate::sweep::{self, SweepOptions};
-use crate::table;
+use crate::os::error::UsageError;
+use crate::os::interrupt;
+use crate::os::output::path_in;
+use crate::record::export::repair_last_line;
+use crate::record::reader::read_records;
+use crate::server::python as python_servers;
+use crate::server::sweep as server_sweep;
 use crate::workload;
 use anyhow::Context;
 
@@ -77,13 +77,15 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     )?;
     check_writable(&options.out)?;
     if server_sweep {
-        let servers = path_in(&options.out, crate::server_point::FILE_NAME)?;
+        let servers = path_in(&options.out, crate::record::server_point::FILE_NAME)?;
         if args.overwrite {
             let _ = std::fs::remove_file(&servers);
         } else if options.resume && servers.is_file() {
             // A damaged file is the user's input: say where, before anything runs.
-            crate::export::repair_last_line_of::<crate::server_point::ServerPoint>(&servers)?;
-            crate::server_point::read_points(&servers)?;
+            crate::record::export::repair_last_line_of::<crate::record::server_point::ServerPoint>(
+                &servers,
+            )?;
+            crate::record::server_point::read_points(&servers)?;
         } else if holds_data(&servers) {
             return Err(UsageError(format!(
                 "error: {} already holds server points; continue that sweep with --resume, \
@@ -110,7 +112,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
-    crate::doctor::before_measuring(&options.out);
+    crate::lab::doctor::before_measuring(&options.out);
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
@@ -204,7 +206,7 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         );
         return Ok(interrupt::EXIT_CODE);
     }
-    let points = crate::server_point::read_points(&path)?;
+    let points = crate::record::server_point::read_points(&path)?;
     for sentence in crate::report::servers::verdicts(&points) {
         say!("{sentence}");
     }

@@ -1,0 +1,8 @@
+//! Servers under load: every model's HTTP server driven by the open-loop
+//! load generator ([`load`]) over a sweep of offered rates ([`sweep`]), and
+//! the seeds' own Python servers beside them ([`python`]). It may import
+//! the lab and every part below it, never claims, report or cli.
+
+pub mod load;
+pub mod python;
+pub mod sweep;
