@@ -92,13 +92,26 @@ fn every_exercise_has_an_essay_a_todo_a_solution_and_a_place_in_the_workshop() {
         let binary = exercise.binary(false);
         let source = std::fs::read_to_string(repo().join(format!("exercises/src/bin/{binary}.rs")))
             .unwrap_or_else(|e| panic!("{binary}: {e}"));
-        for part in ["**What the program does.**", "**What users see.**", "**The question.**", "**How the check grades it.**", "geometric middle"] {
+        for part in [
+            "**What the program does.**",
+            "**What users see.**",
+            "**The question.**",
+            "**How the check grades it.**",
+            "geometric middle",
+        ] {
             assert!(source.contains(part), "{binary}'s essay lacks {part}");
         }
-        assert!(source.contains("// TODO"), "{binary} has no TODO for the student");
-        let solution = std::fs::read_to_string(repo().join(format!("exercises/solutions/{binary}.rs")))
-            .unwrap_or_else(|e| panic!("{binary}'s reference solution: {e}"));
-        assert!(!solution.contains("TODO"), "{binary}'s solution still has a TODO");
+        assert!(
+            source.contains("// TODO"),
+            "{binary} has no TODO for the student"
+        );
+        let solution =
+            std::fs::read_to_string(repo().join(format!("exercises/solutions/{binary}.rs")))
+                .unwrap_or_else(|e| panic!("{binary}'s reference solution: {e}"));
+        assert!(
+            !solution.contains("TODO"),
+            "{binary}'s solution still has a TODO"
+        );
         assert!(text.contains(&binary), "WORKSHOP.md never names {binary}");
     }
 }
@@ -144,12 +157,17 @@ fn check_all(out: &Path, solution: bool) -> Vec<CheckRecord> {
 }
 
 /// Every record has the verdict `wanted`, or — where `may_abstain` — says
-/// why it could not judge.
+/// why it could not judge; never the opposite verdict (an unfixed program
+/// passing, a reference solution "not yet"). Memory and thread counts are
+/// never excused by outside load.
 fn assert_verdicts(records: &[CheckRecord], wanted: Verdict, may_abstain: bool) {
     for record in records {
         let abstained_with_reason = may_abstain
             && record.verdict == Verdict::CouldNotJudge
-            && record.note.as_deref().is_some_and(|n| n.contains("other programs used"));
+            && record
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("other programs used"));
         assert!(
             record.verdict == wanted || abstained_with_reason,
             "{} ({}): {} instead of {}, measured {:?} against {:?}; note: {:?}",
@@ -161,10 +179,25 @@ fn assert_verdicts(records: &[CheckRecord], wanted: Verdict, may_abstain: bool) 
             record.bound,
             record.note
         );
+        if record.exercise.starts_with("05") || record.exercise.starts_with("06") {
+            assert_eq!(
+                record.verdict, wanted,
+                "{}: memory and threads are judged under any load",
+                record.exercise
+            );
+        }
         assert!(record.measured.is_some(), "{}: no figure", record.exercise);
-        assert!(record.bound_why.is_some(), "{}: no bound's derivation", record.exercise);
+        assert!(
+            record.bound_why.is_some(),
+            "{}: no bound's derivation",
+            record.exercise
+        );
         if record.verdict == Verdict::NotYet {
-            assert!(record.hint.is_some(), "{}: a not yet without a hint", record.exercise);
+            assert!(
+                record.hint.is_some(),
+                "{}: a not yet without a hint",
+                record.exercise
+            );
         }
     }
 }
@@ -173,9 +206,11 @@ fn assert_verdicts(records: &[CheckRecord], wanted: Verdict, may_abstain: bool) 
 fn unfixed_exercises_are_not_yet_and_reference_solutions_pass_even_beside_a_busy_loop() {
     let dir = tempfile::tempdir().unwrap();
     let quiet_student = check_all(&dir.path().join("student"), false);
-    assert_verdicts(&quiet_student, Verdict::NotYet, false);
+    // This machine is shared: where other programs took more CPU than a
+    // check tolerates, it abstains (and says so) even without our busy loop.
+    assert_verdicts(&quiet_student, Verdict::NotYet, true);
     let quiet_solution = check_all(&dir.path().join("solution"), true);
-    assert_verdicts(&quiet_solution, Verdict::Pass, false);
+    assert_verdicts(&quiet_solution, Verdict::Pass, true);
 
     // One core burnt beside the checks, as a student's browser might.
     let mut busy_loop = std::process::Command::new("yes")
@@ -194,7 +229,10 @@ fn unfixed_exercises_are_not_yet_and_reference_solutions_pass_even_beside_a_busy
         .unwrap()
         .arg("check")
         .arg("--merge")
-        .args(["student", "solution", "busy-student", "busy-solution"].map(|d| dir.path().join(d).join(FILE_NAME)))
+        .args(
+            ["student", "solution", "busy-student", "busy-solution"]
+                .map(|d| dir.path().join(d).join(FILE_NAME)),
+        )
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));

@@ -48,6 +48,9 @@ async fn main() {
         ("heartbeat_late_ms", heartbeat_late_ms),
         ("file_ms", per_file_ms[per_file_ms.len() / 2]),
         ("files", FILES as f64),
-        ("slow_polls", monitor.cumulative().total_slow_poll_count as f64),
+        (
+            "slow_polls",
+            monitor.cumulative().total_slow_poll_count as f64,
+        ),
     ]);
 }

@@ -47,7 +47,10 @@ async fn main() {
     let waits_ms = [PROFILE_WAIT, ORDERS_WAIT, RECOMMENDATIONS_WAIT].map(|w| w.as_secs_f64() * 1e3);
     kit::report(&[
         ("page_ms", page_ms[PAGES / 2]),
-        ("longest_wait_ms", waits_ms.iter().copied().fold(0.0, f64::max)),
+        (
+            "longest_wait_ms",
+            waits_ms.iter().copied().fold(0.0, f64::max),
+        ),
         ("sum_of_waits_ms", waits_ms.iter().sum()),
     ]);
 }

@@ -20,7 +20,9 @@ async fn main() {
     let workers = kit::tokio_workers();
     let lookups = LOOKUPS_PER_WORKER * workers as u64;
     let start = Instant::now();
-    let tasks: Vec<_> = (0..lookups).map(|customer| tokio::spawn(lookup(customer))).collect();
+    let tasks: Vec<_> = (0..lookups)
+        .map(|customer| tokio::spawn(lookup(customer)))
+        .collect();
     for task in tasks {
         let row = task.await.expect("a lookup panicked");
         assert!(row.starts_with("customer"), "a lookup lost its row");

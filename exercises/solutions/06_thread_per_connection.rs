@@ -23,7 +23,9 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("cannot listen on loopback");
-    let address = listener.local_addr().expect("a bound listener has an address");
+    let address = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     kit::ready(address, &[("cores", cores as f64)]);
 

@@ -45,7 +45,10 @@ async fn main() {
     job_ms.sort_by(f64::total_cmp);
     let polls = monitor.cumulative();
     kit::report(&[
-        ("slow_poll_ms", polls.total_slow_poll_duration.as_secs_f64() * 1e3),
+        (
+            "slow_poll_ms",
+            polls.total_slow_poll_duration.as_secs_f64() * 1e3,
+        ),
         ("slow_polls", polls.total_slow_poll_count as f64),
         ("job_ms", job_ms[job_ms.len() / 2]),
         ("jobs", jobs as f64),

@@ -104,11 +104,17 @@ pub fn find(text: &str) -> Option<&'static Exercise> {
 
 /// Every accepted long name, for the error message.
 pub fn names() -> Vec<String> {
-    all().iter().map(|exercise| exercise.binary(false)).collect()
+    all()
+        .iter()
+        .map(|exercise| exercise.binary(false))
+        .collect()
 }
 
 fn figure(figures: &Figures, key: &str) -> Option<f64> {
-    figures.get(key).copied().filter(|v| v.is_finite() && *v > 0.0)
+    figures
+        .get(key)
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 /// The geometric middle of what a fixed program needs and what the
@@ -343,7 +349,13 @@ mod tests {
 
     #[test]
     fn every_spelling_of_an_exercise_finds_it_and_nothing_else_does() {
-        for text in ["01", "1", "blocking_sleep", "01_blocking_sleep", "01_blocking_sleep.rs"] {
+        for text in [
+            "01",
+            "1",
+            "blocking_sleep",
+            "01_blocking_sleep",
+            "01_blocking_sleep.rs",
+        ] {
             assert_eq!(find(text).unwrap().number, "01", "{text}");
         }
         assert_eq!(find("8").unwrap().name, "cpu_batch_on_workers");
@@ -386,7 +398,11 @@ mod tests {
     fn lookups_through_blocked_workers_fail_and_lookups_waiting_together_pass() {
         for workers in [1.0, 2.0, 8.0, 32.0] {
             let lookups = 16.0 * workers;
-            let f = figures(&[("query_ms", 20.0), ("lookups", lookups), ("workers", workers)]);
+            let f = figures(&[
+                ("query_ms", 20.0),
+                ("lookups", lookups),
+                ("workers", workers),
+            ]);
             let e = exercise("04");
             assert_eq!(quiet(e, &f, lookups * 20.0 / workers), Verdict::NotYet);
             assert_eq!(quiet(e, &f, 20.0 + 5.0), Verdict::Pass);
@@ -436,7 +452,11 @@ mod tests {
     #[test]
     fn a_bound_needs_every_figure_it_is_derived_from() {
         for exercise in all() {
-            assert!(exercise.bound(&Figures::new()).is_none(), "{}", exercise.name);
+            assert!(
+                exercise.bound(&Figures::new()).is_none(),
+                "{}",
+                exercise.name
+            );
         }
     }
 }

@@ -79,9 +79,8 @@ impl CheckFile {
     pub fn load(path: &Path) -> Result<CheckFile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let file: CheckFile = serde_json::from_str(&text).map_err(|e| {
-            format!("{} is not a workshop check file ({e})", path.display())
-        })?;
+        let file: CheckFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a workshop check file ({e})", path.display()))?;
         if file.kind != KIND {
             return Err(format!("{} is not a workshop check file", path.display()));
         }
@@ -108,7 +107,14 @@ pub fn with_unit(value: Option<f64>, unit: &str) -> String {
 pub fn table(records: &[CheckRecord]) -> String {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    table.set_header(["exercise", "version", "verdict", "measured", "bound (at most)", "took"]);
+    table.set_header([
+        "exercise",
+        "version",
+        "verdict",
+        "measured",
+        "bound (at most)",
+        "took",
+    ]);
     for record in records {
         table.add_row([
             record.exercise.clone(),
@@ -240,7 +246,10 @@ mod tests {
         ];
         let rows = merge(&files);
         assert_eq!(rows.len(), 2);
-        let waits = rows.iter().find(|r| r.exercise == "03_sequential_waits").unwrap();
+        let waits = rows
+            .iter()
+            .find(|r| r.exercise == "03_sequential_waits")
+            .unwrap();
         assert_eq!((waits.machines, waits.passed, waits.not_yet), (3, 2, 1));
         assert_eq!(waits.measured_min, Some(101.0));
         assert_eq!(waits.measured_median, Some(103.0));
@@ -257,6 +266,8 @@ mod tests {
         assert_eq!(CheckFile::load(&path).unwrap().records.len(), 1);
         let other = dir.path().join("other.json");
         std::fs::write(&other, "{\"kind\": \"something else\", \"host\": \"h\", \"finished_unix_s\": 0, \"records\": []}").unwrap();
-        assert!(CheckFile::load(&other).unwrap_err().contains("not a workshop check file"));
+        assert!(CheckFile::load(&other)
+            .unwrap_err()
+            .contains("not a workshop check file"));
     }
 }

@@ -39,6 +39,12 @@ pub const LOAD_OVER_BLOCKED_CAPACITY: f64 = 2.0;
 /// Idle connections the connections exercise is held to, where the
 /// machine's limits allow.
 pub const WANTED_IDLE_CONNECTIONS: u64 = 20_000;
+/// A connection not accepted within this long counts as refused (a
+/// loopback connect takes microseconds unless the listen queue is full).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// After this many refused connections the server has stopped accepting:
+/// the check stops trying and counts the threads it has.
+const MAX_REFUSED_CONNECTIONS: u64 = 3;
 /// How often the server's thread count is read.
 const THREAD_SAMPLE_EVERY: Duration = Duration::from_millis(20);
 /// The thread count is settled when it has not changed for this long.
@@ -66,12 +72,23 @@ pub struct Outcome {
 
 /// Builds the exercise's program; a compile error is the student's to fix
 /// (returned as `Err` with its first lines), a missing cargo is ours.
-pub fn build(exercise: &Exercise, solution: bool, root: &Path) -> anyhow::Result<Result<PathBuf, String>> {
+pub fn build(
+    exercise: &Exercise,
+    solution: bool,
+    root: &Path,
+) -> anyhow::Result<Result<PathBuf, String>> {
     let binary = exercise.binary(solution);
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
-        .args(["build", "--release", "--quiet", "-p", "workshop-exercises", "--bin"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "workshop-exercises",
+            "--bin",
+        ])
         .arg(&binary)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -84,8 +101,15 @@ pub fn build(exercise: &Exercise, solution: bool, root: &Path) -> anyhow::Result
         .with_context(|| format!("running cargo in {} to build {binary}", root.display()))?;
     if !output.status.success() {
         let errors = String::from_utf8_lossy(&output.stderr);
-        let first: Vec<&str> = errors.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
-        return Ok(Err(format!("it does not compile:\n    {}", first.join("\n    "))));
+        let first: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(6)
+            .collect();
+        return Ok(Err(format!(
+            "it does not compile:\n    {}",
+            first.join("\n    ")
+        )));
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -94,7 +118,11 @@ pub fn build(exercise: &Exercise, solution: bool, root: &Path) -> anyhow::Result
 }
 
 /// Runs the built program under the exercise's harness.
-pub fn run(exercise: &Exercise, program: &Path, connections: Option<u64>) -> anyhow::Result<Outcome> {
+pub fn run(
+    exercise: &Exercise,
+    program: &Path,
+    connections: Option<u64>,
+) -> anyhow::Result<Outcome> {
     let window = Window::open();
     let mut child = Command::new(program)
         .stdin(Stdio::null())
@@ -111,7 +139,10 @@ pub fn run(exercise: &Exercise, program: &Path, connections: Option<u64>) -> any
     }?;
     let _ = child.kill();
     let status = child.wait().context("waiting for the exercise")?;
-    if outcome.problem.is_none() && !outcome.timed_out && !outcome.figures.contains_key(exercise.figure_key) {
+    if outcome.problem.is_none()
+        && !outcome.timed_out
+        && !outcome.figures.contains_key(exercise.figure_key)
+    {
         let last = stderr_tail.join().unwrap_or_default();
         outcome.problem = Some(format!(
             "it ended ({status}) without reporting its figures{}",
@@ -182,7 +213,11 @@ fn take_figures(line: &str, figures: &mut Figures) -> Option<String> {
     address
 }
 
-fn runs_to_end(exercise: &Exercise, child: &mut Child, lines: &mpsc::Receiver<String>) -> anyhow::Result<Outcome> {
+fn runs_to_end(
+    exercise: &Exercise,
+    child: &mut Child,
+    lines: &mpsc::Receiver<String>,
+) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     let start = Instant::now();
     loop {
@@ -203,7 +238,9 @@ fn runs_to_end(exercise: &Exercise, child: &mut Child, lines: &mpsc::Receiver<St
             let _ = child.kill();
             outcome.timed_out = true;
             let waited_ms = start.elapsed().as_secs_f64() * 1e3;
-            outcome.figures.insert(exercise.figure_key.to_string(), waited_ms);
+            outcome
+                .figures
+                .insert(exercise.figure_key.to_string(), waited_ms);
             outcome.problem = Some(format!(
                 "it did not finish within {:.1} s and was stopped: its tasks are all waiting \
                  for each other (a deadlock) or it is far too slow",
@@ -215,7 +252,10 @@ fn runs_to_end(exercise: &Exercise, child: &mut Child, lines: &mpsc::Receiver<St
 }
 
 /// Waits for the server's `workshop-ready` line and returns its address.
-fn server_address(lines: &mpsc::Receiver<String>, figures: &mut Figures) -> anyhow::Result<Option<SocketAddr>> {
+fn server_address(
+    lines: &mpsc::Receiver<String>,
+    figures: &mut Figures,
+) -> anyhow::Result<Option<SocketAddr>> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match lines.recv_timeout(left) {
@@ -297,7 +337,11 @@ pub fn idle_connections_allowed() -> (u64, String) {
     (allowed, why)
 }
 
-fn idle_connections(child: &mut Child, lines: &mpsc::Receiver<String>, wanted: Option<u64>) -> anyhow::Result<Outcome> {
+fn idle_connections(
+    child: &mut Child,
+    lines: &mpsc::Receiver<String>,
+    wanted: Option<u64>,
+) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     let Some(target) = server_address(lines, &mut outcome.figures)? else {
         outcome.problem = Some("the server never said where it listens".into());
@@ -314,7 +358,7 @@ fn idle_connections(child: &mut Child, lines: &mpsc::Receiver<String>, wanted: O
     let mut open = Vec::with_capacity(connections as usize);
     let mut refused = 0u64;
     for index in 0..connections {
-        match TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
+        match TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) {
             Ok(stream) => {
                 // Closed with a reset at the end, so no port waits in TIME_WAIT.
                 let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
@@ -322,8 +366,13 @@ fn idle_connections(child: &mut Child, lines: &mpsc::Receiver<String>, wanted: O
             }
             Err(_) => refused += 1,
         }
-        if index % 256 == 0 {
+        if index % PACE_EVERY == 0 {
             peak_threads = peak_threads.max(threads_of(pid).unwrap_or(0));
+            wait_for_room_in_accept_queue(target.port());
+        }
+        if refused >= MAX_REFUSED_CONNECTIONS {
+            // The server has stopped taking connections (a ceiling reached).
+            break;
         }
     }
     // Wait for the server to take them all in: its thread count settles.
@@ -345,6 +394,51 @@ fn idle_connections(child: &mut Child, lines: &mpsc::Receiver<String>, wanted: O
     f.insert("connections".into(), connections as f64);
     f.insert("connections_refused".into(), refused as f64);
     Ok(outcome)
+}
+
+/// Connections opened between two looks at the server's accept queue.
+const PACE_EVERY: u64 = 32;
+/// The listen queue a server gets from `std::net::TcpListener::bind`: a
+/// connection beyond it has its handshake dropped and retried by the kernel
+/// a second later, so the check never lets the queue fill.
+const LISTEN_QUEUE: u64 = 128;
+
+/// Waits (at most 5 s) until the server's accept queue has room for the
+/// next [`PACE_EVERY`] connections, so a server slower to accept than the
+/// check is to connect is measured, not its listen queue's overflow.
+fn wait_for_room_in_accept_queue(port: u16) {
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while let Some(queued) = accept_queue(port) {
+        if queued + 2 * PACE_EVERY <= LISTEN_QUEUE || Instant::now() > give_up {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Connections waiting in the accept queue of the loopback listener on
+/// `port`: `rx_queue` of its LISTEN line in `/proc/net/tcp` (listening
+/// sockets come first in that file, so reading stops early).
+fn accept_queue(port: u16) -> Option<u64> {
+    let file = std::fs::File::open("/proc/net/tcp").ok()?;
+    let local = format!(":{port:04X}");
+    for line in BufReader::new(file).lines().map_while(Result::ok).skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(address), Some(state), Some(queues)) =
+            (fields.get(1), fields.get(3), fields.get(4))
+        else {
+            continue;
+        };
+        if *state == "0A" && address.ends_with(&local) {
+            let rx = queues.split(':').nth(1)?;
+            return u64::from_str_radix(rx, 16).ok();
+        }
+        if *state != "0A" {
+            // Past the listening sockets.
+            return None;
+        }
+    }
+    None
 }
 
 /// `Threads:` of `/proc/<pid>/status` (None once the process is gone).

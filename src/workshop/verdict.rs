@@ -128,7 +128,11 @@ mod tests {
     #[test]
     fn a_figure_within_its_bound_passes_however_busy_the_machine_was() {
         for cores in [1, 2, 8, 64] {
-            for sensitivity in [Sensitivity::Unmoved, Sensitivity::Waits, Sensitivity::Capacity] {
+            for sensitivity in [
+                Sensitivity::Unmoved,
+                Sensitivity::Waits,
+                Sensitivity::Capacity,
+            ] {
                 let judged = judge(90.0, 100.0, cores as f64, cores, sensitivity);
                 assert_eq!(judged.verdict, Verdict::Pass);
             }
@@ -138,7 +142,11 @@ mod tests {
     #[test]
     fn a_figure_beyond_its_bound_on_a_quiet_machine_is_not_yet() {
         for cores in [1, 2, 8, 64] {
-            for sensitivity in [Sensitivity::Unmoved, Sensitivity::Waits, Sensitivity::Capacity] {
+            for sensitivity in [
+                Sensitivity::Unmoved,
+                Sensitivity::Waits,
+                Sensitivity::Capacity,
+            ] {
                 let judged = judge(101.0, 100.0, 0.0, cores, sensitivity);
                 assert_eq!(judged.verdict, Verdict::NotYet, "{cores} cores");
             }
@@ -156,7 +164,10 @@ mod tests {
         let judged = judge(300.0, 173.0, 1.5, 2, Sensitivity::Waits);
         assert_eq!(judged.verdict, Verdict::CouldNotJudge);
         assert!(judged.abstained_because.unwrap().contains("1.5 of 2 cores"));
-        assert_eq!(judge(300.0, 173.0, 1.0, 2, Sensitivity::Waits).verdict, Verdict::NotYet);
+        assert_eq!(
+            judge(300.0, 173.0, 1.0, 2, Sensitivity::Waits).verdict,
+            Verdict::NotYet
+        );
     }
 
     #[test]
@@ -164,7 +175,10 @@ mod tests {
         // One of 2 cores taken: the bound stretches to twice its size.
         let judged = judge(150.0, 100.0, 1.0, 2, Sensitivity::Capacity);
         assert_eq!(judged.verdict, Verdict::CouldNotJudge);
-        assert_eq!(judge(250.0, 100.0, 1.0, 2, Sensitivity::Capacity).verdict, Verdict::NotYet);
+        assert_eq!(
+            judge(250.0, 100.0, 1.0, 2, Sensitivity::Capacity).verdict,
+            Verdict::NotYet
+        );
     }
 
     #[test]
@@ -177,6 +191,9 @@ mod tests {
     fn a_missing_figure_is_not_judged() {
         let judged = judge(f64::NAN, 100.0, 0.0, 2, Sensitivity::Unmoved);
         assert_eq!(judged.verdict, Verdict::CouldNotJudge);
-        assert_eq!(judge(5.0, 0.0, 0.0, 2, Sensitivity::Unmoved).verdict, Verdict::CouldNotJudge);
+        assert_eq!(
+            judge(5.0, 0.0, 0.0, 2, Sensitivity::Unmoved).verdict,
+            Verdict::CouldNotJudge
+        );
     }
 }

@@ -31,10 +31,9 @@ use std::net::{TcpListener, TcpStream};
 
 /// Answers each `ping` line with `pong` until the client leaves.
 fn serve_client(stream: TcpStream) -> std::io::Result<()> {
-    let mut writer = stream.try_clone()?;
-    for line in BufReader::new(stream).lines() {
+    for line in BufReader::new(&stream).lines() {
         if line?.trim() == "ping" {
-            writer.write_all(b"pong\n")?;
+            (&stream).write_all(b"pong\n")?;
         }
     }
     Ok(())
@@ -42,7 +41,9 @@ fn serve_client(stream: TcpStream) -> std::io::Result<()> {
 
 fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("cannot listen on loopback");
-    let address = listener.local_addr().expect("a bound listener has an address");
+    let address = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     kit::ready(address, &[("cores", cores as f64)]);
 

@@ -35,7 +35,10 @@ pub fn check(args: CheckArgs) -> anyhow::Result<i32> {
             }
         },
     };
-    let out = args.out.clone().or_else(|| args.all.then(|| "reports/workshop".into()));
+    let out = args
+        .out
+        .clone()
+        .or_else(|| args.all.then(|| "reports/workshop".into()));
     if let Some(dir) = &out {
         super::check_writable(dir)?;
     }
