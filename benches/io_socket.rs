@@ -5,7 +5,7 @@
 //! three things `io_sleep` cannot. Real I/O has a cost per request that no
 //! model avoids: each connection is a handshake, data and a close in the
 //! kernel, about 50 µs of client CPU and 15 µs of server CPU on the lab's
-//! 2-core VM (`docs/socket.md`), and the server shares the cores with the
+//! 2-core VM (`docs/src/socket.md`), and the server shares the cores with the
 //! clients, so at thousands of tasks the time is set by that CPU, not by
 //! the one delay the ideal assumes. Async runtimes wait on readiness events (epoll) for
 //! thousands of sockets from a few threads, while a thread per task parks a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The figures of README's "Reading files" section: the `file` and
+# The figures described in docs/src/file-io.md ("Measured here"): the `file` and
 # `file-cold` workloads for every model (from the registry), each task
 # reading its own --file-kib file, warm and cold, with the threads each
 # runtime started for the reads, and the `async-file-io` verdict.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Measures the figures quoted in README's "Measured here" section and prints
+# Measures the larger cells described in docs/src/measuring.md ("A recorded
+# run") and prints
 # them as a Markdown table. Run on a quiet machine: cargo build --release first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The figures README quotes for the `monoio` model, beside the others: run
+# The figures for the `monoio` model, beside the others (docs/src/
+# measuring.md, "A recorded run"): run
 # on a quiet machine (cargo build --release first; the benches build their
 # own). Prints which I/O driver monoio ran on, the sleep and cpu rows (as
 # scripts/measured_here.sh prints them), memory per task, and spawn and

@@ -2,8 +2,8 @@
 # The lab's own overhead: `async-vs-blocking overhead` runs the bare reference
 # programs (examples/bare_*.rs: spawn N tasks that sleep D, join, print wall
 # time and peak RSS) beside the lab's `run` of the same cell, interleaved,
-# and this script prints the Markdown table of README's "Trustworthy
-# numbers" section. Targets: wall time within 5 %, peak memory within 10 %.
+# and this script prints the Markdown table described in docs/src/
+# trustworthy-numbers.md ("The lab's own overhead"). Targets: wall time within 5 %, peak memory within 10 %.
 # Run on a quiet machine; the 1,000,000-task row needs about 600 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."

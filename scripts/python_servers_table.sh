@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Measures the figures for README's "The seeds' own servers": the server
+# Measures the figures described in docs/src/python-mirror.md ("The seeds'
+# own servers"): the server
 # sweep for tokio beside the Python servers (FastAPI under uvicorn, aiohttp),
 # then wrk (closed loop) against load (open loop) for the same three. Run on
 # a quiet machine; it creates the Python venv first if it is missing

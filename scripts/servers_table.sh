@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Measures the figures for README's "Servers under load" section and prints
+# Measures the figures described in docs/src/servers.md ("Measured here")
+# and prints
 # them as Markdown. Run on a quiet machine (it takes a while: the server
 # sweep, then about two minutes more). Needs python3; wrk (or hey) for the
 # last table, which is skipped with a note if neither is installed.

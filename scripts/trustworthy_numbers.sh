@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Produces the tables of README's "Trustworthy numbers" section. Run on a
+# Produces the tables described in docs/src/trustworthy-numbers.md
+# ("Measured"). Run on a
 # QUIET machine (close browsers and calls): it measures the quick profile's
 # CPU cells three times -- quiet; beside a busy-loop hog with --on-busy
 # ignore; beside the hog with the default policy (retry) -- then prints a

@@ -476,7 +476,7 @@ fn figures_loaded_from_files_are_labelled_loaded_with_their_date_and_machine() {
         &std::fs::read_to_string(fixture().with_file_name("claims.json")).unwrap(),
     )
     .unwrap();
-    let date = |unix_s| report::data::utc_date(unix_s)[..10].to_string();
+    let date = |unix_s| async_vs_blocking::os::measure::utc_date(unix_s)[..10].to_string();
     let escaped = |text: &str| minijinja::HtmlEscape(text).to_string();
     let cells = provenance
         .iter()

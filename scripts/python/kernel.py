@@ -1,7 +1,7 @@
 """The lab's compute kernel and the Python models' shared facts.
 
 `spin` is the same chain of dependent multiply-xorshift steps as the Rust
-lab's `compute::spin` (src/compute.rs), on 64-bit integers, so the same
+lab's `compute::spin` (src/workload/compute.rs), on 64-bit integers, so the same
 number of iterations gives the same checksum in both languages. Python runs
 each step far more slowly, which is why every CPU job is given in
 microseconds and converted to iterations with a calibrated rate.

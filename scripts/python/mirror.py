@@ -29,7 +29,7 @@ Blocking-in-async uses the lab's numbers (8 tasks × 25 ms, as the
 blocking-freezes-loop claim), and the core count is read the way the lab
 reads it (affinity mask capped by the cgroup CPU quota).
 
-The fan-out defaults match the lab's `quick` sweep profile (src/sweep.rs:
+The fan-out defaults match the lab's `quick` sweep profile (src/lab/sweep.rs:
 1, 10, 100 and 1,000 tasks, 20 ms waits), so after `async-vs-blocking sweep`
 and this script, `async-vs-blocking report --input reports/data/results.jsonl
 reports/python/results.jsonl` draws Rust and Python in the same charts. The

@@ -34,9 +34,6 @@ pub const CONCURRENT_MAX_WAITS: f64 = 1.5;
 /// fraction of the sum of the waits.
 pub const SEQUENTIAL_MIN_FRACTION: f64 = 0.9;
 
-/// Models that start every task at once, whatever the machine.
-const CONCURRENT_MODELS: &[&str] = &["threads", "tokio", "tokio-current", "smol", "async-std"];
-
 /// What the experiment measured: median walls, ms.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Figures {
@@ -74,7 +71,8 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
     let sequential = measure("sequential", TASKS);
     let mut small = Vec::new();
     let mut failed = sequential.clone().err();
-    for model in CONCURRENT_MODELS {
+    // Every model that starts all tasks at once, whatever the machine.
+    for model in super::all_at_once(TASKS) {
         match measure(model, TASKS) {
             Ok(ms) => small.push((model.to_string(), TASKS, ms)),
             Err(error) => failed = failed.or(Some(error)),
@@ -233,7 +231,7 @@ mod tests {
     fn figures(sequential: f64, small_ms: f64, scaled: Result<f64, String>) -> Figures {
         Figures {
             sequential,
-            small: CONCURRENT_MODELS
+            small: crate::claims::all_at_once(TASKS)
                 .iter()
                 .map(|m| (m.to_string(), TASKS, small_ms))
                 .collect(),

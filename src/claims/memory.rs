@@ -3,7 +3,7 @@
 //!
 //! - threads-cost-memory: memory per unit is the slope of peak RSS against
 //!   the number of waiting units, by the lab's one rule
-//!   ([`crate::lab::memory::fit_kib_per_unit`]: only cells in which every unit was
+//!   ([`crate::record::memory::MemoryRule::fit_kib_per_unit`]: only cells in which every unit was
 //!   alive at once), so the fixed cost of the binary and the runtime drops
 //!   out. Threads are measured with the platform's default stack and with
 //!   64 KiB stacks. A thread's stack is *reserved* (virtual) up front but
@@ -26,7 +26,6 @@
 
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::lab::cell::CellSpec;
-use crate::lab::memory::all_alive_at_once;
 use crate::os::limits::{self, ThreadCeiling};
 use crate::os::measure::ProcStatus;
 use crate::record::result::{CellRecord, Status};
@@ -123,7 +122,7 @@ fn idle_servers(cores: usize) -> Vec<IdleServer> {
     let Ok(exe) = std::env::current_exe() else {
         return Vec::new();
     };
-    ["threads", "tokio"]
+    [super::thread_per_task(), super::reference_async()]
         .iter()
         .map(|model| {
             let measured = ServerChild::start(&exe, model, cores).and_then(|server| {
@@ -187,12 +186,13 @@ fn per_unit(
         super::median_ms(&record)?;
         records.push(record);
     }
+    let rule = crate::model::memory_rule();
     Ok(PerUnit {
-        kib_per_unit: crate::lab::memory::fit_kib_per_unit(&records).map(|fit| fit.slope),
+        kib_per_unit: rule.fit_kib_per_unit(&records).map(|fit| fit.slope),
         peak_rss_kib: records.iter().map(|r| (r.tasks, r.peak_rss_kib)).collect(),
         not_alive: records
             .iter()
-            .filter(|r| !all_alive_at_once(r))
+            .filter(|r| !rule.all_alive_at_once(r))
             .map(|r| r.tasks)
             .collect(),
     })
@@ -274,9 +274,14 @@ fn measure_memory(trials: &Trials) -> Result<MemoryFigures, Failure> {
     let mut measure = |model: &str, counts: &[u64], stack: Option<usize>| {
         per_unit(trials, model, counts, stack, &mut commands)
     };
-    let threads = measure("threads", &THREAD_COUNTS, None);
-    let small = measure("threads", &THREAD_COUNTS, Some(SMALL_STACK_KIB));
-    let asyncs: Vec<(&'static str, Result<PerUnit, String>)> = ["tokio", "smol", "async-std"]
+    let threads = measure(super::thread_per_task(), &THREAD_COUNTS, None);
+    let small = measure(
+        super::thread_per_task(),
+        &THREAD_COUNTS,
+        Some(SMALL_STACK_KIB),
+    );
+    // Every async runtime in the registry.
+    let asyncs: Vec<(&'static str, Result<PerUnit, String>)> = super::async_models()
         .into_iter()
         .map(|m| (m, measure(m, &TASK_COUNTS, None)))
         .collect();
@@ -310,7 +315,7 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
         cell_commands,
     } = figures;
     let series = [
-        ("threads", threads),
+        (super::thread_per_task(), threads),
         ("threads (64 KiB stack)", small_stack),
     ]
     .into_iter()
@@ -357,7 +362,7 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
             decided_by: format!(
                 "memory per unit needs {} cells in which every unit was alive at once (starting them must take less than the {MEMORY_WAIT_MS:.0} ms wait); \
                  too few for: {}",
-                crate::lab::memory::MIN_FIT_POINTS,
+                crate::record::memory::MIN_FIT_POINTS,
                 unfit.join("; ")
             ),
             thresholds: Vec::new(),
@@ -465,7 +470,7 @@ impl Scale {
             wall_s: record.wall_ms.max / 1e3,
             peak_rss_kib: record.peak_rss_kib,
             peak_threads: record.peak_threads,
-            all_alive: finished && all_alive_at_once(record),
+            all_alive: finished && crate::model::memory_rule().all_alive_at_once(record),
         }
     }
 
@@ -529,10 +534,10 @@ fn measure_scale(trials: &Trials) -> Result<ScaleFigures, Failure> {
         commands.push(record.command.clone());
         record
     };
-    let million = cell("tokio", MILLION, MILLION_WAIT_MS);
-    let thousands = cell("threads", THOUSANDS, THOUSANDS_WAIT_MS);
+    let million = cell(super::reference_async(), MILLION, MILLION_WAIT_MS);
+    let thousands = cell(super::thread_per_task(), THOUSANDS, THOUSANDS_WAIT_MS);
     let ceiling = limits::thread_ceiling(None);
-    let asked = cell("threads", CEILING_ASK, CEILING_WAIT_MS);
+    let asked = cell(super::thread_per_task(), CEILING_ASK, CEILING_WAIT_MS);
     Ok(ScaleFigures {
         million: Scale::of(&million),
         thousands: Scale::of(&thousands),
@@ -600,7 +605,10 @@ pub(crate) fn judge_scale(figures: &ScaleFigures) -> Trial {
         ));
     }
     let server = |model: &str| servers.iter().find(|s| s.model == model);
-    if let (Some(threads_server), Some(async_server)) = (server("threads"), server("tokio")) {
+    if let (Some(threads_server), Some(async_server)) = (
+        server(super::thread_per_task()),
+        server(super::reference_async()),
+    ) {
         if threads_server.held && async_server.held {
             caveats.push(format!(
                 "a thread-per-connection HTTP server held {IDLE_SERVER_CONNECTIONS} mostly idle \

@@ -1,5 +1,8 @@
 //! Claims on trial: popular statements about async programming, each tested
-//! by one small experiment on this machine.
+//! by one small experiment on this machine. This part may import every part
+//! below it (server, lab, model, net, workload, record, stats, os), never
+//! the report or the CLI; what a claim leaves is a record
+//! ([`crate::record::claims`]) that the report draws.
 //!
 //! Every claim is one entry in [`all`]: an id, the claim in plain words, and
 //! a function that measures and then decides. Each claim's file keeps the
@@ -340,6 +343,37 @@ pub(crate) fn timed(
         .map(|_| body().as_secs_f64() * 1e3)
         .collect();
     crate::record::result::WallMs::spread_of(&walls)
+}
+
+/// The models that start every one of `tasks` tasks at once, whatever the
+/// machine (one thread per task, or an async runtime), in the registry's
+/// order: a claim about concurrency asks the registry, so a new runtime is
+/// never silently missing from it.
+pub(crate) fn all_at_once(tasks: u64) -> Vec<&'static str> {
+    crate::model::all()
+        .iter()
+        .filter(|model| model.wait_concurrency(1, tasks) >= tasks)
+        .map(|model| model.name())
+        .collect()
+}
+
+/// The model that gives every task its own thread (the blocking side of
+/// many claims), as the registry says.
+pub(crate) fn thread_per_task() -> &'static str {
+    crate::model::thread_per_task().name()
+}
+
+/// The async runtimes in the registry, in its order.
+pub(crate) fn async_models() -> Vec<&'static str> {
+    crate::model::async_models()
+        .iter()
+        .map(|m| m.name())
+        .collect()
+}
+
+/// The registry's reference async runtime, for a claim that samples one.
+pub(crate) fn reference_async() -> &'static str {
+    crate::model::reference_async().name()
 }
 
 /// The median wall of a cell, or why there is none.

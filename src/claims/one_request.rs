@@ -168,13 +168,12 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
         latencies(trials).map_err(|error| Failure::new(format!("{error:#}"), vec![]))?;
     let mut commands = Vec::new();
     let mut throughput = Vec::new();
-    for (model, tasks) in [
-        ("sequential", SEQUENTIAL_REQUESTS),
-        ("threads", CONCURRENT),
-        ("tokio", CONCURRENT),
-        ("tokio-current", CONCURRENT),
-        ("smol", CONCURRENT),
-    ] {
+    // One at a time as the baseline, then every model that has all the
+    // requests in flight at once.
+    let at_once = super::all_at_once(CONCURRENT)
+        .into_iter()
+        .map(|model| (model, CONCURRENT));
+    for (model, tasks) in std::iter::once(("sequential", SEQUENTIAL_REQUESTS)).chain(at_once) {
         let spec = crate::lab::cell::CellSpec {
             sleep_ms: SERVICE_MS,
             reply_bytes: REPLY_BYTES,
@@ -221,8 +220,8 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             .find(|(m, _)| *m == model)
             .map_or(0.0, |(_, r)| *r)
     };
-    let threads_rate = rate("threads").max(1e-9);
-    let best_async = ["tokio", "tokio-current", "smol"]
+    let threads_rate = rate(super::thread_per_task()).max(1e-9);
+    let best_async = super::async_models()
         .into_iter()
         .map(|m| (m, rate(m)))
         .fold(

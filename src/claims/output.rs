@@ -55,7 +55,7 @@ pub fn claims_markdown(report: &ClaimsReport) -> String {
     let out = String::from(
         "| id | claim | measured here | verdict | reproduce |\n|---|---|---|---|---|\n",
     );
-    let started = crate::report::data::utc_date(report.started_unix_s);
+    let started = crate::os::measure::utc_date(report.started_unix_s);
     let mut out = format!(
         "Claims measured {started} on {} cores ({}), with `{}`.\n\n{out}",
         report.machine.cores,

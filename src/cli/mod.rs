@@ -1,7 +1,8 @@
 //! The command line: [`args`] holds the clap definitions, [`commands`] one
-//! handler per subcommand. Nothing else in the lab imports this module; the
-//! pieces every layer shares (the usage error, the record reader) live below
-//! it, in [`crate::os::error`] and [`crate::record::reader`].
+//! handler per subcommand, [`report_run`] the report's measuring half and
+//! [`table`] the terminal tables. It may import every part; nothing imports
+//! it: the pieces every layer shares (the usage error, the record reader)
+//! live below it, in [`crate::os::error`] and [`crate::record::reader`].
 
 pub mod args;
 pub mod commands;

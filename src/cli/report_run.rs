@@ -44,8 +44,8 @@ pub fn measure(
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
     match timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES) {
-        Ok(records) => report::timers::write_timers(
-            &path_in(&options.out, report::timers::FILE_NAME)?,
+        Ok(records) => crate::record::timers::write_timers(
+            &path_in(&options.out, crate::record::timers::FILE_NAME)?,
             &records,
         )?,
         Err(error) => {
@@ -59,8 +59,8 @@ pub fn measure(
     match costs::measure_costs() {
         // Costs cut short by a signal are not saved.
         Ok(_) if interrupt::requested() => return stopped(summary.records),
-        Ok(unit_costs) => report::costs::write_costs(
-            &path_in(&options.out, report::costs::FILE_NAME)?,
+        Ok(unit_costs) => crate::record::costs::write_costs(
+            &path_in(&options.out, crate::record::costs::FILE_NAME)?,
             &unit_costs,
         )?,
         Err(error) => {

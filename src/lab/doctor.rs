@@ -7,19 +7,17 @@
 //! machine, the frequency governor and boost, transparent huge pages, timer
 //! slack, a hypervisor. It ends with one line: fit, fit with warnings, or
 //! unfit, with advice. `report`, `sweep` and `claims` run it first and store
-//! its findings beside their results (`doctor.json`).
+//! its findings beside their results (`doctor.json`, written through
+//! [`crate::record::doctor`], which the report reads).
 
 use crate::lab::busy;
 use crate::os::measure::{self, CpuTicks};
-use serde::{Deserialize, Serialize};
+use crate::record::doctor::{BusyProgram, Examination, Finding, Severity};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long the doctor watches the machine.
 pub const SAMPLE: Duration = Duration::from_secs(1);
-
-/// File name of the stored findings, beside `results.jsonl` or `claims.json`.
-pub const FILE_NAME: &str = "doctor.json";
 
 /// Outside load (cores) above which the doctor warns: a CPU cell that
 /// needs every core is disturbed by this much ([`busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES`]).
@@ -27,86 +25,6 @@ pub const WARN_OUTSIDE_CORES: f64 = busy::CPU_ALL_CORES_MAX_OUTSIDE_CORES;
 
 /// How many of the busiest other programs are named.
 pub const TOP_PROGRAMS: usize = 3;
-
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; changes no number.
-    Info,
-    /// May disturb some cells; the per-repeat accounting will tell which.
-    Warning,
-    /// Most CPU cells would be disturbed: measure elsewhere or later.
-    Unfit,
-}
-
-/// One thing the doctor found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// What was looked at (`other programs`, `steal`, `cgroup`, ...).
-    pub topic: String,
-    pub text: String,
-}
-
-/// Another program's CPU use during the sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BusyProgram {
-    pub pid: u32,
-    pub name: String,
-    pub cores: f64,
-}
-
-/// The doctor's findings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Examination {
-    /// Mean cores used by programs other than the lab during the sample.
-    pub foreign_cpu_cores: f64,
-    pub steal_cores: f64,
-    pub top_programs: Vec<BusyProgram>,
-    pub findings: Vec<Finding>,
-    /// `fit`, `fit with warnings` or `unfit`.
-    pub fitness: String,
-    /// The final line, with advice.
-    pub summary: String,
-    pub unix_s: u64,
-}
-
-impl Examination {
-    /// The findings worth printing before a measurement (warnings and worse).
-    pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.severity >= Severity::Warning)
-    }
-
-    /// Saves the findings as `dir/doctor.json`.
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        use anyhow::Context;
-        let path = dir.join(FILE_NAME);
-        std::fs::write(&path, serde_json::to_vec_pretty(self)?)
-            .with_context(|| format!("writing {}", path.display()))
-    }
-
-    /// Reads `dir/doctor.json` if there is one.
-    pub fn load(dir: &Path) -> Option<Examination> {
-        serde_json::from_slice(&std::fs::read(dir.join(FILE_NAME)).ok()?).ok()
-    }
-
-    /// The findings as text, one line each, then the final line.
-    pub fn text(&self) -> String {
-        let mut text = String::new();
-        for finding in &self.findings {
-            let mark = match finding.severity {
-                Severity::Info => "  ",
-                Severity::Warning => "! ",
-                Severity::Unfit => "!!",
-            };
-            text += &format!("{mark} {}: {}\n", finding.topic, finding.text);
-        }
-        text + &self.summary
-    }
-}
 
 /// Reads a file's trimmed text ("" when it cannot be read).
 fn read(path: &str) -> String {

@@ -14,89 +14,19 @@
 //! and task structures), which is real but belongs to no process.
 
 use crate::model;
-use crate::record::result::{CellRecord, Status};
+use crate::record::memory::MemoryPerUnit;
+use crate::record::result::CellRecord;
 use crate::stats;
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-
-/// The fewest valid cells (distinct task counts) memory per unit is
-/// computed from, everywhere: `sweep`, the report and the claims. A slope
-/// needs two; with only two the line fits exactly, so r² says nothing and
-/// the report says so.
-pub const MIN_FIT_POINTS: usize = 2;
-
-/// Whether every unit of a `sleep` cell was alive at the same moment — the
-/// condition for its peak RSS to count every unit's memory.
-///
-/// For threads the peak thread count shows it. For tasks: each task ends
-/// one wait after it started, so if the whole run took less than two waits,
-/// the last task started before the first one could end.
-pub fn all_alive_at_once(record: &CellRecord) -> bool {
-    if record.model == "threads" {
-        record.peak_threads >= record.tasks
-    } else {
-        record.sleep_ms > 0.0 && record.wall_ms.max < 2.0 * record.sleep_ms
-    }
-}
-
-/// Whether a cell may enter a memory-per-unit fit: it finished, recorded
-/// its peak, and every unit was alive at once. The one rule for every
-/// place that computes memory per unit.
-pub fn counts_for_memory(record: &CellRecord) -> bool {
-    record.status == Status::Ok && record.peak_rss_kib > 0 && all_alive_at_once(record)
-}
-
-/// Memory per unit from `records` by the one rule: the line through peak
-/// RSS (KiB) against tasks over the cells that [`counts_for_memory`], if
-/// they cover at least [`MIN_FIT_POINTS`] task counts. The slope is KiB per
-/// unit.
-pub fn fit_kib_per_unit<'a>(
-    records: impl IntoIterator<Item = &'a CellRecord>,
-) -> Option<stats::LinearFit> {
-    let points: Vec<(f64, f64)> = records
-        .into_iter()
-        .filter(|r| counts_for_memory(r))
-        .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
-        .collect();
-    let mut counts: Vec<u64> = points.iter().map(|(t, _)| *t as u64).collect();
-    counts.sort_unstable();
-    counts.dedup();
-    if counts.len() < MIN_FIT_POINTS {
-        return None;
-    }
-    stats::linear_fit(&points)
-}
-
-/// One model's memory per unit, from a linear fit over its cells.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MemoryPerUnit {
-    pub workload: String,
-    pub model: String,
-    /// Thread stack size asked for (null: the platform's default).
-    pub stack_kib: Option<u64>,
-    /// Cells in the fit.
-    pub points: usize,
-    pub tasks_min: u64,
-    pub tasks_max: u64,
-    /// Slope of peak RSS against tasks: resident bytes per task (or thread).
-    pub bytes_per_unit: f64,
-    /// Intercept of that line: the fixed resident cost, MiB.
-    pub base_mib: f64,
-    /// Fit quality of the RSS line (1.0: a perfect line).
-    pub r_squared: f64,
-    /// Slope of peak virtual size against tasks (null when not recorded).
-    pub virtual_bytes_per_unit: Option<f64>,
-}
 
 /// Fits peak RSS against tasks for every (workload, model, stack size) with
-/// at least [`MIN_FIT_POINTS`] task counts among the cells that
-/// [`counts_for_memory`] (finished, every unit alive at once). Ordered as
+/// at least [`crate::record::memory::MIN_FIT_POINTS`] task counts among the cells that
+/// [`crate::record::memory::MemoryRule::counts_for_memory`] (finished, every unit alive at once). Ordered as
 /// `list` shows the models, default stacks before small ones.
 pub fn memory_per_unit(records: &[CellRecord]) -> Vec<MemoryPerUnit> {
+    let rule = model::memory_rule();
     type Key = (String, String, Option<u64>);
     let mut groups: Vec<(Key, Vec<&CellRecord>)> = Vec::new();
-    for record in records.iter().filter(|r| counts_for_memory(r)) {
+    for record in records.iter().filter(|r| rule.counts_for_memory(r)) {
         let key = (
             record.workload.clone(),
             record.model.clone(),
@@ -110,7 +40,7 @@ pub fn memory_per_unit(records: &[CellRecord]) -> Vec<MemoryPerUnit> {
     let mut fits: Vec<MemoryPerUnit> = groups
         .into_iter()
         .filter_map(|((workload, model, stack_kib), members)| {
-            let fit = fit_kib_per_unit(members.iter().copied())?;
+            let fit = rule.fit_kib_per_unit(members.iter().copied())?;
             let virtual_fit = if members.iter().all(|r| r.peak_vm_kib > 0) {
                 let points: Vec<(f64, f64)> = members
                     .iter()
@@ -192,18 +122,10 @@ pub fn table(fits: &[MemoryPerUnit]) -> comfy_table::Table {
     table
 }
 
-/// Writes the fits to `dir/memory.json` (pretty JSON array) and returns the path.
-pub fn write_json(dir: &Path, fits: &[MemoryPerUnit]) -> anyhow::Result<PathBuf> {
-    let path = crate::os::output::path_in(dir, "memory.json")?;
-    let text = serde_json::to_string_pretty(fits).context("encoding memory.json")?;
-    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::result::{LatencyMs, Machine, WallMs};
+    use crate::record::result::{LatencyMs, Machine, Status, WallMs};
 
     fn record(model: &str, tasks: u64, rss_kib: u64, stack_kib: Option<u64>) -> CellRecord {
         CellRecord {
@@ -294,7 +216,8 @@ mod tests {
         };
         let mut slow_tasks = record("tokio", 4000, 9_999_999, None);
         slow_tasks.wall_ms = slow;
-        assert!(!all_alive_at_once(&late) && !all_alive_at_once(&slow_tasks));
+        let rule = model::memory_rule();
+        assert!(!rule.all_alive_at_once(&late) && !rule.all_alive_at_once(&slow_tasks));
         let records = vec![
             record("threads", 1000, 4096 + 10 * 1000, None),
             record("threads", 2000, 4096 + 10 * 2000, None),
@@ -302,10 +225,12 @@ mod tests {
             record("tokio", 1000, 3000, None),
             slow_tasks,
         ];
-        let fit = fit_kib_per_unit(&records[..3]).unwrap();
+        let fit = model::memory_rule()
+            .fit_kib_per_unit(&records[..3])
+            .unwrap();
         assert!((fit.slope - 10.0).abs() < 1e-9);
         // tokio keeps one valid count: fewer than MIN_FIT_POINTS, no fit.
-        assert_eq!(fit_kib_per_unit(&records[3..]), None);
+        assert_eq!(model::memory_rule().fit_kib_per_unit(&records[3..]), None);
         let fits = memory_per_unit(&records);
         assert_eq!(fits.len(), 1);
         assert_eq!(fits[0].points, 2);

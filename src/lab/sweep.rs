@@ -12,13 +12,14 @@ use crate::lab::busy::BusyPolicy;
 use crate::lab::cell::{
     self, CellKey, CellRun, CellSpec, Provenance, Refused, RepeatExecutor, RepeatLine,
 };
-use crate::lab::memory::{self, MemoryPerUnit};
+use crate::lab::memory;
 use crate::model;
 use crate::net::latency::process::ServerProcess;
 use crate::os::descriptors;
 use crate::os::interrupt;
 use crate::os::measure;
 use crate::record::export::ExportManager;
+use crate::record::memory::MemoryPerUnit;
 pub use crate::record::result::Skipped;
 use crate::record::result::{CellRecord, Status};
 use crate::workload::compute;
@@ -409,7 +410,7 @@ pub fn run_sweep(
     progress.finish_and_clear();
     let memory = if options.profile.name == "memory" && !interrupted {
         let fits = memory::memory_per_unit(exports.records());
-        let path = memory::write_json(&options.out, &fits)?;
+        let path = crate::record::memory::write_json(&options.out, &fits)?;
         Some((fits, path))
     } else {
         None

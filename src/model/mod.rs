@@ -1,4 +1,8 @@
-//! Execution models: how tasks are run.
+//! Execution models: how tasks are run. This part may import
+//! [`crate::net`], [`crate::workload`], [`crate::record`], [`crate::stats`]
+//! and [`crate::os`]; the lab, the servers, the claims and the report ask
+//! its registry ([`all`] and the capabilities a model offers) instead of
+//! naming a model.
 //!
 //! A model is one file, and it owns its runtime: nothing outside
 //! `src/model/` builds one. It builds the runtime in [`Model::prepare`]
@@ -98,6 +102,11 @@ pub trait Model: Sync {
     }
     /// True when `ModelConfig::stack_kib` changes the threads this model creates.
     fn uses_stack_size(&self) -> bool {
+        false
+    }
+    /// True when every task gets its own OS thread, so the peak thread
+    /// count shows whether every task was alive at once (the memory fit).
+    fn thread_per_task(&self) -> bool {
         false
     }
     /// Builds the runtime or pool. Not timed.
@@ -461,6 +470,43 @@ pub fn names() -> Vec<&'static str> {
 /// Finds a model by its CLI name.
 pub fn by_name(name: &str) -> Option<&'static dyn Model> {
     all().iter().copied().find(|m| m.name() == name)
+}
+
+/// The model that gives every task its own OS thread: the blocking side
+/// of many claims and charts, asked of the registry rather than named.
+pub fn thread_per_task() -> &'static dyn Model {
+    all()
+        .iter()
+        .copied()
+        .find(|m| m.thread_per_task())
+        .expect("the registry holds a thread-per-task model")
+}
+
+/// The async runtimes, in the registry's order.
+pub fn async_models() -> Vec<&'static dyn Model> {
+    all()
+        .iter()
+        .copied()
+        .filter(|m| m.style() == Style::Async)
+        .collect()
+}
+
+/// The reference async runtime: the registry's first async model, the one
+/// a claim or a quick run measures when it samples a single runtime.
+pub fn reference_async() -> &'static dyn Model {
+    async_models()[0]
+}
+
+/// The rule for which cells count for memory per unit, with the models
+/// that give every task its own thread as the registry says.
+pub fn memory_rule() -> crate::record::memory::MemoryRule {
+    crate::record::memory::MemoryRule {
+        thread_per_task: all()
+            .iter()
+            .filter(|m| m.thread_per_task())
+            .map(|m| m.name().to_string())
+            .collect(),
+    }
 }
 
 /// The name with "(legacy)" appended for discontinued runtimes.

@@ -28,6 +28,9 @@ impl Model for Threads {
     fn uses_stack_size(&self) -> bool {
         true
     }
+    fn thread_per_task(&self) -> bool {
+        true
+    }
     fn prepare(&self, config: &ModelConfig) -> anyhow::Result<Box<dyn Runner>> {
         Ok(Box::new(ThreadsRunner {
             stack_kib: config.stack_kib,

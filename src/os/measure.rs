@@ -253,6 +253,33 @@ pub fn crate_versions(runtime_crates: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The calendar date and time of a Unix timestamp, in UTC:
+/// "2026-11-21 20:53 UTC". Days to civil date after Howard Hinnant's
+/// well-known algorithm (proleptic Gregorian calendar).
+pub fn utc_date(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let seconds_of_day = unix_s % 86_400;
+    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153; // March = 0
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        seconds_of_day / 3_600,
+        seconds_of_day % 3_600 / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +341,13 @@ mod tests {
         let text = "some avg10=1.00 avg60=0.50 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=9\n";
         assert_eq!(parse_cpu_pressure_us(text), Some(123_456));
         assert_eq!(parse_cpu_pressure_us(""), None);
+    }
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_date(1_709_164_800 + 3_661), "2024-02-29 01:01 UTC");
+        assert_eq!(utc_date(4_102_444_799), "2099-12-31 23:59 UTC");
     }
 }

@@ -8,7 +8,9 @@
 //! demonstrations) comes as a [`CatalogueEntry`] list from whoever calls it.
 
 use crate::record::result::Machine;
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// What an experiment concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,4 +241,38 @@ pub struct CatalogueEntry {
     pub id: String,
     /// For a demonstration, what it shows; None for a verdict.
     pub demonstrates: Option<String>,
+}
+
+/// The file `claims` writes and `report` reads, beside results.jsonl or in
+/// the report's directory.
+pub const FILE_NAME: &str = "claims.json";
+
+/// Writes a claims run as one JSON document.
+pub fn write_claims(path: &Path, report: &ClaimsReport) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report).context("encoding the claims")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads a claims run written by [`write_claims`] or `claims --json`;
+/// `catalogue` labels the demonstrations of files written before they were.
+pub fn read_claims(path: &Path, catalogue: &[CatalogueEntry]) -> anyhow::Result<ClaimsReport> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut report: ClaimsReport = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a claims file (expected the output of `async-vs-blocking claims --json`)",
+            path.display()
+        )
+    })?;
+    // Files written before demonstrations were labelled: the label belongs
+    // to the claim's definition, not to the measurement, so it is added.
+    for result in &mut report.claims {
+        if result.demonstration.is_none() {
+            result.demonstration = catalogue
+                .iter()
+                .find(|entry| entry.id == result.id)
+                .and_then(|entry| entry.demonstrates.clone());
+        }
+    }
+    Ok(report)
 }

@@ -5,7 +5,11 @@
 //! [`crate::os`] and [`crate::stats`].
 
 pub mod claims;
+pub mod costs;
+pub mod doctor;
 pub mod export;
+pub mod memory;
 pub mod reader;
 pub mod result;
 pub mod server_point;
+pub mod timers;

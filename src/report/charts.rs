@@ -13,9 +13,9 @@ use super::data::{self, Dataset, Series, Variant, GOOD_EFFICIENCY};
 use super::marks;
 use super::palette;
 use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
-use super::timers::TimerRecord;
 use crate::model;
 use crate::record::result::CellRecord;
+use crate::record::timers::TimerRecord;
 use plotters::style::RGBColor;
 
 /// A drawn chart and what the page says about it.
@@ -329,9 +329,10 @@ fn memory_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         bands: Vec::new(),
     };
     let finished: Vec<&CellRecord> = series.iter().flat_map(|s| s.ok()).collect();
+    let rule = crate::model::memory_rule();
     let not_alive = finished
         .iter()
-        .filter(|r| !crate::lab::memory::all_alive_at_once(r))
+        .filter(|r| !rule.all_alive_at_once(r))
         .count();
     let alive_note = if not_alive == 0 {
         "In every cell here every task was alive at once (checked from the peak thread \
@@ -488,7 +489,7 @@ fn speedup_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Option<
         },
         machines_note(dataset)
     );
-    if let Some(gil) = super::python::gil_sentence(dataset, variant) {
+    if let Some(gil) = super::gil::gil_sentence(dataset, variant) {
         caption += &format!(" {gil}");
     }
     Ok(Some(Chart::new(

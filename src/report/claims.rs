@@ -12,13 +12,8 @@ use super::charts::Chart;
 use super::palette;
 use super::plot::{self, Axis, Band, Edge, Line, Plot, Shape, Stroke};
 use crate::record::claims::{self as records, CatalogueEntry, ClaimsReport};
-use anyhow::Context;
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
-
-/// The file `claims` writes and `report` reads, beside results.jsonl or in
-/// the report's directory.
-pub const FILE_NAME: &str = "claims.json";
 
 /// Claims shown in a report, and where they came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,43 +29,18 @@ pub struct FoundClaims {
     pub catalogue: Vec<CatalogueEntry>,
 }
 
-/// Writes a claims run as one JSON document.
-pub fn write_claims(path: &Path, report: &ClaimsReport) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(report).context("encoding the claims")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads a claims run written by [`write_claims`] or `claims --json`;
-/// `catalogue` labels the demonstrations of files written before they were.
-pub fn read_claims(path: &Path, catalogue: &[CatalogueEntry]) -> anyhow::Result<ClaimsReport> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut report: ClaimsReport = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: not a claims file (expected the output of `async-vs-blocking claims --json`)",
-            path.display()
-        )
-    })?;
-    // Files written before demonstrations were labelled: the label belongs
-    // to the claim's definition, not to the measurement, so it is added.
-    for result in &mut report.claims {
-        if result.demonstration.is_none() {
-            result.demonstration = catalogue
-                .iter()
-                .find(|entry| entry.id == result.id)
-                .and_then(|entry| entry.demonstrates.clone());
-        }
-    }
-    Ok(report)
-}
-
 /// The places a report looks for claims: beside each input, then in `out`.
 pub fn candidates(inputs: &[PathBuf], out: &Path) -> Vec<PathBuf> {
     let mut places: Vec<PathBuf> = inputs
         .iter()
-        .map(|input| input.parent().unwrap_or(Path::new(".")).join(FILE_NAME))
+        .map(|input| {
+            input
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(records::FILE_NAME)
+        })
         .collect();
-    places.push(out.join(FILE_NAME));
+    places.push(out.join(records::FILE_NAME));
     let mut unique = Vec::new();
     for place in places {
         if !unique.contains(&place) {
@@ -89,7 +59,7 @@ pub fn find(
 ) -> anyhow::Result<Option<FoundClaims>> {
     let mut newest: Option<FoundClaims> = None;
     for place in places.iter().filter(|p| p.is_file()) {
-        let report = read_claims(place, catalogue)?;
+        let report = records::read_claims(place, catalogue)?;
         if newest
             .as_ref()
             .map_or(true, |n| report.started_unix_s > n.report.started_unix_s)
@@ -359,8 +329,8 @@ mod tests {
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         std::fs::create_dir_all(&a).unwrap();
         std::fs::create_dir_all(&b).unwrap();
-        write_claims(&a.join(FILE_NAME), &report(200)).unwrap();
-        write_claims(&b.join(FILE_NAME), &report(100)).unwrap();
+        records::write_claims(&a.join(records::FILE_NAME), &report(200)).unwrap();
+        records::write_claims(&b.join(records::FILE_NAME), &report(100)).unwrap();
         let places = candidates(&[a.join("results.jsonl")], &b);
         assert_eq!(places.len(), 2);
         let found = find(&places, &[]).unwrap().unwrap();
@@ -368,7 +338,7 @@ mod tests {
         assert!(find(&[dir.path().join("none.json")], &[])
             .unwrap()
             .is_none());
-        std::fs::write(b.join(FILE_NAME), "{").unwrap();
+        std::fs::write(b.join(records::FILE_NAME), "{").unwrap();
         let error = format!("{:#}", find(&places, &[]).unwrap_err());
         assert!(error.contains("b/claims.json"), "{error}");
     }

@@ -5,8 +5,8 @@
 
 use super::data::{self, Dataset};
 use super::palette;
-use crate::lab::doctor::Examination;
 use crate::model;
+use crate::record::doctor::Examination;
 use crate::record::result::{CellRecord, Status};
 use serde::Serialize;
 
@@ -64,7 +64,7 @@ pub struct ConditionsView {
 /// The doctor's findings as the page shows them.
 pub fn doctor_view(examination: &Examination) -> DoctorView {
     DoctorView {
-        when: data::utc_date(examination.unix_s),
+        when: crate::os::measure::utc_date(examination.unix_s),
         fitness: examination.fitness.clone(),
         summary: examination.summary.clone(),
         findings: examination

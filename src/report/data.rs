@@ -617,24 +617,23 @@ impl MemoryFit {
     }
 }
 
-/// The fewest valid cells a slope is computed from: the lab's one rule.
-pub use crate::lab::memory::MIN_FIT_POINTS;
+/// The fewest valid cells a slope is computed from: the one rule.
+pub use crate::record::memory::MIN_FIT_POINTS;
 
 /// Memory per unit for every series of the `sleep` workload variants, by
-/// the lab's one rule ([`crate::lab::memory::fit_kib_per_unit`]): only cells in
+/// the lab's one rule ([`crate::record::memory::MemoryRule::fit_kib_per_unit`]): only cells in
 /// which every task was alive at once count.
 pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
+    let rule = crate::model::memory_rule();
     let mut rows = Vec::new();
     for variant in dataset.variants().iter().filter(|v| v.workload == "sleep") {
         for series in dataset.series(variant) {
-            let valid: Vec<&CellRecord> = series
-                .ok()
-                .filter(|r| crate::lab::memory::counts_for_memory(r))
-                .collect();
+            let valid: Vec<&CellRecord> =
+                series.ok().filter(|r| rule.counts_for_memory(r)).collect();
             let Some(largest) = series.ok().last() else {
                 continue;
             };
-            let fit = crate::lab::memory::fit_kib_per_unit(valid.iter().copied());
+            let fit = rule.fit_kib_per_unit(valid.iter().copied());
             let virtual_points: Vec<(f64, f64)> = valid
                 .iter()
                 .filter(|r| r.peak_vm_kib > 0)
@@ -741,33 +740,6 @@ pub fn ceilings(dataset: &Dataset) -> Vec<Ceiling> {
     rows
 }
 
-/// The calendar date and time of a Unix timestamp, in UTC:
-/// "2026-11-21 20:53 UTC". Days to civil date after Howard Hinnant's
-/// well-known algorithm (proleptic Gregorian calendar).
-pub fn utc_date(unix_s: u64) -> String {
-    let days = (unix_s / 86_400) as i64;
-    let seconds_of_day = unix_s % 86_400;
-    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // March = 0
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        seconds_of_day / 3_600,
-        seconds_of_day % 3_600 / 60
-    )
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -821,14 +793,6 @@ pub(crate) mod tests {
             command: String::new(),
             invocation: String::new(),
         }
-    }
-
-    #[test]
-    fn civil_dates_match_known_days() {
-        assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(utc_date(1_709_164_800 + 3_661), "2024-02-29 01:01 UTC");
-        assert_eq!(utc_date(4_102_444_799), "2099-12-31 23:59 UTC");
     }
 
     #[test]

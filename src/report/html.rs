@@ -5,16 +5,15 @@
 
 use super::charts::Chart;
 use super::claims::{self as report_claims, FoundClaims};
-use super::costs;
 use super::data::{self, Dataset};
 use super::palette;
 use super::published::ComparisonRow;
 use super::python;
 use super::servers;
-use super::timers::{self, TimerRecord};
 use super::ReportData;
 use crate::model;
 use crate::record::claims::{self as claim_records, Verdict};
+use crate::record::timers::{self, TimerRecord};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("templates/index.html");
@@ -398,7 +397,7 @@ fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaim
         } else {
             format!(
                 "Spawn and switch costs: loaded from the {} beside the input{machine}, not measured by this report.",
-                costs::FILE_NAME
+                crate::record::costs::FILE_NAME
             )
         });
     }
@@ -436,7 +435,10 @@ fn date_range(times: impl Iterator<Item = u64>) -> String {
     let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
         return "unknown".into();
     };
-    let (first, last) = (data::utc_date(*first), data::utc_date(*last));
+    let (first, last) = (
+        crate::os::measure::utc_date(*first),
+        crate::os::measure::utc_date(*last),
+    );
     if first == last {
         first
     } else {
@@ -675,7 +677,7 @@ fn claims_view(found: &FoundClaims, dataset: &Dataset, charts: &[Chart]) -> Clai
     let machine = &report.machine;
     let measured_on = format!(
         "Measured {} on {} cores ({}, Linux {}), in {:.0} s{load}",
-        data::utc_date(report.started_unix_s),
+        crate::os::measure::utc_date(report.started_unix_s),
         machine.cores,
         machine.cpu_model,
         machine.kernel,

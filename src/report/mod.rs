@@ -1,13 +1,18 @@
 //! The report: charts and one self-contained HTML page that show where
-//! async helps and where it doesn't.
+//! async helps and where it doesn't. It reads records only: it may import
+//! [`crate::record`], [`crate::stats`], [`crate::os`], [`crate::workload`]
+//! and the model registry ([`crate::model`]: names, order, colours,
+//! capabilities), never the lab, the servers, the claims, the network code
+//! or the CLI, and it writes no record.
 //!
 //! The report only draws: it is a function from data files to a page, and
 //! imports nothing that measures. `report` first measures into its output
 //! directory ([`crate::cli::report_run`]: the sweep, the timer experiment,
 //! the spawn/switch costs, each writing its own data file), then draws
 //! with [`draw`]; `report --input` reads existing `results.jsonl` files —
-//! several are merged, and the machine becomes a dimension — copies the
-//! data into the output directory ([`save_data`]) and draws with the same
+//! several are merged, and the machine becomes a dimension — and the
+//! command copies the data into the output directory (through
+//! [`crate::record`]; the report writes no record) and draws with the same
 //! [`draw`]: `index.html` (SVG and CSS inlined, nothing fetched from
 //! anywhere) and each chart as a standalone `.svg`.
 //!
@@ -15,10 +20,9 @@
 //! - [`plot`]: one line-chart renderer (plotters, SVG);
 //! - [`charts`]: which records go on which chart, and the captions;
 //! - [`marks`]: disturbed cells drawn hollow, coinciding lines told apart;
-//! - [`timers`]: the timer-precision records (`timers.jsonl`);
-//! - [`costs`]: spawn and switch costs per unit (`unit-costs.json`);
 //! - [`published`]: published figures beside the lab's own;
-//! - [`python`]: the Python mirror's models beside the lab's;
+//! - [`python`]: the Python mirror's models beside the lab's; [`gil`]: what
+//!   the CPU workload says about Python threads and the GIL;
 //! - [`claims`]: the "Claims on trial" section, from a `claims.json`;
 //! - [`conditions`]: the "Measurement conditions" section, from `doctor.json`
 //!   and the records' outside load;
@@ -28,8 +32,8 @@
 pub mod charts;
 pub mod claims;
 pub mod conditions;
-pub mod costs;
 pub mod data;
+pub mod gil;
 pub mod html;
 pub mod marks;
 pub mod palette;
@@ -39,16 +43,15 @@ pub mod png;
 pub mod published;
 pub mod python;
 pub mod servers;
-pub mod timers;
 
 use crate::os::error::UsageError;
 use crate::os::output::path_in;
-use crate::record::export;
+use crate::record::costs;
 use crate::record::result::{CellRecord, Skipped};
 use crate::record::server_point::{self, ServerPoint};
+use crate::record::timers::{self, TimerRecord};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use timers::TimerRecord;
 
 /// Everything a report is drawn from.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +68,7 @@ pub struct ReportData {
     /// The command line that made the report.
     pub invocation: String,
     /// Per-unit costs from the experiments, if measured or found.
-    pub unit_costs: published::UnitCosts,
+    pub unit_costs: costs::UnitCosts,
     /// True when SIGINT or SIGTERM stopped the sweep early (nothing else ran).
     pub interrupted: bool,
     /// Claims on trial, if measured by this report or found beside its data.
@@ -75,7 +78,7 @@ pub struct ReportData {
     pub loaded_from: Vec<PathBuf>,
     /// What `doctor` found just before the cells were measured (the first
     /// `doctor.json` found beside the inputs, or in the output directory).
-    pub doctor: Option<crate::lab::doctor::Examination>,
+    pub doctor: Option<crate::record::doctor::Examination>,
     /// Server sweep points, from a `server.jsonl` given as input or found
     /// beside one.
     pub servers: Vec<ServerPoint>,
@@ -143,7 +146,7 @@ pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     // The doctor's findings are context, not figures: an unreadable file
     // leaves them out instead of refusing the report.
     if data.doctor.is_none() {
-        data.doctor = crate::lab::doctor::Examination::load(dir);
+        data.doctor = crate::record::doctor::Examination::load(dir);
     }
     Ok(())
 }
@@ -154,47 +157,6 @@ pub struct Written {
     pub index: PathBuf,
     pub charts: Vec<PathBuf>,
     pub verdicts: Vec<String>,
-}
-
-/// Copies the data a report was drawn from into `out` — results.jsonl /
-/// .csv, timers.jsonl, unit-costs.json, claims.json, server.jsonl and doctor.json — so that the page's
-/// links work and the directory can be redrawn. For `report --input` only:
-/// when the report measured, each of these files was written by the
-/// experiment that measured it, and is not written again.
-pub fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("creating the report directory {}", out.display()))?;
-    let jsonl = path_in(out, "results.jsonl")?;
-    let mut lines = Vec::new();
-    for record in &report.records {
-        serde_json::to_writer(&mut lines, record).context("encoding a record")?;
-        lines.push(b'\n');
-    }
-    std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
-    export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
-    if !report.timers.is_empty() {
-        timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
-    }
-    if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
-        costs::write_costs(&path_in(out, costs::FILE_NAME)?, &report.unit_costs)?;
-    }
-    if let Some(found) = &report.claims {
-        claims::write_claims(&path_in(out, claims::FILE_NAME)?, &found.report)?;
-    }
-    if !report.servers.is_empty() {
-        let mut lines = Vec::new();
-        for point in &report.servers {
-            serde_json::to_writer(&mut lines, point).context("encoding a server point")?;
-            lines.push(b'\n');
-        }
-        let servers = path_in(out, server_point::FILE_NAME)?;
-        std::fs::write(&servers, lines)
-            .with_context(|| format!("writing {}", servers.display()))?;
-    }
-    if let Some(doctor) = &report.doctor {
-        doctor.save(out)?;
-    }
-    Ok(())
 }
 
 /// Draws the report into `out` from data already saved there: one SVG per

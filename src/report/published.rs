@@ -5,9 +5,10 @@
 //! this run's records, or says plainly that it was not measured.
 
 use super::data::{self, Dataset};
-use super::timers::TimerRecord;
 use crate::model;
+use crate::record::costs::UnitCosts;
 use crate::record::result::Status;
+use crate::record::timers::TimerRecord;
 
 /// One published figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,20 +105,6 @@ pub const PUBLISHED: &[Published] = &[
         hardware: "—",
     },
 ];
-
-/// Per-unit costs measured by the lab (see [`super::costs`]), when there are any.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct UnitCosts {
-    /// (unit kind, ns per spawn-and-join).
-    pub spawn_ns: Vec<(String, f64)>,
-    /// (unit kind, ns per switch).
-    pub switch_ns: Vec<(String, f64)>,
-    /// How the figures were measured.
-    pub source: String,
-    /// The machine they were measured on.
-    #[serde(default)]
-    pub machine: Option<crate::record::result::Machine>,
-}
 
 /// One row of the comparison table.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

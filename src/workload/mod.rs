@@ -4,7 +4,11 @@
 //! list of [`Op`]s each task performs. Models never see a workload's name;
 //! they only know how to perform each kind of op with their own primitives
 //! (their own timer, their own spawn). Adding a workload is one file here and
-//! one line in [`all`].
+//! one line in [`all`]. Beside the workloads live what they are made of: the
+//! compute kernel ([`compute`]), the checkable byte pattern of replies and
+//! files ([`pattern`]) and the task files of the `file` workloads
+//! ([`files`]). This part may import only [`crate::record`],
+//! [`crate::stats`] and [`crate::os`].
 
 pub mod compute;
 mod cpu;

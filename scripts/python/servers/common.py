@@ -1,6 +1,6 @@
 """What the seeds' own Python servers share with each other and with the lab.
 
-The lab's HTTP core (src/http/) defines two routes, and these servers answer
+The lab's HTTP core (src/net/http/) defines two routes, and these servers answer
 them the same way:
 
 - ``GET /health``: ``ok`` and a newline, at once.
@@ -17,7 +17,7 @@ them the same way:
 
 A parameter out of range gets ``400`` and one line saying why, then the
 connection is closed, as in the lab. The limits are the lab's
-(src/http/request.rs).
+(src/net/http/request.rs).
 """
 
 import argparse
@@ -37,7 +37,7 @@ MAX_CPU_US = 10_000_000.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_BODY_BYTES = 64
 MODES = ("own", "block", "offload")
-# The lab's listen backlog (src/server.rs LISTEN_BACKLOG; the kernel caps it
+# The lab's listen backlog (src/net/latency/mod.rs LISTEN_BACKLOG; the kernel caps it
 # at net.core.somaxconn).
 LISTEN_BACKLOG = 65_535
 HEALTH_BODY = b"ok\n"
@@ -97,7 +97,7 @@ class Compute:
 
 def parse_work(query):
     """(wait_ms, cpu_us, bytes, mode) from a raw query string, parameter by
-    parameter as the lab's src/http/request.rs reads it (a later repeat
+    parameter as the lab's src/net/http/request.rs reads it (a later repeat
     wins; an unknown parameter is refused)."""
     wait_ms, cpu_us, length, how = 0.0, 0.0, DEFAULT_BODY_BYTES, "own"
     for pair in filter(None, query.split("&")):
@@ -165,7 +165,7 @@ def arguments(description):
 
 def raise_descriptor_limit():
     """Raises the soft limit on open descriptors to the hard limit, as
-    `serve` does (src/descriptors.rs): 10,000 idle connections need more
+    `serve` does (src/os/descriptors.rs): 10,000 idle connections need more
     than the usual soft limit of 1,024. Returns the limit now in force."""
     import resource
 

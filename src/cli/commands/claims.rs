@@ -6,7 +6,6 @@ use crate::cli::args::ClaimsArgs;
 use crate::cli::table;
 use crate::lab::cell::ChildProcess;
 use crate::os::measure;
-use crate::report;
 
 /// Runs the claims in `only` (all when empty) with progress on stderr.
 pub(super) fn measure_claims(
@@ -46,8 +45,8 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
     crate::lab::doctor::before_measuring(&args.out);
     let report = measure_claims(&args.only, args.repeat)?;
-    let saved = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
-    report::claims::write_claims(&saved, &report)?;
+    let saved = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
+    crate::record::claims::write_claims(&saved, &report)?;
     if args.json {
         say!("{}", serde_json::to_string(&report)?);
     } else if args.markdown {
@@ -58,7 +57,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
             "{} — started {}, took {:.0} s. Verdicts come from thresholds named in src/claims/; \
              with another number of cores some may change.",
             claims::tally(&report.claims),
-            crate::report::data::utc_date(report.started_unix_s),
+            crate::os::measure::utc_date(report.started_unix_s),
             report.seconds
         );
         say!("{}", table::machine_line(&report.machine));

@@ -1,6 +1,7 @@
 //! Command handlers: one file per subcommand, each turning parsed arguments
-//! into work and an exit code. `serve`, `load` and the hidden child-cell command are
-//! handled by their own modules ([`crate::net::latency`], [`crate::server::load`], [`crate::lab::cell`]).
+//! into work and an exit code. `serve` is [`serve`] here; `load` and the
+//! hidden child-cell command are handled by their own modules
+//! ([`crate::server::load`], [`crate::lab::cell`]).
 
 /// `println!` that returns an error instead of panicking when stdout is
 /// full or closed (`list > /dev/full`): the command then ends with one line

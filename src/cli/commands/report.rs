@@ -9,9 +9,13 @@ use crate::model;
 use crate::os::error::UsageError;
 use crate::os::interrupt;
 use crate::os::measure;
-use crate::report;
+use crate::os::output::path_in;
+use crate::record::claims as claim_records;
+use crate::record::{costs, export, server_point, timers};
+use crate::report::{self, ReportData};
 use crate::workload;
 use anyhow::Context;
+use std::path::Path;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
@@ -23,8 +27,8 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     let measured_claims = if args.claims {
         eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
-        let path = crate::os::output::path_in(&args.out, report::claims::FILE_NAME)?;
-        report::claims::write_claims(&path, &claims)?;
+        let path = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
+        crate::record::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
             source: "Measured by this report (--claims)".into(),
@@ -85,7 +89,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     if !measured {
         // Measuring wrote each data file once; drawn from saved files, the
         // report keeps a copy of what it was drawn from beside the page.
-        report::save_data(&args.out, &data)?;
+        save_data(&args.out, &data)?;
     }
     let written = report::draw(&args.out, &data)?;
     for sentence in &written.verdicts {
@@ -94,4 +98,45 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     say!("{} charts in {}", written.charts.len(), args.out.display());
     say!("{}", written.index.display());
     Ok(0)
+}
+
+/// Copies the data a report was drawn from into `out` — results.jsonl /
+/// .csv, timers.jsonl, unit-costs.json, claims.json, server.jsonl and doctor.json — so that the page's
+/// links work and the directory can be redrawn. For `report --input` only:
+/// when the report measured, each of these files was written by the
+/// experiment that measured it, and is not written again.
+fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the report directory {}", out.display()))?;
+    let jsonl = path_in(out, "results.jsonl")?;
+    let mut lines = Vec::new();
+    for record in &report.records {
+        serde_json::to_writer(&mut lines, record).context("encoding a record")?;
+        lines.push(b'\n');
+    }
+    std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
+    export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
+    if !report.timers.is_empty() {
+        timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
+    }
+    if !report.unit_costs.spawn_ns.is_empty() || !report.unit_costs.switch_ns.is_empty() {
+        costs::write_costs(&path_in(out, costs::FILE_NAME)?, &report.unit_costs)?;
+    }
+    if let Some(found) = &report.claims {
+        claim_records::write_claims(&path_in(out, claim_records::FILE_NAME)?, &found.report)?;
+    }
+    if !report.servers.is_empty() {
+        let mut lines = Vec::new();
+        for point in &report.servers {
+            serde_json::to_writer(&mut lines, point).context("encoding a server point")?;
+            lines.push(b'\n');
+        }
+        let servers = path_in(out, server_point::FILE_NAME)?;
+        std::fs::write(&servers, lines)
+            .with_context(|| format!("writing {}", servers.display()))?;
+    }
+    if let Some(doctor) = &report.doctor {
+        doctor.save(out)?;
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 use super::context_switch::{per_round_trip_median, Medium, Placement, SwitchCase, Units};
 use super::spawn_cost::{per_unit_median, SpawnKind};
 use crate::model;
-use crate::report::published::UnitCosts;
+use crate::record::costs::UnitCosts;
 use anyhow::Context;
 
 /// Units spawned and joined per batch, and batches per kind.

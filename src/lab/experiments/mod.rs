@@ -8,7 +8,8 @@
 //! callers with a small budget. Every function builds its runtime outside the
 //! timed region and returns only the timed part. [`timers`] (timer
 //! precision) and [`costs`] (spawn and switch costs with a small budget)
-//! produce the report's `timers.jsonl` and `unit-costs.json`.
+//! produce the report's `timers.jsonl` and `unit-costs.json`, written
+//! through [`crate::record::timers`] and [`crate::record::costs`].
 
 pub mod context_switch;
 pub mod costs;

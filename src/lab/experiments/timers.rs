@@ -13,7 +13,7 @@
 
 use crate::model::{self, Model, ModelConfig};
 use crate::os::measure;
-use crate::report::timers::TimerRecord;
+use crate::record::timers::TimerRecord;
 use anyhow::Context;
 use std::time::Duration;
 

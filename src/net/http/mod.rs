@@ -8,8 +8,9 @@
 //!   `sequential`, `threads`, `thread-pool` and `rayon`).
 //! - [`async_conn`]: one connection served by a task, generic over the few
 //!   primitives a runtime supplies ([`async_conn::ServerRuntime`]).
-//! - [`serve`]: `serve --model M`: listen, calibrate, hand the listener to
-//!   the model, stop on Ctrl-C.
+//!
+//! `serve --model M` (listen, calibrate, hand the listener to the model,
+//! stop on Ctrl-C) is the CLI's, in `src/cli/commands/serve.rs`.
 //!
 //! Every model file owns its accept loop and spawn (see
 //! [`crate::model::Model::serve`]); what happens on a connection is decided

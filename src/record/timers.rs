@@ -1,8 +1,8 @@
-//! Timer precision, as the report reads it: the `timers.jsonl` record of how
+//! Timer precision: the `timers.jsonl` record of how
 //! long a sleep of 0.1, 1 and 10 ms really took with each async runtime's own
-//! timer and with `std::thread::sleep`. The experiment that measures it lives
-//! in [`crate::lab::experiments::timers`]; this file only defines the record and
-//! reads and writes the file.
+//! timer and with `std::thread::sleep`. The experiment that measures it
+//! ([`crate::lab::experiments::timers`]) writes it; the report reads it.
+//! This file only defines the record and reads and writes the file.
 //!
 //! Every sleep in the lab's workloads goes through one of these timers, so
 //! this small experiment explains a systematic gap in the other charts:

@@ -1,14 +1,28 @@
-//! Spawn and switch costs per unit, as the report reads them: the
-//! `unit-costs.json` file. The experiment that measures them with a small
-//! budget lives in [`crate::lab::experiments::costs`]; this file only reads and
-//! writes the file.
+//! Spawn and switch costs per unit: the `unit-costs.json` record. The
+//! experiment that measures them with a small budget
+//! ([`crate::lab::experiments::costs`]) writes it; the report reads it. This
+//! file only defines the record and reads and writes the file.
 
-use super::published::UnitCosts;
+use crate::record::result::Machine;
 use anyhow::Context;
 use std::path::Path;
 
 /// The file the costs are kept in, beside results.jsonl.
 pub const FILE_NAME: &str = "unit-costs.json";
+
+/// Per-unit costs measured by the lab, when there are any.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnitCosts {
+    /// (unit kind, ns per spawn-and-join).
+    pub spawn_ns: Vec<(String, f64)>,
+    /// (unit kind, ns per switch).
+    pub switch_ns: Vec<(String, f64)>,
+    /// How the figures were measured.
+    pub source: String,
+    /// The machine they were measured on.
+    #[serde(default)]
+    pub machine: Option<Machine>,
+}
 
 /// Writes the costs as one JSON document.
 pub fn write_costs(path: &Path, costs: &UnitCosts) -> anyhow::Result<()> {
