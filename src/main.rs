@@ -19,7 +19,7 @@ fn main() {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
             _ => {
-                eprintln!("{}", cli::one_line_error(&error));
+                async_vs_blocking::stderr_line!("{}", cli::one_line_error(&error));
                 std::process::exit(2);
             }
         },
@@ -28,10 +28,13 @@ fn main() {
         Ok(code) => code,
         Err(error) => {
             if let Some(usage) = error.downcast_ref::<UsageError>() {
-                eprintln!("{usage}");
+                async_vs_blocking::stderr_line!("{usage}");
                 2
             } else {
-                eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+                async_vs_blocking::stderr_line!(
+                    "error: {}",
+                    format!("{error:#}").replace('\n', " ")
+                );
                 1
             }
         }

@@ -268,3 +268,138 @@ fn the_page_renders_offline_in_chromium() {
     );
     eprintln!("screenshot: {}", screenshot.display());
 }
+
+/// Measures the laid-out page (inside a frame of the given width when it
+/// runs in one) and writes the figures into the top document, where
+/// --dump-dom shows them. Chart text is measured as drawn: the SVG font
+/// size times the scale the SVG is shown at.
+const LAYOUT_PROBE: &str = r#"<script>
+window.addEventListener('load', function () {
+  var doc = document.documentElement;
+  var smallest = 1e9;
+  Array.prototype.forEach.call(document.querySelectorAll('figure.chart svg text'), function (text) {
+    var m = text.getScreenCTM();
+    if (!m) { return; }
+    var size = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(m.a, m.b);
+    if (size > 0 && size < smallest) { smallest = size; }
+  });
+  var answers = document.getElementById('answers');
+  var out = document.createElement('pre');
+  out.id = 'layout';
+  out.textContent = JSON.stringify({
+    width: window.innerWidth, scroll_width: doc.scrollWidth, height: doc.scrollHeight,
+    answers_top: answers ? answers.getBoundingClientRect().top + window.scrollY : -1,
+    smallest_chart_text: smallest });
+  var top = (window.parent && window.parent !== window) ? window.parent.document : document;
+  top.body.appendChild(out);
+});
+</script>"#;
+
+#[derive(serde::Deserialize, Debug)]
+struct Layout {
+    width: f64,
+    scroll_width: f64,
+    height: f64,
+    answers_top: f64,
+    smallest_chart_text: f64,
+}
+
+fn layout_of(dom: &str) -> Layout {
+    let start = dom
+        .find("<pre id=\"layout\">")
+        .expect("the layout probe ran")
+        + "<pre id=\"layout\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
+}
+
+#[test]
+fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
+    let Some(browser) = chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed, and CI must run the browser test (apt-get install chromium)");
+        }
+        eprintln!("skipped: chromium is not installed (apt-get install chromium); the browser test did not run");
+        return;
+    };
+    // The default report's data (a recorded `report` run: cells, servers,
+    // timers, costs and doctor beside each other).
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("report");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/default/results.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_async-vs-blocking"))
+        .arg("report")
+        .arg("--input")
+        .arg(&fixture)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let probe = out.join("layout.html");
+    std::fs::write(
+        &probe,
+        page.replacen("</body>", &format!("{LAYOUT_PROBE}\n</body>"), 1),
+    )
+    .unwrap();
+
+    // 1400 px: a projector or a laptop.
+    let wide = layout_of(&run_chromium(
+        &browser,
+        &work.path().join("wide-profile"),
+        &[
+            "--window-size=1400,900".into(),
+            "--dump-dom".into(),
+            format!("file://{}", probe.display()),
+        ],
+    ));
+    assert!(
+        wide.scroll_width <= wide.width,
+        "overflow at 1400 px: {wide:?}"
+    );
+    assert!(
+        wide.height < 13_000.0,
+        "the page is {} px tall at 1400 px",
+        wide.height
+    );
+    assert!(
+        (0.0..900.0).contains(&wide.answers_top),
+        "the decision table starts at {} px",
+        wide.answers_top
+    );
+
+    // 390 px: a phone. Headless windows are at least 500 px wide, so the
+    // page runs in a 390 px frame (file:// frames may read each other only
+    // with --allow-file-access-from-files).
+    let frame = out.join("phone.html");
+    std::fs::write(
+        &frame,
+        "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"layout.html\" \
+         style=\"width:390px;height:900px;border:0\"></iframe></body></html>",
+    )
+    .unwrap();
+    let phone = layout_of(&run_chromium(
+        &browser,
+        &work.path().join("phone-profile"),
+        &[
+            "--allow-file-access-from-files".into(),
+            "--window-size=600,900".into(),
+            "--dump-dom".into(),
+            format!("file://{}", frame.display()),
+        ],
+    ));
+    assert_eq!(phone.width, 390.0, "{phone:?}");
+    assert!(
+        phone.scroll_width <= phone.width,
+        "overflow at 390 px: {phone:?}"
+    );
+    assert!(
+        phone.smallest_chart_text >= 11.0,
+        "chart text is {:.1} px at 390 px",
+        phone.smallest_chart_text
+    );
+    eprintln!("layout at 1400 px: {wide:?}; at 390 px: {phone:?}");
+}

@@ -99,7 +99,7 @@ fn claims_outline(table: &str) -> Vec<String> {
 fn outline(html: &str) -> String {
     let mut lines = Vec::new();
     let block = Regex::new(
-        r#"(?s)<h([123])[^>]*>(.*?)</h[123]>|<li class="[^"]*">(.*?)</li>|<figure id="([^"]+)"[^>]*>(.*?)</figure>|<table>\s*<thead>(.*?)</thead>\s*<tbody>(.*?)</tbody>|<table class="claims">\s*<thead>(.*?)</thead>(.*?)</table>|<p class="(?:tally|note)">(.*?)</p>"#,
+        r#"(?s)<h([123])[^>]*>(.*?)</h[123]>|<li class="[^"]*">(.*?)</li>|<figure id="([^"]+)"[^>]*>(.*?)</figure>|<table>\s*<thead>(.*?)</thead>\s*<tbody>(.*?)</tbody>|<table class="claims">\s*<thead>(.*?)</thead>(.*?)</table>|<p class="(?:tally|note)">(.*?)</p>|<details id="[^"]+"><summary>(.*?)</summary>|<tr><td data-label="question">(.*?)</tr>"#,
     )
     .unwrap();
     for found in block.captures_iter(html) {
@@ -128,6 +128,10 @@ fn outline(html: &str) -> String {
         } else if let Some(head) = found.get(8) {
             lines.push(format!("    claims table [{}]", strip_tags(head.as_str())));
             lines.extend(claims_outline(found.get(9).unwrap().as_str()));
+        } else if let Some(summary) = found.get(11) {
+            lines.push(format!("  folded: {}", strip_tags(summary.as_str())));
+        } else if let Some(row) = found.get(12) {
+            lines.push(format!("    decision: {}", strip_tags(row.as_str())));
         } else if let Some(note) = found.get(10) {
             let text = strip_tags(note.as_str());
             // Only the claims section's notes: what is missing, where it came from.
@@ -352,12 +356,16 @@ fn results_without_claims(dir: &Path) -> PathBuf {
     input
 }
 
-/// The "Claims on trial" section of a page.
+/// The "Claims on trial" section of a page, or (claims not measured) the
+/// folded note in the reference that says how to measure them.
 fn claims_section(html: &str) -> &str {
+    if let Some(start) = html.find("<section id=\"claims\">") {
+        return &html[start..start + html[start..].find("</section>").unwrap()];
+    }
     let start = html
-        .find("<section id=\"claims\">")
-        .expect("the claims section");
-    &html[start..start + html[start..].find("</section>").unwrap()]
+        .find("<details id=\"claims-absent\">")
+        .expect("the claims section or its folded note");
+    &html[start..start + html[start..].find("</details>").unwrap()]
 }
 
 #[test]
@@ -410,6 +418,10 @@ fn without_claims_the_page_says_how_to_measure_them() {
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let section = claims_section(&html);
     assert!(section.contains("No claims were measured for this report"));
+    assert!(
+        !html.contains("<a href=\"#claims\">"),
+        "an empty section is left out of the navigation"
+    );
     let command = format!("async-vs-blocking claims --out {}", out.display());
     assert!(
         section.contains(&minijinja::HtmlEscape(&command).to_string()),

@@ -290,6 +290,66 @@ fn the_generator_counts_a_one_second_stall_against_every_request_due_during_it()
     assert!(report.shares_cores, "{}", report.text());
 }
 
+/// A server that answers each request after `service` on a thread per
+/// connection: `connections / service` requests a second at most.
+fn slow_server(service: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut pending = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(read) = stream.read(&mut buffer) {
+                    if read == 0 {
+                        break;
+                    }
+                    pending.extend_from_slice(&buffer[..read]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        std::thread::sleep(service);
+                        if stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn offered_twice_its_capacity_a_server_is_credited_with_at_most_its_capacity() {
+    // 2 connections × 20 ms per request carry at most 100 req/s. Offered
+    // 200 req/s, the queue drains after the window; those late answers
+    // must not count as throughput.
+    let addr = slow_server(Duration::from_millis(20));
+    let report = load::run(&LoadOptions {
+        target: addr,
+        path: "/health".into(),
+        rate: 200.0,
+        connections: 2,
+        duration: Duration::from_secs(1),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let capacity = 2.0 / 0.020;
+    assert!(
+        report.achieved_rps <= capacity * 1.05,
+        "achieved {} req/s where at most {capacity} can be carried: {}",
+        report.achieved_rps,
+        report.text()
+    );
+    assert!(report.achieved_rps > 0.0, "{}", report.text());
+    assert!(report.achieved_rps <= report.offered_rps);
+}
+
 #[test]
 fn a_server_that_refuses_connections_is_counted_not_hidden() {
     // A port with nobody listening: bind, read the port, close.

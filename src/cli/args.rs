@@ -296,6 +296,23 @@ pub struct ClaimsArgs {
     pub out: PathBuf,
 }
 
+/// The value given to `flag` on this process's command line (`--flag V`
+/// or `--flag=V`), if any.
+fn given_value(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    args.iter().enumerate().find_map(|(i, arg)| {
+        if arg == flag {
+            args.get(i + 1).cloned()
+        } else {
+            arg.strip_prefix(flag)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(String::from)
+        }
+    })
+}
+
 /// Turns a clap error into the lab's one-line form.
 pub fn one_line_error(error: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -326,6 +343,17 @@ pub fn one_line_error(error: &clap::Error) -> String {
                     line = format!("error: invalid value {value:?} for '{arg}'{why}");
                 }
             }
+            // `--only ','` or `--tasks 1,,2`: clap says "none was supplied",
+            // which is not what happened; say what did.
+            let flag = arg.split_whitespace().next().unwrap_or(arg);
+            if line.contains("none was supplied") {
+                if let Some(given) = given_value(flag).filter(|v| v.contains(',')) {
+                    line = format!(
+                        "error: {flag} {given:?} holds an empty item (a comma at an end, or two \
+                         together); give items separated by single commas"
+                    );
+                }
+            }
         }
         _ => {}
     }
@@ -346,7 +374,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "0")]
     pub port: u16,
     /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
-    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms, allow_negative_numbers = true)]
     pub delay_ms: f64,
     /// Bytes in each reply (0 to 64 MiB).
     #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,

@@ -822,6 +822,9 @@ impl CellRun {
         let bytes_per_s = reply_bytes
             .filter(|_| status == Status::Ok && wall_ms.median > 0.0)
             .map(|bytes| (bytes * spec.tasks) as f64 / (wall_ms.median / 1e3));
+        // The intervals every verdict decides on (one place computes them).
+        let wall_ms_ci = crate::stats::interval::median_interval(&walls);
+        let efficiency_ci = wall_ms_ci.and_then(|ci| ci.reciprocal_scaled(ideal_ms));
         CellRecord {
             workload: spec.workload.clone(),
             model: spec.model.clone(),
@@ -833,6 +836,9 @@ impl CellRun {
             wall_ms,
             ideal_ms,
             efficiency,
+            wall_ms_repeats: walls,
+            wall_ms_ci,
+            efficiency_ci,
             latency_ms: representative
                 .as_ref()
                 .map_or_else(LatencyMs::default, |r| r.latency_ms),
@@ -1008,7 +1014,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("error: panic: {}{place}", message.replace('\n', " "));
+        crate::stderr_line!("error: panic: {}{place}", message.replace('\n', " "));
     }));
     let outcome = serde_json::from_str::<CellSpec>(spec_json)
         .context("reading the cell spec")
@@ -1026,7 +1032,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             0
         }
         Err(error) => {
-            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            crate::stderr_line!("error: {}", format!("{error:#}").replace('\n', " "));
             1
         }
     }

@@ -139,6 +139,9 @@ mod tests {
             wall_ms: WallMs::default(),
             ideal_ms: 1000.0,
             efficiency: 1.0,
+            wall_ms_repeats: Vec::new(),
+            wall_ms_ci: None,
+            efficiency_ci: None,
             latency_ms: LatencyMs::default(),
             peak_rss_kib: rss_kib,
             // Every thread alive at the peak, and the main thread.

@@ -7,6 +7,7 @@
 
 use crate::os::measure;
 use crate::stats;
+use crate::stats::interval::Interval;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -306,6 +307,19 @@ pub struct CellRecord {
     /// `ideal_ms / wall_ms.median`: 1.0 means as fast as the ideal; above 1.0 the
     /// ideal was not a lower bound (e.g. the compute calibration ran slow).
     pub efficiency: f64,
+    /// Each kept repeat's wall time, ms, in the order they ran: what the
+    /// intervals are computed from (empty in records written before them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wall_ms_repeats: Vec<f64>,
+    /// Interval of the median wall time (`stats::interval::median_interval`:
+    /// 95 % order statistics from 6 repeats, the min–max range below);
+    /// null in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms_ci: Option<Interval>,
+    /// The same interval as an efficiency: `ideal_ms` over its ends. A line
+    /// such as 0.9 is judged only when this lies wholly on one side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency_ci: Option<Interval>,
     /// Task completion times since the cell started.
     pub latency_ms: LatencyMs,
     /// Peak resident set size of the child process (VmHWM), in KiB; the

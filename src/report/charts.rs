@@ -12,7 +12,7 @@
 use super::data::{self, Dataset, Series, Variant, GOOD_EFFICIENCY};
 use super::marks;
 use super::palette;
-use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Unfinished};
+use super::plot::{Axis, Edge, Line, Marker, Plot, Shape, Stroke, Tip, Unfinished};
 use crate::model;
 use crate::record::result::CellRecord;
 use crate::record::timers::TimerRecord;
@@ -42,6 +42,23 @@ impl Chart {
             title: plot.title.clone(),
             caption: caption + &overlap,
             svg: plot.to_svg()?,
+        })
+    }
+
+    /// Like [`Chart::new`], with exact values on hover over the given points.
+    pub(super) fn with_tips(
+        id: String,
+        plot: &Plot,
+        caption: String,
+        tips: &[Tip],
+    ) -> anyhow::Result<Chart> {
+        let mut plot = plot.clone();
+        let overlap = marks::mark_coinciding(&mut plot);
+        Ok(Chart {
+            id: crate::os::output::safe_name(&id),
+            title: plot.title.clone(),
+            caption: caption + &overlap,
+            svg: plot.to_svg_with_tips(tips)?,
         })
     }
 
@@ -143,6 +160,32 @@ fn all_tasks(series: &[Series]) -> Vec<f64> {
         .collect()
 }
 
+/// The hover text of one cell: its exact figures, the spread of its
+/// repeats and the command that measures it again.
+fn cell_tip(record: &CellRecord, x: f64, y: f64) -> Tip {
+    let interval = data::efficiency_interval(record);
+    let mut text = format!(
+        "{} at {} tasks: median {} ms over {} repeats (repeats {}–{} ms); efficiency {} ({}–{}, {})",
+        model::label(&record.model),
+        data::count(record.tasks),
+        data::ms(record.wall_ms.median),
+        record.repeats,
+        data::ms(record.wall_ms.min),
+        data::ms(record.wall_ms.max),
+        data::efficiency_text(record.efficiency),
+        data::efficiency_text(interval.low),
+        data::efficiency_text(interval.high),
+        interval.method.describe()
+    );
+    if record.disturbed {
+        text += "; disturbed by other programs";
+    }
+    if !record.command.is_empty() {
+        text += &format!("; rerun: {}", record.command);
+    }
+    Tip { x, y, text }
+}
+
 /// Chart 1: wall time vs tasks.
 fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
     let series = dataset.series(variant);
@@ -154,9 +197,14 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
             shape(s),
             s.ok().map(|r| (r.tasks as f64, r.wall_ms.median)).collect(),
         );
+        // The interval of the median (the min–max range below 6 repeats,
+        // and for records written before intervals).
         line.whiskers = s
             .ok()
-            .map(|r| (r.tasks as f64, r.wall_ms.min, r.wall_ms.max))
+            .map(|r| match r.wall_ms_ci {
+                Some(ci) => (r.tasks as f64, ci.low, ci.high),
+                None => (r.tasks as f64, r.wall_ms.min, r.wall_ms.max),
+            })
             .collect();
         lines.push(line);
     }
@@ -197,15 +245,20 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
     let disturbed =
         marks::mark_disturbed(&mut plot, &series, &[&|r: &CellRecord| r.wall_ms.median]);
     let caption = format!(
-        "Each line is one model; lower is faster, and the whiskers span the fastest and \
-         slowest repeat. The dashed line is the ideal: {ideal}. A line that climbs away \
+        "Each line is one model; lower is faster. The dashed line is the ideal: {ideal}. A line that climbs away \
          from it as tasks grow is doing one after another what could have overlapped.{}{disturbed}",
         machines_note(dataset)
     );
-    Chart::new(
+    let tips: Vec<Tip> = series
+        .iter()
+        .flat_map(|s| s.ok())
+        .map(|r| cell_tip(r, r.tasks as f64, r.wall_ms.median))
+        .collect();
+    Chart::with_tips(
         format!("wall-{}", variant_id(dataset, variant)),
         &plot,
         caption,
+        &tips,
     )
 }
 
@@ -238,7 +291,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
         label: Some("90% of ideal".into()),
         colour: RGBColor(110, 110, 110),
         width: 2,
-        stroke: Stroke::Dotted,
+        stroke: Stroke::Dashed,
         marker: None,
         points: threshold,
         whiskers: Vec::new(),
@@ -286,14 +339,36 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
     let caption = format!(
         "Efficiency is the ideal time divided by the measured time: 1.0 means as fast as \
          the ideal (the workload's lower bound on these cores), 0.5 took twice as long.{above_note} \
-         Points above the dotted line are within 90% of the ideal, as counted in the verdict \
-         at the top. {look_for}{}{disturbed}",
+         Points above the dashed grey line are within 90% of the ideal, as counted in the \
+         verdict at the top. A model's loss as tasks grow counts from its own efficiency at \
+         its fewest tasks (hover a point: a timer that rounds up costs at one task already, \
+         and is not concurrency's doing). {look_for}{}{disturbed}",
         machines_note(dataset)
     );
-    Chart::new(
+    let tips: Vec<Tip> = series
+        .iter()
+        .flat_map(|s| {
+            let first = s.ok().next().map(|r| (r.tasks, r.efficiency));
+            s.ok().map(move |r| {
+                let mut tip = cell_tip(r, r.tasks as f64, r.efficiency);
+                if let Some((tasks, efficiency)) = first.filter(|(tasks, _)| *tasks < r.tasks) {
+                    tip.text += &format!(
+                        "; its own efficiency at {} task{}: {} (×{:.2} of that here)",
+                        data::count(tasks),
+                        if tasks == 1 { "" } else { "s" },
+                        data::efficiency_text(efficiency),
+                        r.efficiency / efficiency.max(1e-9)
+                    );
+                }
+                tip
+            })
+        })
+        .collect();
+    Chart::with_tips(
         format!("efficiency-{}", variant_id(dataset, variant)),
         &plot,
         caption,
+        &tips,
     )
 }
 
@@ -391,7 +466,7 @@ fn threads_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         label: Some("one thread per task".into()),
         colour: RGBColor(110, 110, 110),
         width: 2,
-        stroke: Stroke::Dotted,
+        stroke: Stroke::Dashed,
         marker: None,
         points: (0..=steps)
             .map(|i| x.range.start * ratio.powi(i))
@@ -517,9 +592,15 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
             colour,
             width: 2,
             stroke: Stroke::Dotted,
+            // Hollow markers mean "disturbed" on every chart: p99 gets its
+            // own shape instead (one machine; several keep their shapes).
             marker: Some(Marker {
-                shape: shape(s),
-                filled: false,
+                shape: if dataset.machines.len() > 1 {
+                    shape(s)
+                } else {
+                    Shape::Triangle
+                },
+                filled: true,
             }),
             points: s.ok().map(|r| (r.tasks as f64, r.latency_ms.p99)).collect(),
             whiskers: Vec::new(),
@@ -540,7 +621,7 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         ));
     }
     let grey = RGBColor(0, 0, 0);
-    let note = |stroke, filled, label: &str| {
+    let note = |stroke, shape, label: &str| {
         (
             Line {
                 label: None,
@@ -548,8 +629,8 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
                 width: if stroke == Stroke::Solid { 3 } else { 2 },
                 stroke,
                 marker: Some(Marker {
-                    shape: Shape::Circle,
-                    filled,
+                    shape,
+                    filled: true,
                 }),
                 points: Vec::new(),
                 whiskers: Vec::new(),
@@ -566,8 +647,8 @@ fn latency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> 
         unfinished: unfinished(&series),
         unfinished_edge: Edge::Top,
         legend_notes: vec![
-            note(Stroke::Solid, true, "p50 (median task)"),
-            note(Stroke::Dotted, false, "p99"),
+            note(Stroke::Solid, Shape::Circle, "p50 (median task)"),
+            note(Stroke::Dotted, Shape::Triangle, "p99"),
         ],
         bands: Vec::new(),
     };

@@ -94,17 +94,28 @@ fn cores(value: f64) -> String {
     format!("{value:.2}")
 }
 
-/// One row per finished cell, in the charts' order.
+/// One row per finished cell that was not quiet (disturbed, or judged on
+/// the capacity left), in the charts' order: the quiet ones are one line
+/// of the summary.
 pub fn rows(dataset: &Dataset) -> Vec<ConditionsRow> {
     let mut rows = Vec::new();
     for variant in dataset.variants() {
         for series in dataset.series(&variant) {
-            for record in series.ok() {
+            for record in series.ok().filter(|r| standing(r) != "quiet") {
                 rows.push(row(record));
             }
         }
     }
     rows
+}
+
+/// "1 cell", "2 cells".
+pub fn counted(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{} {plural}", data::count(count as u64))
+    }
 }
 
 fn row(record: &CellRecord) -> ConditionsRow {
@@ -148,16 +159,29 @@ pub fn view(dataset: &Dataset, doctor: Option<&Examination>) -> ConditionsView {
     let retried: u32 = finished.iter().map(|r| r.conditions.retried).sum();
     let count = |name: &str| finished.iter().filter(|r| standing(r) == name).count();
     let summary = format!(
-        "{} finished cells: {} repeats run again because they were disturbed; {} cells \
-         marked disturbed (no verdict drawn from them); {} judged on the capacity a steady \
-         outside load left.",
-        finished.len(),
-        retried,
-        count("disturbed"),
-        count("on capacity left")
+        "{}: {} run again because they were disturbed; {} marked disturbed (no verdict \
+         drawn from them); {} judged on the capacity a steady outside load left; {} quiet.",
+        counted(finished.len(), "finished cell", "finished cells"),
+        counted(retried as usize, "repeat", "repeats"),
+        counted(count("disturbed"), "cell", "cells"),
+        counted(count("on capacity left"), "cell", "cells"),
+        counted(count("quiet"), "cell", "cells"),
     );
+    let mut doctor = doctor.map(doctor_view);
+    if let Some(view) = doctor.as_mut() {
+        // The doctor looked for a second before the run; what the run
+        // itself met is said beside its word, so "fit" never stands alone
+        // above repeats that had to be run again.
+        if retried > 0 {
+            view.fitness = format!(
+                "{} before the run; during it {} disturbed and run again",
+                view.fitness,
+                counted(retried as usize, "repeat was", "repeats were")
+            );
+        }
+    }
     ConditionsView {
-        doctor: doctor.map(doctor_view),
+        doctor,
         summary,
         rows: rows(dataset),
     }
@@ -187,7 +211,17 @@ mod tests {
             "{}",
             view.summary
         );
-        assert!(view.summary.contains("1 cells marked disturbed"));
+        assert!(
+            view.summary.contains("1 cell marked disturbed"),
+            "one is singular: {}",
+            view.summary
+        );
+        assert!(view.summary.contains("2 cells quiet"), "{}", view.summary);
+        assert_eq!(
+            view.rows.len(),
+            2,
+            "only the cells that were not quiet get a row"
+        );
         let by_model = |name: &str| view.rows.iter().find(|r| r.model == name).unwrap();
         let rayon = by_model("rayon");
         assert_eq!(rayon.standing, "disturbed");
@@ -195,8 +229,6 @@ mod tests {
         assert_eq!(rayon.waiting, "1.02");
         assert_eq!(by_model("smol").standing, "on capacity left");
         assert!(by_model("smol").note.contains("1.70 cores left"));
-        assert_eq!(by_model("threads").waiting, "1.50 (own)");
-        assert_eq!(by_model("tokio").waiting, "—");
         assert!(view.doctor.is_none());
     }
 }

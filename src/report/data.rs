@@ -5,9 +5,10 @@
 
 use crate::model;
 use crate::record::result::{CellRecord, Machine, Status};
+use crate::stats::interval::{side_of_line, Interval, IntervalMethod, Side};
 use crate::stats::{self, LinearFit};
 use crate::workload;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Efficiency at or above this counts as "within 90% of the ideal".
 pub const GOOD_EFFICIENCY: f64 = 0.9;
@@ -22,6 +23,22 @@ pub struct Dataset {
     pub machines: Vec<Machine>,
     /// Records replaced by a later measurement of the same cell.
     pub superseded: usize,
+}
+
+/// What makes two records one cell (merged, the latest kept): the
+/// variant, model, tasks, stack and machine. Floats by their bits, as
+/// [`Variant`]'s `==` compares them (-0.0 made 0.0; NaN, which no record
+/// holds, would differ).
+#[derive(PartialEq, Eq, Hash)]
+struct CellKey {
+    workload: String,
+    sleep_ms: u64,
+    cpu_us: u64,
+    file_kib: Option<u64>,
+    model: String,
+    tasks: u64,
+    stack_kib: Option<u64>,
+    machine: usize,
 }
 
 /// Two records come from the same machine when these agree (the record has
@@ -189,22 +206,42 @@ fn workload_rank(name: &str) -> usize {
 impl Dataset {
     /// Merges records, keeping the latest of each cell.
     pub fn new(records: Vec<CellRecord>) -> Dataset {
+        // Indexed by key, not searched pairwise: a workshop merges tens of
+        // thousands of records, and a pairwise search is quadratic in them.
         let mut machines: Vec<Machine> = Vec::new();
+        let mut machine_indices: HashMap<(&str, usize, &str), usize> = HashMap::new();
+        let mut cell_keys = Vec::with_capacity(records.len());
         for record in &records {
-            if !machines.iter().any(|m| same_machine(m, &record.machine)) {
-                machines.push(record.machine.clone());
-            }
-        }
-        let mut kept: Vec<CellRecord> = Vec::new();
-        let mut superseded = 0;
-        for record in records {
-            let same_cell = kept.iter().position(|k| {
-                Variant::of(k) == Variant::of(&record)
-                    && k.model == record.model
-                    && k.tasks == record.tasks
-                    && k.stack_kib == record.stack_kib
-                    && same_machine(&k.machine, &record.machine)
+            let machine = &record.machine;
+            let key = (
+                machine.cpu_model.as_str(),
+                machine.cores,
+                machine.kernel.as_str(),
+            );
+            let index = *machine_indices.entry(key).or_insert_with(|| {
+                machines.push(machine.clone());
+                machines.len() - 1
             });
+            cell_keys.push(CellKey {
+                workload: record.workload.clone(),
+                sleep_ms: (record.sleep_ms + 0.0).to_bits(),
+                cpu_us: (record.cpu_us + 0.0).to_bits(),
+                file_kib: record.file_kib,
+                model: record.model.clone(),
+                tasks: record.tasks,
+                stack_kib: record.stack_kib,
+                machine: index,
+            });
+        }
+        drop(machine_indices);
+        let mut kept: Vec<CellRecord> = Vec::new();
+        let mut kept_at: HashMap<CellKey, usize> = HashMap::with_capacity(records.len());
+        let mut superseded = 0;
+        for (record, key) in records.into_iter().zip(cell_keys) {
+            let same_cell = kept_at.get(&key).copied();
+            if same_cell.is_none() {
+                kept_at.insert(key, kept.len());
+            }
             match same_cell {
                 Some(index) => {
                     superseded += 1;
@@ -243,9 +280,18 @@ impl Dataset {
         }
     }
 
-    /// A short name for machine `index`: "A", "B", ...
+    /// A short name for machine `index`: "A" ... "Z", then "AA", "AB" ...
+    /// (as spreadsheet columns), so no two machines share one.
     pub fn machine_name(index: usize) -> String {
-        char::from(b'A' + (index % 26) as u8).to_string()
+        let mut name = Vec::new();
+        let mut rest = index + 1;
+        while rest > 0 {
+            rest -= 1;
+            name.push(b'A' + (rest % 26) as u8);
+            rest /= 26;
+        }
+        name.reverse();
+        String::from_utf8(name).expect("ASCII letters")
     }
 
     /// Every workload variant, workloads in the lab's order.
@@ -355,7 +401,53 @@ impl Dataset {
 pub struct Standing {
     pub label: String,
     pub efficiency: f64,
+    /// The efficiency's interval ([`efficiency_interval`]): what decides.
+    pub interval: Interval,
     pub noisy: bool,
+}
+
+impl Standing {
+    /// "smol at 0.91 (0.88–0.93)", or without the interval when the
+    /// repeats agreed exactly; "(noisy)" when they did not agree at all.
+    fn text(&self) -> String {
+        let interval = if self.interval.low == self.interval.high {
+            String::new()
+        } else {
+            format!(
+                " ({}–{})",
+                efficiency_text(self.interval.low),
+                efficiency_text(self.interval.high)
+            )
+        };
+        format!(
+            "{} at {}{interval}{}",
+            self.label,
+            efficiency_text(self.efficiency),
+            if self.noisy { " (noisy)" } else { "" }
+        )
+    }
+}
+
+/// The interval a record's efficiency is judged on: the recorded one, or
+/// for records written before intervals the min–max range of its repeats
+/// (labelled [`IntervalMethod::Range`], never narrower than the data).
+pub fn efficiency_interval(record: &CellRecord) -> Interval {
+    if let Some(interval) = record.efficiency_ci {
+        return interval;
+    }
+    let range = Interval {
+        low: record.wall_ms.min,
+        high: record.wall_ms.max,
+        method: IntervalMethod::Range,
+        coverage: 0.0,
+    };
+    range
+        .reciprocal_scaled(record.ideal_ms)
+        .unwrap_or(Interval {
+            low: record.efficiency,
+            high: record.efficiency,
+            ..range
+        })
 }
 
 /// The verdict for one variant on one machine, at its largest task count.
@@ -366,6 +458,9 @@ pub struct Verdict {
     pub tasks: u64,
     pub within: Vec<Standing>,
     pub short: Vec<Standing>,
+    /// Models whose efficiency interval straddles the 0.9 line: too close
+    /// to call at this precision.
+    pub too_close: Vec<Standing>,
     /// Models that failed or timed out at `tasks`, with the status.
     pub unfinished: Vec<(String, &'static str)>,
     /// Models measured at smaller counts only.
@@ -395,26 +490,16 @@ impl Verdict {
 
     /// The rest of the sentence: who came within 90% and who did not.
     pub fn findings(&self) -> String {
-        let list = |items: &[Standing]| {
-            join_words(
-                &items
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} at {}{}",
-                            s.label,
-                            efficiency_text(s.efficiency),
-                            if s.noisy { " (noisy)" } else { "" }
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        };
+        let list =
+            |items: &[Standing]| join_words(&items.iter().map(Standing::text).collect::<Vec<_>>());
         let mut parts = Vec::new();
-        if self.within.is_empty() && self.short.is_empty() && !self.not_judged.is_empty() {
+        let judged = self.within.len() + self.short.len() + self.too_close.len();
+        if judged == 0 && !self.not_judged.is_empty() {
             // Nothing was judged: say only that, never "no model came within".
-        } else if self.within.is_empty() {
+        } else if self.within.is_empty() && self.too_close.is_empty() {
             parts.push("no model came within 90% of the ideal".to_string());
+        } else if self.within.is_empty() {
+            parts.push("no model came clearly within 90% of the ideal".to_string());
         } else {
             parts.push(format!(
                 "{} came within 90% of the ideal",
@@ -423,6 +508,12 @@ impl Verdict {
         }
         if !self.short.is_empty() {
             parts.push(format!("{} fell short", list(&self.short)));
+        }
+        if !self.too_close.is_empty() {
+            parts.push(format!(
+                "too close to call at this precision: {}",
+                list(&self.too_close)
+            ));
         }
         if !self.unfinished.is_empty() {
             parts.push(format!(
@@ -527,6 +618,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                 tasks,
                 within: Vec::new(),
                 short: Vec::new(),
+                too_close: Vec::new(),
                 unfinished: Vec::new(),
                 not_measured: Vec::new(),
                 not_judged: Vec::new(),
@@ -549,12 +641,17 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                         let standing = Standing {
                             label: label(s),
                             efficiency: record.efficiency,
+                            interval: efficiency_interval(record),
                             noisy: record.noisy,
                         };
-                        if record.efficiency >= GOOD_EFFICIENCY {
-                            verdict.within.push(standing);
-                        } else {
-                            verdict.short.push(standing);
+                        // Judged on the interval: a side only when all of it is there.
+                        match side_of_line(&standing.interval, GOOD_EFFICIENCY) {
+                            Side::Below => verdict.short.push(standing),
+                            Side::TooClose if standing.interval.low < standing.interval.high => {
+                                verdict.too_close.push(standing)
+                            }
+                            // A point interval exactly on the line reached it.
+                            Side::Above | Side::TooClose => verdict.within.push(standing),
                         }
                     }
                     Some(record) => verdict.unfinished.push((label(s), record.status.as_str())),
@@ -564,6 +661,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
             let by_efficiency = |a: &Standing, b: &Standing| b.efficiency.total_cmp(&a.efficiency);
             verdict.within.sort_by(by_efficiency);
             verdict.short.sort_by(by_efficiency);
+            verdict.too_close.sort_by(by_efficiency);
             verdicts.push(verdict);
         }
     }
@@ -604,6 +702,9 @@ pub struct MemoryFit {
     pub fit: Option<LinearFit>,
     /// Peak virtual size (KiB) against tasks, when every cell recorded it.
     pub virtual_fit: Option<LinearFit>,
+    /// 95 % intervals of the two slopes (KiB per task); None under 3 points.
+    pub interval: Option<Interval>,
+    pub virtual_interval: Option<Interval>,
     /// Task counts the fit used.
     pub points: usize,
     pub largest_tasks: u64,
@@ -644,7 +745,14 @@ pub fn memory_per_unit(dataset: &Dataset) -> Vec<MemoryFit> {
             } else {
                 None
             };
+            let rss_points: Vec<(f64, f64)> = valid
+                .iter()
+                .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+                .collect();
             rows.push(MemoryFit {
+                interval: fit.and_then(|_| crate::stats::interval::slope_interval(&rss_points)),
+                virtual_interval: virtual_fit
+                    .and_then(|_| crate::stats::interval::slope_interval(&virtual_points)),
                 label: series.label.clone(),
                 model: series.key.model.clone(),
                 machine: series.key.machine,
@@ -761,6 +869,9 @@ pub(crate) mod tests {
             },
             ideal_ms: 20.0,
             efficiency,
+            wall_ms_repeats: Vec::new(),
+            wall_ms_ci: None,
+            efficiency_ci: None,
             latency_ms: LatencyMs::default(),
             peak_rss_kib: 4000 + tasks * 8,
             peak_vm_kib: 0,

@@ -28,6 +28,65 @@ struct VerdictView {
 }
 
 #[derive(Serialize)]
+struct DecisionView {
+    question: String,
+    /// The anchor of the evidence on this page.
+    evidence: String,
+    size: String,
+    best_async: String,
+    thread_pool: String,
+    thread_per_task: String,
+    statement: String,
+    bound: String,
+    /// The one word, or "not measured".
+    answer: &'static str,
+    /// `helps`, `same`, `hurts`, `too-close-to-call` or `not-measured`.
+    answer_class: String,
+    command: String,
+}
+
+fn decision_views(
+    dataset: &Dataset,
+    points: &[crate::record::server_point::ServerPoint],
+    charts: &[Chart],
+) -> Vec<DecisionView> {
+    super::decisions::rows(dataset, points)
+        .into_iter()
+        .map(|row| {
+            // A workload's chart id carries its parameters when it has several.
+            let evidence = charts
+                .iter()
+                .map(|c| c.id.as_str())
+                .find(|id| id.starts_with(row.evidence))
+                .map_or_else(
+                    || {
+                        if row.evidence.starts_with("wall-") {
+                            "charts".to_string()
+                        } else {
+                            row.evidence.to_string()
+                        }
+                    },
+                    str::to_string,
+                );
+            let answer = row.answer.map_or("not measured", |a| a.as_str());
+            DecisionView {
+                answer,
+                answer_class: answer.replace(' ', "-"),
+                question: row.question,
+                evidence,
+                size: row.size,
+                best_async: row.best_async,
+                thread_pool: row.thread_pool,
+                thread_per_task: row.thread_per_task,
+                statement: row.statement,
+                bound: row.bound,
+                command: row.command,
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
 struct ModelView {
     label: String,
     colour: String,
@@ -185,6 +244,17 @@ struct ServersView {
     disturbed: String,
 }
 
+/// Said once above the charts instead of under each: one meaning per line
+/// style and per marker.
+pub const CHART_LEGEND: &str = "How to read every chart: a solid line with filled markers is one \
+    model's median over its repeats; its whiskers span the interval of that median (95 % from \
+    order statistics where a cell has 6 or more repeats, otherwise the min–max range of the \
+    repeats); a dashed black line is the ideal or a physical limit, a dashed grey one a \
+    threshold; a dotted line is a p99; a hollow grey marker is a cell disturbed by other \
+    programs; a cross is a cell that did not finish. Where two models' lines lie on top of each \
+    other, the earlier is drawn wide beneath the later, so both colours show. Hover a marker for \
+    its exact values. Open “About this chart” under each for what to look at in it.";
+
 /// The command that measures the server sweep, for a page without it.
 pub const SERVERS_COMMAND: &str =
     "async-vs-blocking sweep --workloads server --out reports/servers";
@@ -312,7 +382,13 @@ struct Page {
     title: &'static str,
     subtitle: String,
     css: &'static str,
+    decisions: Vec<DecisionView>,
+    /// The band within which two figures are "the same" (×1.1).
+    same_within: String,
+    /// What the charts' line styles, markers and whiskers mean, said once.
+    chart_legend: &'static str,
     verdicts: Vec<VerdictView>,
+    /// Noisy cells among those the verdicts judge (each marked "noisy").
     noisy_count: usize,
     models: Vec<ModelView>,
     charts: Vec<ChartView>,
@@ -450,7 +526,10 @@ fn verdict_views(dataset: &Dataset) -> Vec<VerdictView> {
     data::verdict_sentences(dataset)
         .into_iter()
         .map(|(verdict, heading, findings)| {
-            let measured = verdict.within.len() + verdict.short.len() + verdict.unfinished.len();
+            let measured = verdict.within.len()
+                + verdict.short.len()
+                + verdict.too_close.len()
+                + verdict.unfinished.len();
             VerdictView {
                 heading,
                 findings,
@@ -466,6 +545,21 @@ fn verdict_views(dataset: &Dataset) -> Vec<VerdictView> {
         .collect()
 }
 
+/// A slope as bytes per task, or "not measurable" when it cannot be told
+/// from zero: its 95 % interval reaches zero, or (two points, no interval)
+/// it is not above zero. Memory per task is never shown negative.
+fn per_task_text(slope_kib: f64, interval: Option<&crate::stats::interval::Interval>) -> String {
+    let measurable = match interval {
+        Some(interval) => interval.low > 0.0,
+        None => slope_kib > 0.0,
+    };
+    if measurable {
+        data::bytes(slope_kib * 1024.0)
+    } else {
+        "not measurable (below the resolution of these points)".to_string()
+    }
+}
+
 fn memory_rows(dataset: &Dataset) -> Vec<MemoryRow> {
     data::memory_per_unit(dataset)
         .into_iter()
@@ -473,17 +567,18 @@ fn memory_rows(dataset: &Dataset) -> Vec<MemoryRow> {
             let (per_task, r_squared) = match row.fit {
                 // Two points always lie on a line: r² would say nothing.
                 Some(fit) if row.points < 3 => {
-                    (data::bytes(fit.slope * 1024.0), "— (2 points)".to_string())
+                    (per_task_text(fit.slope, None), "— (2 points)".to_string())
                 }
                 Some(fit) => (
-                    data::bytes(fit.slope * 1024.0),
+                    per_task_text(fit.slope, row.interval.as_ref()),
                     format!("{:.2}", fit.r_squared),
                 ),
                 None => ("too few valid cells".to_string(), "—".to_string()),
             };
-            let virtual_per_task = row
-                .virtual_fit
-                .map_or_else(|| "—".to_string(), |fit| data::bytes(fit.slope * 1024.0));
+            let virtual_per_task = row.virtual_fit.map_or_else(
+                || "—".to_string(),
+                |fit| per_task_text(fit.slope, row.virtual_interval.as_ref()),
+            );
             MemoryRow {
                 virtual_per_task,
                 colour: palette::css(&row.model),
@@ -774,8 +869,15 @@ pub fn render(
         title: "Async vs blocking: where async helps and where it doesn't",
         subtitle,
         css: CSS,
+        decisions: decision_views(dataset, &report.servers, charts),
+        same_within: data::number(super::decisions::SAME_WITHIN),
+        chart_legend: CHART_LEGEND,
         verdicts: verdict_views(dataset),
-        noisy_count: dataset.records.iter().filter(|r| r.noisy).count(),
+        noisy_count: data::verdicts(dataset)
+            .iter()
+            .flat_map(|v| v.within.iter().chain(&v.short).chain(&v.too_close))
+            .filter(|s| s.noisy)
+            .count(),
         models: model_views(dataset),
         charts: charts.iter().map(chart_view).collect(),
         memory_rows: memory_rows(dataset),

@@ -173,7 +173,9 @@ pub fn mark_coinciding(plot: &mut Plot) -> String {
                 )
         });
         if let Some(earlier) = earlier {
-            plot.lines[later].stroke = Stroke::Dashed;
+            // Dashes mean a reference line; a coinciding pair is shown by
+            // casing instead: the earlier line wide beneath the later.
+            plot.lines[earlier].width = plot.lines[earlier].width.max(9);
             match groups.iter_mut().find(|(first, _)| *first == earlier) {
                 Some((_, laters)) => laters.push(later),
                 None => groups.push((earlier, vec![later])),
@@ -194,12 +196,7 @@ pub fn mark_coinciding(plot: &mut Plot) -> String {
             data::join_words(&members)
         })
         .collect();
-    format!(
-        " Lines that lie on top of each other here (within a marker at every task count both \
-         measured): {}. The later in the legend is drawn dashed, so the earlier shows between \
-         its dashes.",
-        named.join("; ")
-    )
+    format!(" On top of each other here: {}.", named.join("; "))
 }
 
 #[cfg(test)]
@@ -248,8 +245,15 @@ mod tests {
         let note = mark_coinciding(&mut chart);
         assert_eq!(chart.lines[0].stroke, Stroke::Solid);
         assert_eq!(chart.lines[1].stroke, Stroke::Solid);
-        assert_eq!(chart.lines[2].stroke, Stroke::Dashed);
-        assert!(note.contains("on top of each other here (within a marker at every task count both measured): thread-pool and rayon."), "{note}");
+        assert_eq!(chart.lines[2].stroke, Stroke::Solid);
+        assert!(
+            chart.lines[0].width > chart.lines[2].width,
+            "the earlier of a coinciding pair is drawn wide beneath the later"
+        );
+        assert!(
+            note.contains("On top of each other here: thread-pool and rayon."),
+            "{note}"
+        );
     }
 
     #[test]

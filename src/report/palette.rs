@@ -26,8 +26,9 @@ const BY_REGISTRY: &[RGBColor] = &[
     RGBColor(204, 121, 167), // async-std
     RGBColor(0, 158, 115),   // smol
     RGBColor(140, 86, 75),   // rayon
-    RGBColor(102, 102, 204), // the ninth model
-    RGBColor(153, 153, 51),  // the tenth
+    RGBColor(90, 40, 110),   // the ninth model (monoio): a dark purple, apart from threads' blue
+    //                          under deuteranopia, where a lighter violet merged with it
+    RGBColor(153, 153, 51), // the tenth
 ];
 
 /// The colour of each name that is not a lab model, by name.
@@ -117,6 +118,116 @@ mod tests {
             }
         }
         assert_eq!(css("tokio"), "#d55e00");
+    }
+
+    /// Machado, Oliveira & Fernandes (2009) matrices at full severity, on
+    /// linear RGB: what a viewer with each deficiency sees.
+    const SIMULATIONS: [(&str, [[f64; 3]; 3]); 4] = [
+        (
+            "normal vision",
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ),
+        (
+            "protanopia",
+            [
+                [0.152286, 1.052583, -0.204868],
+                [0.114503, 0.786281, 0.099216],
+                [-0.003882, -0.048116, 1.051998],
+            ],
+        ),
+        (
+            "deuteranopia",
+            [
+                [0.367322, 0.860646, -0.227968],
+                [0.280085, 0.672501, 0.047413],
+                [-0.011820, 0.042940, 0.968881],
+            ],
+        ),
+        (
+            "tritanopia",
+            [
+                [1.255528, -0.076749, -0.178779],
+                [-0.078411, 0.930809, 0.147602],
+                [0.004733, 0.691367, 0.303900],
+            ],
+        ),
+    ];
+
+    /// The least CIELAB distance (ΔE, CIE76) two model colours drawn on one
+    /// chart must keep for every viewer: about 2.3 is "just noticeable";
+    /// 11 keeps lines apart on a washed-out projector.
+    const MIN_DELTA_E: f64 = 11.0;
+
+    fn linear(channel: u8) -> f64 {
+        let c = f64::from(channel) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    }
+
+    fn lab_as_seen(colour: RGBColor, matrix: &[[f64; 3]; 3]) -> [f64; 3] {
+        let RGBColor(r, g, b) = colour;
+        let rgb = [linear(r), linear(g), linear(b)];
+        let seen: Vec<f64> = matrix
+            .iter()
+            .map(|row| (0..3).map(|j| row[j] * rgb[j]).sum::<f64>().clamp(0.0, 1.0))
+            .collect();
+        let (r, g, b) = (seen[0], seen[1], seen[2]);
+        let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+        let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+        let f = |t: f64| {
+            if t > 0.008856 {
+                t.cbrt()
+            } else {
+                7.787 * t + 16.0 / 116.0
+            }
+        };
+        [
+            116.0 * f(y) - 16.0,
+            500.0 * (f(x) - f(y)),
+            200.0 * (f(y) - f(z)),
+        ]
+    }
+
+    #[test]
+    fn the_lab_models_colours_stay_apart_for_the_common_colour_vision_deficiencies() {
+        // Every lab model can share a chart with every other.
+        let names = crate::model::names();
+        for (viewer, matrix) in &SIMULATIONS {
+            for (i, a) in names.iter().enumerate() {
+                for b in &names[i + 1..] {
+                    let (la, lb) = (
+                        lab_as_seen(colour(a), matrix),
+                        lab_as_seen(colour(b), matrix),
+                    );
+                    let distance = (0..3).map(|k| (la[k] - lb[k]).powi(2)).sum::<f64>().sqrt();
+                    assert!(
+                        distance >= MIN_DELTA_E,
+                        "{a} and {b} are only ΔE {distance:.1} apart with {viewer}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_model_colour_reads_on_white() {
+        // WCAG contrast of at least 2:1 against the charts' white ground
+        // (lines are 3 px wide; text uses the page's ink, not these).
+        let luminance = |c: RGBColor| {
+            let RGBColor(r, g, b) = c;
+            0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+        };
+        for name in crate::model::names() {
+            let contrast = 1.05 / (luminance(colour(name)) + 0.05);
+            assert!(
+                contrast >= 2.0,
+                "{name} has contrast {contrast:.2} on white"
+            );
+        }
     }
 
     #[test]

@@ -311,10 +311,32 @@ pub fn tick(value: f64) -> String {
     }
 }
 
+/// An exact value shown on hover: an invisible circle over a data point
+/// with an SVG `<title>` (browsers show it as a tooltip; no script).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tip {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+/// Escapes text for an SVG element's content.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 impl Plot {
     /// Draws the chart as a standalone SVG document.
     pub fn to_svg(&self) -> DrawResult<String> {
+        self.to_svg_with_tips(&[])
+    }
+
+    /// Draws the chart with hover tips over the given data points.
+    pub fn to_svg_with_tips(&self, tips: &[Tip]) -> DrawResult<String> {
         let mut svg = String::new();
+        let at: Vec<(i32, i32)>;
         {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
             root.fill(&WHITE).map_err(err)?;
@@ -331,30 +353,47 @@ impl Plot {
             };
             let y_ticks = axis_ticks(&self.y, 9);
             let (x_range, y_range) = (self.x.range.clone(), self.y.range.clone());
-            match (self.x.log, self.y.log) {
+            at = match (self.x.log, self.y.log) {
                 (true, true) => self.draw_on(
                     &plot_area,
                     x_range.log_scale().into_ranged().ticked(x_ticks),
                     y_range.log_scale().into_ranged().ticked(y_ticks),
+                    tips,
                 )?,
                 (true, false) => self.draw_on(
                     &plot_area,
                     x_range.log_scale().into_ranged().ticked(x_ticks),
                     y_range.into_ranged().ticked(y_ticks),
+                    tips,
                 )?,
                 (false, true) => self.draw_on(
                     &plot_area,
                     x_range.into_ranged().ticked(x_ticks),
                     y_range.log_scale().into_ranged().ticked(y_ticks),
+                    tips,
                 )?,
                 (false, false) => self.draw_on(
                     &plot_area,
                     x_range.into_ranged().ticked(x_ticks),
                     y_range.into_ranged().ticked(y_ticks),
+                    tips,
                 )?,
-            }
+            };
             self.draw_legend(&legend_area)?;
             root.present().map_err(err)?;
+        }
+        if !tips.is_empty() {
+            let mut layer = String::from("<g class=\"tips\" fill=\"transparent\">\n");
+            for ((x, y), tip) in at.iter().zip(tips) {
+                layer += &format!(
+                    "<circle cx=\"{x}\" cy=\"{y}\" r=\"14\"><title>{}</title></circle>\n",
+                    xml_text(&tip.text)
+                );
+            }
+            layer += "</g>\n";
+            if let Some(end) = svg.rfind("</svg>") {
+                svg.insert_str(end, &layer);
+            }
         }
         Ok(svg)
     }
@@ -401,7 +440,8 @@ impl Plot {
         area: &DrawingArea<SVGBackend, Shift>,
         x_spec: X,
         y_spec: Y,
-    ) -> DrawResult<()>
+        tips: &[Tip],
+    ) -> DrawResult<Vec<(i32, i32)>>
     where
         X: AsRangedCoord<Value = f64>,
         Y: AsRangedCoord<Value = f64>,
@@ -515,7 +555,10 @@ impl Plot {
                 11,
             )?;
         }
-        Ok(())
+        Ok(tips
+            .iter()
+            .map(|tip| chart.backend_coord(&(tip.x, tip.y)))
+            .collect())
     }
 
     fn draw_legend(&self, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult<()> {

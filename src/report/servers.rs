@@ -29,6 +29,10 @@ pub const CLEARLY_MORE: f64 = 1.2;
 /// the runtime's own wait; `mode=offload` "restored" it at or above it.
 pub const KEPT_SHARE: f64 = 0.8;
 
+/// A model offered at most this many rates in a search ran fixed rates
+/// (the default report's quick run), not the doubling-then-bisecting search.
+const QUICK_FIXED_RATES_AT_MOST: usize = 3;
+
 /// A search: one model's handler at one connection count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -586,7 +590,7 @@ fn latency_chart(points: &[ServerPoint], group: &Group) -> anyhow::Result<Chart>
             )),
             colour: RGBColor(110, 110, 110),
             width: 2,
-            stroke: Stroke::Dotted,
+            stroke: Stroke::Dashed,
             marker: None,
             points: vec![(cap, y.range.start), (cap, y.range.end)],
             whiskers: Vec::new(),
@@ -615,7 +619,7 @@ fn latency_chart(points: &[ServerPoint], group: &Group) -> anyhow::Result<Chart>
     let cap_words = match cap {
         Some(cap) => format!(
             " With one request in flight per connection, {} connections cannot carry more than \
-             {} req/s of this handler (dotted), whatever the model.",
+             {} req/s of this handler (dashed grey), whatever the model.",
             count(group.connections),
             count(cap.round() as u64)
         ),
@@ -624,11 +628,40 @@ fn latency_chart(points: &[ServerPoint], group: &Group) -> anyhow::Result<Chart>
     let finding = comparison(points, group)
         .map(|sentence| format!(" {sentence}"))
         .unwrap_or_default();
+    // Say how the rates were chosen from the points themselves: the full
+    // sweep's search offers many rates per model, the quick run a few
+    // fixed ones.
+    let most_rates = models(points)
+        .iter()
+        .map(|m| of(points, m, group).len())
+        .max()
+        .unwrap_or(0);
+    let how = if most_rates > QUICK_FIXED_RATES_AT_MOST {
+        "the rate doubles until p99 (from each request's due time, so stalls count) passes the \
+         objective (dashed), then the search bisects"
+            .to_string()
+    } else {
+        let mut rates: Vec<f64> = points
+            .iter()
+            .filter(|p| group.holds(p))
+            .map(|p| p.offered_rps)
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+        format!(
+            "each model was offered {} req/s (fixed rates, no search); p99 counts from each \
+             request's due time, so stalls count, against the objective (dashed)",
+            data::join_words(
+                &rates
+                    .iter()
+                    .map(|r| count(r.round() as u64))
+                    .collect::<Vec<_>>()
+            )
+        )
+    };
     let caption = format!(
-        "Each model's server under open-loop load: the rate doubles until p99 (from each \
-         request's due time, so stalls count) passes the objective (dashed), then the search \
-         bisects. Flat at first — {floor} — then the hockey stick: queues build and p99 shoots \
-         up.{cap_words}{finding} Crosses: points that could not run as asked."
+        "Each model's server under open-loop load: {how}; {floor}.{cap_words}{finding} \
+         Crosses: points that could not run as asked."
     );
     Chart::new(format!("server-latency-{}", group.id()), &plot, caption)
 }

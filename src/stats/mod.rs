@@ -3,6 +3,8 @@
 //! spread or quantiles build them in [`crate::record::result`]), and
 //! another part may add files here (intervals, tests).
 
+pub mod interval;
+
 /// The median of `values` (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
