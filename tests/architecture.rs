@@ -30,6 +30,7 @@ const RANKS: &[(&str, u32)] = &[
     ("server", 6),
     ("claims", 7),
     ("report", 7),
+    ("workshop", 7),
     ("cli", 8),
 ];
 
