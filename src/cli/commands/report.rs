@@ -27,7 +27,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     // The claims run first, before the sweep installs its Ctrl-C handler:
     // an interrupted claims run just ends the command.
     let measured_claims = if args.claims {
-        crate::stderr_line!("putting the claims on trial (about 45 s on 2 cores) ...");
+        crate::os::output::stderr_line!("putting the claims on trial (about 45 s on 2 cores) ...");
         let claims = measure_claims(&[], 3)?;
         let path = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
         crate::record::claims::write_claims(&path, &claims)?;
@@ -60,7 +60,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),
