@@ -255,9 +255,9 @@ pub const CHART_LEGEND: &str = "How to read every chart: a solid line with fille
     other, the earlier is drawn wide beneath the later, so both colours show. Hover a marker for \
     its exact values. Open “About this chart” under each for what to look at in it.";
 
-/// The command that measures the server sweep, for a page without it.
-pub const SERVERS_COMMAND: &str =
-    "async-vs-blocking sweep --workloads server --out reports/servers";
+/// The command that measures the server sweep, for a page without it
+/// (defined with the decision table, whose rows name it too).
+pub use super::decisions::SERVERS_COMMAND;
 
 /// Other programs using at least this many cores during a point make the
 /// page say so beside the section (the sweep keeps every point).
