@@ -66,6 +66,9 @@ pub enum Command {
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
     /// connections, latency from each request's due time.
     Load(crate::server::load::LoadArgs),
+    /// The workshop's grader: build an exercise (exercises/), run it, and
+    /// judge the fix by measuring it: pass, not yet, or could not judge.
+    Check(CheckArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -262,11 +265,17 @@ pub struct ReportArgs {
     /// Directory for index.html, the charts (.svg) and the data.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
-    /// Also put every claim on trial (`claims`, about 45 s more on 2 cores)
-    /// for the "Claims on trial" section. Without it the report shows the
-    /// newest claims.json found beside an input or in --out.
-    #[arg(long)]
+    /// Put every claim on trial even when drawing from --input. A report
+    /// that measures (no --input) does so anyway; there this flag changes
+    /// nothing.
+    #[arg(long, conflicts_with = "no_claims")]
     pub claims: bool,
+    /// Leave the claims out of a measuring report: the page then shows the
+    /// newest claims.json found in --out, if any. (By default a report that
+    /// measures also puts every claim on trial, with the claims' quick
+    /// budget.)
+    #[arg(long)]
+    pub no_claims: bool,
     #[command(flatten)]
     pub busy: crate::lab::busy::BusyArgs,
 }
@@ -291,6 +300,23 @@ pub struct ClaimsArgs {
     /// Directory to save the results in, as claims.json (where `report` finds them).
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+}
+
+/// The value given to `flag` on this process's command line (`--flag V`
+/// or `--flag=V`), if any.
+fn given_value(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    args.iter().enumerate().find_map(|(i, arg)| {
+        if arg == flag {
+            args.get(i + 1).cloned()
+        } else {
+            arg.strip_prefix(flag)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(String::from)
+        }
+    })
 }
 
 /// Turns a clap error into the lab's one-line form.
@@ -323,6 +349,17 @@ pub fn one_line_error(error: &clap::Error) -> String {
                     line = format!("error: invalid value {value:?} for '{arg}'{why}");
                 }
             }
+            // `--only ','` or `--tasks 1,,2`: clap says "none was supplied",
+            // which is not what happened; say what did.
+            let flag = arg.split_whitespace().next().unwrap_or(arg);
+            if line.contains("none was supplied") {
+                if let Some(given) = given_value(flag).filter(|v| v.contains(',')) {
+                    line = format!(
+                        "error: {flag} {given:?} holds an empty item (a comma at an end, or two \
+                         together); give items separated by single commas"
+                    );
+                }
+            }
         }
         _ => {}
     }
@@ -343,7 +380,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "0")]
     pub port: u16,
     /// How long the server waits before it answers a request, in milliseconds (0 to 1 hour).
-    #[arg(long, default_value = "100", value_parser = parse_delay_ms)]
+    #[arg(long, default_value = "100", value_parser = parse_delay_ms, allow_negative_numbers = true)]
     pub delay_ms: f64,
     /// Bytes in each reply (0 to 64 MiB).
     #[arg(long, default_value_t = crate::workload::DEFAULT_REPLY_BYTES,
@@ -379,4 +416,30 @@ fn parse_delay_ms(text: &str) -> Result<f64, String> {
         return Err("must be between 0 and 3600000 ms (one hour)".into());
     }
     Ok(value)
+}
+
+/// `check`: one exercise, `--all`, or `--merge` a class's files (WORKSHOP.md).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise: its number (1 to 8) or name, e.g. `03` or `sequential_waits`.
+    pub exercise: Option<String>,
+    /// Check every exercise in order, print a progress table and write
+    /// workshop.json into --out.
+    #[arg(long)]
+    pub all: bool,
+    /// Check the reference solution (exercises/solutions/) instead of the
+    /// student's version.
+    #[arg(long)]
+    pub solution: bool,
+    /// Directory for workshop.json [default with --all: reports/workshop].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Idle connections for exercise 6 [default: 20,000, or what the
+    /// machine's open-file limit allows].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections: Option<u64>,
+    /// Merge workshop.json files from a class's machines: per exercise, how
+    /// many passed and the spread of what they measured.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub merge: Vec<PathBuf>,
 }

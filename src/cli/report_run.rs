@@ -40,7 +40,7 @@ pub fn measure(
     if summary.interrupted || interrupt::requested() {
         return stopped(summary.records);
     }
-    eprintln!("measuring timer precision ...");
+    crate::os::output::stderr_line!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
     match timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES) {
@@ -49,13 +49,15 @@ pub fn measure(
             &records,
         )?,
         Err(error) => {
-            eprintln!("warning: the timer experiment failed, its chart is left out: {error:#}")
+            crate::os::output::stderr_line!(
+                "warning: the timer experiment failed, its chart is left out: {error:#}"
+            )
         }
     }
     if interrupt::requested() {
         return stopped(summary.records);
     }
-    eprintln!("measuring spawn and switch costs ...");
+    crate::os::output::stderr_line!("measuring spawn and switch costs ...");
     match costs::measure_costs() {
         // Costs cut short by a signal are not saved.
         Ok(_) if interrupt::requested() => return stopped(summary.records),
@@ -64,7 +66,9 @@ pub fn measure(
             &unit_costs,
         )?,
         Err(error) => {
-            eprintln!("warning: the spawn/switch experiment failed, the table says so: {error:#}")
+            crate::os::output::stderr_line!(
+                "warning: the spawn/switch experiment failed, the table says so: {error:#}"
+            )
         }
     }
     if options.profile.report_servers {
@@ -91,7 +95,7 @@ pub fn measure(
 /// `load`, so it runs only from the lab's own binary; a failure is
 /// reported and leaves the section to say how to measure it.
 fn measure_servers(options: &SweepOptions) {
-    eprintln!(
+    crate::os::output::stderr_line!(
         "measuring servers under load ({} and {}: {} connections at {:?} req/s, then {} idle) ...",
         server_sweep::QUICK_MODELS[0],
         server_sweep::QUICK_MODELS[1],
@@ -103,6 +107,8 @@ fn measure_servers(options: &SweepOptions) {
         .map_err(anyhow::Error::from)
         .and_then(|exe| server_sweep::run_quick(&exe, options.workers, &options.out));
     if let Err(error) = measured {
-        eprintln!("warning: the server run failed, its section says how to measure it: {error:#}");
+        crate::os::output::stderr_line!(
+            "warning: the server run failed, its section says how to measure it: {error:#}"
+        );
     }
 }

@@ -118,6 +118,9 @@ pub fn examine(sample: Duration) -> Examination {
         })
         .collect();
     programs.sort_by(|a, b| b.cores.total_cmp(&a.cores));
+    // Processes that started or ended within the sample are in the
+    // machine's total but in no list: say how much went to them.
+    let attributed: f64 = programs.iter().map(|p| p.cores).sum();
     programs.truncate(TOP_PROGRAMS);
     let own_ticks = |list: &[(u32, String, u64)]| {
         list.iter()
@@ -160,13 +163,14 @@ pub fn examine(sample: Duration) -> Examination {
         severity,
         "other programs",
         format!(
-            "used {foreign:.2} of {cores} cores over {:.1} s{}",
+            "used {foreign:.2} of {cores} cores over {:.1} s{}{}",
             elapsed_ms / 1e3,
             if named.is_empty() {
                 String::new()
             } else {
                 format!("; busiest: {named}")
-            }
+            },
+            unattributed_text(foreign - attributed)
         ),
     );
     add(
@@ -336,21 +340,39 @@ pub fn examine(sample: Duration) -> Examination {
 pub fn before_measuring(dir: &Path) -> Examination {
     let examination = examine(SAMPLE);
     for finding in examination.warnings() {
-        eprintln!("doctor: {}: {}", finding.topic, finding.text);
+        crate::os::output::stderr_line!("doctor: {}: {}", finding.topic, finding.text);
     }
-    eprintln!("doctor: {}", examination.summary);
+    crate::os::output::stderr_line!("doctor: {}", examination.summary);
     if let Err(error) = std::fs::create_dir_all(dir)
         .map_err(anyhow::Error::from)
         .and_then(|_| examination.save(dir))
     {
-        eprintln!("doctor: could not save its findings: {error:#}");
+        crate::os::output::stderr_line!("doctor: could not save its findings: {error:#}");
     }
     examination
+}
+
+/// What went to processes no sample could name (they started and ended
+/// between the two readings of /proc), when it is more than rounding.
+fn unattributed_text(unattributed_cores: f64) -> String {
+    if unattributed_cores < 0.05 {
+        return String::new();
+    }
+    format!(
+        "; {unattributed_cores:.2} cores went to short-lived processes that started and ended \
+         within the sample, unattributed"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cores_no_process_accounts_for_are_said_to_be_unattributed() {
+        assert_eq!(unattributed_text(0.01), "");
+        assert!(unattributed_text(0.54).contains("0.54 cores went to short-lived processes"));
+    }
 
     #[test]
     fn cpu_lists_and_quotas_are_read() {

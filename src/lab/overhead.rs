@@ -151,29 +151,65 @@ pub fn find_bare(model: &str, lab_exe: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs the bare program once.
-fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<(f64, u64)> {
-    let output = Command::new(path)
+/// Runs the bare program once, for at most [`TIMEOUT`] (a bare program
+/// that hangs is killed and named). `None` when SIGINT or SIGTERM arrived
+/// while it ran: it is killed, and the comparison ends with what it has.
+fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<Option<(f64, u64)>> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(path)
         .arg(tasks.to_string())
         .arg(sleep_ms.to_string())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .with_context(|| format!("running {}", path.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        anyhow::bail!(
-            "{} failed ({}): {}",
-            path.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the bare program")? {
+            break status;
+        }
+        let interrupted = crate::os::interrupt::requested();
+        if interrupted || started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            if interrupted {
+                return Ok(None);
+            }
+            anyhow::bail!(
+                "{} did not finish within {} s; it was stopped",
+                path.display(),
+                TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // A Ctrl-C at the terminal reaches the bare program too: not its failure.
+    if crate::os::interrupt::requested() {
+        return Ok(None);
     }
-    parse_bare_output(&stdout).with_context(|| {
-        format!(
-            "{} printed {:?}, not `wall_ms=... peak_rss_kib=...`",
-            path.display(),
-            stdout.trim()
-        )
-    })
+    // Its output is one line: it fits in the pipe, read once it has ended.
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stdout.take() {
+        let _ = pipe.read_to_string(&mut stdout);
+    }
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    if !status.success() {
+        anyhow::bail!("{} failed ({}): {}", path.display(), status, stderr.trim());
+    }
+    parse_bare_output(&stdout)
+        .with_context(|| {
+            format!(
+                "{} printed {:?}, not `wall_ms=... peak_rss_kib=...`",
+                path.display(),
+                stdout.trim()
+            )
+        })
+        .map(Some)
 }
 
 /// Measures the bare program and the lab's cell `repeats` times each,
@@ -199,10 +235,15 @@ pub fn measure(model: &str, tasks: u64, sleep_ms: f64, repeats: u32) -> anyhow::
     let mut lab_walls = Vec::new();
     let mut lab_peak = 0;
     for _ in 0..repeats.max(1) {
-        let (wall_ms, peak) = run_bare(&bare, tasks, sleep_ms)?;
+        let Some((wall_ms, peak)) = run_bare(&bare, tasks, sleep_ms)? else {
+            break;
+        };
         bare_walls.push(wall_ms);
         bare_peak = bare_peak.max(peak);
         let record = cell::run_cell_with(&spec, 1, TIMEOUT, &executor, &provenance, policy);
+        if crate::os::interrupt::requested() {
+            break;
+        }
         if record.status != Status::Ok {
             anyhow::bail!(
                 "the lab's cell ended {}: {}",

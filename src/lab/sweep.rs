@@ -326,8 +326,7 @@ pub fn run_sweep(
     let earlier: Vec<RepeatLine> = if options.resume && repeats_path.exists() {
         read_saved_repeats(&repeats_path)?
     } else {
-        std::fs::write(&repeats_path, b"")
-            .with_context(|| format!("writing {}", repeats_path.display()))?;
+        crate::os::output::replace_file(&repeats_path, b"")?;
         Vec::new()
     };
     let done: Vec<CellKey> = exports.records().iter().map(CellKey::of_record).collect();
@@ -398,7 +397,7 @@ pub fn run_sweep(
                     line += &format!(" (server: {lateness})");
                 }
                 if progress.is_hidden() {
-                    eprintln!("{line}");
+                    crate::os::output::stderr_line!("{line}");
                 } else {
                     progress.println(line);
                 }

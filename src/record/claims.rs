@@ -250,7 +250,7 @@ pub const FILE_NAME: &str = "claims.json";
 /// Writes a claims run as one JSON document.
 pub fn write_claims(path: &Path, report: &ClaimsReport) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(report).context("encoding the claims")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    crate::os::output::replace_file(path, (text + "\n").as_bytes())
 }
 
 /// Reads a claims run written by [`write_claims`] or `claims --json`;

@@ -27,7 +27,7 @@ pub struct UnitCosts {
 /// Writes the costs as one JSON document.
 pub fn write_costs(path: &Path, costs: &UnitCosts) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(costs).context("encoding unit costs")?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    crate::os::output::replace_file(path, text.as_bytes())
 }
 
 /// Reads costs written by [`write_costs`].

@@ -62,10 +62,8 @@ impl Examination {
 
     /// Saves the findings as `dir/doctor.json`.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        use anyhow::Context;
-        let path = dir.join(FILE_NAME);
-        std::fs::write(&path, serde_json::to_vec_pretty(self)?)
-            .with_context(|| format!("writing {}", path.display()))
+        let path = crate::os::output::path_in(dir, FILE_NAME)?;
+        crate::os::output::replace_file(&path, &serde_json::to_vec_pretty(self)?)
     }
 
     /// Reads `dir/doctor.json` if there is one.

@@ -98,6 +98,6 @@ impl MemoryRule {
 pub fn write_json(dir: &Path, fits: &[MemoryPerUnit]) -> anyhow::Result<PathBuf> {
     let path = crate::os::output::path_in(dir, "memory.json")?;
     let text = serde_json::to_string_pretty(fits).context("encoding memory.json")?;
-    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    crate::os::output::replace_file(&path, (text + "\n").as_bytes())?;
     Ok(path)
 }

@@ -15,7 +15,6 @@
 use crate::record::result::{Machine, WallMs};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 /// The file the results are kept in, beside results.jsonl.
@@ -47,10 +46,7 @@ pub fn write_timers(path: &Path, records: &[TimerRecord]) -> anyhow::Result<()> 
         serde_json::to_writer(&mut text, record).context("encoding a timer record")?;
         text.push(b'\n');
     }
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(&text)
-        .with_context(|| format!("writing {}", path.display()))
+    crate::os::output::replace_file(path, &text)
 }
 
 /// Reads timer records; a malformed line is an error naming file and line.

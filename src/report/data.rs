@@ -8,7 +8,7 @@ use crate::record::result::{CellRecord, Machine, Status};
 use crate::stats::interval::{side_of_line, Interval, IntervalMethod, Side};
 use crate::stats::{self, LinearFit};
 use crate::workload;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Efficiency at or above this counts as "within 90% of the ideal".
 pub const GOOD_EFFICIENCY: f64 = 0.9;
@@ -23,6 +23,22 @@ pub struct Dataset {
     pub machines: Vec<Machine>,
     /// Records replaced by a later measurement of the same cell.
     pub superseded: usize,
+}
+
+/// What makes two records one cell (merged, the latest kept): the
+/// variant, model, tasks, stack and machine. Floats by their bits, as
+/// [`Variant`]'s `==` compares them (-0.0 made 0.0; NaN, which no record
+/// holds, would differ).
+#[derive(PartialEq, Eq, Hash)]
+struct CellKey {
+    workload: String,
+    sleep_ms: u64,
+    cpu_us: u64,
+    file_kib: Option<u64>,
+    model: String,
+    tasks: u64,
+    stack_kib: Option<u64>,
+    machine: usize,
 }
 
 /// Two records come from the same machine when these agree (the record has
@@ -190,22 +206,42 @@ fn workload_rank(name: &str) -> usize {
 impl Dataset {
     /// Merges records, keeping the latest of each cell.
     pub fn new(records: Vec<CellRecord>) -> Dataset {
+        // Indexed by key, not searched pairwise: a workshop merges tens of
+        // thousands of records, and a pairwise search is quadratic in them.
         let mut machines: Vec<Machine> = Vec::new();
+        let mut machine_indices: HashMap<(&str, usize, &str), usize> = HashMap::new();
+        let mut cell_keys = Vec::with_capacity(records.len());
         for record in &records {
-            if !machines.iter().any(|m| same_machine(m, &record.machine)) {
-                machines.push(record.machine.clone());
-            }
-        }
-        let mut kept: Vec<CellRecord> = Vec::new();
-        let mut superseded = 0;
-        for record in records {
-            let same_cell = kept.iter().position(|k| {
-                Variant::of(k) == Variant::of(&record)
-                    && k.model == record.model
-                    && k.tasks == record.tasks
-                    && k.stack_kib == record.stack_kib
-                    && same_machine(&k.machine, &record.machine)
+            let machine = &record.machine;
+            let key = (
+                machine.cpu_model.as_str(),
+                machine.cores,
+                machine.kernel.as_str(),
+            );
+            let index = *machine_indices.entry(key).or_insert_with(|| {
+                machines.push(machine.clone());
+                machines.len() - 1
             });
+            cell_keys.push(CellKey {
+                workload: record.workload.clone(),
+                sleep_ms: (record.sleep_ms + 0.0).to_bits(),
+                cpu_us: (record.cpu_us + 0.0).to_bits(),
+                file_kib: record.file_kib,
+                model: record.model.clone(),
+                tasks: record.tasks,
+                stack_kib: record.stack_kib,
+                machine: index,
+            });
+        }
+        drop(machine_indices);
+        let mut kept: Vec<CellRecord> = Vec::new();
+        let mut kept_at: HashMap<CellKey, usize> = HashMap::with_capacity(records.len());
+        let mut superseded = 0;
+        for (record, key) in records.into_iter().zip(cell_keys) {
+            let same_cell = kept_at.get(&key).copied();
+            if same_cell.is_none() {
+                kept_at.insert(key, kept.len());
+            }
             match same_cell {
                 Some(index) => {
                     superseded += 1;
@@ -244,9 +280,18 @@ impl Dataset {
         }
     }
 
-    /// A short name for machine `index`: "A", "B", ...
+    /// A short name for machine `index`: "A" ... "Z", then "AA", "AB" ...
+    /// (as spreadsheet columns), so no two machines share one.
     pub fn machine_name(index: usize) -> String {
-        char::from(b'A' + (index % 26) as u8).to_string()
+        let mut name = Vec::new();
+        let mut rest = index + 1;
+        while rest > 0 {
+            rest -= 1;
+            name.push(b'A' + (rest % 26) as u8);
+            rest /= 26;
+        }
+        name.reverse();
+        String::from_utf8(name).expect("ASCII letters")
     }
 
     /// Every workload variant, workloads in the lab's order.

@@ -26,10 +26,6 @@ use crate::stats::interval::{
 /// machine; a shared laptop's repeats move by several percent).
 pub const SAME_WITHIN: f64 = 1.1;
 
-/// The command that measures the server sweep, for a page without it.
-pub const SERVERS_COMMAND: &str =
-    "async-vs-blocking sweep --workloads server --out reports/servers";
-
 /// The one-word answer of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -366,7 +362,7 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
         statement: "not measured in this run".into(),
         bound: String::new(),
         answer: None,
-        command: SERVERS_COMMAND.into(),
+        command: super::servers::SERVERS_COMMAND.into(),
     };
     let groups: Vec<servers::Group> = servers::searches(points)
         .into_iter()
@@ -444,7 +440,7 @@ fn pitfall_row(points: &[ServerPoint]) -> DecisionRow {
         statement: "not measured in this run".into(),
         bound: String::new(),
         answer: None,
-        command: SERVERS_COMMAND.into(),
+        command: super::servers::SERVERS_COMMAND.into(),
     };
     let Some(found) = servers::mode_rows(points)
         .into_iter()

@@ -174,7 +174,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let mut chart_files = Vec::new();
     for chart in &charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -185,7 +185,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     };
     for chart in &claim_charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -193,7 +193,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     let server_charts = servers::charts(&report.servers)?;
     for chart in &server_charts {
         let path = path_in(out, &chart.file_name())?;
-        std::fs::write(&path, &chart.svg).with_context(|| format!("writing {}", path.display()))?;
+        crate::os::output::replace_file(&path, chart.svg.as_bytes())?;
         chart_files.push(path);
         #[cfg(feature = "png")]
         png::write_png(&chart.svg, &path_in(out, &format!("{}.png", chart.id))?)?;
@@ -212,7 +212,7 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
         &server_charts,
     )?;
     let index = path_in(out, "index.html")?;
-    std::fs::write(&index, page).with_context(|| format!("writing {}", index.display()))?;
+    crate::os::output::replace_file(&index, page.as_bytes())?;
     let mut verdicts: Vec<String> = data::verdict_sentences(&dataset)
         .into_iter()
         .map(|(_, heading, findings)| format!("{heading} {findings}"))

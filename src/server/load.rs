@@ -19,6 +19,7 @@
 //! the generator, not the server, is the bottleneck. Requests due during the
 //! warm-up are sent but not counted.
 
+use crate::net::http::request::connection_has;
 use crate::net::latency::event_loop::Timerfd;
 use anyhow::Context;
 use hdrhistogram::Histogram;
@@ -127,7 +128,12 @@ impl LoadReport {
 
     /// The report as lines for a terminal.
     pub fn text(&self) -> String {
+        let answered = self.completed > 0;
         let q = |q: &Quantiles| {
+            if !answered {
+                // No latency was measured: zeros would read as instant replies.
+                return "no responses".to_string();
+            }
             format!(
                 "p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
                 q.p50_ms, q.p90_ms, q.p99_ms, q.p999_ms, q.max_ms
@@ -142,33 +148,40 @@ impl LoadReport {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut lines = vec![
-            format!(
-                "{} {}: offered {:.1} req/s over {} connections for {:.1} s (after {:.1} s warm-up){}",
+        let mut lines =
+            vec![
+                format!(
+                "{} {}: offered {} req/s over {} connections for {:.1} s (after {:.1} s warm-up){}",
                 self.target,
                 self.path,
-                self.offered_rps,
+                rate_text(self.offered_rps),
                 self.connections,
                 self.duration_s,
                 self.warmup_s,
                 if self.interrupted { ", interrupted" } else { "" }
             ),
-            format!(
-                "achieved {:.1} req/s: {} of {} due requests completed; errors: {errors}",
-                self.achieved_rps, self.completed, self.scheduled
-            ),
-            format!("latency from the due time (CO corrected): {}", q(&self.latency)),
-            format!("latency from the send (uncorrected):      {}", q(&self.service)),
-            format!(
-                "generator behind its schedule: p99 {:.3} ms, max {:.3} ms; its CPU {:.2} s{}",
-                self.behind_schedule.p99_ms,
-                self.behind_schedule.max_ms,
-                self.generator_cpu_s,
-                self.generator_cpu_ms_per_10k
-                    .map(|ms| format!(" ({ms:.0} ms per 10,000 requests)"))
-                    .unwrap_or_default()
-            ),
-        ];
+                format!(
+                    "achieved {:.1} req/s: {} of {} due requests completed; errors: {errors}",
+                    self.achieved_rps, self.completed, self.scheduled
+                ),
+                format!(
+                    "latency from the due time (CO corrected): {}",
+                    q(&self.latency)
+                ),
+                format!(
+                    "latency from the send (uncorrected):      {}",
+                    q(&self.service)
+                ),
+                format!(
+                    "generator behind its schedule: p99 {:.3} ms, max {:.3} ms; its CPU {:.2} s{}",
+                    self.behind_schedule.p99_ms,
+                    self.behind_schedule.max_ms,
+                    self.generator_cpu_s,
+                    self.generator_cpu_ms_per_10k
+                        .map(|ms| format!(" ({ms:.0} ms per 10,000 requests)"))
+                        .unwrap_or_default()
+                ),
+            ];
         if self.shares_cores {
             lines.push(format!(
                 "the generator and the server share this machine's {} cores: the generator's CPU \
@@ -183,6 +196,15 @@ impl LoadReport {
             ));
         }
         lines.join("\n")
+    }
+}
+
+/// A rate with one decimal, or with the digits a slow rate needs (0.05, not 0.1).
+fn rate_text(rps: f64) -> String {
+    if rps >= 1.0 {
+        format!("{rps:.1}")
+    } else {
+        format!("{rps:.2}")
     }
 }
 
@@ -224,6 +246,9 @@ struct InFlight {
     head: Vec<u8>,
     /// `(content length, body bytes received)` once the head is complete.
     body: Option<(u64, u64)>,
+    /// The response said the server closes the connection after it
+    /// (`Connection: close`, or HTTP/1.0 without keep-alive).
+    server_closes: bool,
 }
 
 struct Connection {
@@ -272,7 +297,10 @@ fn record(histogram: &mut Histogram<u64>, duration: Duration) {
 /// Runs the load and returns what it measured. Ctrl-C (when
 /// [`crate::os::interrupt`] is installed) ends it early with what it has.
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
-    anyhow::ensure!(options.rate > 0.0, "the rate must be above 0");
+    anyhow::ensure!(
+        (MIN_RATE..=MAX_RATE).contains(&options.rate),
+        "the rate must be from {MIN_RATE} to {MAX_RATE} requests per second"
+    );
     anyhow::ensure!(options.connections > 0, "at least one connection is needed");
     let poll = Poll::new().context("creating the poller")?;
     let mut timer = Timerfd::new().context("creating the timerfd")?;
@@ -283,10 +311,7 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
             Interest::READABLE,
         )
         .context("registering the timerfd")?;
-    let host = match options.target.port() {
-        80 => options.target.ip().to_string(),
-        _ => options.target.to_string(),
-    };
+    let host = host_header(options.target);
     let start = Instant::now();
     let mut generator = Generator {
         options,
@@ -418,6 +443,16 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     })
 }
 
+/// The `Host` header for `target`: the port only when it is not 80, and an
+/// IPv6 address in brackets (`[::1]:8080`), as RFC 9110 §7.2 writes it.
+fn host_header(target: SocketAddr) -> String {
+    match (target.port(), target.ip()) {
+        (80, std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        (80, ip) => ip.to_string(),
+        _ => target.to_string(),
+    }
+}
+
 /// True when `addr` belongs to this machine (a bind to it succeeds).
 fn is_local_address(addr: SocketAddr) -> bool {
     std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0)).is_ok()
@@ -519,6 +554,7 @@ impl Generator<'_> {
                 written: 0,
                 head: Vec::new(),
                 body: None,
+                server_closes: false,
             });
             self.write_request(index);
         }
@@ -594,12 +630,14 @@ impl Generator<'_> {
                 let Some(stream) = &connection.stream else {
                     return;
                 };
+                // The pending error first: a refused connect is also "not
+                // connected", and read the other way round it would wait forever.
                 match (stream.take_error(), stream.peer_addr()) {
                     (Ok(None), Ok(_)) => {
                         connection.state = State::Idle;
                         self.free.push_back(index);
                     }
-                    (_, Err(error)) if error.kind() == io::ErrorKind::NotConnected => {}
+                    (Ok(None), Err(error)) if error.kind() == io::ErrorKind::NotConnected => {}
                     _ => self.fail(index, "connect"),
                 }
             }
@@ -660,6 +698,15 @@ impl Generator<'_> {
             if status != 200 {
                 return Err(format!("status {status}"));
             }
+            let connection = response
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+                .filter_map(|h| std::str::from_utf8(h.value).ok())
+                .collect::<Vec<_>>();
+            let says = |token| connection.iter().any(|v| connection_has(v, token));
+            flight.server_closes =
+                says("close") || (response.version == Some(0) && !says("keep-alive"));
             let length = response
                 .headers
                 .iter()
@@ -702,8 +749,16 @@ impl Generator<'_> {
         }
         let now = Instant::now();
         let (due, sent_at) = (flight.due, flight.sent_at);
-        self.connections[index].state = State::Idle;
-        self.free.push_back(index);
+        if flight.server_closes {
+            // Announced, so not an error: open a new connection for the next request.
+            if let Some(mut stream) = self.connections[index].stream.take() {
+                let _ = self.poll.registry().deregister(&mut stream);
+            }
+            self.connect(index, now);
+        } else {
+            self.connections[index].state = State::Idle;
+            self.free.push_back(index);
+        }
         self.completed_all += 1;
         if now >= self.measured_from && now <= self.measured_until {
             self.completed_in_window += 1;
@@ -724,7 +779,7 @@ pub struct LoadArgs {
     #[arg(long)]
     pub target: String,
     /// Requests per second, offered on schedule whatever the server does.
-    #[arg(long, value_parser = parse_rate)]
+    #[arg(long, value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: f64,
     /// Keep-alive connections (each carries one request at a time).
     #[arg(long, default_value = "10", value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -746,11 +801,19 @@ pub struct LoadArgs {
     pub json: bool,
 }
 
+/// The slowest rate the schedule takes: one request every 100 s. (Slower
+/// ones round to "0.0 req/s" and, far enough down, to an interval no
+/// `Duration` holds.)
+pub const MIN_RATE: f64 = 0.01;
+
+/// The fastest rate the schedule takes.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0 => Ok(rate),
+        Ok(rate) if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) => Ok(rate),
         _ => Err(format!(
-            "{text:?} must be a number of requests per second above 0 (at most 10,000,000)"
+            "{text:?} must be a number of requests per second from 0.01 to 10,000,000"
         )),
     }
 }

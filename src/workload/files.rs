@@ -35,6 +35,33 @@ const CALIBRATION_PASSES: usize = 3;
 /// `f_type` of a tmpfs in `statfs` (linux/magic.h).
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
+/// Bytes a file cell writes: one file per task plus the calibration files,
+/// each `file_kib` KiB.
+pub fn files_bytes(tasks: u64, file_kib: u64) -> u64 {
+    (tasks.saturating_add(CALIBRATION_FILES as u64))
+        .saturating_mul(file_kib)
+        .saturating_mul(1024)
+}
+
+/// The one rule for how much a file cell may write, checked by `run` and
+/// `sweep` before anything runs and by the cell itself: the task files and
+/// the calibration files together fit in [`MAX_FILES_BYTES`].
+pub fn check_fit(tasks: u64, file_kib: u64) -> Result<(), String> {
+    let total = files_bytes(tasks, file_kib);
+    if total <= MAX_FILES_BYTES {
+        return Ok(());
+    }
+    Err(format!(
+        "the file workloads write one file per task plus {CALIBRATION_FILES} calibration files: \
+         ({tasks} + {CALIBRATION_FILES}) × {file_kib} KiB = {} MiB is more than the {} MiB a \
+         cell may write; lower --tasks or --file-kib (at most {} KiB with {tasks} task{})",
+        total.div_ceil(1 << 20),
+        MAX_FILES_BYTES >> 20,
+        MAX_FILES_BYTES / 1024 / tasks.saturating_add(CALIBRATION_FILES as u64),
+        if tasks == 1 { "" } else { "s" }
+    ))
+}
+
 /// The task files of one repeat; the directory is removed when dropped.
 pub struct TaskFiles {
     dir: tempfile::TempDir,
@@ -47,16 +74,8 @@ impl TaskFiles {
     /// calibration files, in a new temporary directory on a disk-backed file
     /// system. Not timed.
     pub fn write(tasks: u64, bytes: u64) -> anyhow::Result<TaskFiles> {
-        let total = (tasks + CALIBRATION_FILES as u64).saturating_mul(bytes);
-        if total > MAX_FILES_BYTES {
-            anyhow::bail!(
-                "the file workload writes one file per task: {tasks} × {} KiB = {} MiB is more \
-                 than the {} MiB a cell may write; lower --tasks or --file-kib",
-                bytes / 1024,
-                total >> 20,
-                MAX_FILES_BYTES >> 20
-            );
-        }
+        check_fit(tasks, bytes / 1024).map_err(anyhow::Error::msg)?;
+        let total = files_bytes(tasks, bytes / 1024);
         let parent = disk_backed_temp_dir();
         let available = available_bytes(&parent);
         if let Some(available) = available.filter(|a| *a < total.saturating_mul(2)) {
@@ -224,7 +243,8 @@ fn calibration_file(dir: &Path, index: usize) -> PathBuf {
 
 /// Writes file `id`: byte k is [`crate::workload::pattern::reply_byte`]`(id, k)`.
 fn write_file(path: &Path, id: u64, bytes: u64, pattern: &[u8]) -> std::io::Result<()> {
-    let mut file = std::io::BufWriter::with_capacity(CHUNK_BYTES, std::fs::File::create(path)?);
+    let mut file =
+        std::io::BufWriter::with_capacity(CHUNK_BYTES, crate::os::output::create_file(path)?);
     let mut offset = 0;
     while offset < bytes {
         let chunk = (bytes - offset).min(CHUNK_BYTES as u64) as usize;

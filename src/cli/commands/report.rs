@@ -19,19 +19,28 @@ use std::path::Path;
 
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     check_writable(&args.out)?;
+    let _lock = crate::os::output::lock_output_dir(&args.out)?;
+    let inputs_in_out = inputs_among_outputs(&args.input, &args.out)?;
     if args.input.is_empty() || args.claims {
         crate::lab::doctor::before_measuring(&args.out);
     }
     // The claims run first, before the sweep installs its Ctrl-C handler:
-    // an interrupted claims run just ends the command.
-    let measured_claims = if args.claims {
-        eprintln!("putting the claims on trial (about 45 s on 2 cores) ...");
-        let claims = measure_claims(&[], 3)?;
+    // an interrupted claims run just ends the command. A measuring report
+    // teaches with them unless told not to; a report drawn from saved
+    // files measures them only when asked.
+    let measure_them = (args.input.is_empty() && !args.no_claims) || args.claims;
+    let measured_claims = if measure_them {
+        crate::os::output::stderr_line!(
+            "putting the claims on trial with their quick budget (shorter server points, \
+             100,000 rather than 1,000,000 async waits; `claims` measures the full sizes; \
+             --no-claims leaves them out) ..."
+        );
+        let claims = measure_claims(&[], 3, crate::claims::Budget::Quick)?;
         let path = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
         crate::record::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
-            source: "Measured by this report (--claims)".into(),
+            source: "Measured by this report (quick budget)".into(),
             measured_here: true,
             catalogue: crate::claims::catalogue(),
         })
@@ -58,7 +67,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
-            eprintln!(
+            crate::os::output::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),
@@ -86,7 +95,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             ))
         })?,
     };
-    if !measured {
+    if !measured && !inputs_in_out {
         // Measuring wrote each data file once; drawn from saved files, the
         // report keeps a copy of what it was drawn from beside the page.
         save_data(&args.out, &data)?;
@@ -98,6 +107,48 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     say!("{} charts in {}", written.charts.len(), args.out.display());
     say!("{}", written.index.display());
     Ok(0)
+}
+
+/// The data files [`report::save_data`] writes into `--out`.
+const SAVED_FILES: &[&str] = &[
+    "results.jsonl",
+    "results.csv",
+    timers::FILE_NAME,
+    costs::FILE_NAME,
+    claim_records::FILE_NAME,
+    server_point::FILE_NAME,
+    crate::record::doctor::FILE_NAME,
+];
+
+/// Whether an input is one of the files the report would save into `out`.
+/// One input that is already there (`report --input D/results.jsonl --out
+/// D`, a redraw) is not copied onto itself: true. Several inputs merged
+/// into one of them would replace an input with the merged set: refused,
+/// before anything is written.
+fn inputs_among_outputs(
+    inputs: &[std::path::PathBuf],
+    out: &std::path::Path,
+) -> anyhow::Result<bool> {
+    for name in SAVED_FILES {
+        let saved = crate::os::output::path_in(out, name)?;
+        let Some(input) = inputs
+            .iter()
+            .find(|input| crate::os::output::same_file(input, &saved))
+        else {
+            continue;
+        };
+        if inputs.len() == 1 {
+            return Ok(true);
+        }
+        return Err(UsageError(format!(
+            "error: --out {} holds the input {}, which the merged data would replace; \
+             choose another --out",
+            out.display(),
+            input.display()
+        ))
+        .into());
+    }
+    Ok(false)
 }
 
 /// Copies the data a report was drawn from into `out` — results.jsonl /
@@ -114,7 +165,7 @@ fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
         serde_json::to_writer(&mut lines, record).context("encoding a record")?;
         lines.push(b'\n');
     }
-    std::fs::write(&jsonl, lines).with_context(|| format!("writing {}", jsonl.display()))?;
+    crate::os::output::replace_file(&jsonl, &lines)?;
     export::write_csv(&path_in(out, "results.csv")?, &report.records)?;
     if !report.timers.is_empty() {
         timers::write_timers(&path_in(out, timers::FILE_NAME)?, &report.timers)?;
@@ -132,8 +183,7 @@ fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
             lines.push(b'\n');
         }
         let servers = path_in(out, server_point::FILE_NAME)?;
-        std::fs::write(&servers, lines)
-            .with_context(|| format!("writing {}", servers.display()))?;
+        crate::os::output::replace_file(&servers, &lines)?;
     }
     if let Some(doctor) = &report.doctor {
         doctor.save(out)?;

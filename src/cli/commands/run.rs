@@ -38,7 +38,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
         args.busy.policy(),
     );
     if interrupt::requested() {
-        eprintln!(
+        crate::os::output::stderr_line!(
             "interrupted by {}: the cell was stopped and not recorded",
             interrupt::signal_name().unwrap_or("a signal")
         );
@@ -92,13 +92,6 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
 /// Refuses, before anything runs, a file cell whose files would not fit in
 /// what one cell may write.
 fn check_file_bytes(tasks: u64, file_kib: u64) -> Result<(), UsageError> {
-    let bytes = tasks.saturating_mul(file_kib).saturating_mul(1024);
-    if bytes > crate::workload::MAX_FILES_BYTES {
-        return Err(UsageError(format!(
-            "error: the file workloads write one file per task: {tasks} tasks × {file_kib} KiB \
-             is more than the {} MiB a cell may write; lower --tasks or --file-kib",
-            crate::workload::MAX_FILES_BYTES >> 20
-        )));
-    }
-    Ok(())
+    crate::workload::files::check_fit(tasks, file_kib)
+        .map_err(|reason| UsageError(format!("error: {reason}")))
 }

@@ -57,7 +57,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             .name("serve-signals".into())
             .spawn(move || {
                 latency::wait_for_stop_signal(&signals);
-                eprintln!("{}", stats.summary(delay));
+                crate::os::output::stderr_line!("{}", stats.summary(delay));
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -68,12 +68,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    eprintln!(
+    crate::os::output::stderr_line!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
          with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
          descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
          accurate the delays were.",
-        args.delay_ms, config.reply_bytes, args.idle_timeout_s
+        args.delay_ms,
+        config.reply_bytes,
+        args.idle_timeout_s
     );
     latency::run(listeners, config, stats).context("serving")?;
     Ok(0)
@@ -82,7 +84,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<i32> {
 /// The address to listen on: loopback, unless `--allow-remote` (then with a warning).
 fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
     let addr = SocketAddr::new(args.bind, args.port);
-    if !args.bind.is_loopback() && !args.allow_remote {
+    if !is_loopback(args.bind) && !args.allow_remote {
         return Err(UsageError(format!(
             "error: --bind {} is not a loopback address; the server only listens on \
              loopback (127.0.0.1, ::1) unless you add --allow-remote",
@@ -90,8 +92,8 @@ fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
         ))
         .into());
     }
-    if !args.bind.is_loopback() {
-        eprintln!(
+    if !is_loopback(args.bind) {
+        crate::os::output::stderr_line!(
             "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
              connect and hold connections open"
         );
@@ -127,7 +129,8 @@ fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Result<i3
             .name("serve-signals".into())
             .spawn(move || {
                 latency::wait_for_stop_signal(&signals);
-                eprintln!("{}", server.stats.summary());
+                // Never panics (stderr may be gone): the exit must follow.
+                crate::os::output::stderr_line!("{}", server.stats.summary());
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -137,9 +140,9 @@ fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Result<i3
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    eprintln!(
+    crate::os::output::stderr_line!(
         "{}{} HTTP/1.1 server on http://{local}: GET /work?wait_ms=D&cpu_us=C&bytes=R[&mode=block|offload], \
-         GET /health; {} workers, idle timeout {} s, up to {descriptors} open descriptors. \
+         GET /health; {}, idle timeout {} s, up to {descriptors} open descriptors. \
          Ctrl-C stops it and prints its counters.",
         model.name(),
         // What the runtime chose on this machine (monoio: its I/O driver).
@@ -147,11 +150,34 @@ fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Result<i3
             .runtime_note()
             .map(|note| format!(" ({note})"))
             .unwrap_or_default(),
-        config.workers,
+        workers_line(model, config.workers),
         args.idle_timeout_s
     );
     model.serve(listener, server, &config)?;
     Ok(0)
+}
+
+/// Loopback, an IPv4-mapped loopback address (`::ffff:127.0.0.1`) included.
+fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+    }
+}
+
+/// How many threads serve, as the model runs them: one for `sequential`
+/// and `tokio-current` whatever `--workers` says, one per connection for
+/// `threads` (its `workers_used` is its task count).
+fn workers_line(model: &dyn Model, workers: usize) -> String {
+    if model.workers_used(workers, 1) != model.workers_used(workers, 1000) {
+        return "a thread per connection".into();
+    }
+    match model.workers_used(workers, 1) {
+        1 => "1 worker".into(),
+        n => format!("{n} workers"),
+    }
 }
 
 /// A client that disconnects mid-reply must not kill the server: writes to
@@ -161,5 +187,18 @@ fn ignore_broken_pipes() {
     // SAFETY: setting one signal's disposition at start-up.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv4_mapped_loopback_address_is_loopback() {
+        assert!(is_loopback("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(is_loopback("::1".parse().unwrap()));
+        assert!(!is_loopback("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("0.0.0.0".parse().unwrap()));
     }
 }

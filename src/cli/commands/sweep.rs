@@ -18,6 +18,7 @@ use crate::workload;
 use anyhow::Context;
 
 pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
+    refuse_cell_flags_without_cells(&args)?;
     let mut profile = sweep::profile(&args.profile).expect("clap checked the profile name");
     if !args.tasks.is_empty() {
         profile.tasks = distinct(args.tasks);
@@ -71,11 +72,23 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         resume: args.resume,
         policy: args.busy.policy(),
     };
+    let file_cells = options
+        .workloads
+        .iter()
+        .filter_map(|name| workload::by_name(name))
+        .any(|w| w.uses_files());
+    if let (true, Some(&most)) = (file_cells, options.profile.tasks.iter().max()) {
+        crate::workload::files::check_fit(most, options.profile.file_kib)
+            .map_err(|reason| UsageError(format!("error: {reason}")))?;
+    }
     check_python_servers(
         &options.models,
         server_sweep && options.workloads.is_empty(),
     )?;
     check_writable(&options.out)?;
+    // One run per output directory: a second would pass the checks below
+    // too, and the two would interleave their records.
+    let _lock = crate::os::output::lock_output_dir(&options.out)?;
     if server_sweep {
         let servers = path_in(&options.out, crate::record::server_point::FILE_NAME)?;
         if args.overwrite {
@@ -117,7 +130,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
     if summary.interrupted {
-        eprintln!(
+        crate::os::output::stderr_line!(
             "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
              rerun with --resume to continue",
             interrupt::signal_name().unwrap_or("a signal"),
@@ -176,18 +189,21 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         .iter()
         .filter(|m| server_sweep::WAIT_BLOCK.applies_to(m))
         .count();
-    eprintln!(
-        "server sweep: {} models x {} handlers at {:?} connections (rates doubled from {} req/s \
-         to the knee), {} async models x mode=block and mode=offload at {:?} connections, \
+    crate::os::output::stderr_line!(
+        "server sweep: {} x {} at {:?} connections (rates doubled from {} req/s \
+         to the knee), {} x mode=block and mode=offload at {:?} connections, \
          and {} mostly idle connections",
-        options.models.len(),
-        server_sweep::HANDLERS
-            .iter()
-            .filter(|h| !h.async_only)
-            .count(),
+        count(options.models.len(), "model"),
+        count(
+            server_sweep::HANDLERS
+                .iter()
+                .filter(|h| !h.async_only)
+                .count(),
+            "handler"
+        ),
         server_sweep::LOADED_CONNECTIONS,
         server_sweep::START_RPS,
-        async_models,
+        count(async_models, "async model"),
         server_sweep::MODE_CONNECTIONS,
         server_sweep::IDLE_CONNECTIONS
     );
@@ -200,10 +216,16 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         resume: options.resume,
     })?;
     if interrupt::requested() {
-        eprintln!(
-            "interrupted: the finished server points are in {}; rerun with --resume to continue",
-            path.display()
-        );
+        if path.is_file() {
+            crate::os::output::stderr_line!(
+                "interrupted: the finished server points are in {}; rerun with --resume to continue",
+                path.display()
+            );
+        } else {
+            crate::os::output::stderr_line!(
+                "interrupted before the first server point: nothing was saved"
+            );
+        }
         return Ok(interrupt::EXIT_CODE);
     }
     let points = crate::record::server_point::read_points(&path)?;
@@ -228,7 +250,8 @@ fn check_python_servers(models: &[String], server_sweep_alone: bool) -> anyhow::
     }
     if !server_sweep_alone {
         return Err(UsageError(format!(
-            "error: {} {} Python server{}, not a model: use {} with --workloads server alone              (models: {})",
+            "error: {} {} Python server{}, not a model: use {} with --workloads server alone \
+             (models: {})",
             python.join(", "),
             if python.len() == 1 { "is a" } else { "are" },
             if python.len() == 1 { "" } else { "s" },
@@ -255,4 +278,42 @@ fn distinct<T: PartialEq>(values: Vec<T>) -> Vec<T> {
 /// True when `path` exists and holds more than white space.
 fn holds_data(path: &std::path::Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.iter().any(|b| !b.is_ascii_whitespace()))
+}
+
+/// `--workloads server` alone runs no cell: the flags that shape cells would
+/// be silently ignored, so they are refused (exit 2) instead.
+fn refuse_cell_flags_without_cells(args: &SweepArgs) -> anyhow::Result<()> {
+    let server_alone =
+        !args.workloads.is_empty() && args.workloads.iter().all(|w| w == server_sweep::WORKLOAD);
+    if !server_alone {
+        return Ok(());
+    }
+    let given: Vec<&str> = [
+        ("--tasks", !args.tasks.is_empty()),
+        ("--repeat", args.repeat.is_some()),
+        ("--timeout-s", args.timeout_s.is_some()),
+        ("--sleep-ms", args.sleep_ms.is_some()),
+        ("--cpu-us", args.cpu_us.is_some()),
+        ("--stack-kib", args.stack_kib.is_some()),
+        ("--file-kib", args.file_kib.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "error: {} shape{} cells, and --workloads server runs none; drop {}, or add cell \
+         workloads to --workloads",
+        given.join(", "),
+        if given.len() == 1 { "s" } else { "" },
+        if given.len() == 1 { "it" } else { "them" }
+    ))
+    .into())
+}
+
+/// "1 model", "2 models".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

@@ -142,7 +142,12 @@ async fn serve_requests<R: OwnedBufferRuntime>(
         match buffer.next_request() {
             Err(rejection) => {
                 let response = Response::text(rejection.status, &rejection.reason, false);
-                let _ = write_response::<R>(stream, &response).await;
+                if write_response::<R>(stream, &response, server.idle_timeout)
+                    .await
+                    .is_ok()
+                {
+                    drain_before_close::<R>(stream, &mut buffer).await;
+                }
                 return Ending::Rejected;
             }
             Ok(Some(request)) => {
@@ -167,9 +172,13 @@ async fn serve_requests<R: OwnedBufferRuntime>(
                     }
                 }
                 let response = server.answer(&request.route, request.keep_alive);
-                if write_response::<R>(stream, &response).await.is_err() {
+                if write_response::<R>(stream, &response, server.idle_timeout)
+                    .await
+                    .is_err()
+                {
                     return Ending::BrokeOff;
                 }
+                server.stats.served_one();
                 if !request.keep_alive {
                     return Ending::Closed;
                 }
@@ -193,7 +202,8 @@ async fn serve_requests<R: OwnedBufferRuntime>(
                         if buffer.has_partial() {
                             let response =
                                 Response::text(408, "the request did not arrive in time", false);
-                            let _ = write_response::<R>(stream, &response).await;
+                            let _ =
+                                write_response::<R>(stream, &response, server.idle_timeout).await;
                         }
                         return Ending::TimedOut;
                     }
@@ -213,15 +223,69 @@ async fn serve_requests<R: OwnedBufferRuntime>(
     }
 }
 
+/// Writes the whole response. A client that takes no byte of a piece for
+/// `idle_timeout` is idle too: the write gives up (`TimedOut`) and the
+/// connection is closed, as a blocking thread's write timeout closes it, so
+/// a client that stops reading cannot hold a task and its buffers forever.
 async fn write_response<R: OwnedBufferRuntime>(
     stream: &mut R::Stream,
     response: &Response,
+    idle_timeout: Duration,
 ) -> io::Result<()> {
-    R::write_all(stream, Cow::Owned(response.first_piece())).await?;
+    write_within::<R>(stream, Cow::Owned(response.first_piece()), idle_timeout).await?;
     let mut sent = response.body_in_first_piece();
     while let Some(piece) = response.body_piece(sent) {
-        R::write_all(stream, Cow::Borrowed(piece)).await?;
+        write_within::<R>(stream, Cow::Borrowed(piece), idle_timeout).await?;
         sent += piece.len() as u64;
     }
     Ok(())
+}
+
+/// One piece written, or `TimedOut` when the client took none of it in time.
+async fn write_within<R: OwnedBufferRuntime>(
+    stream: &mut R::Stream,
+    bytes: Cow<'static, [u8]>,
+    idle_timeout: Duration,
+) -> io::Result<()> {
+    futures_lite::future::or(R::write_all(stream, bytes), async {
+        R::sleep(idle_timeout).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client took no reply byte for the idle timeout",
+        ))
+    })
+    .await
+}
+
+/// Reads and drops what a rejected client still sends, briefly (as
+/// [`super::blocking::DRAIN_FOR`]), so that the close that follows is not a
+/// reset that could destroy the 4xx it has not read yet.
+async fn drain_before_close<R: OwnedBufferRuntime>(
+    stream: &mut R::Stream,
+    buffer: &mut RequestBuffer,
+) {
+    use super::blocking::{DRAIN_BYTES, DRAIN_FOR};
+    let started = Instant::now();
+    // The request buffer, lent for good: the connection ends after this.
+    let (mut scratch, _) = buffer.lend();
+    let mut drained = 0;
+    while drained < DRAIN_BYTES {
+        let left = DRAIN_FOR.saturating_sub(started.elapsed());
+        if left.is_zero() || scratch.is_empty() {
+            return;
+        }
+        let read =
+            futures_lite::future::or(async { Some(R::read(stream, scratch, 0).await) }, async {
+                R::sleep(left).await;
+                None
+            })
+            .await;
+        match read {
+            Some((Ok(read), back)) if read > 0 => {
+                drained += read;
+                scratch = back;
+            }
+            _ => return,
+        }
+    }
 }

@@ -38,7 +38,9 @@ fn serve_requests(stream: &mut TcpStream, server: &Server) -> Ending {
         match buffer.next_request() {
             Err(rejection) => {
                 let response = Response::text(rejection.status, &rejection.reason, false);
-                let _ = write_response(stream, &response);
+                if write_response(stream, &response).is_ok() {
+                    drain_before_close(stream);
+                }
                 return Ending::Rejected;
             }
             Ok(Some(request)) => {
@@ -50,6 +52,7 @@ fn serve_requests(stream: &mut TcpStream, server: &Server) -> Ending {
                 if write_response(stream, &response).is_err() {
                     return Ending::BrokeOff;
                 }
+                server.stats.served_one();
                 if !request.keep_alive {
                     return Ending::Closed;
                 }
@@ -75,6 +78,30 @@ fn serve_requests(stream: &mut TcpStream, server: &Server) -> Ending {
                     Err(_) => return Ending::BrokeOff,
                 }
             }
+        }
+    }
+}
+
+/// How long a rejected client's unread input is read and dropped before the
+/// close: closing with unread input sends a reset, which can destroy the
+/// 4xx the client has not read yet.
+pub const DRAIN_FOR: Duration = Duration::from_millis(200);
+
+/// The most unread input drained after a rejection.
+pub const DRAIN_BYTES: usize = 256 * 1024;
+
+/// Sends the end of the reply (FIN), then reads and drops what the client
+/// still sends, briefly, so that the close that follows is not a reset.
+fn drain_before_close(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(DRAIN_FOR));
+    let started = Instant::now();
+    let mut scratch = [0u8; 4096];
+    let mut drained = 0;
+    while started.elapsed() < DRAIN_FOR && drained < DRAIN_BYTES {
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => drained += read,
         }
     }
 }
@@ -142,7 +169,7 @@ pub fn warn_at_most_once_a_second(message: &str) {
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     let quiet = matches!(*last, Some(at) if at.elapsed().as_secs() < 1);
     if !quiet {
-        eprintln!("warning: {message}");
+        crate::os::output::stderr_line!("warning: {message}");
         *last = Some(Instant::now());
     }
 }

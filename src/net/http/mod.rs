@@ -60,8 +60,8 @@ impl Server {
 
     /// The answer to a route once its wait (if any) is over; for `/work`,
     /// after the compute. `keep_alive` says whether the connection stays open.
+    /// It counts as served only once written whole ([`Stats::served_one`]).
     pub fn answer(&self, route: &Route, keep_alive: bool) -> Response {
-        self.stats.served.fetch_add(1, Ordering::Relaxed);
         match route {
             Route::Health => Response::text(200, "ok", keep_alive),
             Route::Work(Work { bytes, .. }) => Response::pattern(*bytes, keep_alive),
@@ -72,7 +72,7 @@ impl Server {
 /// Counters of one server, printed when it stops.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Requests answered with 200.
+    /// Requests answered with 200, the reply written whole.
     pub served: AtomicU64,
     /// Requests answered with 4xx (malformed, unknown path, too large).
     pub rejected: AtomicU64,
@@ -80,7 +80,8 @@ pub struct Stats {
     pub broke_off: AtomicU64,
     /// Connections closed because they stayed idle (or half-sent) for the idle timeout.
     pub timed_out: AtomicU64,
-    /// Connections the server could not take (the limit is printed when it happens).
+    /// Connections the server could not take (the limit is printed when it
+    /// happens): one per connection, however often its accept was retried.
     pub refused: AtomicU64,
     /// Connections open now.
     pub open: AtomicU64,
@@ -89,6 +90,11 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts one reply written whole.
+    pub fn served_one(&self) {
+        self.served.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a connection as open until the guard is dropped.
     pub fn open_connection(&self) -> OpenConnection<'_> {
         let now = self.open.fetch_add(1, Ordering::Relaxed) + 1;

@@ -106,9 +106,10 @@ pub fn parse(bytes: &[u8]) -> Result<Option<(Request, usize)>, Rejection> {
     for header in request.headers.iter() {
         let value = std::str::from_utf8(header.value).unwrap_or("").trim();
         if header.name.eq_ignore_ascii_case("connection") {
-            if value.eq_ignore_ascii_case("close") {
+            // A token list (`keep-alive, close`, `close, TE`): close wins.
+            if connection_has(value, "close") {
                 keep_alive = false;
-            } else if value.eq_ignore_ascii_case("keep-alive") {
+            } else if connection_has(value, "keep-alive") {
                 keep_alive = true;
             }
         } else if header.name.eq_ignore_ascii_case("transfer-encoding")
@@ -127,6 +128,14 @@ pub fn parse(bytes: &[u8]) -> Result<Option<(Request, usize)>, Rejection> {
     }
     let route = route(path)?;
     Ok(Some((Request { route, keep_alive }, head_len)))
+}
+
+/// True when a `Connection` header's value lists `token` (it is a
+/// comma-separated list of case-insensitive tokens, RFC 9110 §7.6.1).
+pub fn connection_has(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|listed| listed.trim().eq_ignore_ascii_case(token))
 }
 
 fn too_long() -> Rejection {

@@ -3,7 +3,6 @@
 //! on disk is always complete.
 
 use crate::record::result::CellRecord;
-use anyhow::Context;
 use serde::Serialize;
 use std::path::Path;
 
@@ -106,10 +105,10 @@ impl<'a> From<&'a CellRecord> for Row<'a> {
 
 /// Writes all `records` to `path` as CSV with a header row.
 pub fn write_csv(path: &Path, records: &[CellRecord]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    {
-        let mut writer =
-            csv::Writer::from_path(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    // Into a temporary file of this writer's own, renamed into place: a full
+    // disk leaves the old CSV whole and no temporary file behind.
+    crate::os::output::replace_file_with(path, |file| {
+        let mut writer = csv::Writer::from_writer(file);
         if records.is_empty() {
             // Still write the header, so the file says what it will hold.
             writer.write_record(HEADER)?;
@@ -117,9 +116,8 @@ pub fn write_csv(path: &Path, records: &[CellRecord]) -> anyhow::Result<()> {
         for record in records {
             writer.serialize(Row::from(record))?;
         }
-        writer.flush()?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+        writer.flush()
+    })
 }
 
 const HEADER: &[&str] = &[

@@ -11,11 +11,7 @@ use std::path::Path;
 pub fn append_jsonl<T: serde::Serialize>(path: &Path, record: &T) -> anyhow::Result<()> {
     let mut line = serde_json::to_vec(record).context("encoding a record")?;
     line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut file = crate::os::output::open_append(path)?;
     file.write_all(&line)
         .and_then(|_| file.sync_data())
         .with_context(|| format!("appending to {}", path.display()))
@@ -35,6 +31,8 @@ pub fn read_lines<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> anyhow::Result<Vec<T>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    // A byte-order mark (an editor's UTF-8 "signature") is not part of the first record.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut records = Vec::new();
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = std::str::from_utf8(line).map_err(|error| {
@@ -84,10 +82,7 @@ pub fn repair_last_line_of<T: serde::de::DeserializeOwned>(path: &Path) -> anyho
         ))
         .into());
     }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut file = crate::os::output::open_append(path)?;
     file.write_all(b"\n")
         .and_then(|_| file.sync_data())
         .with_context(|| format!("appending to {}", path.display()))

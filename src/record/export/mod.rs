@@ -34,7 +34,7 @@ impl ExportManager {
             repair_last_line(&jsonl)?;
             read_jsonl(&jsonl)?
         } else {
-            std::fs::write(&jsonl, b"").with_context(|| format!("writing {}", jsonl.display()))?;
+            crate::os::output::replace_file(&jsonl, b"")?;
             Vec::new()
         };
         let manager = ExportManager {
