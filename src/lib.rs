@@ -44,3 +44,4 @@ pub mod report;
 pub mod server;
 pub mod stats;
 pub mod workload;
+pub mod workshop;

@@ -66,6 +66,9 @@ pub enum Command {
     /// Open-loop HTTP load (wrk2-style): a constant rate over keep-alive
     /// connections, latency from each request's due time.
     Load(crate::server::load::LoadArgs),
+    /// The workshop's grader: build an exercise (exercises/), run it, and
+    /// judge the fix by measuring it: pass, not yet, or could not judge.
+    Check(CheckArgs),
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -413,4 +416,30 @@ fn parse_delay_ms(text: &str) -> Result<f64, String> {
         return Err("must be between 0 and 3600000 ms (one hour)".into());
     }
     Ok(value)
+}
+
+/// `check`: one exercise, `--all`, or `--merge` a class's files (WORKSHOP.md).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise: its number (1 to 8) or name, e.g. `03` or `sequential_waits`.
+    pub exercise: Option<String>,
+    /// Check every exercise in order, print a progress table and write
+    /// workshop.json into --out.
+    #[arg(long)]
+    pub all: bool,
+    /// Check the reference solution (exercises/solutions/) instead of the
+    /// student's version.
+    #[arg(long)]
+    pub solution: bool,
+    /// Directory for workshop.json [default with --all: reports/workshop].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Idle connections for exercise 6 [default: 20,000, or what the
+    /// machine's open-file limit allows].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections: Option<u64>,
+    /// Merge workshop.json files from a class's machines: per exercise, how
+    /// many passed and the spread of what they measured.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub merge: Vec<PathBuf>,
 }

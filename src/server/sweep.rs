@@ -475,7 +475,7 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
     };
     let started = Instant::now();
     let record = |point: &ServerPoint| -> anyhow::Result<()> {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "server {} / {} / {} connections / {:.0} req/s: achieved {:.0}, p99 {:.1} ms, {} errors{} ({:.0} s so far)",
             point.model,
             point.handler,

@@ -17,7 +17,7 @@ pub(super) fn measure_claims(
     let started = std::time::Instant::now();
     let started_unix_s = measure::unix_now_s();
     let progress = |position: usize, total: usize, id: &str| {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "[{position}/{total}] {id} ({:.0} s so far)",
             started.elapsed().as_secs_f64()
         )
@@ -76,7 +76,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     };
     crate::record::claims::write_claims(&saved, &file)?;
     if kept > 0 {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "kept {kept} earlier verdict{} in {} beside the {} rerun",
             if kept == 1 { "" } else { "s" },
             saved.display(),
@@ -121,7 +121,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     );
     if args.json || args.markdown {
         // stdout is the document itself.
-        crate::stderr_line!("{shown}");
+        crate::os::output::stderr_line!("{shown}");
     } else {
         say!("{shown}");
     }

@@ -19,6 +19,7 @@ macro_rules! say_raw {
     };
 }
 
+mod check;
 mod claims;
 mod list;
 mod overhead;
@@ -57,6 +58,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Overhead(args) => overhead::overhead(args),
+        Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args),
         Command::Load(args) => crate::server::load::load_main(args),
         Command::Cell { spec } => Ok(crate::lab::cell::child_main(&spec)),

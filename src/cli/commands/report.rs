@@ -30,7 +30,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
     // files measures them only when asked.
     let measure_them = (args.input.is_empty() && !args.no_claims) || args.claims;
     let measured_claims = if measure_them {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "putting the claims on trial with their quick budget (shorter server points, \
              100,000 rather than 1,000,000 async waits; `claims` measures the full sizes; \
              --no-claims leaves them out) ..."
@@ -67,7 +67,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),
