@@ -461,8 +461,8 @@ impl crate::claims::physics::Physical for MemoryFigures {
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
         let series = [
-            ("threads", &self.threads),
-            ("threads (small stack)", &self.small_stack),
+            ("default-stack threads", &self.threads),
+            ("small-stack threads", &self.small_stack),
         ]
         .into_iter()
         .chain(self.asyncs.iter().map(|(m, u)| (*m, u)));
