@@ -4,6 +4,8 @@ use async_vs_blocking::cli::{self, Cli};
 use async_vs_blocking::os::error::UsageError;
 use clap::error::ErrorKind;
 use clap::Parser;
+// Never panics: an error line lost to a full stderr still leaves the exit code.
+use async_vs_blocking::os::output::write_stderr;
 
 fn main() {
     // Like other Unix tools, end quietly when the reader of our output goes
@@ -19,7 +21,7 @@ fn main() {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
             _ => {
-                async_vs_blocking::stderr_line!("{}", cli::one_line_error(&error));
+                write_stderr(format_args!("{}", cli::one_line_error(&error)));
                 std::process::exit(2);
             }
         },
@@ -28,13 +30,13 @@ fn main() {
         Ok(code) => code,
         Err(error) => {
             if let Some(usage) = error.downcast_ref::<UsageError>() {
-                async_vs_blocking::stderr_line!("{usage}");
+                write_stderr(format_args!("{usage}"));
                 2
             } else {
-                async_vs_blocking::stderr_line!(
+                write_stderr(format_args!(
                     "error: {}",
                     format!("{error:#}").replace('\n', " ")
-                );
+                ));
                 1
             }
         }

@@ -534,13 +534,34 @@ fn edges(files: &[SourceFile]) -> Vec<Edge> {
         .iter()
         .map(|f| (f.module.clone(), f.relative.display().to_string()))
         .collect();
+    // A `#[macro_export]` macro is named `crate::NAME!` but lives in the
+    // file that defines it.
+    let mut exported_macros: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    for file in files {
+        let code = &file.lexed.code;
+        for (at, _) in code.match_indices("#[macro_export]") {
+            let rest = code[at..]
+                .trim_start_matches("#[macro_export]")
+                .trim_start();
+            if let Some(after) = rest.strip_prefix("macro_rules!") {
+                let name: String = after
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| is_ident(*c))
+                    .collect();
+                exported_macros.insert(vec![name], file.relative.display().to_string());
+            }
+        }
+    }
     let mut out = Vec::new();
     for file in files {
         let name = file.relative.display().to_string();
         for import in imports_in(&file.lexed.code, &file.module) {
-            let target = (0..=import.path.len())
-                .rev()
-                .find_map(|n| by_module.get(&import.path[..n]));
+            let target = exported_macros.get(&import.path).or_else(|| {
+                (0..=import.path.len())
+                    .rev()
+                    .find_map(|n| by_module.get(&import.path[..n]))
+            });
             if let Some(to) = target {
                 // A folder's `mod.rs` naming a file of its own folder (its
                 // `runtimes` re-exports, say) declares its children: not an

@@ -183,6 +183,29 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Every way of awaiting takes at least one wait, and each spread is
+    /// ordered (min ≤ median ≤ max).
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::{ensure, ensure_at_least};
+        for (what, wall) in [
+            ("awaited in sequence", &self.in_sequence),
+            ("spawned and awaited each", &self.spawn_then_await_each),
+            ("joined", &self.joined),
+            ("spawned first", &self.spawned_first),
+        ] {
+            ensure_at_least(what, wall.min, WAIT_MS as f64)?;
+            ensure(wall.min <= wall.median && wall.median <= wall.max, || {
+                format!(
+                    "{what}: min {} ≤ median {} ≤ max {} fails",
+                    wall.min, wall.median, wall.max
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,13 +219,13 @@ mod tests {
     }
 
     fn figures(in_sequence: f64, fixes: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             in_sequence: wall(in_sequence),
             spawn_then_await_each: wall(in_sequence),
             joined: wall(fixes),
             spawned_first: wall(fixes),
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -223,5 +246,19 @@ mod tests {
         assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
         assert!(trial.caveat.unwrap().contains("100 ms of 150 ms"));
         assert!(trial.decided_by.contains("did NOT overlap"));
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (in_sequence, fixes) in [(151.0, 51.0), (51.0, 51.0), (151.0, 151.0)] {
+                let on_two = judge(&figures(in_sequence, fixes));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(in_sequence, fixes)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

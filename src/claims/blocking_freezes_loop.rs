@@ -337,6 +337,21 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Every variant takes at least one wait; a heartbeat gap is a time.
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::{ensure, ensure_at_least};
+        for (name, outcome) in &self.variants {
+            ensure_at_least(name, outcome.wall_ms, WAIT_MS as f64)?;
+            ensure(
+                outcome.heartbeat_gap_ms.is_finite() && outcome.heartbeat_gap_ms >= 0.0,
+                || format!("{name}: a heartbeat gap of {} ms", outcome.heartbeat_gap_ms),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,7 +364,7 @@ mod tests {
     }
 
     fn figures(one_thread_blocking: f64, multi_blocking: f64, fixes: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             variants: vec![
                 (CURRENT_BLOCKING, outcome(one_thread_blocking)),
                 (CURRENT_SLEEP, outcome(fixes)),
@@ -359,7 +374,7 @@ mod tests {
                 (SMOL_OFFLOADED, outcome(fixes)),
             ],
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -383,5 +398,19 @@ mod tests {
             judge(&figures(60.0, 60.0, 26.0)).verdict,
             Verdict::DoesNotHold
         );
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (one, multi, fixes) in [(200.0, 100.0, 26.0), (26.0, 26.0, 26.0)] {
+                let on_two = judge(&figures(one, multi, fixes));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(one, multi, fixes)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

@@ -1,23 +1,32 @@
-//! Three claims about CPU-bound work, answered by the same lab cells: eight
-//! jobs of 10 ms of computation each, run sequentially, on a single-threaded
-//! executor, on multi-thread async runtimes, on threads and on rayon.
+//! Three claims about CPU-bound work, answered by the same lab cells: four
+//! jobs of 10 ms of computation per usable logical CPU, run sequentially, on
+//! a single-threaded executor, on multi-thread async runtimes, on threads
+//! and on rayon.
 //!
 //! - async-not-for-cpu: does async speed CPU work up?
 //! - concurrency-is-not-parallelism: do tasks on one thread overlap at all?
 //!   (The same executor overlaps *waits* perfectly: that is concurrency.)
 //! - threads-for-cpu: do threads give a speedup that grows with the cores?
 //!
-//! Speedup is the sequential median wall divided by the model's. The
-//! parallel threshold grows with the cores, so on one core every model is
-//! expected to show none, and the verdicts say so.
+//! Speedup is the sequential median wall divided by the model's. The work
+//! and the bar for "parallel" are functions of the machine
+//! ([`CpuTopology`]): the jobs grow with the logical CPUs, the bar stands on
+//! physical cores (hyperthreads share a core), and no speedup may exceed
+//! the usable CPUs. With one usable core nothing can run in parallel: the
+//! claim that needs parallelism says "not measured" rather than "does not
+//! hold".
 
+use super::machine::{CpuTopology, PARALLEL_FRACTION};
+use super::physics::{self, ensure, Physical};
 use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
 
 pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
     id: "async-not-for-cpu",
     claim: "Async gives no speedup for CPU-bound work; use threads or processes instead.",
-    demonstrates: None,
-    experiment: "8 jobs × 10 ms of compute: sequential vs tokio current-thread, tokio and smol multi-thread, threads, rayon; speedup vs cores.",
+    demonstrates: Some(
+        "a one-thread executor keeps at most one core busy, and a multi-thread runtime computes on its worker threads like any thread pool, so the answer is fixed by construction (one thread: no speedup; several: the threads' speedup); the run shows both speedups against the cores",
+    ),
+    experiment: "4 jobs × 10 ms of compute per usable CPU: sequential vs tokio current-thread, tokio and smol multi-thread, threads, rayon; speedup vs physical cores.",
     run: async_not_for_cpu,
 };
 
@@ -27,7 +36,7 @@ pub const CONCURRENCY_IS_NOT_PARALLELISM: Claim = Claim {
     demonstrates: Some(
         "one thread can keep at most one core busy, so CPU jobs on a one-thread executor run one at a time by construction; the run shows it (cores kept busy ≈ 1) next to waits on the same thread, which do overlap",
     ),
-    experiment: "The same 8 CPU jobs on one-thread tokio vs sequential (do they overlap?), and 8 waits of 50 ms on the same executor (they do).",
+    experiment: "The same CPU jobs (4 per usable CPU) on one-thread tokio vs sequential (do they overlap?), and as many waits of 50 ms on the same executor (they do).",
     run: concurrency_is_not_parallelism,
 };
 
@@ -35,12 +44,10 @@ pub const THREADS_FOR_CPU: Claim = Claim {
     id: "threads-for-cpu",
     claim: "Threads are the right tool for CPU-bound work (Python's GIL aside).",
     demonstrates: None,
-    experiment: "The same 8 CPU jobs: one thread (sequential) vs a thread per job, a fixed pool and rayon; speedup vs cores.",
+    experiment: "The same CPU jobs (4 per usable CPU): one thread (sequential) vs a thread per job, a fixed pool and rayon; speedup vs physical cores (not measured on one usable core).",
     run: threads_for_cpu,
 };
 
-/// CPU jobs per cell (divisible by 1, 2, 4 and 8 cores).
-const JOBS: u64 = 8;
 /// Compute per job, µs.
 const JOB_US: f64 = 10_000.0;
 /// Waits for the concurrency half of concurrency-is-not-parallelism.
@@ -48,10 +55,6 @@ const WAIT_MS: f64 = 50.0;
 /// A speedup below this is "no speedup" (noise on a shared machine reaches
 /// about 10–20%).
 pub const NO_SPEEDUP_MAX: f64 = 1.25;
-/// The fraction of the ideal extra speedup (cores − 1) a model must reach to
-/// count as "parallel": the threshold is 1 + this × (cores − 1), i.e. 1.5 on
-/// two cores and 2.5 on four. On one core it is 1.0: nothing can beat it.
-pub const PARALLEL_FRACTION: f64 = 0.5;
 
 /// The sequential run may take at most this many times its calibrated
 /// compute (jobs × µs per job). Beyond it, other processes were using the
@@ -104,11 +107,7 @@ fn free_cores(cores: usize) -> f64 {
     cpu_seconds
 }
 
-fn parallel_speedup_min(cores: usize) -> f64 {
-    1.0 + PARALLEL_FRACTION * (cores.max(1) - 1) as f64
-}
-
-fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
+fn cpu_thresholds(machine: &CpuTopology) -> Vec<super::Threshold> {
     vec![
         threshold(
             "NO_SPEEDUP_MAX",
@@ -119,8 +118,19 @@ fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
             "PARALLEL_FRACTION",
             PARALLEL_FRACTION,
             &format!(
-                "parallel means a speedup of at least 1 + this × (cores − 1) = {:.2} on {cores} cores",
-                parallel_speedup_min(cores)
+                "parallel means a speedup of at least 1 + this × (physical cores − 1) = {:.2} on {} usable physical core(s)",
+                machine.parallel_bar(),
+                machine.usable_cores
+            ),
+        ),
+        threshold(
+            "CPU_JOBS",
+            machine.cpu_jobs() as f64,
+            &format!(
+                "jobs of {:.0} ms per cell: {} per usable logical CPU × {}",
+                JOB_US / 1e3,
+                super::machine::JOBS_PER_CPU,
+                machine.usable_logical
             ),
         ),
     ]
@@ -130,8 +140,10 @@ fn cpu_thresholds(cores: usize) -> Vec<super::Threshold> {
 /// load around them.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CpuCells {
-    /// Cores this process may use.
-    cores: usize,
+    /// The machine the cells ran on.
+    machine: CpuTopology,
+    /// CPU jobs per cell ([`CpuTopology::cpu_jobs`]).
+    jobs: u64,
     /// The 1-minute load average when the cells were measured.
     load_average: f64,
     /// Cores left for the cells: the cores minus the most other programs
@@ -152,7 +164,17 @@ pub(crate) struct CpuCells {
 impl CpuCells {
     /// Sequential wall over its calibrated compute: 1.0 on free cores.
     fn contention(&self) -> f64 {
-        self.sequential_ms / (JOBS as f64 * JOB_US / 1e3)
+        self.sequential_ms / self.compute_ms()
+    }
+
+    /// The calibrated compute of one cell: jobs × the compute per job, ms.
+    fn compute_ms(&self) -> f64 {
+        self.jobs as f64 * JOB_US / 1e3
+    }
+
+    /// Logical CPUs this process may use.
+    fn cores(&self) -> usize {
+        self.machine.usable_logical
     }
 
     /// A "not measured" trial when the cores were busy, keeping the numbers.
@@ -161,7 +183,7 @@ impl CpuCells {
             return Some(trial);
         }
         let contention = self.contention();
-        let free_fraction = self.free_cores / self.cores as f64;
+        let free_fraction = self.free_cores / self.cores() as f64;
         if contention <= CONTENTION_MAX && free_fraction >= FREE_CORES_MIN_FRACTION {
             return None;
         }
@@ -187,9 +209,9 @@ impl CpuCells {
                  and the sequential run took ×{contention:.1} its calibrated {:.0} ms (judging needs ≤ ×{CONTENTION_MAX}; load average {:.1}), \
                  so speedups say more about the load than about the model — rerun on a quiet machine",
                 self.free_cores,
-                self.cores,
-                FREE_CORES_MIN_FRACTION * self.cores as f64,
-                JOBS as f64 * JOB_US / 1e3,
+                self.cores(),
+                FREE_CORES_MIN_FRACTION * self.cores() as f64,
+                self.compute_ms(),
                 self.load_average,
             ),
             thresholds,
@@ -235,44 +257,6 @@ impl CpuCells {
             .map_or(0.0, |(_, busy)| *busy)
     }
 
-    /// A "not measured" trial when a speedup beats the cores: the sequential
-    /// run was slowed by something else, so no speedup can be trusted.
-    fn impossible(&self, thresholds: Vec<super::Threshold>) -> Option<Trial> {
-        let limit = IMPOSSIBLE_SPEEDUP_SLACK * self.cores as f64;
-        let (model, speedup) = self
-            .by_model
-            .iter()
-            .map(|(m, _)| (*m, self.speedup(m)))
-            .fold(
-                ("", 0.0),
-                |best, next| if next.1 > best.1 { next } else { best },
-            );
-        if speedup <= limit {
-            return None;
-        }
-        let (measured, figures) = speedup_figures(self);
-        let mut thresholds = thresholds;
-        thresholds.push(threshold(
-            "IMPOSSIBLE_SPEEDUP_SLACK",
-            IMPOSSIBLE_SPEEDUP_SLACK,
-            "a speedup above this × cores is impossible: the sequential baseline was disturbed",
-        ));
-        Some(Trial {
-            measured,
-            figures,
-            verdict: Verdict::NotMeasured,
-            caveat: None,
-            decided_by: format!(
-                "{model} ran ×{speedup:.2} faster than sequential on {} core(s) (more than ×{limit:.2} is impossible): \
-                 the sequential run was slowed by other work, so no speedup here can be trusted — rerun on a quieter machine",
-                self.cores
-            ),
-            thresholds,
-            cell_commands: self.commands.clone(),
-            chart: None,
-        })
-    }
-
     fn speedup(&self, model: &str) -> f64 {
         self.by_model
             .iter()
@@ -281,17 +265,53 @@ impl CpuCells {
     }
 }
 
+impl Physical for CpuCells {
+    /// The sequential run takes at least its calibrated compute; no model
+    /// beats it by more than the usable CPUs (beyond that, the sequential
+    /// baseline was slowed by other work); no model keeps more CPUs busy
+    /// than the process may use.
+    fn check(&self) -> Result<(), String> {
+        let least = self.compute_ms() * (1.0 - physics::CALIBRATION_ERROR);
+        physics::ensure_at_least("the sequential run", self.sequential_ms, least)?;
+        let cpus = self.machine.speedup_limit();
+        for (model, ms) in &self.by_model {
+            physics::ensure_wall(model, *ms)?;
+            let speedup = self.speedup(model);
+            let limit = IMPOSSIBLE_SPEEDUP_SLACK * cpus;
+            ensure(speedup <= limit, || {
+                format!(
+                    "{model} ran ×{speedup:.2} faster than sequential on {} usable CPU(s) (more than ×{limit:.2} is impossible): \
+                     the sequential run was slowed by other work — rerun on a quieter machine",
+                    self.machine.usable_logical
+                )
+            })?;
+        }
+        for (model, busy) in &self.cores_busy {
+            ensure(
+                *busy >= 0.0 && *busy <= IMPOSSIBLE_SPEEDUP_SLACK * cpus,
+                || format!("{model} kept {busy:.2} CPUs busy of the {cpus} it may use"),
+            )?;
+        }
+        ensure(
+            self.free_cores >= 0.0 && self.free_cores <= IMPOSSIBLE_SPEEDUP_SLACK * cpus,
+            || format!("{:.2} free cores of {cpus}", self.free_cores),
+        )
+    }
+}
+
 /// The experiment shared by the three claims: the CPU cells, with a probe
 /// of the free cores before and after.
 fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failure> {
     let load_average = super::load_average();
+    let machine = trials.machine;
+    let jobs = machine.cpu_jobs();
     let free_before = free_cores(trials.cores);
     let mut commands = Vec::new();
     let mut cores_busy = Vec::new();
     let mut outside = Vec::new();
     let mut disturbed = Vec::new();
     let mut measure = |model: &'static str| {
-        let mut spec = trials.spec("cpu", model, JOBS);
+        let mut spec = trials.spec("cpu", model, jobs);
         spec.cpu_us = JOB_US;
         let record = trials.cell(spec, trials.repeats());
         commands.push(record.command.clone());
@@ -326,7 +346,8 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
     };
     Ok(CpuCells {
         disturbed,
-        cores: trials.cores,
+        machine,
+        jobs,
         load_average,
         free_cores,
         sequential_ms,
@@ -353,8 +374,10 @@ fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
     }
     (
         format!(
-            "{JOBS} × {:.0} ms of compute: {} (cores free for us: {:.1}).",
+            "{} × {:.0} ms of compute on {}: {} (cores free for us: {:.1}).",
+            cells.jobs,
             JOB_US / 1e3,
+            cells.machine.describe(),
             parts.join(", "),
             cells.free_cores
         ),
@@ -372,35 +395,44 @@ fn async_not_for_cpu(trials: &Trials) -> Trial {
     )
 }
 
-/// The rule of async-not-for-cpu, a pure function of the figures.
+/// The rule of async-not-for-cpu (a demonstration), a pure function of
+/// the figures: the one-thread executor against "no speedup", the
+/// multi-thread runtimes and threads against the parallel bar of the
+/// machine's physical cores.
 pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
-    let cores = cells.cores;
-    if let Some(busy) = cells.busy(cpu_thresholds(cores)) {
+    let machine = cells.machine;
+    if let Some(busy) = cells.busy(cpu_thresholds(&machine)) {
         return busy;
     }
-    if let Some(disturbed) = cells.impossible(cpu_thresholds(cores)) {
-        return disturbed;
-    }
-    let parallel = parallel_speedup_min(cores);
+    let parallel = machine.parallel_bar();
     let one_thread = cells.speedup("tokio-current");
     let multi = cells.speedup("tokio").max(cells.speedup("smol"));
     let threads = cells.speedup("threads").max(cells.speedup("rayon"));
     let (verdict, caveat) = if one_thread >= NO_SPEEDUP_MAX {
         (Verdict::DoesNotHold, None)
-    } else if cores > 1 && multi >= parallel {
+    } else if !machine.can_run_in_parallel() {
+        (
+            Verdict::HoldsWithACaveat,
+            Some(format!(
+                "on one usable physical core nothing runs in parallel, async or not (threads ×{threads:.2}, multi-thread async ×{multi:.2}); \
+                 with more cores a multi-thread runtime computes on its worker threads like a thread pool"
+            )),
+        )
+    } else if multi >= parallel {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
                 "only for a single-threaded executor (×{one_thread:.2}); a multi-thread runtime ran the jobs on its {} worker threads \
                  (×{multi:.2}, threads ×{threads:.2}) — the speedup comes from its threads, and while they compute they serve no I/O (see cpu-starves-io)",
-                cores
+                cells.cores()
             )),
         )
-    } else if threads < parallel || cores == 1 {
+    } else if threads < parallel {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
-                "but threads gave no parallel speedup here either ({cores} core(s), threads ×{threads:.2} vs the ×{parallel:.2} parallel needs); processes were not measured"
+                "but threads gave no parallel speedup here either ({} usable physical core(s), threads ×{threads:.2} vs the ×{parallel:.2} parallel needs); processes were not measured",
+                machine.usable_cores
             )),
         )
     } else {
@@ -414,9 +446,10 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
         caveat,
         decided_by: format!(
             "one-thread executor ×{one_thread:.2} vs {NO_SPEEDUP_MAX}; best multi-thread async ×{multi:.2} and best threads ×{threads:.2} \
-             vs {parallel:.2} (parallel with cores = {cores})",
+             vs {parallel:.2} (parallel on {} usable physical core(s))",
+            machine.usable_cores
         ),
-        thresholds: cpu_thresholds(cores),
+        thresholds: cpu_thresholds(&machine),
         cell_commands: cells.commands.clone(),
         chart: None,
     }
@@ -427,8 +460,17 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ConcurrencyFigures {
     cells: CpuCells,
-    /// `JOBS` waits of `WAIT_MS` on tokio current-thread, median wall, ms.
+    /// As many waits of `WAIT_MS` as CPU jobs, on tokio current-thread,
+    /// median wall, ms.
     waits_ms: f64,
+}
+
+impl Physical for ConcurrencyFigures {
+    /// The CPU cells' physics, and waits that take at least one wait.
+    fn check(&self) -> Result<(), String> {
+        self.cells.check()?;
+        physics::ensure_at_least("the waits on one thread", self.waits_ms, WAIT_MS)
+    }
 }
 
 fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
@@ -438,7 +480,7 @@ fn concurrency_is_not_parallelism(trials: &Trials) -> Trial {
 /// The experiment: the CPU cells and the waits on one thread.
 fn measure_concurrency(trials: &Trials) -> Result<ConcurrencyFigures, Failure> {
     let mut cells = cpu_cells(trials, &["tokio-current", "tokio"])?;
-    let mut spec = trials.spec("sleep", "tokio-current", JOBS);
+    let mut spec = trials.spec("sleep", "tokio-current", cells.jobs);
     spec.sleep_ms = WAIT_MS;
     let record = trials.cell(spec, trials.repeats());
     cells.commands.push(record.command.clone());
@@ -472,7 +514,8 @@ pub(crate) fn judge_concurrency(figures: &ConcurrencyFigures) -> Trial {
             .find(|(m, _)| *m == model)
             .map_or(0.0, |(_, ms)| *ms)
     };
-    let wait_overlap = JOBS as f64 * WAIT_MS / waits_ms;
+    let jobs = cells.jobs;
+    let wait_overlap = jobs as f64 * WAIT_MS / waits_ms;
     let verdict = if one_thread_busy < NO_SPEEDUP_MAX {
         Verdict::DoesNotHold
     } else {
@@ -480,8 +523,8 @@ pub(crate) fn judge_concurrency(figures: &ConcurrencyFigures) -> Trial {
     };
     Trial {
         measured: format!(
-            "one thread (tokio current-thread): {JOBS} CPU jobs took {:.0} ms (sequential {:.0} ms) keeping {one_thread_busy:.2} cores busy; \
-             {JOBS} waits of {WAIT_MS:.0} ms took {waits_ms:.0} ms (overlap ×{wait_overlap:.1}). tokio multi-thread: {:.0} ms, {multi_busy:.2} cores busy (cores free for us: {:.1}).",
+            "one thread (tokio current-thread): {jobs} CPU jobs took {:.0} ms (sequential {:.0} ms) keeping {one_thread_busy:.2} cores busy; \
+             {jobs} waits of {WAIT_MS:.0} ms took {waits_ms:.0} ms (overlap ×{wait_overlap:.1}). tokio multi-thread: {:.0} ms, {multi_busy:.2} cores busy (cores free for us: {:.1}).",
             wall("tokio-current"),
             cells.sequential_ms,
             wall("tokio"),
@@ -520,32 +563,36 @@ fn threads_for_cpu(trials: &Trials) -> Trial {
     )
 }
 
-/// The rule of threads-for-cpu, a pure function of the figures.
+/// The rule of threads-for-cpu, a pure function of the figures. With one
+/// usable physical core no speedup is possible, so the claim is not
+/// measured there rather than refuted.
 pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
-    let cores = cells.cores;
-    if let Some(busy) = cells.busy(cpu_thresholds(cores)) {
+    let machine = cells.machine;
+    if let Some(busy) = cells.busy(cpu_thresholds(&machine)) {
         return busy;
     }
-    if let Some(disturbed) = cells.impossible(cpu_thresholds(cores)) {
-        return disturbed;
+    let parallel = machine.parallel_bar();
+    let speedups = ["threads", "thread-pool", "rayon"].map(|m| cells.speedup(m));
+    let worst = speedups.iter().copied().fold(f64::INFINITY, f64::min);
+    let best = speedups.iter().copied().fold(0.0, f64::max);
+    let (measured, figures) = speedup_figures(cells);
+    if !machine.can_run_in_parallel() {
+        return Trial {
+            measured,
+            figures,
+            verdict: Verdict::NotMeasured,
+            caveat: None,
+            decided_by: format!(
+                "a parallel speedup needs at least two usable physical cores; this process may use {} — \
+                 rerun without a CPU restriction (taskset, a container's cpuset) or on a machine with more cores",
+                machine.describe()
+            ),
+            thresholds: cpu_thresholds(&machine),
+            cell_commands: cells.commands.clone(),
+            chart: None,
+        };
     }
-    let parallel = parallel_speedup_min(cores);
-    let worst = ["threads", "thread-pool", "rayon"]
-        .iter()
-        .map(|m| cells.speedup(m))
-        .fold(f64::INFINITY, f64::min);
-    let best = ["threads", "thread-pool", "rayon"]
-        .iter()
-        .map(|m| cells.speedup(m))
-        .fold(0.0, f64::max);
-    let (verdict, caveat) = if cores == 1 {
-        (
-            Verdict::HoldsWithACaveat,
-            Some(format!(
-                "only with more than one core: on this 1-core machine threads gave ×{best:.2}"
-            )),
-        )
-    } else if worst >= parallel {
+    let (verdict, caveat) = if worst >= parallel {
         (Verdict::Holds, None)
     } else if best >= parallel {
         (
@@ -557,16 +604,16 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
     } else {
         (Verdict::DoesNotHold, None)
     };
-    let (measured, figures) = speedup_figures(cells);
     Trial {
         measured,
         figures,
         verdict,
         caveat,
         decided_by: format!(
-            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel with cores = {cores})"
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel on {} usable physical core(s))",
+            machine.usable_cores
         ),
-        thresholds: cpu_thresholds(cores),
+        thresholds: cpu_thresholds(&machine),
         cell_commands: cells.commands.clone(),
         chart: None,
     }
@@ -575,15 +622,23 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::physics::possible;
 
-    /// Invented CPU cells on `cores` cores: the sequential run on time,
-    /// each model at the given speedup, every core free.
-    fn cells(cores: usize, speedups: &[(&'static str, f64)]) -> CpuCells {
-        let sequential_ms = JOBS as f64 * JOB_US / 1e3;
+    /// Invented CPU cells on `machine`: the sequential run on time, each
+    /// model at the given speedup (keeping as many CPUs busy), every core
+    /// free. Checked against physics.
+    fn cells(machine: CpuTopology, speedups: &[(&'static str, f64)]) -> CpuCells {
+        possible(unchecked_cells(machine, speedups))
+    }
+
+    fn unchecked_cells(machine: CpuTopology, speedups: &[(&'static str, f64)]) -> CpuCells {
+        let jobs = machine.cpu_jobs();
+        let sequential_ms = jobs as f64 * JOB_US / 1e3;
         CpuCells {
-            cores,
+            machine,
+            jobs,
             load_average: 0.1,
-            free_cores: cores as f64,
+            free_cores: machine.usable_logical as f64,
             disturbed: vec![],
             sequential_ms,
             by_model: speedups
@@ -595,6 +650,16 @@ mod tests {
         }
     }
 
+    /// A speedup that clears the machine's parallel bar without exceeding
+    /// its physical cores.
+    fn parallel(machine: CpuTopology) -> f64 {
+        let bar = machine.parallel_bar();
+        bar + 0.5 * (machine.usable_cores as f64 - bar)
+    }
+
+    const TWO_CORES: CpuTopology = CpuTopology::simulated(2, 2);
+    const ONE_OF_TWO: CpuTopology = CpuTopology::simulated_machines()[6];
+
     #[test]
     fn a_cell_disturbed_by_outside_load_is_not_judged_in_either_claim() {
         let speedups = [
@@ -604,7 +669,7 @@ mod tests {
             ("threads", 1.9),
             ("rayon", 1.9),
         ];
-        let mut hogged = cells(2, &speedups);
+        let mut hogged = cells(TWO_CORES, &speedups);
         hogged.disturbed = vec![("rayon", 0.98)];
         let trial = judge_async_not_for_cpu(&hogged);
         assert_eq!(trial.verdict, Verdict::NotMeasured);
@@ -615,93 +680,170 @@ mod tests {
             "{}",
             trial.decided_by
         );
-        let trial = judge_concurrency(&ConcurrencyFigures {
+        let trial = judge_concurrency(&possible(ConcurrencyFigures {
             cells: hogged,
             waits_ms: WAIT_MS,
-        });
+        }));
         assert_eq!(trial.verdict, Verdict::NotMeasured);
     }
 
     #[test]
-    fn async_not_for_cpu_reaches_every_verdict() {
-        let all = |one_thread, multi, threads| {
-            cells(
-                2,
-                &[
-                    ("tokio-current", one_thread),
-                    ("tokio", multi),
-                    ("smol", multi),
-                    ("threads", threads),
-                    ("rayon", threads),
-                ],
-            )
-        };
-        let plain = judge_async_not_for_cpu(&all(1.0, 1.1, 1.9));
-        assert_eq!(plain.verdict, Verdict::Holds);
-        let multi = judge_async_not_for_cpu(&all(1.0, 1.9, 1.9));
-        assert_eq!(multi.verdict, Verdict::HoldsWithACaveat);
-        assert!(multi.caveat.unwrap().contains("single-threaded executor"));
-        let nothing = judge_async_not_for_cpu(&all(1.0, 1.0, 1.1));
-        assert!(nothing
-            .caveat
-            .unwrap()
-            .contains("processes were not measured"));
-        assert_eq!(
-            judge_async_not_for_cpu(&all(1.6, 1.9, 1.9)).verdict,
-            Verdict::DoesNotHold
-        );
+    fn async_not_for_cpu_shows_both_speedups_on_every_simulated_machine() {
+        for machine in CpuTopology::simulated_machines() {
+            let all = |one_thread, multi, threads| {
+                cells(
+                    machine,
+                    &[
+                        ("tokio-current", one_thread),
+                        ("tokio", multi),
+                        ("smol", multi),
+                        ("threads", threads),
+                        ("rayon", threads),
+                    ],
+                )
+            };
+            let fast = parallel(machine);
+            let shown = judge_async_not_for_cpu(&all(1.0, fast, fast));
+            assert_eq!(shown.verdict, Verdict::HoldsWithACaveat, "{machine:?}");
+            let caveat = shown.caveat.unwrap();
+            if machine.can_run_in_parallel() {
+                assert!(caveat.contains("single-threaded executor"), "{caveat}");
+                assert_eq!(
+                    judge_async_not_for_cpu(&all(1.0, 1.1, fast)).verdict,
+                    Verdict::Holds,
+                    "{machine:?}"
+                );
+                assert!(judge_async_not_for_cpu(&all(1.0, 1.0, 1.1))
+                    .caveat
+                    .unwrap()
+                    .contains("processes were not measured"));
+                assert_eq!(
+                    judge_async_not_for_cpu(&all(1.6, fast, fast)).verdict,
+                    Verdict::DoesNotHold
+                );
+            } else {
+                assert!(caveat.contains("one usable physical core"), "{caveat}");
+            }
+            assert!(shown
+                .thresholds
+                .iter()
+                .any(|t| t.name == "CPU_JOBS" && t.value == (4 * machine.usable_logical) as f64));
+        }
     }
 
     #[test]
     fn busy_cores_or_an_impossible_speedup_are_not_measured() {
         let speedups = [("threads", 1.9), ("thread-pool", 1.9), ("rayon", 1.9)];
-        let mut busy = cells(2, &speedups);
+        let mut busy = cells(TWO_CORES, &speedups);
         busy.free_cores = 1.0;
         let trial = judge_threads_for_cpu(&busy);
         assert_eq!(trial.verdict, Verdict::NotMeasured);
         assert!(trial.decided_by.contains("busy"), "{}", trial.decided_by);
-        let impossible = cells(2, &[("threads", 3.0), ("thread-pool", 1.9), ("rayon", 1.9)]);
-        assert_eq!(
-            judge_threads_for_cpu(&impossible).verdict,
-            Verdict::NotMeasured
+        let impossible = unchecked_cells(
+            TWO_CORES,
+            &[("threads", 3.0), ("thread-pool", 1.9), ("rayon", 1.9)],
         );
+        assert!(impossible.check().unwrap_err().contains("impossible"));
+        let trial = decide(Ok(impossible), judge_threads_for_cpu);
+        assert_eq!(trial.verdict, Verdict::NotMeasured);
+        assert!(trial.decided_by.contains("physically impossible"));
+        // Hyperthreads can beat the physical cores, never the logical CPUs.
+        let smt = CpuTopology::simulated(16, 8);
+        assert!(unchecked_cells(smt, &[("threads", 12.0)]).check().is_ok());
+        assert!(unchecked_cells(smt, &[("threads", 20.0)]).check().is_err());
     }
 
     #[test]
-    fn threads_for_cpu_reaches_every_verdict() {
-        let models = |a, b| cells(2, &[("threads", a), ("thread-pool", b), ("rayon", a)]);
-        assert_eq!(
-            judge_threads_for_cpu(&models(1.9, 1.8)).verdict,
-            Verdict::Holds
-        );
-        assert_eq!(
-            judge_threads_for_cpu(&models(1.9, 1.1)).verdict,
-            Verdict::HoldsWithACaveat
-        );
-        assert_eq!(
-            judge_threads_for_cpu(&models(1.1, 1.1)).verdict,
-            Verdict::DoesNotHold
-        );
-        let one_core = cells(1, &[("threads", 1.0), ("thread-pool", 1.0), ("rayon", 1.0)]);
-        assert!(judge_threads_for_cpu(&one_core)
-            .caveat
-            .unwrap()
-            .contains("1-core"));
+    fn threads_for_cpu_reaches_every_verdict_on_every_machine_with_two_cores_or_more() {
+        for machine in CpuTopology::simulated_machines() {
+            let models = |a, b| cells(machine, &[("threads", a), ("thread-pool", b), ("rayon", a)]);
+            let fast = parallel(machine);
+            if !machine.can_run_in_parallel() {
+                for (a, b) in [(1.0, 1.0), (1.1, 0.9), (0.9, 0.9)] {
+                    let trial = judge_threads_for_cpu(&models(a, b));
+                    assert_eq!(trial.verdict, Verdict::NotMeasured, "{machine:?}");
+                    assert!(trial.decided_by.contains("two usable physical cores"));
+                }
+                continue;
+            }
+            assert_eq!(
+                judge_threads_for_cpu(&models(fast, fast)).verdict,
+                Verdict::Holds,
+                "{machine:?}"
+            );
+            assert_eq!(
+                judge_threads_for_cpu(&models(fast, 1.1)).verdict,
+                Verdict::HoldsWithACaveat,
+                "{machine:?}"
+            );
+            assert_eq!(
+                judge_threads_for_cpu(&models(1.1, 1.1)).verdict,
+                Verdict::DoesNotHold,
+                "{machine:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_one_usable_cpu_the_parallelism_claims_never_say_does_not_hold() {
+        // `taskset -c 0` on a 2-core machine: every physically possible
+        // speedup on one CPU, for every model.
+        for machine in [ONE_OF_TWO, CpuTopology::simulated(1, 1)] {
+            for speedup in [0.5, 0.9, 1.0, 1.1, IMPOSSIBLE_SPEEDUP_SLACK] {
+                let all = cells(
+                    machine,
+                    &[
+                        ("tokio-current", 1.0),
+                        ("tokio", speedup),
+                        ("smol", speedup),
+                        ("threads", speedup),
+                        ("thread-pool", speedup),
+                        ("rayon", speedup),
+                    ],
+                );
+                assert_eq!(
+                    judge_threads_for_cpu(&all).verdict,
+                    Verdict::NotMeasured,
+                    "{machine:?} ×{speedup}"
+                );
+                let trial = judge_async_not_for_cpu(&all);
+                assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
+                assert!(trial.caveat.unwrap().contains("one usable physical core"));
+            }
+            // A one-thread executor cannot beat sequential on one CPU: such
+            // figures are impossible, so never judged.
+            let impossible = unchecked_cells(machine, &[("tokio-current", 1.6)]);
+            assert!(impossible.check().is_err());
+        }
     }
 
     #[test]
     fn one_thread_keeping_one_core_busy_shows_concurrency_is_not_parallelism() {
-        let figures = |one_thread_busy| ConcurrencyFigures {
-            cells: cells(2, &[("tokio-current", one_thread_busy), ("tokio", 1.9)]),
+        for machine in CpuTopology::simulated_machines() {
+            let jobs = machine.cpu_jobs() as f64;
+            let figures = |one_thread_busy| {
+                possible(ConcurrencyFigures {
+                    cells: cells(
+                        machine,
+                        &[("tokio-current", one_thread_busy), ("tokio", 1.0)],
+                    ),
+                    waits_ms: WAIT_MS * 1.04,
+                })
+            };
+            let shown = judge_concurrency(&figures(0.98));
+            assert_eq!(shown.verdict, Verdict::DoesNotHold, "{machine:?}");
+            let overlap = format!("overlap ×{:.1}", jobs / 1.04);
+            assert!(shown.measured.contains(&overlap), "{}", shown.measured);
+        }
+        // Only figures from a machine with two CPUs or more can show a
+        // one-thread executor keeping more than a core busy.
+        let two = |busy| ConcurrencyFigures {
+            cells: cells(TWO_CORES, &[("tokio-current", busy), ("tokio", 1.9)]),
             waits_ms: 52.0,
         };
-        let shown = judge_concurrency(&figures(0.98));
-        assert_eq!(shown.verdict, Verdict::DoesNotHold);
-        assert!(
-            shown.measured.contains("overlap ×7.7"),
-            "{}",
-            shown.measured
+        assert_eq!(
+            judge_concurrency(&possible(two(1.9))).verdict,
+            Verdict::Holds
         );
-        assert_eq!(judge_concurrency(&figures(1.9)).verdict, Verdict::Holds);
     }
 }

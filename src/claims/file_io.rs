@@ -340,6 +340,18 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Reading files takes time.
+    fn check(&self) -> Result<(), String> {
+        for case in &self.cases {
+            for row in &case.rows {
+                crate::claims::physics::ensure_wall(&row.model, row.wall_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,11 +379,11 @@ mod tests {
                 row("monoio", true, monoio[i], 0),
             ],
         };
-        Figures {
+        crate::claims::physics::possible(Figures {
             cases: vec![case(false, 0, 10.0), case(true, 1, 40.0)],
             cores: 2,
             cell_commands: vec![],
-        }
+        })
     }
 
     #[test]
@@ -437,5 +449,19 @@ mod tests {
             case.rows.retain(|row| row.asynchronous);
         }
         assert_eq!(judge(&lonely).verdict, Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (tokio, monoio) in [([12.0, 45.0], [5.0, 20.0]), ([12.0, 45.0], [12.0, 45.0])] {
+                let on_two = judge(&figures(tokio, monoio));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(tokio, monoio)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

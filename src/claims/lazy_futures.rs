@@ -173,18 +173,36 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// No way of creating the work does more units than were created.
+    fn check(&self) -> Result<(), String> {
+        for (what, done) in [
+            ("dropped", self.dropped),
+            ("awaited", self.awaited),
+            ("tokio spawned", self.tokio_spawned),
+            ("smol dropped", self.smol_dropped),
+            ("smol detached", self.smol_detached),
+        ] {
+            crate::claims::physics::ensure(done <= UNITS, || {
+                format!("{what}: {done} units done of the {UNITS} created")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn counts(dropped: u64, tokio_spawned: u64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             dropped,
             awaited: UNITS,
             tokio_spawned,
             smol_dropped: 0,
             smol_detached: UNITS,
-        }
+        })
     }
 
     #[test]
@@ -207,5 +225,14 @@ mod tests {
             ..counts(0, UNITS)
         };
         assert_eq!(judge(&broken_counter).verdict, Verdict::DoesNotHold);
+    }
+
+    #[test]
+    fn more_work_done_than_futures_created_is_impossible() {
+        let impossible = Figures {
+            awaited: UNITS + 1,
+            ..counts(0, UNITS)
+        };
+        assert!(crate::claims::physics::Physical::check(&impossible).is_err());
     }
 }

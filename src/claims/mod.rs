@@ -34,20 +34,22 @@ mod cpu_starves_io;
 mod fan_out;
 mod file_io;
 mod lazy_futures;
+pub mod machine;
 mod memory;
 mod one_request;
 mod output;
+pub(crate) mod physics;
 mod server_throughput;
 mod spawn_switch;
 
 pub use crate::record::claims::{
     tally, Band, Chart, ClaimResult, ClaimsReport, Figure, Kind, Line, Mark, Threshold, Verdict,
 };
+pub use machine::CpuTopology;
 pub use output::{claims_markdown, claims_table, list_text};
 
 use crate::lab::cell::{CellSpec, Provenance, RepeatExecutor};
 use crate::lab::sweep;
-use crate::os::measure;
 use crate::record::result::{CellRecord, Status};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -81,9 +83,13 @@ impl Failure {
     }
 }
 
-/// The experiment's figures judged, or "not measured" when it failed.
-pub(crate) fn decide<F>(measured: Result<F, Failure>, judge: impl Fn(&F) -> Trial) -> Trial {
-    match measured {
+/// The experiment's figures judged, or "not measured" when it failed or its
+/// figures are physically impossible ([`physics::Physical`]).
+pub(crate) fn decide<F: physics::Physical>(
+    measured: Result<F, Failure>,
+    judge: impl Fn(&F) -> Trial,
+) -> Trial {
+    match physics::checked(measured) {
         Ok(figures) => judge(&figures),
         Err(failure) => Trial::not_measured(failure.why, failure.cell_commands),
     }
@@ -183,6 +189,21 @@ pub struct ClaimOptions<'a> {
     pub invocation: String,
     /// Called before each claim runs, with its position, the total and its id.
     pub on_start: &'a dyn Fn(usize, usize, &str),
+    /// How much each claim may measure: the full sizes of `claims`, or the
+    /// quick ones of the default `report`.
+    pub budget: Budget,
+}
+
+/// How much the claims measure. The quick budget keeps every verdict's
+/// rule and repeats; it shrinks only sizes whose verdict does not depend on
+/// them, and each claim states what it shrank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `claims`: every experiment at its full size.
+    Full,
+    /// The default `report`: shorter server points and a smaller async
+    /// scale test, so the whole report stays short on 2 cores.
+    Quick,
 }
 
 fn no_progress(_position: usize, _total: usize, _id: &str) {}
@@ -196,6 +217,7 @@ impl<'a> ClaimOptions<'a> {
             repeats,
             invocation: crate::lab::cell::invocation(),
             on_start: &no_progress,
+            budget: Budget::Full,
         }
     }
 }
@@ -206,8 +228,10 @@ impl<'a> ClaimOptions<'a> {
 pub struct Trials<'a> {
     options: &'a ClaimOptions<'a>,
     cells: RefCell<HashMap<String, CellRecord>>,
-    /// Cores available to this process.
+    /// Logical CPUs this process may use: the worker count of every runtime.
     pub cores: usize,
+    /// The machine the judges scale their sizes and thresholds to.
+    pub machine: CpuTopology,
 }
 
 /// The timeout for one repeat of a claim's cell.
@@ -217,6 +241,11 @@ impl Trials<'_> {
     /// Repeats per timing.
     pub fn repeats(&self) -> u32 {
         self.options.repeats.max(1)
+    }
+
+    /// How much each claim may measure.
+    pub fn budget(&self) -> Budget {
+        self.options.budget
     }
 
     /// Measures a lab cell (once per claims run) with `repeats` repeats.
@@ -264,10 +293,12 @@ impl Trials<'_> {
 /// Runs the claims whose ids are in `only` (all when empty), in table order.
 /// Unknown ids are skipped; the CLI rejects them before calling this.
 pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
+    let machine = CpuTopology::detect();
     let trials = Trials {
         options,
         cells: RefCell::new(HashMap::new()),
-        cores: measure::cores(),
+        cores: machine.usable_logical,
+        machine,
     };
     let chosen: Vec<&Claim> = all()
         .iter()
@@ -281,7 +312,9 @@ pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
             (options.on_start)(position + 1, total, claim.id);
             let load_average = load_average();
             let started = Instant::now();
-            let trial = (claim.run)(&trials);
+            let mut trial = (claim.run)(&trials);
+            // Every verdict states the machine its sizes and gates came from.
+            trial.thresholds.extend(trials.machine.thresholds());
             ClaimResult {
                 id: claim.id.into(),
                 claim: claim.claim.into(),
@@ -451,9 +484,9 @@ mod tests {
 
     #[test]
     fn a_failed_experiment_is_not_measured_with_its_reason_and_cells() {
-        let judge = |_: &f64| panic!("no figures to judge");
+        let judge = |_: &lazy_futures::Figures| panic!("no figures to judge");
         let trial = decide(
-            Err::<f64, _>(Failure::new("cell refused", vec!["run x".into()])),
+            Err(Failure::new("cell refused", vec!["run x".into()])),
             judge,
         );
         assert_eq!(trial.verdict, Verdict::NotMeasured);
@@ -462,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn the_four_demonstrations_are_labelled_and_the_rest_are_verdicts() {
+    fn the_seven_demonstrations_are_labelled_and_the_rest_are_verdicts() {
         let demonstrations: Vec<&str> = all()
             .iter()
             .filter(|c| c.kind() == Kind::Demonstration)
@@ -471,10 +504,13 @@ mod tests {
         assert_eq!(
             demonstrations,
             [
+                "fan-out",
                 "await-in-sequence",
                 "blocking-freezes-loop",
                 "lazy-futures",
-                "concurrency-is-not-parallelism"
+                "async-not-for-cpu",
+                "concurrency-is-not-parallelism",
+                "async-server-throughput"
             ]
         );
         for claim in all() {

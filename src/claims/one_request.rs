@@ -318,12 +318,33 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for Figures {
+    /// Latencies are positive with p50 ≤ p99; throughput is at most what
+    /// the concurrent requests allow ({CONCURRENT} each waiting
+    /// {SERVICE_MS} ms at the server).
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::ensure;
+        for (client, (p50, p99)) in &self.latencies {
+            ensure(*p50 > 0.0 && p50 <= p99 && p99.is_finite(), || {
+                format!("{client}: p50 {p50} µs, p99 {p99} µs")
+            })?;
+        }
+        let most = CONCURRENT as f64 * 1e3 / SERVICE_MS;
+        for (model, rate) in &self.throughput {
+            ensure(*rate >= 0.0 && *rate <= most * 1.05, || {
+                format!("{model}: {rate:.0} req/s, more than {CONCURRENT} requests of {SERVICE_MS} ms allow ({most:.0})")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn figures(blocking: f64, async_p50: [f64; 2], async_rate: f64) -> Figures {
-        Figures {
+        crate::claims::physics::possible(Figures {
             latencies: vec![
                 (BLOCKING_CLIENT, (blocking, blocking * 2.0)),
                 (ASYNC_CLIENTS[0], (async_p50[0], async_p50[0] * 2.0)),
@@ -337,7 +358,7 @@ mod tests {
             ],
             cores: 2,
             cell_commands: vec![],
-        }
+        })
     }
 
     #[test]
@@ -364,5 +385,22 @@ mod tests {
         let trial = judge(&figures(100.0, [60.0, 130.0], 5_000.0));
         assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
         assert!(trial.caveat.unwrap().contains("only for one async client"));
+    }
+
+    #[test]
+    fn the_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (blocking, async_p50, rate) in [
+                (50.0, [60.0, 70.0], 19_000.0),
+                (50.0, [20.0, 20.0], 5_000.0),
+            ] {
+                let on_two = judge(&figures(blocking, async_p50, rate));
+                let here = judge(&Figures {
+                    cores: machine.usable_logical,
+                    ..figures(blocking, async_p50, rate)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

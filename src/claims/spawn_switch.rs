@@ -363,12 +363,42 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
     }
 }
 
+impl crate::claims::physics::Physical for SpawnFigures {
+    /// Spawning costs time.
+    fn check(&self) -> Result<(), String> {
+        use crate::claims::physics::ensure;
+        for (kind, us) in &self.per_unit {
+            ensure(*us > 0.0 && us.is_finite(), || {
+                format!("{kind:?}: {us} µs per unit")
+            })?;
+        }
+        ensure(self.thread_single > 0.0 && self.tokio_single > 0.0, || {
+            format!(
+                "single spawns of {} and {} µs",
+                self.thread_single, self.tokio_single
+            )
+        })
+    }
+}
+
+impl crate::claims::physics::Physical for SwitchFigures {
+    /// A hand-off costs time.
+    fn check(&self) -> Result<(), String> {
+        for (case, us) in &self.per_switch {
+            crate::claims::physics::ensure(*us > 0.0 && us.is_finite(), || {
+                format!("{case}: {us} µs per switch")
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn spawn(thread: f64, task: f64, thread_single: f64) -> SpawnFigures {
-        SpawnFigures {
+        crate::claims::physics::possible(SpawnFigures {
             per_unit: vec![
                 (of("threads"), thread),
                 (of("thread-pool"), 0.5),
@@ -380,7 +410,7 @@ mod tests {
             tokio_single: 10.0,
             batches: 3,
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -399,7 +429,7 @@ mod tests {
     }
 
     fn switch(thread: f64, one_thread: f64, multi: f64, socket: (f64, f64)) -> SwitchFigures {
-        SwitchFigures {
+        crate::claims::physics::possible(SwitchFigures {
             per_switch: vec![
                 ("threads, channel", thread),
                 ("tokio current-thread, channel", one_thread),
@@ -410,7 +440,7 @@ mod tests {
             skipped: vec![],
             repeats: 3,
             cores: 2,
-        }
+        })
     }
 
     #[test]
@@ -431,5 +461,19 @@ mod tests {
             judge_switch(&switch(5.0, 4.0, 4.0, (8.0, 2.0))).verdict,
             Verdict::DoesNotHold
         );
+    }
+
+    #[test]
+    fn the_spawn_judge_gives_the_same_outcome_on_every_simulated_machine() {
+        for machine in crate::claims::CpuTopology::simulated_machines() {
+            for (thread, task) in [(20.0, 0.3), (2.0, 1.0)] {
+                let on_two = judge_spawn(&spawn(thread, task, 30.0));
+                let here = judge_spawn(&SpawnFigures {
+                    cores: machine.usable_logical,
+                    ..spawn(thread, task, 30.0)
+                });
+                assert_eq!(here.verdict, on_two.verdict, "{machine:?}");
+            }
+        }
     }
 }

@@ -265,11 +265,17 @@ pub struct ReportArgs {
     /// Directory for index.html, the charts (.svg) and the data.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
-    /// Also put every claim on trial (`claims`, about 45 s more on 2 cores)
-    /// for the "Claims on trial" section. Without it the report shows the
-    /// newest claims.json found beside an input or in --out.
-    #[arg(long)]
+    /// Put every claim on trial even when drawing from --input. A report
+    /// that measures (no --input) does so anyway; there this flag changes
+    /// nothing.
+    #[arg(long, conflicts_with = "no_claims")]
     pub claims: bool,
+    /// Leave the claims out of a measuring report: the page then shows the
+    /// newest claims.json found in --out, if any. (By default a report that
+    /// measures also puts every claim on trial, with the claims' quick
+    /// budget.)
+    #[arg(long)]
+    pub no_claims: bool,
     #[command(flatten)]
     pub busy: crate::lab::busy::BusyArgs,
 }

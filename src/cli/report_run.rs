@@ -40,7 +40,7 @@ pub fn measure(
     if summary.interrupted || interrupt::requested() {
         return stopped(summary.records);
     }
-    crate::stderr_line!("measuring timer precision ...");
+    crate::os::output::stderr_line!("measuring timer precision ...");
     // The sweep's results are saved already; a failed side experiment is
     // reported and leaves its chart out, it does not lose the run.
     match timers::measure_timers(&timers::REQUESTED_MS, timers::SAMPLES) {
@@ -49,7 +49,7 @@ pub fn measure(
             &records,
         )?,
         Err(error) => {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "warning: the timer experiment failed, its chart is left out: {error:#}"
             )
         }
@@ -57,7 +57,7 @@ pub fn measure(
     if interrupt::requested() {
         return stopped(summary.records);
     }
-    crate::stderr_line!("measuring spawn and switch costs ...");
+    crate::os::output::stderr_line!("measuring spawn and switch costs ...");
     match costs::measure_costs() {
         // Costs cut short by a signal are not saved.
         Ok(_) if interrupt::requested() => return stopped(summary.records),
@@ -66,7 +66,7 @@ pub fn measure(
             &unit_costs,
         )?,
         Err(error) => {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "warning: the spawn/switch experiment failed, the table says so: {error:#}"
             )
         }
@@ -95,7 +95,7 @@ pub fn measure(
 /// `load`, so it runs only from the lab's own binary; a failure is
 /// reported and leaves the section to say how to measure it.
 fn measure_servers(options: &SweepOptions) {
-    crate::stderr_line!(
+    crate::os::output::stderr_line!(
         "measuring servers under load ({} and {}: {} connections at {:?} req/s, then {} idle) ...",
         server_sweep::QUICK_MODELS[0],
         server_sweep::QUICK_MODELS[1],
@@ -107,7 +107,7 @@ fn measure_servers(options: &SweepOptions) {
         .map_err(anyhow::Error::from)
         .and_then(|exe| server_sweep::run_quick(&exe, options.workers, &options.out));
     if let Err(error) = measured {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "warning: the server run failed, its section says how to measure it: {error:#}"
         );
     }

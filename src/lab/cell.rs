@@ -1014,7 +1014,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        crate::stderr_line!("error: panic: {}{place}", message.replace('\n', " "));
+        crate::os::output::stderr_line!("error: panic: {}{place}", message.replace('\n', " "));
     }));
     let outcome = serde_json::from_str::<CellSpec>(spec_json)
         .context("reading the cell spec")
@@ -1032,7 +1032,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             0
         }
         Err(error) => {
-            crate::stderr_line!("error: {}", format!("{error:#}").replace('\n', " "));
+            crate::os::output::stderr_line!("error: {}", format!("{error:#}").replace('\n', " "));
             1
         }
     }

@@ -340,14 +340,14 @@ pub fn examine(sample: Duration) -> Examination {
 pub fn before_measuring(dir: &Path) -> Examination {
     let examination = examine(SAMPLE);
     for finding in examination.warnings() {
-        crate::stderr_line!("doctor: {}: {}", finding.topic, finding.text);
+        crate::os::output::stderr_line!("doctor: {}: {}", finding.topic, finding.text);
     }
-    crate::stderr_line!("doctor: {}", examination.summary);
+    crate::os::output::stderr_line!("doctor: {}", examination.summary);
     if let Err(error) = std::fs::create_dir_all(dir)
         .map_err(anyhow::Error::from)
         .and_then(|_| examination.save(dir))
     {
-        crate::stderr_line!("doctor: could not save its findings: {error:#}");
+        crate::os::output::stderr_line!("doctor: could not save its findings: {error:#}");
     }
     examination
 }

@@ -397,7 +397,7 @@ pub fn run_sweep(
                     line += &format!(" (server: {lateness})");
                 }
                 if progress.is_hidden() {
-                    crate::stderr_line!("{line}");
+                    crate::os::output::stderr_line!("{line}");
                 } else {
                     progress.println(line);
                 }

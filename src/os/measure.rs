@@ -158,6 +158,10 @@ pub struct CpuTicks {
     pub idle: u64,
     /// Time the hypervisor ran something else while this VM wanted a CPU.
     pub steal: u64,
+    /// The part of `busy` spent in softirqs: among them the loopback
+    /// networking the kernel does on a sender's behalf, attributed to no
+    /// process.
+    pub softirq: u64,
 }
 
 impl CpuTicks {
@@ -174,6 +178,7 @@ impl CpuTicks {
             busy: field(0) + field(1) + field(2) + field(5) + field(6),
             idle: field(3) + field(4),
             steal: field(7),
+            softirq: field(6),
         })
     }
 

@@ -16,7 +16,7 @@
 //! leaves the old file whole, and a symlink at the name is replaced, never
 //! followed. [`open_append`] appends without following a symlink, and
 //! [`lock_output_dir`] keeps a second run out of a directory a first is
-//! still writing. [`stderr_line!`](crate::stderr_line) prints to stderr
+//! still writing. [`write_stderr`] prints to stderr
 //! without panicking when stderr is gone.
 //!
 //! [`write_stdout`] is how commands print: a stdout that cannot be written
@@ -36,14 +36,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// `eprintln!` that never panics: a line for the operator is lost, not the
 /// run, when stderr is a full disk or a pipe whose reader has gone (a
 /// server must still stop on SIGTERM, a sweep still measure).
-#[macro_export]
 macro_rules! stderr_line {
-    ($($arg:tt)*) => {{
-        use ::std::io::Write as _;
-        let mut stderr = ::std::io::stderr().lock();
-        let _ = ::std::writeln!(stderr, $($arg)*);
-        let _ = stderr.flush();
-    }};
+    ($($arg:tt)*) => {
+        $crate::os::output::write_stderr(::std::format_args!($($arg)*))
+    };
+}
+pub(crate) use stderr_line;
+
+/// Writes `text` and a newline to stderr; a failed write is ignored (see
+/// [`stderr_line!`]).
+pub fn write_stderr(text: std::fmt::Arguments) {
+    let mut stderr = io::stderr().lock();
+    let _ = stderr.write_fmt(text);
+    let _ = stderr.write_all(b"\n");
+    let _ = stderr.flush();
 }
 
 /// Longest name [`safe_name`] keeps unchanged; longer ones are cut and hashed

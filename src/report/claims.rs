@@ -3,10 +3,12 @@
 //! carries one (e.g. cpu-starves-io: the probe's p99 delay against the CPU
 //! µs between awaits, the 10–100 µs rule of thumb shaded).
 //!
-//! The report never runs the claims unless asked (`report --claims`, about
-//! 45 s on 2 cores): it reads the newest `claims.json` found beside an
-//! `--input` file or in the output directory, which `claims` writes.
-//! Without one, the section says how to produce it.
+//! The report draws claims; it never runs them. A measuring `report` runs
+//! them first (the claims' quick budget; `--no-claims` leaves them out, and
+//! `--claims` asks for them with `--input` too) and hands them over;
+//! otherwise it reads the newest `claims.json` found beside an `--input`
+//! file or in the output directory, which `claims` writes. Without one, the
+//! section says how to produce it.
 
 use super::charts::Chart;
 use super::palette;
@@ -22,7 +24,7 @@ pub struct FoundClaims {
     /// Where they came from, as the page says it: "Read from PATH" or
     /// "Measured by this report".
     pub source: String,
-    /// True only when this report ran the claims itself (`--claims`).
+    /// True only when this report ran the claims itself.
     pub measured_here: bool,
     /// Every claim the lab knows (from whoever found or measured these), so
     /// the page can name the ones this run lacks.

@@ -362,7 +362,7 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
         statement: "not measured in this run".into(),
         bound: String::new(),
         answer: None,
-        command: super::html::SERVERS_COMMAND.into(),
+        command: super::servers::SERVERS_COMMAND.into(),
     };
     let groups: Vec<servers::Group> = servers::searches(points)
         .into_iter()
@@ -440,7 +440,7 @@ fn pitfall_row(points: &[ServerPoint]) -> DecisionRow {
         statement: "not measured in this run".into(),
         bound: String::new(),
         answer: None,
-        command: super::html::SERVERS_COMMAND.into(),
+        command: super::servers::SERVERS_COMMAND.into(),
     };
     let Some(found) = servers::mode_rows(points)
         .into_iter()

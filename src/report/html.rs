@@ -255,10 +255,6 @@ pub const CHART_LEGEND: &str = "How to read every chart: a solid line with fille
     other, the earlier is drawn wide beneath the later, so both colours show. Hover a marker for \
     its exact values. Open “About this chart” under each for what to look at in it.";
 
-/// The command that measures the server sweep, for a page without it.
-pub const SERVERS_COMMAND: &str =
-    "async-vs-blocking sweep --workloads server --out reports/servers";
-
 /// Other programs using at least this many cores during a point make the
 /// page say so beside the section (the sweep keeps every point).
 pub const SERVER_DISTURBED_CORES: f64 = 0.25;
@@ -482,7 +478,7 @@ fn provenance(report: &ReportData, dataset: &Dataset, claims: Option<&FoundClaim
         let machine = &found.report.machine;
         let machine = format!("{} (Linux {})", machine_words(machine), machine.kernel);
         lines.push(if found.measured_here {
-            format!("Claims on trial: measured by this report (--claims), {when}, on {machine}.")
+            format!("Claims on trial: measured by this report (the claims' quick budget), {when}, on {machine}.")
         } else {
             format!(
                 "Claims on trial: loaded — {} — measured {when} on {machine}, not by this report.",
@@ -927,7 +923,7 @@ pub fn render(
         provenance: provenance(report, dataset, claims_section.found),
         conditions: super::conditions::view(dataset, report.doctor.as_ref()),
         servers: servers_view(&report.servers, server_charts),
-        servers_command: SERVERS_COMMAND,
+        servers_command: super::servers::SERVERS_COMMAND,
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;

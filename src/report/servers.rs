@@ -20,6 +20,10 @@ use crate::model::{self, Style};
 use crate::record::server_point::{highest_passing, ServerPoint, WaitMode};
 use plotters::style::RGBColor;
 
+/// The command that measures the server sweep, for a page without it.
+pub const SERVERS_COMMAND: &str =
+    "async-vs-blocking sweep --workloads server --out reports/servers";
+
 /// One side sustained "more" only when its highest rate is above the
 /// other's by more than this factor: the search's steps are about ×1.2 apart
 /// near the knee, so a smaller gap is one step of the search.

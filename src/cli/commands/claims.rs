@@ -11,12 +11,13 @@ use crate::os::measure;
 pub(super) fn measure_claims(
     only: &[String],
     repeats: u32,
+    budget: claims::Budget,
 ) -> anyhow::Result<claims::ClaimsReport> {
     let executor = ChildProcess::current()?;
     let started = std::time::Instant::now();
     let started_unix_s = measure::unix_now_s();
     let progress = |position: usize, total: usize, id: &str| {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "[{position}/{total}] {id} ({:.0} s so far)",
             started.elapsed().as_secs_f64()
         )
@@ -26,6 +27,7 @@ pub(super) fn measure_claims(
         repeats,
         invocation: invocation(),
         on_start: &progress,
+        budget,
     };
     let results = claims::run_claims(only, &options);
     Ok(claims::ClaimsReport {
@@ -60,7 +62,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
         None
     };
     crate::lab::doctor::before_measuring(&args.out);
-    let report = measure_claims(&args.only, args.repeat)?;
+    let report = measure_claims(&args.only, args.repeat, claims::Budget::Full)?;
     let kept = earlier.as_ref().map_or(0, |earlier| {
         earlier
             .claims
@@ -74,7 +76,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     };
     crate::record::claims::write_claims(&saved, &file)?;
     if kept > 0 {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "kept {kept} earlier verdict{} in {} beside the {} rerun",
             if kept == 1 { "" } else { "s" },
             saved.display(),
@@ -95,6 +97,10 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
             report.seconds
         );
         say!("{}", table::machine_line(&report.machine));
+        say!(
+            "Sizes and gates scaled to this machine: {} (see USABLE_LOGICAL_CPUS and USABLE_PHYSICAL_CORES beside each verdict).",
+            claims::CpuTopology::detect().describe()
+        );
         let busiest = report
             .claims
             .iter()
@@ -115,7 +121,7 @@ pub(super) fn claims(args: ClaimsArgs) -> anyhow::Result<i32> {
     );
     if args.json || args.markdown {
         // stdout is the document itself.
-        crate::stderr_line!("{shown}");
+        crate::os::output::stderr_line!("{shown}");
     } else {
         say!("{shown}");
     }

@@ -9,7 +9,7 @@ pub(super) fn overhead(args: OverheadArgs) -> anyhow::Result<i32> {
     let comparison =
         crate::lab::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
     if interrupt::requested() {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "interrupted by {}: the comparison was cut short",
             interrupt::signal_name().unwrap_or("a signal")
         );

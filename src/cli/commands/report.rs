@@ -25,15 +25,22 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         crate::lab::doctor::before_measuring(&args.out);
     }
     // The claims run first, before the sweep installs its Ctrl-C handler:
-    // an interrupted claims run just ends the command.
-    let measured_claims = if args.claims {
-        crate::stderr_line!("putting the claims on trial (about 45 s on 2 cores) ...");
-        let claims = measure_claims(&[], 3)?;
+    // an interrupted claims run just ends the command. A measuring report
+    // teaches with them unless told not to; a report drawn from saved
+    // files measures them only when asked.
+    let measure_them = (args.input.is_empty() && !args.no_claims) || args.claims;
+    let measured_claims = if measure_them {
+        crate::os::output::stderr_line!(
+            "putting the claims on trial with their quick budget (shorter server points, \
+             100,000 rather than 1,000,000 async waits; `claims` measures the full sizes; \
+             --no-claims leaves them out) ..."
+        );
+        let claims = measure_claims(&[], 3, crate::claims::Budget::Quick)?;
         let path = crate::os::output::path_in(&args.out, crate::record::claims::FILE_NAME)?;
         crate::record::claims::write_claims(&path, &claims)?;
         Some(report::claims::FoundClaims {
             report: claims,
-            source: "Measured by this report (--claims)".into(),
+            source: "Measured by this report (quick budget)".into(),
             measured_here: true,
             catalogue: crate::claims::catalogue(),
         })
@@ -60,7 +67,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;
         if data.interrupted {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "interrupted by {}: stopped the measurements; kept {} finished cells in {}; \
                  draw them with: async-vs-blocking report --input {}",
                 interrupt::signal_name().unwrap_or("a signal"),

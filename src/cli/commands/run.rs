@@ -38,7 +38,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
         args.busy.policy(),
     );
     if interrupt::requested() {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "interrupted by {}: the cell was stopped and not recorded",
             interrupt::signal_name().unwrap_or("a signal")
         );

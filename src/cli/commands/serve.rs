@@ -57,7 +57,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<i32> {
             .name("serve-signals".into())
             .spawn(move || {
                 latency::wait_for_stop_signal(&signals);
-                crate::stderr_line!("{}", stats.summary(delay));
+                crate::os::output::stderr_line!("{}", stats.summary(delay));
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -68,7 +68,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<i32> {
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    crate::stderr_line!(
+    crate::os::output::stderr_line!(
         "latency server on {local}: each request (`GET <id>` + newline) is answered after {} ms \
          with {} bytes, then closed; {threads} event-loop threads, up to {limit} open \
          descriptors; connections idle for {} s are closed. Ctrl-C stops it and prints how \
@@ -93,7 +93,7 @@ fn checked_address(args: &ServeArgs) -> anyhow::Result<SocketAddr> {
         .into());
     }
     if !is_loopback(args.bind) {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "warning: listening on {addr} (--allow-remote): anyone who can reach this address can \
              connect and hold connections open"
         );
@@ -130,7 +130,7 @@ fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Result<i3
             .spawn(move || {
                 latency::wait_for_stop_signal(&signals);
                 // Never panics (stderr may be gone): the exit must follow.
-                crate::stderr_line!("{}", server.stats.summary());
+                crate::os::output::stderr_line!("{}", server.stats.summary());
                 std::process::exit(0);
             })
             .context("starting the signal thread")?;
@@ -140,7 +140,7 @@ fn serve_model(model: &'static dyn Model, args: &ServeArgs) -> anyhow::Result<i3
         writeln!(stdout, "{local}").context("printing the address")?;
         stdout.flush().context("printing the address")?;
     }
-    crate::stderr_line!(
+    crate::os::output::stderr_line!(
         "{}{} HTTP/1.1 server on http://{local}: GET /work?wait_ms=D&cpu_us=C&bytes=R[&mode=block|offload], \
          GET /health; {}, idle timeout {} s, up to {descriptors} open descriptors. \
          Ctrl-C stops it and prints its counters.",

@@ -130,7 +130,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     let executor = ChildProcess::current()?;
     let summary = sweep::run_sweep(&options, &executor)?;
     if summary.interrupted {
-        crate::stderr_line!(
+        crate::os::output::stderr_line!(
             "interrupted by {}: stopped the running cell; kept {} finished cells in {} and {}; \
              rerun with --resume to continue",
             interrupt::signal_name().unwrap_or("a signal"),
@@ -189,7 +189,7 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         .iter()
         .filter(|m| server_sweep::WAIT_BLOCK.applies_to(m))
         .count();
-    crate::stderr_line!(
+    crate::os::output::stderr_line!(
         "server sweep: {} x {} at {:?} connections (rates doubled from {} req/s \
          to the knee), {} x mode=block and mode=offload at {:?} connections, \
          and {} mostly idle connections",
@@ -217,12 +217,14 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
     })?;
     if interrupt::requested() {
         if path.is_file() {
-            crate::stderr_line!(
+            crate::os::output::stderr_line!(
                 "interrupted: the finished server points are in {}; rerun with --resume to continue",
                 path.display()
             );
         } else {
-            crate::stderr_line!("interrupted before the first server point: nothing was saved");
+            crate::os::output::stderr_line!(
+                "interrupted before the first server point: nothing was saved"
+            );
         }
         return Ok(interrupt::EXIT_CODE);
     }

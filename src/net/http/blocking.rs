@@ -169,7 +169,7 @@ pub fn warn_at_most_once_a_second(message: &str) {
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
     let quiet = matches!(*last, Some(at) if at.elapsed().as_secs() < 1);
     if !quiet {
-        crate::stderr_line!("warning: {message}");
+        crate::os::output::stderr_line!("warning: {message}");
         *last = Some(Instant::now());
     }
 }

@@ -391,7 +391,7 @@ impl Server<'_> {
             .last_warning
             .is_some_and(|at| at.elapsed() < Duration::from_secs(1));
         if !quiet {
-            crate::stderr_line!("warning: {message}");
+            crate::os::output::stderr_line!("warning: {message}");
             self.last_warning = Some(Instant::now());
         }
     }

@@ -170,7 +170,7 @@ pub fn run(
             .name(format!("serve-{}", index + 1))
             .spawn(move || {
                 if let Err(error) = event_loop::run(listener, config, &stats) {
-                    crate::stderr_line!("warning: a server thread stopped: {error}");
+                    crate::os::output::stderr_line!("warning: a server thread stopped: {error}");
                 }
             })?;
     }
