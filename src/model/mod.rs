@@ -28,7 +28,7 @@
 //! the existing [`Op`]s touches no model; a new kind of `Op` is interpreted
 //! here, once per style, with one [`AsyncRuntime`] method that each async
 //! model's file implements with its own primitive (as `read_file` was for
-//! [`Op::ReadFile`]). The README's contributor section lists every file such
+//! [`Op::ReadFile`]). docs/src/contributing.md ("Adding a model or a workload") lists every file such
 //! an operation touches, and gives the grep commands that check the layering.
 
 mod async_std_rt;

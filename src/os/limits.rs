@@ -9,7 +9,7 @@
 //! reports), out of `vm.max_map_count` per process.
 //!
 //! [`thread_ceiling`] is the one place that turns those limits into a
-//! number of threads: the claims, the README and the `threads` model's
+//! number of threads: the claims, docs/src/memory.md ("The thread ceiling") and the `threads` model's
 //! budget agree because they all count with [`MAPS_PER_THREAD`] here.
 //!
 //! When `pthread_create` is refused, it says only `EAGAIN`.
