@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(waits.measured_max, Some(301.0));
         // comfy-table may wrap a long cell: look for each figure, not the line.
         let table = class_table(&rows);
-        for figure in ["101.0 ms", "103 ms", "301 ms", "03_sequential_waits"] {
+        for figure in ["101 ms", "103 ms", "301 ms", "03_sequential_waits"] {
             assert!(table.contains(figure), "{figure} missing from\n{table}");
         }
     }
