@@ -87,11 +87,6 @@ const MODEL_NAME_ALLOWED: &[(&str, &[&str], &str)] = &[
         "the spawn and switch cases name the primitives they time",
     ),
     ("cli/args.rs", &["threads", "tokio"], "`--threads` is an argument's name; `overhead` defaults to tokio"),
-    (
-        "claims/memory.rs",
-        &["threads"],
-        "a series label in the figures' physics check (to ask the registry: open work)",
-    ),
     ("workshop/exercises.rs", &["threads"], "a unit (peak threads), not the model"),
     ("cli/table.rs", &["threads"], "a column header (peak threads), not the model"),
     (
