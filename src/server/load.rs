@@ -760,7 +760,10 @@ impl Generator<'_> {
             self.free.push_back(index);
         }
         self.completed_all += 1;
-        if now >= self.measured_from && now <= self.measured_until {
+        // Achieved counts requests due inside the window that completed
+        // inside it: a backlog from the warm-up finishing in the window is
+        // not credited, so achieved can never exceed what was offered.
+        if due >= self.measured_from && now <= self.measured_until {
             self.completed_in_window += 1;
         }
         if due >= self.measured_from {

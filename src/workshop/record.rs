@@ -69,9 +69,12 @@ impl CheckFile {
     /// Writes the file into `dir` (created if missing); returns its path.
     pub fn save(&self, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join(FILE_NAME);
-        std::fs::write(&path, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        let path = crate::os::output::path_in(dir, FILE_NAME)?;
+        crate::os::output::replace_file(
+            &path,
+            (serde_json::to_string_pretty(self)? + "\n").as_bytes(),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }
 

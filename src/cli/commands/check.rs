@@ -76,8 +76,11 @@ fn merge(args: &CheckArgs) -> anyhow::Result<i32> {
     if let Some(dir) = &args.out {
         super::check_writable(dir)?;
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("class.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")?;
+        let path = crate::os::output::path_in(dir, "class.json")?;
+        crate::os::output::replace_file(
+            &path,
+            (serde_json::to_string_pretty(&rows)? + "\n").as_bytes(),
+        )?;
         say!("written: {}", path.display());
     }
     Ok(0)
