@@ -142,10 +142,14 @@ impl Physical for Figures {
                         p.achieved_rps
                     )
                 })?,
-                // No request due inside the window completed, so there is no
-                // latency; requests due during the warm-up may still have
-                // completed inside the window and count as achieved.
-                None => {}
+                // Achieved counts only requests due inside the window, the
+                // same requests the latency is measured on: none, no rate.
+                None => ensure(p.achieved_rps == 0.0, || {
+                    format!(
+                        "{what}: {:.0} req/s answered without a latency",
+                        p.achieved_rps
+                    )
+                })?,
             }
             ensure(p.foreign_cpu_cores.map_or(true, |c| c >= 0.0), || {
                 format!("{what}: negative outside load")
