@@ -121,10 +121,14 @@ fn provenance(run: &RecordedRun, page: &Path) -> String {
     let meta = &run.meta;
     let first = &meta["runs"][0];
     format!(
-        "From the default report recorded on {} at {}–{} UTC (run 1 of 2, commit {}, `{}`) on a {}; `doctor`: {}, load average {} before. Data: [`{DEFAULT_REPORT}/`]({}).",
+        "From the default report recorded on {} at {}–{} UTC ({}, commit {}, `{}`) on a {}; `doctor`: {}, load average {} before. Data: [`{DEFAULT_REPORT}/`]({}).",
         text(meta, "date"),
         &text(first, "doctor_utc")[..5],
         &text(first, "page_written_utc")[..5],
+        match meta["runs"].as_array().map_or(0, Vec::len) {
+            1 => "one run".to_string(),
+            n => format!("run 1 of {n}"),
+        },
         text(meta, "commit"),
         text(meta, "command"),
         text(meta, "machine"),
@@ -143,9 +147,11 @@ fn report_time(run: &RecordedRun, page: &Path) -> String {
         .map(|r| format!("{} s", number(r, "seconds")))
         .collect();
     format!(
-        "After the build, the default report took {} in {} runs in a row on {}, on a {} (`doctor`: {}; commit {}; [recorded run]({})).",
-        seconds.join(" and "),
-        seconds.len(),
+        "After the build, the default report took {} on {}, on a {} (`doctor`: {}; commit {}; [recorded run]({})).",
+        match seconds.len() {
+            1 => format!("{} in one run", seconds[0]),
+            n => format!("{} in {n} runs in a row", seconds.join(" and ")),
+        },
         text(meta, "date"),
         text(meta, "machine"),
         text(meta, "doctor"),
@@ -593,7 +599,7 @@ fn a_figure_edited_by_hand_inside_a_block_is_caught() {
     )
     .expect("a known key renders");
     assert_eq!(regenerate(page, &fresh, &run).unwrap(), fresh);
-    let tampered = fresh.replacen(" s and ", "1 s and ", 1);
+    let tampered = fresh.replacen(" s in one run", "1 s in one run", 1);
     assert_ne!(tampered, fresh);
     assert_ne!(regenerate(page, &tampered, &run).unwrap(), tampered);
     assert!(regenerate(
