@@ -131,6 +131,25 @@ pub struct DecisionRow {
     pub command: String,
 }
 
+impl DecisionRow {
+    /// A row whose figures this run did not measure: it says so and names
+    /// the command that measures them.
+    fn not_measured(question: &str, evidence: &'static str, command: &str) -> DecisionRow {
+        DecisionRow {
+            question: question.to_string(),
+            evidence,
+            size: String::new(),
+            best_async: "—".into(),
+            thread_pool: "—".into(),
+            thread_per_task: "—".into(),
+            statement: "not measured in this run".into(),
+            bound: String::new(),
+            answer: None,
+            command: command.to_string(),
+        }
+    }
+}
+
 fn is_async(model_name: &str) -> bool {
     model::by_name(model_name).is_some_and(|m| m.style() == Style::Async)
 }
@@ -197,18 +216,7 @@ fn workload_row(
     evidence: &'static str,
     command: &str,
 ) -> DecisionRow {
-    let empty = DecisionRow {
-        question: question.to_string(),
-        evidence,
-        size: String::new(),
-        best_async: "—".into(),
-        thread_pool: "—".into(),
-        thread_per_task: "—".into(),
-        statement: "not measured in this run".into(),
-        bound: String::new(),
-        answer: None,
-        command: command.to_string(),
-    };
+    let empty = DecisionRow::not_measured(question, evidence, command);
     let Some(variant) = dataset
         .variants()
         .into_iter()
@@ -352,18 +360,11 @@ fn rate_text(found: Option<(f64, Option<f64>)>) -> String {
 }
 
 fn server_row(points: &[ServerPoint]) -> DecisionRow {
-    let mut row = DecisionRow {
-        question: "A server's throughput (requests that wait)".into(),
-        evidence: "servers",
-        size: String::new(),
-        best_async: "—".into(),
-        thread_pool: "—".into(),
-        thread_per_task: "—".into(),
-        statement: "not measured in this run".into(),
-        bound: String::new(),
-        answer: None,
-        command: super::servers::SERVERS_COMMAND.into(),
-    };
+    let mut row = DecisionRow::not_measured(
+        "A server's throughput (requests that wait)",
+        "servers",
+        super::servers::SERVERS_COMMAND,
+    );
     let groups: Vec<servers::Group> = servers::searches(points)
         .into_iter()
         .filter(|g| g.mode == WaitMode::Own)
@@ -430,18 +431,11 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
 }
 
 fn pitfall_row(points: &[ServerPoint]) -> DecisionRow {
-    let mut row = DecisionRow {
-        question: "A blocking call inside an async handler".into(),
-        evidence: "server-modes",
-        size: String::new(),
-        best_async: "—".into(),
-        thread_pool: "—".into(),
-        thread_per_task: "—".into(),
-        statement: "not measured in this run".into(),
-        bound: String::new(),
-        answer: None,
-        command: super::servers::SERVERS_COMMAND.into(),
-    };
+    let mut row = DecisionRow::not_measured(
+        "A blocking call inside an async handler",
+        "server-modes",
+        super::servers::SERVERS_COMMAND,
+    );
     let Some(found) = servers::mode_rows(points)
         .into_iter()
         .find(|r| r.block.is_some() && r.runtime.is_some())
@@ -483,18 +477,11 @@ fn pitfall_row(points: &[ServerPoint]) -> DecisionRow {
 /// The memory row: bytes per task of the leanest async model against a
 /// thread per task, from the slopes of peak RSS against waiting tasks.
 fn memory_row(dataset: &Dataset) -> DecisionRow {
-    let mut row = DecisionRow {
-        question: "Memory per waiting task".into(),
-        evidence: "memory",
-        size: String::new(),
-        best_async: "—".into(),
-        thread_pool: "—".into(),
-        thread_per_task: "—".into(),
-        statement: "not measured in this run".into(),
-        bound: String::new(),
-        answer: None,
-        command: "async-vs-blocking report".into(),
-    };
+    let mut row = DecisionRow::not_measured(
+        "Memory per waiting task",
+        "memory",
+        "async-vs-blocking report",
+    );
     let slopes: Vec<(String, Interval, f64)> = data::memory_per_unit(dataset)
         .into_iter()
         .filter(|fit| fit.machine == 0)
