@@ -18,6 +18,8 @@
 
 use super::machine::{CpuTopology, PARALLEL_FRACTION};
 use super::physics::{self, ensure, Physical};
+use super::precision::{self, unanimous, Estimate};
+use crate::stats::interval::Side;
 use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
 
 pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
@@ -155,6 +157,9 @@ pub(crate) struct CpuCells {
     disturbed: Vec<(&'static str, f64)>,
     sequential_ms: f64,
     by_model: Vec<(&'static str, f64)>,
+    /// Every repeat's wall, ms, of the sequential run and of each model:
+    /// the speedups' intervals come from these.
+    walls: Vec<(&'static str, Vec<f64>)>,
     /// Cores kept busy on average, by model: (user + sys CPU time) / wall
     /// of the median repeat. One thread can never exceed 1.
     cores_busy: Vec<(&'static str, f64)>,
@@ -257,6 +262,29 @@ impl CpuCells {
             .map_or(0.0, |(_, busy)| *busy)
     }
 
+    /// `model`'s speedup with its 95 % interval (a bootstrap over the
+    /// sequential repeats and the model's).
+    fn speedup_estimate(&self, model: &str) -> Estimate {
+        let walls = |name: &str| {
+            self.walls
+                .iter()
+                .find(|(m, _)| *m == name)
+                .map(|(_, walls)| walls.clone())
+                .unwrap_or_default()
+        };
+        Estimate::ratio(&walls("sequential"), &walls(model))
+            .unwrap_or_else(|| Estimate::exact(self.speedup(model)))
+    }
+
+    /// How many repeats the speedups rest on (the fewest of any cell).
+    fn repeats(&self) -> usize {
+        self.walls
+            .iter()
+            .map(|(_, walls)| walls.len())
+            .min()
+            .unwrap_or(0)
+    }
+
     fn speedup(&self, model: &str) -> f64 {
         self.by_model
             .iter()
@@ -310,6 +338,7 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
     let mut cores_busy = Vec::new();
     let mut outside = Vec::new();
     let mut disturbed = Vec::new();
+    let mut walls = Vec::new();
     let mut measure = |model: &'static str| {
         let mut spec = trials.spec("cpu", model, jobs);
         spec.cpu_us = JOB_US;
@@ -324,6 +353,14 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
             }
         }
         let ms = median_ms(&record)?;
+        walls.push((
+            model,
+            if record.wall_ms_repeats.is_empty() {
+                vec![ms]
+            } else {
+                record.wall_ms_repeats.clone()
+            },
+        ));
         cores_busy.push((model, (record.cpu_user_ms + record.cpu_sys_ms) / ms));
         Ok::<f64, String>(ms)
     };
@@ -352,6 +389,7 @@ fn cpu_cells(trials: &Trials, models: &[&'static str]) -> Result<CpuCells, Failu
         free_cores,
         sequential_ms,
         by_model,
+        walls,
         cores_busy,
         commands,
     })
@@ -365,12 +403,9 @@ fn speedup_figures(cells: &CpuCells) -> (String, Vec<super::Figure>) {
     let mut parts = vec![format!("sequential {:.0} ms", cells.sequential_ms)];
     for (model, ms) in &cells.by_model {
         figures.push(figure(format!("{model} wall"), *ms, "ms"));
-        figures.push(figure(
-            format!("{model} speedup"),
-            cells.speedup(model),
-            "x",
-        ));
-        parts.push(format!("{model} ×{:.2}", cells.speedup(model)));
+        let speedup = cells.speedup_estimate(model);
+        figures.push(speedup.figure(format!("{model} speedup"), "x"));
+        parts.push(format!("{model} ×{}", speedup.text(2)));
     }
     (
         format!(
@@ -408,9 +443,50 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
     let one_thread = cells.speedup("tokio-current");
     let multi = cells.speedup("tokio").max(cells.speedup("smol"));
     let threads = cells.speedup("threads").max(cells.speedup("rayon"));
-    let (verdict, caveat) = if one_thread >= NO_SPEEDUP_MAX {
+    // Each speedup against its line, on its interval: the one-thread
+    // executor against "no speedup", the others against the parallel bar.
+    let lines = [
+        ("tokio-current", NO_SPEEDUP_MAX),
+        ("tokio", parallel),
+        ("smol", parallel),
+        ("threads", parallel),
+        ("rayon", parallel),
+    ];
+    let estimates: Vec<Estimate> = lines
+        .iter()
+        .map(|(model, _)| cells.speedup_estimate(model))
+        .collect();
+    let sides: Vec<Side> = estimates
+        .iter()
+        .zip(lines)
+        .map(|(estimate, (_, line))| estimate.side(line))
+        .collect();
+    let can_parallel = machine.can_run_in_parallel();
+    let outcome = |above: &[bool]| -> u8 {
+        let (one_thread_fast, multi_fast, threads_fast) =
+            (above[0], above[1] || above[2], above[3] || above[4]);
+        match (one_thread_fast, can_parallel, multi_fast, threads_fast) {
+            (true, ..) => 0,
+            (false, false, ..) => 1,
+            (false, true, true, _) => 2,
+            (false, true, false, false) => 3,
+            (false, true, false, true) => 4,
+        }
+    };
+    let Some(outcome) = unanimous(&sides, outcome) else {
+        let (measured, figures) = speedup_figures(cells);
+        return precision::too_close(
+            measured,
+            figures,
+            &straddling(&lines, &estimates, &sides),
+            cells.repeats(),
+            cpu_thresholds(&machine),
+            cells.commands.clone(),
+        );
+    };
+    let (verdict, caveat) = if outcome == 0 {
         (Verdict::DoesNotHold, None)
-    } else if !machine.can_run_in_parallel() {
+    } else if outcome == 1 {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -418,7 +494,7 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
                  with more cores a multi-thread runtime computes on its worker threads like a thread pool"
             )),
         )
-    } else if multi >= parallel {
+    } else if outcome == 2 {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -427,7 +503,7 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
                 cells.cores()
             )),
         )
-    } else if threads < parallel {
+    } else if outcome == 3 {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -556,6 +632,19 @@ pub(crate) fn judge_concurrency(figures: &ConcurrencyFigures) -> Trial {
     }
 }
 
+/// "thread-pool speedup ×1.49 (1.41–1.58) straddles 1.50" for each
+/// model whose interval straddles its line.
+fn straddling(lines: &[(&str, f64)], estimates: &[Estimate], sides: &[Side]) -> Vec<String> {
+    lines
+        .iter()
+        .zip(estimates.iter().zip(sides))
+        .filter(|(_, (_, side))| **side == Side::TooClose)
+        .map(|((model, line), (estimate, _))| {
+            precision::straddles(&format!("{model} speedup ×"), estimate, *line, 2)
+        })
+        .collect()
+}
+
 fn threads_for_cpu(trials: &Trials) -> Trial {
     decide(
         cpu_cells(trials, &["threads", "thread-pool", "rayon"]),
@@ -572,7 +661,8 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
         return busy;
     }
     let parallel = machine.parallel_bar();
-    let speedups = ["threads", "thread-pool", "rayon"].map(|m| cells.speedup(m));
+    let models = ["threads", "thread-pool", "rayon"];
+    let speedups = models.map(|m| cells.speedup(m));
     let worst = speedups.iter().copied().fold(f64::INFINITY, f64::min);
     let best = speedups.iter().copied().fold(0.0, f64::max);
     let (measured, figures) = speedup_figures(cells);
@@ -592,9 +682,25 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
             chart: None,
         };
     }
-    let (verdict, caveat) = if worst >= parallel {
+    // Each model's speedup interval against the bar: the verdict stands
+    // only when every way the straddling ones could fall gives it.
+    let estimates = models.map(|m| cells.speedup_estimate(m));
+    let sides = estimates.map(|e| e.side(parallel));
+    let outcome = |above: &[bool]| (above.iter().all(|a| *a), above.iter().any(|a| *a));
+    let Some((all_parallel, any_parallel)) = unanimous(&sides, outcome) else {
+        let lines = models.map(|m| (m, parallel));
+        return precision::too_close(
+            measured,
+            figures,
+            &straddling(&lines, &estimates, &sides),
+            cells.repeats(),
+            cpu_thresholds(&machine),
+            cells.commands.clone(),
+        );
+    };
+    let (verdict, caveat) = if all_parallel {
         (Verdict::Holds, None)
-    } else if best >= parallel {
+    } else if any_parallel {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -610,8 +716,16 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
         verdict,
         caveat,
         decided_by: format!(
-            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel on {} usable physical core(s))",
-            machine.usable_cores
+            "thread speedups ×{worst:.2}–×{best:.2} vs {parallel:.2} (parallel on {} usable physical core(s)); \
+             95 % intervals from {} repeats: {}",
+            machine.usable_cores,
+            cells.repeats(),
+            models
+                .iter()
+                .zip(&estimates)
+                .map(|(model, estimate)| format!("{model} ×{}", estimate.text(2)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         thresholds: cpu_thresholds(&machine),
         cell_commands: cells.commands.clone(),
@@ -623,6 +737,19 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
 mod tests {
     use super::*;
     use crate::claims::physics::possible;
+    use crate::claims::precision::spread;
+
+    /// The same cells with `model`'s repeats spread `relative` apart (a
+    /// noisy model: its speedup interval widens).
+    fn noisy(mut cells: CpuCells, model: &str, relative: f64) -> CpuCells {
+        for (m, walls) in &mut cells.walls {
+            if *m == model {
+                let median = crate::stats::median(walls);
+                *walls = spread::around(median, relative);
+            }
+        }
+        possible(cells)
+    }
 
     /// Invented CPU cells on `machine`: the sequential run on time, each
     /// model at the given speedup (keeping as many CPUs busy), every core
@@ -633,8 +760,17 @@ mod tests {
 
     fn unchecked_cells(machine: CpuTopology, speedups: &[(&'static str, f64)]) -> CpuCells {
         let jobs = machine.cpu_jobs();
-        let sequential_ms = jobs as f64 * JOB_US / 1e3;
+        // The sequential run a little over its calibrated compute, so its
+        // tight spread stays physically possible.
+        let sequential_ms = jobs as f64 * JOB_US / 1e3 * 1.01;
+        let mut walls = vec![("sequential", spread::tight(sequential_ms))];
+        walls.extend(
+            speedups
+                .iter()
+                .map(|(m, speedup)| (*m, spread::tight(sequential_ms / speedup))),
+        );
         CpuCells {
+            walls,
             machine,
             jobs,
             load_average: 0.1,
@@ -781,6 +917,31 @@ mod tests {
                 Verdict::DoesNotHold,
                 "{machine:?}"
             );
+            // A pool whose speedup interval straddles the bar: whether it
+            // holds or holds with a caveat is too close to call.
+            let bar = machine.parallel_bar();
+            let close = noisy(models(fast, bar), "thread-pool", 0.05);
+            let trial = judge_threads_for_cpu(&close);
+            assert_eq!(trial.verdict, Verdict::TooCloseToCall, "{machine:?}");
+            assert!(
+                trial.decided_by.contains("thread-pool speedup ×")
+                    && trial.decided_by.contains(&format!("straddles {bar:.2}")),
+                "{}",
+                trial.decided_by
+            );
+            let shown = trial
+                .figures
+                .iter()
+                .find(|f| f.label == "thread-pool speedup")
+                .and_then(|f| f.interval)
+                .unwrap();
+            assert!(shown.contains(bar), "{shown:?}");
+            // The same noise far from the bar decides.
+            assert_eq!(
+                judge_threads_for_cpu(&noisy(models(fast, 1.0), "thread-pool", 0.05)).verdict,
+                Verdict::HoldsWithACaveat,
+                "{machine:?}"
+            );
         }
     }
 
@@ -815,6 +976,25 @@ mod tests {
             let impossible = unchecked_cells(machine, &[("tokio-current", 1.6)]);
             assert!(impossible.check().is_err());
         }
+    }
+
+    #[test]
+    fn async_not_for_cpu_is_too_close_to_call_when_the_one_thread_speedup_straddles_no_speedup() {
+        let machine = TWO_CORES;
+        let fast = parallel(machine);
+        let all = cells(
+            machine,
+            &[
+                ("tokio-current", NO_SPEEDUP_MAX),
+                ("tokio", fast),
+                ("smol", fast),
+                ("threads", fast),
+                ("rayon", fast),
+            ],
+        );
+        let trial = judge_async_not_for_cpu(&noisy(all, "tokio-current", 0.05));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("tokio-current speedup"));
     }
 
     #[test]

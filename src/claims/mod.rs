@@ -39,6 +39,7 @@ mod memory;
 mod one_request;
 mod output;
 pub(crate) mod physics;
+mod precision;
 mod server_throughput;
 mod spawn_switch;
 
@@ -353,6 +354,7 @@ pub(crate) fn figure(label: impl Into<String>, value: f64, unit: &str) -> Figure
         label: label.into(),
         value,
         unit: unit.into(),
+        interval: None,
     }
 }
 

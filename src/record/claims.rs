@@ -23,6 +23,10 @@ pub enum Verdict {
     /// The measurements contradict the claim (a `caveat`, when present,
     /// says what is true instead).
     DoesNotHold,
+    /// The figure's 95 % interval straddles the line that decides: the
+    /// measurement cannot tell at this precision (`decided_by` shows the
+    /// interval and the line; more repeats may decide it).
+    TooCloseToCall,
     /// The experiment failed to produce the numbers it needs; see `decided_by`.
     NotMeasured,
 }
@@ -34,6 +38,7 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::HoldsWithACaveat => "holds with a caveat",
             Verdict::DoesNotHold => "does not hold",
+            Verdict::TooCloseToCall => "too close to call at this precision",
             Verdict::NotMeasured => "not measured",
         }
     }
@@ -59,6 +64,10 @@ pub struct Figure {
     pub value: f64,
     /// `ms`, `µs`, `ns`, `KiB`, `x` (a ratio), `count`...
     pub unit: String,
+    /// The value's 95 % interval, for a figure that a judge compares with
+    /// a line (absent where the figure only describes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<crate::stats::interval::Interval>,
 }
 
 /// A threshold a verdict is compared against: the name of the constant in
@@ -198,6 +207,7 @@ pub fn tally(results: &[ClaimResult]) -> String {
             Verdict::Holds,
             Verdict::HoldsWithACaveat,
             Verdict::DoesNotHold,
+            Verdict::TooCloseToCall,
             Verdict::NotMeasured,
         ]
         .iter()
@@ -214,7 +224,7 @@ pub fn tally(results: &[ClaimResult]) -> String {
     };
     let verdicts = count(Kind::Verdict)
         .into_iter()
-        .filter(|&(v, n)| n > 0 || v != Verdict::NotMeasured)
+        .filter(|&(v, n)| n > 0 || !matches!(v, Verdict::NotMeasured | Verdict::TooCloseToCall))
         .map(|(v, n)| format!("{} {n}", v.as_str()))
         .collect::<Vec<_>>()
         .join(", ");

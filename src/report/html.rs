@@ -748,6 +748,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Holds => "holds",
         Verdict::HoldsWithACaveat => "holds-with-a-caveat",
         Verdict::DoesNotHold => "does-not-hold",
+        Verdict::TooCloseToCall => "too-close-to-call",
         Verdict::NotMeasured => "not-measured",
     }
 }
