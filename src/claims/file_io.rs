@@ -14,6 +14,8 @@
 //! file API. It compares wall times and shows the threads each runtime
 //! started for the reads (`extra_threads` of the cell's record).
 
+use super::precision::{self, unanimous, Estimate};
+use crate::stats::interval::Side;
 use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::model::{self, Style};
 
@@ -44,6 +46,8 @@ pub(crate) struct Row {
     pub asynchronous: bool,
     /// Median wall time, ms.
     pub wall_ms: f64,
+    /// Every repeat's wall, ms: the ratios' intervals come from these.
+    pub wall_ms_repeats: Vec<f64>,
     /// Threads the run started beyond the runtime's own (its blocking pool,
     /// io_uring workers; for `threads`, a thread per task).
     pub extra_threads: u64,
@@ -70,13 +74,12 @@ impl Case {
         }
     }
 
-    /// The faster blocking model's wall, ms (and its name).
-    fn best_blocking(&self) -> Option<(&str, f64)> {
+    /// The faster blocking model's row.
+    fn best_blocking(&self) -> Option<&Row> {
         self.rows
             .iter()
             .filter(|row| !row.asynchronous)
-            .map(|row| (row.model.as_str(), row.wall_ms))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .min_by(|a, b| a.wall_ms.total_cmp(&b.wall_ms))
     }
 }
 
@@ -136,6 +139,11 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
                 model: name.to_string(),
                 asynchronous,
                 wall_ms,
+                wall_ms_repeats: if record.wall_ms_repeats.is_empty() {
+                    vec![wall_ms]
+                } else {
+                    record.wall_ms_repeats.clone()
+                },
                 extra_threads: record.extra_threads.unwrap_or(0),
                 disturbed: record
                     .disturbed
@@ -235,23 +243,32 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             chart: None,
         };
     }
-    // (case, model, ratio to the faster blocking model) for every judged async cell.
-    let mut ratios: Vec<(&str, &str, f64, u64)> = Vec::new();
+    // (case, model, ratio to the faster blocking model with its 95 %
+    // interval, extra threads) for every judged async cell.
+    let mut estimates: Vec<(&str, &str, Estimate, u64)> = Vec::new();
     let mut bases = Vec::new();
     for case in cases.iter().filter(|case| case.not_cold.is_none()) {
-        let Some((blocking, base)) = case.best_blocking() else {
+        let Some(base) = case.best_blocking() else {
             continue;
         };
-        bases.push(format!("{} {blocking} {base:.1} ms", case.name()));
+        bases.push(format!("{} {} {:.1} ms", case.name(), base.model, base.wall_ms));
         for row in case.rows.iter().filter(|row| row.asynchronous) {
-            ratios.push((
-                case.name(),
-                row.model.as_str(),
-                row.wall_ms / base.max(1e-9),
-                row.extra_threads,
-            ));
+            let ratio = Estimate::ratio(&row.wall_ms_repeats, &base.wall_ms_repeats)
+                .unwrap_or_else(|| Estimate::exact(row.wall_ms / base.wall_ms.max(1e-9)));
+            estimates.push((case.name(), row.model.as_str(), ratio, row.extra_threads));
         }
     }
+    for (case, model, ratio, _) in &estimates {
+        result_figures.push(ratio.figure(format!("{case} {model}: wall / faster blocking wall"), "x"));
+    }
+    let sides: Vec<Side> = estimates
+        .iter()
+        .map(|(_, _, ratio, _)| ratio.side(FASTER_FRACTION_MAX))
+        .collect();
+    let ratios: Vec<(&str, &str, f64, u64)> = estimates
+        .iter()
+        .map(|(case, model, ratio, extra)| (*case, *model, ratio.value, *extra))
+        .collect();
     if ratios.is_empty() {
         return Trial {
             figures: result_figures,
@@ -262,9 +279,37 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             )
         };
     }
+    // True = above the line = not faster.
+    let outcome = |slower: &[bool]| (slower.iter().all(|s| !s), slower.iter().all(|s| *s));
+    let Some((all_faster, none_faster)) = unanimous(&sides, outcome) else {
+        let straddling: Vec<String> = estimates
+            .iter()
+            .zip(&sides)
+            .filter(|(_, side)| **side == Side::TooClose)
+            .map(|((case, model, ratio, _), _)| {
+                precision::straddles(&format!("{model} {case} wall / blocking ×"), ratio, FASTER_FRACTION_MAX, 2)
+            })
+            .collect();
+        let repeats = cases
+            .iter()
+            .flat_map(|case| &case.rows)
+            .map(|row| row.wall_ms_repeats.len())
+            .min()
+            .unwrap_or(0);
+        return precision::too_close(
+            measured,
+            result_figures,
+            &straddling,
+            repeats,
+            thresholds,
+            cell_commands.clone(),
+        );
+    };
     let faster: Vec<&(&str, &str, f64, u64)> = ratios
         .iter()
-        .filter(|(_, _, ratio, _)| *ratio <= FASTER_FRACTION_MAX)
+        .zip(&sides)
+        .filter(|(_, side)| **side == Side::Below)
+        .map(|(ratio, _)| ratio)
         .collect();
     let best = ratios
         .iter()
@@ -276,9 +321,9 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         .flat_map(|case| case.rows.iter().filter(|row| row.asynchronous))
         .map(|row| format!("{} +{}", row.model, row.extra_threads))
         .collect();
-    let (verdict, caveat) = if faster.len() == ratios.len() {
+    let (verdict, caveat) = if all_faster {
         (Verdict::Holds, None)
-    } else if faster.is_empty() {
+    } else if none_faster {
         (
             Verdict::DoesNotHold,
             Some(format!(
@@ -346,6 +391,9 @@ impl crate::claims::physics::Physical for Figures {
         for case in &self.cases {
             for row in &case.rows {
                 crate::claims::physics::ensure_wall(&row.model, row.wall_ms)?;
+                for wall in &row.wall_ms_repeats {
+                    crate::claims::physics::ensure_wall(&row.model, *wall)?;
+                }
             }
         }
         Ok(())
@@ -361,6 +409,7 @@ mod tests {
             model: model.into(),
             asynchronous,
             wall_ms,
+            wall_ms_repeats: crate::claims::precision::spread::tight(wall_ms),
             extra_threads,
             disturbed: None,
         }
@@ -415,6 +464,16 @@ mod tests {
             caveat.starts_with("only for monoio cold (×0.50"),
             "{caveat}"
         );
+    }
+
+    #[test]
+    fn an_async_wall_whose_ratio_straddles_faster_is_too_close_to_call() {
+        // monoio cold at 0.8 × the pool's 40 ms, its repeats 5 % apart.
+        let mut close = figures([12.0, 45.0], [11.0, 32.0]);
+        close.cases[1].rows[3].wall_ms_repeats = crate::claims::precision::spread::around(32.0, 0.05);
+        let trial = judge(&crate::claims::physics::possible(close));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("monoio cold wall / blocking ×0.80"), "{}", trial.decided_by);
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //!   the lab's generator, and the server's peak RSS and threads are read
 //!   from /proc — the server sweep's idle point, shortened.
 
+use super::precision::{self, unanimous, Estimate};
+use crate::stats::interval::{Interval, IntervalMethod, Side};
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::lab::cell::CellSpec;
 use crate::os::limits::{self, ThreadCeiling};
@@ -56,8 +58,10 @@ pub const SCALES_TO_THOUSANDS: Claim = Claim {
 /// Wait per unit in the memory cells, ms: longer than starting 2,000
 /// threads or 100,000 tasks takes, so every unit is alive at the peak.
 const MEMORY_WAIT_MS: f64 = 500.0;
-const THREAD_COUNTS: [u64; 2] = [500, 2_000];
-const TASK_COUNTS: [u64; 2] = [10_000, 100_000];
+/// Three cells per line: a slope through three points has a 95 %
+/// interval (two points always lie on a line and say nothing about it).
+const THREAD_COUNTS: [u64; 3] = [500, 1_000, 2_000];
+const TASK_COUNTS: [u64; 3] = [10_000, 50_000, 100_000];
 const SMALL_STACK_KIB: usize = 64;
 /// Parked threads for the virtual and kernel memory measurement.
 const PARKED_THREADS: usize = 500;
@@ -167,6 +171,9 @@ fn idle_servers(cores: usize) -> Vec<IdleServer> {
 pub(crate) struct PerUnit {
     /// None when fewer than `MIN_FIT_POINTS` cells had every unit alive.
     pub kib_per_unit: Option<f64>,
+    /// The slope's 95 % interval (Student's t on the fitted cells); None
+    /// with fewer than 3 of them.
+    pub kib_per_unit_ci: Option<Interval>,
     /// (units, peak RSS KiB) of every cell.
     pub peak_rss_kib: Vec<(u64, u64)>,
     /// Unit counts whose cell did not have every unit alive at once.
@@ -193,8 +200,14 @@ fn per_unit(
         records.push(record);
     }
     let rule = crate::model::memory_rule();
+    let fitted: Vec<(f64, f64)> = records
+        .iter()
+        .filter(|r| rule.counts_for_memory(r))
+        .map(|r| (r.tasks as f64, r.peak_rss_kib as f64))
+        .collect();
     Ok(PerUnit {
         kib_per_unit: rule.fit_kib_per_unit(&records).map(|fit| fit.slope),
+        kib_per_unit_ci: crate::stats::interval::slope_interval(&fitted),
         peak_rss_kib: records.iter().map(|r| (r.tasks, r.peak_rss_kib)).collect(),
         not_alive: records
             .iter()
@@ -378,25 +391,64 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
     }
     let per = |unit: &PerUnit| unit.kib_per_unit.unwrap_or(f64::NAN);
     let (threads_kib, small_kib) = (per(threads), per(small_stack));
-    let largest_async = asyncs
+    // Each slope with its 95 % interval; a line fitted through fewer than
+    // three cells has none and counts as its point.
+    let estimate = |unit: &PerUnit| match unit.kib_per_unit_ci {
+        Some(interval) => Estimate {
+            value: per(unit),
+            interval,
+        },
+        None => Estimate::exact(per(unit)),
+    };
+    let hungriest = asyncs
         .iter()
-        .map(|(_, u)| per(u))
-        .fold(f64::MIN, f64::max)
-        .max(0.01);
+        .max_by(|a, b| per(&a.1).total_cmp(&per(&b.1)))
+        .map(|(_, u)| estimate(u))
+        .unwrap_or_else(|| Estimate::exact(0.01));
+    let largest_async = hungriest.value.max(0.01);
     let ratio = threads_kib / largest_async;
+    // The ratios' intervals: extreme ratios of the two slopes' intervals
+    // (an async slope that may be 0 leaves the ratio unbounded above).
+    let ratio_estimate = |threads: Estimate| {
+        Estimate::ratio_of(&threads, &hungriest).unwrap_or_else(|| Estimate {
+            value: threads.value / largest_async,
+            interval: Interval {
+                low: f64::NEG_INFINITY,
+                high: f64::INFINITY,
+                method: IntervalMethod::Range,
+                coverage: 1.0,
+            },
+        })
+    };
+    let ratio_default = ratio_estimate(estimate(threads));
+    let ratio_small = ratio_estimate(estimate(small_stack));
+    let sides = [
+        ratio_default.side(MEMORY_RATIO_MIN),
+        ratio_small.side(MEMORY_RATIO_MIN),
+    ];
+    let outcome = |above: &[bool]| match (above[0], above[1]) {
+        (false, _) => Verdict::DoesNotHold,
+        (true, true) => Verdict::Holds,
+        (true, false) => Verdict::HoldsWithACaveat,
+    };
+    let decided = unanimous(&sides, outcome);
 
     let mut caveats = Vec::new();
     let mut figure_list = vec![
-        figure("threads (default stack) KiB per unit", threads_kib, "KiB"),
-        figure(
+        estimate(threads).figure("threads (default stack) KiB per unit", "KiB"),
+        estimate(small_stack).figure(
             format!("threads ({SMALL_STACK_KIB} KiB stack) KiB per unit"),
-            small_kib,
             "KiB",
         ),
     ];
     for (model, unit) in asyncs {
-        figure_list.push(figure(format!("{model} KiB per unit"), per(unit), "KiB"));
+        figure_list.push(estimate(unit).figure(format!("{model} KiB per unit"), "KiB"));
     }
+    figure_list.push(ratio_default.figure("threads / hungriest async, resident per unit", "x"));
+    figure_list.push(ratio_small.figure(
+        format!("threads ({SMALL_STACK_KIB} KiB stack) / hungriest async, resident per unit"),
+        "x",
+    ));
     let extra = match parked {
         Ok((virtual_kib, resident_kib, kernel_kib)) => {
             figure_list.push(figure("parked thread: address space", *virtual_kib, "KiB"));
@@ -411,16 +463,34 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
     // Resident against resident: a small stack shrinks the reservation,
     // and the verdict says whether it shrinks what is resident too.
     let small_ratio = small_kib / largest_async;
-    if ratio >= MEMORY_RATIO_MIN && small_ratio < MEMORY_RATIO_MIN {
+    let thresholds = vec![threshold(
+        "MEMORY_RATIO_MIN",
+        MEMORY_RATIO_MIN,
+        "threads' KiB per unit ≥ this × async's: much more memory",
+    )];
+    let Some(verdict) = decided else {
+        let straddling: Vec<String> = [
+            ("threads / hungriest async ×", ratio_default),
+            ("64 KiB-stack threads / hungriest async ×", ratio_small),
+        ]
+        .iter()
+        .filter(|(_, r)| r.side(MEMORY_RATIO_MIN) == Side::TooClose)
+        .map(|(what, r)| precision::straddles(what, r, MEMORY_RATIO_MIN, 1))
+        .collect();
+        return precision::too_close(
+            measured_peaks + &extra,
+            figure_list,
+            &straddling,
+            THREAD_COUNTS.len(),
+            thresholds,
+            cell_commands.clone(),
+        );
+    };
+    if verdict == Verdict::HoldsWithACaveat {
         caveats.push(format!(
             "only with the default stack: with {SMALL_STACK_KIB} KiB stacks a thread used {small_kib:.1} KiB resident, ×{small_ratio:.1} the hungriest async task's"
         ));
     }
-    let verdict = match (ratio >= MEMORY_RATIO_MIN, caveats.is_empty()) {
-        (false, _) => Verdict::DoesNotHold,
-        (true, true) => Verdict::Holds,
-        (true, false) => Verdict::HoldsWithACaveat,
-    };
     Trial {
         measured: measured_peaks + &extra,
         figures: figure_list,
@@ -428,15 +498,11 @@ pub(crate) fn judge_memory(figures: &MemoryFigures) -> Trial {
         caveat: (!caveats.is_empty()).then(|| caveats.join("; ")),
         decided_by: format!(
             "resident memory per unit: threads ×{ratio:.1} the hungriest async runtime with the default stack, ×{small_ratio:.1} with {SMALL_STACK_KIB} KiB stacks \
-             (≥ {MEMORY_RATIO_MIN} = much more); reserved address space is shown, not judged"
+             (≥ {MEMORY_RATIO_MIN} = much more; 95 % intervals of the slopes' ratio ×{} and ×{}); reserved address space is shown, not judged",
+            ratio_default.text(1),
+            ratio_small.text(1),
         ),
-        thresholds: vec![
-            threshold(
-                "MEMORY_RATIO_MIN",
-                MEMORY_RATIO_MIN,
-                "threads' KiB per unit ≥ this × async's: much more memory",
-            ),
-        ],
+        thresholds,
         cell_commands: cell_commands.clone(),
         chart: None,
     }
@@ -472,6 +538,11 @@ impl crate::claims::physics::Physical for MemoryFigures {
                 ensure(kib.is_finite() && kib > -1.0, || {
                     format!("{model}: {kib} KiB per unit")
                 })?;
+                if let Some(ci) = unit.kib_per_unit_ci {
+                    ensure(ci.contains(kib), || {
+                        format!("{model}: {kib} KiB per unit outside its interval {ci:?}")
+                    })?;
+                }
             }
             ensure(unit.peak_rss_kib.iter().all(|(_, kib)| *kib > 0), || {
                 format!("{model}: a peak RSS of 0 KiB")
@@ -853,7 +924,13 @@ mod tests {
     fn unit(kib_per_unit: Option<f64>) -> PerUnit {
         PerUnit {
             kib_per_unit,
-            peak_rss_kib: vec![(500, 9_000), (2_000, 24_000)],
+            kib_per_unit_ci: kib_per_unit.map(|kib| Interval {
+                low: kib * 0.99,
+                high: kib * 1.01,
+                method: IntervalMethod::Regression,
+                coverage: 0.95,
+            }),
+            peak_rss_kib: vec![(500, 9_000), (1_000, 14_000), (2_000, 24_000)],
             not_alive: if kib_per_unit.is_none() {
                 vec![2_000]
             } else {
@@ -899,6 +976,23 @@ mod tests {
         let unfit = judge_memory(&memory(None, 9.0));
         assert_eq!(unfit.verdict, Verdict::NotMeasured);
         assert!(unfit.decided_by.contains("every unit was alive"));
+    }
+
+    #[test]
+    fn a_memory_ratio_whose_interval_straddles_much_more_is_too_close_to_call() {
+        // Threads 1.6 KiB per unit, tokio's 0.4: ×4, the slopes ±20 %.
+        let mut close = memory(Some(1.6), 1.6);
+        for unit in [&mut close.threads, &mut close.small_stack] {
+            unit.kib_per_unit_ci = Some(Interval {
+                low: 1.3,
+                high: 1.9,
+                method: IntervalMethod::Regression,
+                coverage: 0.95,
+            });
+        }
+        let trial = judge_memory(&possible(close));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("straddles 4.0"), "{}", trial.decided_by);
     }
 
     #[test]

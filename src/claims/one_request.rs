@@ -16,6 +16,8 @@
 //! fast one request travels: a single request goes through the same
 //! syscalls, plus the reactor's registration and wake-up.
 
+use super::precision::{self, unanimous, Estimate};
+use crate::stats::interval::Side;
 use super::{
     decide, figure, median_ms, quantile, threshold, Claim, Failure, Trial, Trials, Verdict,
 };
@@ -94,7 +96,7 @@ type Client<'a> = Box<dyn FnMut(u64) -> io::Result<Duration> + 'a>;
 /// burst of load on a shared machine hits them all alike.
 fn one_at_a_time(
     clients: &mut [(&'static str, Client)],
-) -> io::Result<Vec<(&'static str, (f64, f64))>> {
+) -> io::Result<Vec<(&'static str, Vec<f64>)>> {
     for (_, client) in clients.iter_mut() {
         for id in 0..10 {
             client(id)?;
@@ -109,11 +111,11 @@ fn one_at_a_time(
     Ok(clients
         .iter()
         .zip(&micros)
-        .map(|((label, _), samples)| (*label, (quantile(samples, 0.5), quantile(samples, 0.99))))
+        .map(|((label, _), samples)| (*label, samples.clone()))
         .collect())
 }
 
-fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>> {
+fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, Vec<f64>)>> {
     let exe = std::env::current_exe()?;
     let server = ServerProcess::start(&exe, 0.0, REPLY_BYTES)?;
     let addr = server.addr;
@@ -146,8 +148,8 @@ fn latencies(trials: &Trials) -> anyhow::Result<Vec<(&'static str, (f64, f64))>>
 /// What the experiment measured.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Figures {
-    /// (client, (p50, p99) µs) for one request at a time.
-    pub latencies: Vec<(&'static str, (f64, f64))>,
+    /// (client, every request's latency in µs) for one request at a time.
+    pub latencies: Vec<(&'static str, Vec<f64>)>,
     /// (model, requests per second) with many requests at once.
     pub throughput: Vec<(&'static str, f64)>,
     pub cores: usize,
@@ -204,14 +206,24 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         cores,
         cell_commands,
     } = figures;
-    let p50 = |label: &str| {
+    let samples = |label: &str| {
         latencies
             .iter()
             .find(|(l, _)| *l == label)
-            .map_or(0.0, |(_, (p50, _))| *p50)
+            .map(|(_, micros)| micros.clone())
+            .unwrap_or_default()
     };
+    let p50 = |label: &str| quantile(&samples(label), 0.5);
     let blocking = p50(BLOCKING_CLIENT);
     let async_p50s = ASYNC_CLIENTS.map(p50);
+    // Each async client's median over the blocking median, with its 95 %
+    // interval (a bootstrap over both clients' requests), against
+    // FASTER_FRACTION_MAX: below it, async made one request faster.
+    let ratios = ASYNC_CLIENTS.map(|client| {
+        Estimate::ratio(&samples(client), &samples(BLOCKING_CLIENT))
+            .unwrap_or_else(|| Estimate::exact(1.0))
+    });
+    let sides = ratios.map(|r| r.side(FASTER_FRACTION_MAX));
     let fastest_async = async_p50s[0].min(async_p50s[1]);
     let slowest_async = async_p50s[0].max(async_p50s[1]);
     let rate = |model: &str| {
@@ -228,7 +240,6 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             ("", 0.0),
             |best, next| if next.1 > best.1 { next } else { best },
         );
-    let faster = |p50: f64| p50 <= FASTER_FRACTION_MAX * blocking;
     let more_throughput = best_async.1 >= THROUGHPUT_RATIO_MIN * threads_rate;
     let instead = if more_throughput {
         format!(
@@ -242,9 +253,88 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             best_async.0, best_async.1
         )
     };
-    let (verdict, caveat) = if faster(slowest_async) {
+    // True = above the line = not faster.
+    let outcome = |slower: &[bool]| (slower.iter().all(|s| !s), slower.iter().any(|s| !s));
+    let mut figures: Vec<_> = latencies
+        .iter()
+        .flat_map(|(label, micros)| {
+            [
+                Estimate::median_of(micros)
+                    .unwrap_or_else(|| Estimate::exact(0.0))
+                    .figure(format!("{label}: one request p50"), "µs"),
+                figure(
+                    format!("{label}: one request p99"),
+                    quantile(micros, 0.99),
+                    "µs",
+                ),
+            ]
+        })
+        .collect();
+    for (client, ratio) in ASYNC_CLIENTS.iter().zip(&ratios) {
+        figures.push(ratio.figure(format!("{client}: p50 / blocking p50"), "x"));
+    }
+    figures.extend(
+        throughput
+            .iter()
+            .map(|(model, r)| figure(format!("{model}: throughput"), *r, "req/s")),
+    );
+    let measured = format!(
+        "one request at a time, p50 (p99) µs: {}. {CONCURRENT} requests of {SERVICE_MS:.0} ms at once, req/s: {}.",
+        latencies
+            .iter()
+            .map(|(label, micros)| format!(
+                "{label} {:.0} ({:.0})",
+                quantile(micros, 0.5),
+                quantile(micros, 0.99)
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        throughput
+            .iter()
+            .map(|(model, r)| {
+                if *model == "sequential" {
+                    format!("{model} {r:.0} (one at a time)")
+                } else {
+                    format!("{model} {r:.0}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let thresholds = vec![
+        threshold(
+            "FASTER_FRACTION_MAX",
+            FASTER_FRACTION_MAX,
+            "async p50 ≤ this × blocking p50: async made one request faster",
+        ),
+        threshold(
+            "THROUGHPUT_RATIO_MIN",
+            THROUGHPUT_RATIO_MIN,
+            "async req/s ≥ this × thread-per-request req/s: more throughput",
+        ),
+    ];
+    let Some((all_faster, any_faster)) = unanimous(&sides, outcome) else {
+        let straddling: Vec<String> = ASYNC_CLIENTS
+            .iter()
+            .zip(&ratios)
+            .filter(|(_, r)| r.side(FASTER_FRACTION_MAX) == Side::TooClose)
+            .map(|(client, r)| {
+                precision::straddles(&format!("{client} p50 / blocking ×"), r, FASTER_FRACTION_MAX, 2)
+            })
+            .collect();
+        let requests = latencies.iter().map(|(_, m)| m.len()).min().unwrap_or(0);
+        return precision::too_close(
+            measured,
+            figures,
+            &straddling,
+            requests,
+            thresholds,
+            cell_commands.clone(),
+        );
+    };
+    let (verdict, caveat) = if all_faster {
         (Verdict::Holds, None)
-    } else if faster(fastest_async) {
+    } else if any_faster {
         (
             Verdict::HoldsWithACaveat,
             Some(format!(
@@ -259,60 +349,19 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             )),
         )
     };
-    let mut figures: Vec<_> = latencies
-        .iter()
-        .flat_map(|(label, (p50, p99))| {
-            [
-                figure(format!("{label}: one request p50"), *p50, "µs"),
-                figure(format!("{label}: one request p99"), *p99, "µs"),
-            ]
-        })
-        .collect();
-    figures.extend(
-        throughput
-            .iter()
-            .map(|(model, r)| figure(format!("{model}: throughput"), *r, "req/s")),
-    );
     Trial {
-        measured: format!(
-            "one request at a time, p50 (p99) µs: {}. {CONCURRENT} requests of {SERVICE_MS:.0} ms at once, req/s: {}.",
-            latencies
-                .iter()
-                .map(|(label, (p50, p99))| format!("{label} {p50:.0} ({p99:.0})"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            throughput
-                .iter()
-                .map(|(model, r)| {
-                    if *model == "sequential" {
-                        format!("{model} {r:.0} (one at a time)")
-                    } else {
-                        format!("{model} {r:.0}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        measured,
         figures,
         verdict,
         caveat,
         decided_by: format!(
-            "async p50 {fastest_async:.0}–{slowest_async:.0} µs vs {FASTER_FRACTION_MAX} × blocking {blocking:.0} µs; best async {:.0} req/s vs \
+            "async p50 {fastest_async:.0}–{slowest_async:.0} µs vs {FASTER_FRACTION_MAX} × blocking {blocking:.0} µs \
+             (async / blocking: {}, 95 % intervals over the requests); best async {:.0} req/s vs \
              {THROUGHPUT_RATIO_MIN} × threads {threads_rate:.0} req/s (described, not judged); workers = cores = {cores}",
+            ratios.map(|r| format!("×{}", r.text(2))).join(" and "),
             best_async.1
         ),
-        thresholds: vec![
-            threshold(
-                "FASTER_FRACTION_MAX",
-                FASTER_FRACTION_MAX,
-                "async p50 ≤ this × blocking p50: async made one request faster",
-            ),
-            threshold(
-                "THROUGHPUT_RATIO_MIN",
-                THROUGHPUT_RATIO_MIN,
-                "async req/s ≥ this × thread-per-request req/s: more throughput",
-            ),
-        ],
+        thresholds,
         cell_commands: cell_commands.clone(),
         chart: None,
     }
@@ -324,10 +373,11 @@ impl crate::claims::physics::Physical for Figures {
     /// {SERVICE_MS} ms at the server).
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
-        for (client, (p50, p99)) in &self.latencies {
-            ensure(*p50 > 0.0 && p50 <= p99 && p99.is_finite(), || {
-                format!("{client}: p50 {p50} µs, p99 {p99} µs")
-            })?;
+        for (client, micros) in &self.latencies {
+            ensure(
+                !micros.is_empty() && micros.iter().all(|us| *us > 0.0 && us.is_finite()),
+                || format!("{client}: request latencies {micros:?} µs"),
+            )?;
         }
         let most = CONCURRENT as f64 * 1e3 / SERVICE_MS;
         for (model, rate) in &self.throughput {
@@ -342,13 +392,14 @@ impl crate::claims::physics::Physical for Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::precision::spread::{around, tight};
 
     fn figures(blocking: f64, async_p50: [f64; 2], async_rate: f64) -> Figures {
         crate::claims::physics::possible(Figures {
             latencies: vec![
-                (BLOCKING_CLIENT, (blocking, blocking * 2.0)),
-                (ASYNC_CLIENTS[0], (async_p50[0], async_p50[0] * 2.0)),
-                (ASYNC_CLIENTS[1], (async_p50[1], async_p50[1] * 2.0)),
+                (BLOCKING_CLIENT, tight(blocking)),
+                (ASYNC_CLIENTS[0], tight(async_p50[0])),
+                (ASYNC_CLIENTS[1], tight(async_p50[1])),
             ],
             throughput: vec![
                 ("sequential", 190.0),
@@ -385,6 +436,15 @@ mod tests {
         let trial = judge(&figures(100.0, [60.0, 130.0], 5_000.0));
         assert_eq!(trial.verdict, Verdict::HoldsWithACaveat);
         assert!(trial.caveat.unwrap().contains("only for one async client"));
+    }
+
+    #[test]
+    fn an_async_p50_whose_interval_straddles_faster_is_too_close_to_call() {
+        let mut close = figures(100.0, [80.0, 60.0], 5_000.0);
+        close.latencies[1].1 = around(80.0, 0.05);
+        let trial = judge(&crate::claims::physics::possible(close));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("straddles 0.80"), "{}", trial.decided_by);
     }
 
     #[test]

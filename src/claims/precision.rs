@@ -144,10 +144,11 @@ pub(crate) fn too_close(
     }
 }
 
-/// "thread-pool ×1.49 (1.41–1.58) straddles ×1.50" for a too-close line.
+/// "thread-pool ×1.49 (1.41–1.58) straddles 1.50" for a too-close line
+/// (`what` is written right before the figure: "thread-pool ×").
 pub(crate) fn straddles(what: &str, estimate: &Estimate, line: f64, decimals: usize) -> String {
     format!(
-        "{what} {} straddles {line:.*}",
+        "{what}{} straddles {line:.*}",
         estimate.text(decimals),
         decimals
     )

@@ -11,9 +11,12 @@
 //!   also measured pinned to one core, to separate the switch itself from
 //!   the cross-core wake-up.
 
-use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
-use crate::lab::experiments::context_switch::per_round_trip_median;
-use crate::lab::experiments::spawn_cost::per_unit_median;
+use super::precision::{self, unanimous, Estimate};
+use super::{decide, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::lab::experiments::context_switch::per_round_trip_repeats;
+use crate::lab::experiments::spawn_cost::per_unit_repeats;
+use crate::stats::interval::Side;
+use crate::stats::median;
 use crate::lab::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
 
 pub const THREADS_COST_TO_SPAWN: Claim = Claim {
@@ -47,19 +50,19 @@ const ROUND_TRIPS: u64 = 20_000;
 /// "Cheaper": a thread hand-off at least this many times a task hand-off.
 pub const SWITCH_RATIO_MIN: f64 = 1.5;
 
-fn micros(duration: std::time::Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
+fn micros(durations: Vec<std::time::Duration>) -> Vec<f64> {
+    durations.iter().map(|d| d.as_secs_f64() * 1e6).collect()
 }
 
 /// What the spawn experiment measured, µs.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SpawnFigures {
-    /// Per unit spawned and joined, in large batches.
-    pub per_unit: Vec<(SpawnKind, f64)>,
-    /// One thread spawned and joined alone.
-    pub thread_single: f64,
-    /// One tokio task spawned and joined alone.
-    pub tokio_single: f64,
+    /// Per unit spawned and joined, one value per large batch.
+    pub per_unit: Vec<(SpawnKind, Vec<f64>)>,
+    /// One thread spawned and joined alone, one value per batch of one.
+    pub thread_single: Vec<f64>,
+    /// One tokio task spawned and joined alone, likewise.
+    pub tokio_single: Vec<f64>,
     pub batches: usize,
     pub cores: usize,
 }
@@ -95,10 +98,10 @@ fn measure_spawn(trials: &Trials) -> Result<SpawnFigures, Failure> {
     let failed = |error: anyhow::Error| Failure::new(format!("{error:#}"), vec![]);
     let mut per_unit = Vec::new();
     for (kind, units) in kinds {
-        let duration = per_unit_median(kind, units, batches).map_err(failed)?;
-        per_unit.push((kind, micros(duration)));
+        let durations = per_unit_repeats(kind, units, batches).map_err(failed)?;
+        per_unit.push((kind, micros(durations)));
     }
-    let single = |kind| per_unit_median(kind, 1, SINGLE_BATCHES).map(micros);
+    let single = |kind| per_unit_repeats(kind, 1, SINGLE_BATCHES).map(micros);
     Ok(SpawnFigures {
         per_unit,
         thread_single: single(of("threads")).map_err(failed)?,
@@ -117,35 +120,106 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
         batches,
         cores,
     } = figures;
-    let (thread_single, tokio_single) = (*thread_single, *tokio_single);
-    let cost = |kind: SpawnKind| {
+    let repeats_of = |kind: SpawnKind| {
         per_unit
             .iter()
             .find(|(k, _)| *k == kind)
-            .map_or(0.0, |(_, us)| *us)
+            .map(|(_, us)| us.clone())
+            .unwrap_or_default()
     };
+    let cost = |kind: SpawnKind| median(&repeats_of(kind));
     let thread = cost(of("threads"));
     // The runtimes measured (every async runtime in the figures).
     let runtimes: Vec<SpawnKind> = async_runtimes()
         .into_iter()
         .filter(|kind| per_unit.iter().any(|(k, _)| k == kind))
         .collect();
-    let ratios: Vec<(SpawnKind, f64)> = runtimes
+    // Each ratio with its 95 % interval (a bootstrap over both sides'
+    // batches), against SPAWN_RATIO_MIN.
+    let ratio_of = |top: &[f64], bottom: &[f64]| {
+        Estimate::ratio(top, bottom).unwrap_or_else(|| Estimate::exact(0.0))
+    };
+    let ratios: Vec<(SpawnKind, Estimate)> = runtimes
         .iter()
-        .map(|&kind| (kind, thread / cost(kind).max(1e-6)))
+        .map(|&kind| (kind, ratio_of(&repeats_of(of("threads")), &repeats_of(kind))))
         .collect();
+    let single = ratio_of(thread_single, tokio_single);
+    let (thread_single, tokio_single) = (median(thread_single), median(tokio_single));
+    let single_ratio = single.value;
+    let mut sides: Vec<Side> = ratios.iter().map(|(_, r)| r.side(SPAWN_RATIO_MIN)).collect();
+    sides.push(single.side(SPAWN_RATIO_MIN));
+    let outcome = |above: &[bool]| {
+        let (bulk, alone) = above.split_at(above.len() - 1);
+        match (bulk.iter().all(|a| !a), bulk.iter().all(|a| *a) && alone[0]) {
+            (true, _) => Verdict::DoesNotHold,
+            (false, true) => Verdict::Holds,
+            (false, false) => Verdict::HoldsWithACaveat,
+        }
+    };
+    let mut figures: Vec<_> = per_unit
+        .iter()
+        .map(|(kind, us)| {
+            Estimate::median_of(us)
+                .unwrap_or_else(|| Estimate::exact(0.0))
+                .figure(format!("{} per unit", kind.name()), "µs")
+        })
+        .collect();
+    for (kind, ratio) in &ratios {
+        figures.push(ratio.figure(format!("thread / {} per unit", kind.name()), "x"));
+    }
+    figures.push(super::figure("thread, one alone", thread_single, "µs"));
+    figures.push(super::figure("tokio, one alone", tokio_single, "µs"));
+    figures.push(single.figure("thread / tokio, one alone", "x"));
+    let measured = format!(
+        "µs per unit spawned and joined: {}; one alone: thread {thread_single:.1}, tokio {tokio_single:.1}.",
+        per_unit
+            .iter()
+            .map(|(kind, us)| format!("{} {:.2}", kind.name(), median(us)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let thresholds = vec![threshold(
+        "SPAWN_RATIO_MIN",
+        SPAWN_RATIO_MIN,
+        "thread cost per unit ≥ this × a task's: far more",
+    )];
+    let Some(verdict) = unanimous(&sides, outcome) else {
+        let mut straddling: Vec<String> = ratios
+            .iter()
+            .filter(|(_, r)| r.side(SPAWN_RATIO_MIN) == Side::TooClose)
+            .map(|(kind, r)| {
+                precision::straddles(&format!("thread / {} ×", kind.name()), r, SPAWN_RATIO_MIN, 1)
+            })
+            .collect();
+        if single.side(SPAWN_RATIO_MIN) == Side::TooClose {
+            straddling.push(precision::straddles(
+                "one alone, thread / tokio ×",
+                &single,
+                SPAWN_RATIO_MIN,
+                1,
+            ));
+        }
+        return precision::too_close(
+            measured,
+            figures,
+            &straddling,
+            *batches,
+            thresholds,
+            vec![],
+        );
+    };
     let below: Vec<String> = ratios
         .iter()
-        .filter(|(_, ratio)| *ratio < SPAWN_RATIO_MIN)
+        .filter(|(_, ratio)| ratio.value < SPAWN_RATIO_MIN)
         .map(|(kind, ratio)| {
             format!(
-                "{} {:.2} µs per task (×{ratio:.0})",
+                "{} {:.2} µs per task (×{})",
                 kind.name(),
-                cost(*kind)
+                cost(*kind),
+                ratio.text(0)
             )
         })
         .collect();
-    let single_ratio = thread_single / tokio_single.max(1e-6);
     let mut caveats = Vec::new();
     if !below.is_empty() {
         caveats.push(format!(
@@ -160,44 +234,25 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
             cost(of("thread-pool"))
         ));
     }
-    let verdict = match (below.len() == runtimes.len(), caveats.is_empty()) {
-        (true, _) => Verdict::DoesNotHold,
-        (false, true) => Verdict::Holds,
-        (false, false) => Verdict::HoldsWithACaveat,
-    };
-    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
-    let mut figures: Vec<_> = per_unit
-        .iter()
-        .map(|(kind, us)| figure(format!("{} per unit", kind.name()), *us, "µs"))
-        .collect();
-    figures.push(figure("thread, one alone", thread_single, "µs"));
-    figures.push(figure("tokio, one alone", tokio_single, "µs"));
+    // A caveat only where the verdict says there is one (a ratio whose
+    // interval straddled may have left the point on the other side).
+    let caveat = (verdict != Verdict::Holds && !caveats.is_empty()).then(|| caveats.join("; "));
     Trial {
-        measured: format!(
-            "µs per unit spawned and joined: {}; one alone: thread {thread_single:.1}, tokio {tokio_single:.1}.",
-            per_unit
-                .iter()
-                .map(|(kind, us)| format!("{} {us:.2}", kind.name()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        measured,
         figures,
         verdict,
         caveat,
         decided_by: format!(
-            "thread {thread:.1} µs per unit vs tasks: {} (≥ {SPAWN_RATIO_MIN} = far more); alone ×{single_ratio:.1}; \
-             median of {batches} batches, workers = cores = {cores}",
+            "thread {thread:.1} µs per unit vs tasks: {} (≥ {SPAWN_RATIO_MIN} = far more); alone ×{}; \
+             median and 95 % interval of {batches} batches, workers = cores = {cores}",
             ratios
                 .iter()
-                .map(|(kind, ratio)| format!("{} ×{ratio:.0}", kind.name()))
+                .map(|(kind, ratio)| format!("{} ×{}", kind.name(), ratio.text(0)))
                 .collect::<Vec<_>>()
                 .join(", "),
+            single.text(1),
         ),
-        thresholds: vec![threshold(
-            "SPAWN_RATIO_MIN",
-            SPAWN_RATIO_MIN,
-            "thread cost per unit ≥ this × a task's: far more",
-        )],
+        thresholds,
         cell_commands: vec![],
         chart: None,
     }
@@ -206,7 +261,8 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
 /// What the switch experiment measured: µs per hand-off, by case.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SwitchFigures {
-    pub per_switch: Vec<(&'static str, f64)>,
+    /// µs per hand-off of each run, by case.
+    pub per_switch: Vec<(&'static str, Vec<f64>)>,
     /// Cases that could not run (pinning refused), with the reason.
     pub skipped: Vec<String>,
     pub repeats: usize,
@@ -258,9 +314,12 @@ fn measure_switch(trials: &Trials) -> Result<SwitchFigures, Failure> {
     let mut per_switch = Vec::new();
     let mut skipped = Vec::new();
     for (label, case) in cases {
-        match per_round_trip_median(case, ROUND_TRIPS, repeats) {
+        match per_round_trip_repeats(case, ROUND_TRIPS, repeats) {
             // One round trip is two hand-offs.
-            Ok(duration) => per_switch.push((label, micros(duration) / 2.0)),
+            Ok(durations) => per_switch.push((
+                label,
+                micros(durations).iter().map(|us| us / 2.0).collect(),
+            )),
             // Pinning may be refused (e.g. outside Linux): report, don't fail.
             Err(error) if case.placement == Placement::OneCore => {
                 skipped.push(format!("{label}: {error:#}"))
@@ -284,21 +343,82 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
         repeats,
         cores,
     } = figures;
-    let cost = |label: &str| {
+    let repeats_of = |label: &str| {
         per_switch
             .iter()
             .find(|(l, _)| *l == label)
-            .map(|(_, us)| *us)
+            .map(|(_, us)| us.clone())
     };
+    let cost = |label: &str| repeats_of(label).map(|us| median(&us));
     let thread = cost("threads, channel").unwrap_or(0.0);
-    let one_thread_task = cost("tokio current-thread, channel")
-        .unwrap_or(0.0)
-        .max(1e-6);
-    let multi_task = cost("tokio multi-thread, channel").unwrap_or(0.0).max(1e-6);
-    let ratio = thread / one_thread_task;
-    let multi_ratio = thread / multi_task;
+    let one_thread_task = cost("tokio current-thread, channel").unwrap_or(0.0);
+    let multi_task = cost("tokio multi-thread, channel").unwrap_or(0.0);
+    // Each ratio with its 95 % interval (a bootstrap over both cases'
+    // runs), against SWITCH_RATIO_MIN.
+    let ratio_of = |top: &str, bottom: &str| {
+        Estimate::ratio(
+            &repeats_of(top).unwrap_or_default(),
+            &repeats_of(bottom).unwrap_or_default(),
+        )
+    };
+    let zero = Estimate::exact(0.0);
+    let one_thread = ratio_of("threads, channel", "tokio current-thread, channel").unwrap_or(zero);
+    let multi = ratio_of("threads, channel", "tokio multi-thread, channel").unwrap_or(zero);
+    let socket = ratio_of("threads, socket", "tokio current-thread, socket");
+    let (ratio, multi_ratio) = (one_thread.value, multi.value);
+    let lines: Vec<(&str, Estimate)> = [
+        ("threads / one-thread tasks, channel ×", Some(one_thread)),
+        ("threads / multi-thread tasks, channel ×", Some(multi)),
+        ("threads / one-thread tasks, socket ×", socket),
+    ]
+    .into_iter()
+    .filter_map(|(what, estimate)| Some((what, estimate?)))
+    .collect();
+    let sides: Vec<Side> = lines.iter().map(|(_, e)| e.side(SWITCH_RATIO_MIN)).collect();
+    let outcome = |above: &[bool]| match (above[0], above[1..].iter().all(|a| *a)) {
+        (false, _) => Verdict::DoesNotHold,
+        (true, true) => Verdict::Holds,
+        (true, false) => Verdict::HoldsWithACaveat,
+    };
+    let mut figures: Vec<_> = per_switch
+        .iter()
+        .map(|(label, us)| {
+            Estimate::median_of(us)
+                .unwrap_or(zero)
+                .figure(format!("{label} per hand-off"), "µs")
+        })
+        .collect();
+    for (what, estimate) in &lines {
+        figures.push(estimate.figure(what.trim_end_matches(" ×"), "x"));
+    }
+    let measured = format!(
+        "µs per hand-off (half a round trip, {ROUND_TRIPS} round trips): {}.{}",
+        per_switch
+            .iter()
+            .map(|(label, us)| format!("{label} {:.2}", median(us)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" Not measured: {}.", skipped.join("; "))
+        }
+    );
+    let thresholds = vec![threshold(
+        "SWITCH_RATIO_MIN",
+        SWITCH_RATIO_MIN,
+        "thread hand-off ≥ this × a task hand-off: cheaper",
+    )];
+    let Some(verdict) = unanimous(&sides, outcome) else {
+        let straddling: Vec<String> = lines
+            .iter()
+            .filter(|(_, e)| e.side(SWITCH_RATIO_MIN) == Side::TooClose)
+            .map(|(what, e)| precision::straddles(what, e, SWITCH_RATIO_MIN, 2))
+            .collect();
+        return precision::too_close(measured, figures, &straddling, *repeats, thresholds, vec![]);
+    };
     let mut caveats = Vec::new();
-    if multi_ratio < SWITCH_RATIO_MIN {
+    if multi.side(SWITCH_RATIO_MIN) != Side::Above {
         caveats.push(format!(
             "on tokio's multi-thread runtime the tasks woke each other across workers and paid {multi_task:.2} µs per hand-off \
              (threads ×{multi_ratio:.1} that), much of a thread hand-off's price{}",
@@ -311,18 +431,13 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
         cost("threads, socket"),
         cost("tokio current-thread, socket"),
     ) {
-        if thread_socket < SWITCH_RATIO_MIN * task_socket {
+        if socket.is_some_and(|s| s.side(SWITCH_RATIO_MIN) != Side::Above) {
             caveats.push(format!(
                 "over a socket the gap closes: {task_socket:.2} µs per hand-off for tasks vs {thread_socket:.2} µs for threads — \
                  each hand-off is a system call either way, and the reactor adds its own"
             ));
         }
     }
-    let verdict = match (ratio >= SWITCH_RATIO_MIN, caveats.is_empty()) {
-        (false, _) => Verdict::DoesNotHold,
-        (true, true) => Verdict::Holds,
-        (true, false) => Verdict::HoldsWithACaveat,
-    };
     let caveat = (!caveats.is_empty()).then(|| {
         format!(
             "for channel hand-offs between tasks on one thread (×{ratio:.0}); {}",
@@ -330,34 +445,17 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
         )
     });
     Trial {
-        measured: format!(
-            "µs per hand-off (half a round trip, {ROUND_TRIPS} round trips): {}.{}",
-            per_switch
-                .iter()
-                .map(|(label, us)| format!("{label} {us:.2}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if skipped.is_empty() {
-                String::new()
-            } else {
-                format!(" Not measured: {}.", skipped.join("; "))
-            }
-        ),
-        figures: per_switch
-            .iter()
-            .map(|(label, us)| figure(format!("{label} per hand-off"), *us, "µs"))
-            .collect(),
+        measured,
+        figures,
         verdict,
         caveat,
         decided_by: format!(
-            "thread hand-off {thread:.2} µs vs one-thread task {one_thread_task:.2} µs (×{ratio:.1}) and multi-thread task \
-             {multi_task:.2} µs (×{multi_ratio:.1}), against {SWITCH_RATIO_MIN}; median of {repeats} runs, cores = {cores}",
+            "thread hand-off {thread:.2} µs vs one-thread task {one_thread_task:.2} µs (×{}) and multi-thread task \
+             {multi_task:.2} µs (×{}), against {SWITCH_RATIO_MIN}; median and 95 % interval of {repeats} runs, cores = {cores}",
+            one_thread.text(1),
+            multi.text(1),
         ),
-        thresholds: vec![threshold(
-            "SWITCH_RATIO_MIN",
-            SWITCH_RATIO_MIN,
-            "thread hand-off ≥ this × a task hand-off: cheaper",
-        )],
+        thresholds,
         cell_commands: vec![],
         chart: None,
     }
@@ -367,14 +465,13 @@ impl crate::claims::physics::Physical for SpawnFigures {
     /// Spawning costs time.
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
+        let positive = |values: &[f64]| !values.is_empty() && values.iter().all(|v| *v > 0.0 && v.is_finite());
         for (kind, us) in &self.per_unit {
-            ensure(*us > 0.0 && us.is_finite(), || {
-                format!("{kind:?}: {us} µs per unit")
-            })?;
+            ensure(positive(us), || format!("{kind:?}: {us:?} µs per unit"))?;
         }
-        ensure(self.thread_single > 0.0 && self.tokio_single > 0.0, || {
+        ensure(positive(&self.thread_single) && positive(&self.tokio_single), || {
             format!(
-                "single spawns of {} and {} µs",
+                "single spawns of {:?} and {:?} µs",
                 self.thread_single, self.tokio_single
             )
         })
@@ -385,9 +482,10 @@ impl crate::claims::physics::Physical for SwitchFigures {
     /// A hand-off costs time.
     fn check(&self) -> Result<(), String> {
         for (case, us) in &self.per_switch {
-            crate::claims::physics::ensure(*us > 0.0 && us.is_finite(), || {
-                format!("{case}: {us} µs per switch")
-            })?;
+            crate::claims::physics::ensure(
+                !us.is_empty() && us.iter().all(|v| *v > 0.0 && v.is_finite()),
+                || format!("{case}: {us:?} µs per switch"),
+            )?;
         }
         Ok(())
     }
@@ -396,18 +494,19 @@ impl crate::claims::physics::Physical for SwitchFigures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::precision::spread::{around, tight};
 
     fn spawn(thread: f64, task: f64, thread_single: f64) -> SpawnFigures {
         crate::claims::physics::possible(SpawnFigures {
             per_unit: vec![
-                (of("threads"), thread),
-                (of("thread-pool"), 0.5),
-                (of("tokio"), task),
-                (of("tokio-current"), task),
-                (of("smol"), task),
+                (of("threads"), tight(thread)),
+                (of("thread-pool"), tight(0.5)),
+                (of("tokio"), tight(task)),
+                (of("tokio-current"), tight(task)),
+                (of("smol"), tight(task)),
             ],
-            thread_single,
-            tokio_single: 10.0,
+            thread_single: tight(thread_single),
+            tokio_single: tight(10.0),
             batches: 3,
             cores: 2,
         })
@@ -428,14 +527,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_spawn_ratio_whose_interval_straddles_far_more_is_too_close_to_call() {
+        // Threads ×10 tasks on every runtime, with batches 5 % apart: the
+        // ratio's interval holds 10, so neither "holds" nor "does not hold".
+        let mut close = spawn(3.0, 0.3, 200.0);
+        close.per_unit[0].1 = around(3.0, 0.05);
+        let trial = judge_spawn(&crate::claims::physics::possible(close));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("straddles 10.0"), "{}", trial.decided_by);
+        assert!(trial.caveat.is_none());
+    }
+
     fn switch(thread: f64, one_thread: f64, multi: f64, socket: (f64, f64)) -> SwitchFigures {
         crate::claims::physics::possible(SwitchFigures {
             per_switch: vec![
-                ("threads, channel", thread),
-                ("tokio current-thread, channel", one_thread),
-                ("tokio multi-thread, channel", multi),
-                ("threads, socket", socket.0),
-                ("tokio current-thread, socket", socket.1),
+                ("threads, channel", tight(thread)),
+                ("tokio current-thread, channel", tight(one_thread)),
+                ("tokio multi-thread, channel", tight(multi)),
+                ("threads, socket", tight(socket.0)),
+                ("tokio current-thread, socket", tight(socket.1)),
             ],
             skipped: vec![],
             repeats: 3,
@@ -461,6 +572,19 @@ mod tests {
             judge_switch(&switch(5.0, 4.0, 4.0, (8.0, 2.0))).verdict,
             Verdict::DoesNotHold
         );
+    }
+
+    #[test]
+    fn a_switch_ratio_whose_interval_straddles_cheaper_is_too_close_to_call() {
+        let mut close = switch(1.5, 1.0, 0.5, (8.0, 2.0));
+        close.per_switch[0].1 = around(1.5, 0.05);
+        let trial = judge_switch(&crate::claims::physics::possible(close));
+        assert_eq!(trial.verdict, Verdict::TooCloseToCall);
+        assert!(trial.decided_by.contains("channel ×1.50 ("), "{}", trial.decided_by);
+        // A socket pair too close but the channel clearly cheaper: the
+        // caveat is what cannot be told, so the verdict is too close too.
+        let socket = switch(5.0, 0.1, 0.5, (3.0, 2.0));
+        assert_eq!(judge_switch(&socket).verdict, Verdict::TooCloseToCall);
     }
 
     #[test]

@@ -156,12 +156,21 @@ pub fn per_round_trip_median(
     round_trips: u64,
     repeats: usize,
 ) -> anyhow::Result<Duration> {
-    let mut times = Vec::with_capacity(repeats.max(1));
-    for _ in 0..repeats.max(1) {
-        times.push(measure(case, round_trips)?.per_round_trip());
-    }
+    let mut times = per_round_trip_repeats(case, round_trips, repeats)?;
     times.sort();
     Ok(times[times.len() / 2])
+}
+
+/// The time per round trip of each of `repeats` runs (at least one), in the
+/// order measured: what an interval is computed from.
+pub fn per_round_trip_repeats(
+    case: SwitchCase,
+    round_trips: u64,
+    repeats: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    (0..repeats.max(1))
+        .map(|_| Ok(measure(case, round_trips)?.per_round_trip()))
+        .collect()
 }
 
 /// Runs `case` and checks that every message came back.

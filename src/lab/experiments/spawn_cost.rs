@@ -180,6 +180,18 @@ pub fn spawn_and_join(kind: SpawnKind, units: u64) -> anyhow::Result<Duration> {
 /// median batch divided by `units`, for callers with a small budget (the
 /// `claims` command, the report).
 pub fn per_unit_median(kind: SpawnKind, units: u64, batches: usize) -> anyhow::Result<Duration> {
+    let mut times = per_unit_repeats(kind, units, batches)?;
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// The time per unit of each of `batches` batches of `units`, in the
+/// order measured (at least one): what an interval is computed from.
+pub fn per_unit_repeats(
+    kind: SpawnKind,
+    units: u64,
+    batches: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let mut spawner = Spawner::new(kind, workers())?;
     let mut times = Vec::with_capacity(batches.max(1));
     for _ in 0..batches.max(1) {
@@ -193,8 +205,7 @@ pub fn per_unit_median(kind: SpawnKind, units: u64, batches: usize) -> anyhow::R
         }
         times.push(run.per_unit());
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    Ok(times)
 }
 
 #[cfg(test)]
