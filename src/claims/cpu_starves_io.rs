@@ -16,6 +16,8 @@
 //! The runtime (workers = cores), the rayon pool (threads = cores) and the
 //! blocking pool are built and warmed before anything is measured.
 
+use super::precision::{self, unanimous, Estimate};
+use crate::stats::interval::Side;
 use super::{
     decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
 };
@@ -82,6 +84,21 @@ pub(crate) struct ProbePoint {
     pub p99_us: f64,
     pub max_us: f64,
     pub samples: usize,
+    /// The lowest and highest p99 of the point's windows: the interval of
+    /// the median window's p99 (the min–max range of 3 windows, 75 %).
+    pub p99_range_us: (f64, f64),
+}
+
+impl ProbePoint {
+    /// The p99 with the interval its windows give.
+    fn p99(&self) -> Estimate {
+        let (low, high) = self.p99_range_us;
+        Estimate {
+            value: self.p99_us,
+            interval: crate::stats::interval::median_interval(&[low, self.p99_us, high])
+                .unwrap_or(Estimate::exact(self.p99_us).interval),
+        }
+    }
 }
 
 /// What the experiment measured.
@@ -175,6 +192,7 @@ fn probe(setup: &Setup, mode: Mode, chunk_us: Option<f64>) -> ProbePoint {
         p99_us: quantile(&delays, 0.99),
         max_us: quantile(&delays, 1.0),
         samples: delays.len(),
+        p99_range_us: (quantile(&delays, 0.99), quantile(&delays, 0.99)),
     }
 }
 
@@ -182,8 +200,11 @@ fn probe(setup: &Setup, mode: Mode, chunk_us: Option<f64>) -> ProbePoint {
 fn median_window(windows: &[ProbePoint]) -> ProbePoint {
     let p99s: Vec<f64> = windows.iter().map(|w| w.p99_us).collect();
     let index = crate::stats::median_index(&p99s).unwrap_or(0);
+    let low = p99s.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = p99s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     ProbePoint {
         samples: windows.iter().map(|w| w.samples).min().unwrap_or(0),
+        p99_range_us: (low, high),
         ..windows[index]
     }
 }
@@ -239,6 +260,7 @@ fn measure(trials: &Trials) -> Result<Figures, Failure> {
         p99_us: crate::stats::median(&idle_p99s),
         max_us: quantile(&idle_p99s, 1.0),
         samples: 0,
+        p99_range_us: (quantile(&idle_p99s, 0.0), quantile(&idle_p99s, 1.0)),
     };
     let conditions = accounting.finish();
     let outside_cores = (conditions.foreign_cpu_cores() + conditions.steal_cores()
@@ -272,15 +294,36 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
                     p99_us: f64::NAN,
                     max_us: f64::NAN,
                     samples: 0,
+                    p99_range_us: (f64::NAN, f64::NAN),
                 },
                 |(_, _, p)| *p,
             )
     };
     let largest = *CHUNKS_US.last().expect("there are chunk sizes");
-    let harmless = |p: ProbePoint| p.p99_us <= idle.p99_us + HARMLESS_EXTRA_US;
+    let harmless_line = idle.p99_us + HARMLESS_EXTRA_US;
+    let harmless = |p: ProbePoint| p.p99_us <= harmless_line;
     let inline_largest = at(Mode::Inline, largest);
-    let starved = inline_largest.p99_us >= STARVED_FRACTION * largest;
-    let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US));
+    let starved_line = STARVED_FRACTION * largest;
+    // The lines that decide, each p99 on the interval of its windows:
+    // starved (above), the guidance chunk and both offloads harmless (below).
+    let decisive = [
+        ("inline p99 at the largest chunk", inline_largest, starved_line),
+        (
+            "inline p99 at the guidance chunk",
+            at(Mode::Inline, GUIDANCE_MAX_US),
+            harmless_line,
+        ),
+        ("spawn_blocking p99", at(Mode::SpawnBlocking, largest), harmless_line),
+        ("rayon p99", at(Mode::Rayon, largest), harmless_line),
+    ];
+    let sides: Vec<Side> = decisive
+        .iter()
+        .map(|(_, point, line)| point.p99().side(*line))
+        .collect();
+    let outcome = |above: &[bool]| (above[0], above[1..].iter().all(|a| !a));
+    let decided = unanimous(&sides, outcome);
+    let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US))
+        && sides[1] != Side::Above;
     // The largest chunk such that it and every smaller one stayed harmless.
     let largest_harmless_inline = CHUNKS_US
         .iter()
@@ -319,13 +362,22 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     let outside_gate = OUTSIDE_SHARE_MAX * workers.max(1) as f64;
     let others_busy = outside_cores > outside_gate;
     let too_busy = idle.p99_us > HARMLESS_EXTRA_US || others_busy;
-    let verdict = match (too_busy, starved, caveats.is_empty()) {
-        (true, _, _) => Verdict::NotMeasured,
-        (false, false, _) => Verdict::DoesNotHold,
-        (false, true, true) => Verdict::Holds,
-        (false, true, false) => Verdict::HoldsWithACaveat,
+    let verdict = match (too_busy, decided) {
+        (true, _) => Verdict::NotMeasured,
+        (false, None) => Verdict::TooCloseToCall,
+        (false, Some((false, _))) => Verdict::DoesNotHold,
+        (false, Some((true, true))) => Verdict::Holds,
+        (false, Some((true, false))) => Verdict::HoldsWithACaveat,
     };
-    if too_busy {
+    let straddling: Vec<String> = decisive
+        .iter()
+        .zip(&sides)
+        .filter(|(_, side)| **side == Side::TooClose)
+        .map(|((what, point, line), _)| {
+            precision::straddles(&format!("{what} "), &point.p99(), *line, 0)
+        })
+        .collect();
+    if too_busy || verdict == Verdict::TooCloseToCall {
         caveats.clear();
     }
 
@@ -427,6 +479,11 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
                     "the machine was too busy to judge: with no load of ours the probe's p99 was {:.0} µs (> {HARMLESS_EXTRA_US:.0}). ",
                     idle.p99_us
                 )
+            } else if verdict == Verdict::TooCloseToCall {
+                format!(
+                    "too close to call at this precision: {} (intervals: the range of {WINDOWS} windows' p99). ",
+                    straddling.join("; ")
+                )
             } else {
                 String::new()
             },
@@ -489,6 +546,14 @@ impl crate::claims::physics::Physical for Figures {
                     )
                 },
             )?;
+            let (low, high) = point.p99_range_us;
+            ensure(low <= point.p99_us && point.p99_us <= high, || {
+                format!(
+                    "{} at {chunk} µs: p99 {} µs outside its windows' range {low}–{high} µs",
+                    mode.label(),
+                    point.p99_us
+                )
+            })?;
         }
         ensure(self.outside_cores >= 0.0, || {
             format!("outside load of {} cores", self.outside_cores)
@@ -505,8 +570,9 @@ mod tests {
     fn point(p99_us: f64) -> ProbePoint {
         ProbePoint {
             p99_us,
-            max_us: p99_us,
+            max_us: p99_us * 1.01,
             samples: 100,
+            p99_range_us: (p99_us * 0.99, p99_us * 1.01),
         }
     }
 
@@ -554,6 +620,33 @@ mod tests {
             let late = judge(&figures(2_000.0, |chunk| chunk + 60.0, 80.0));
             assert_eq!(late.verdict, Verdict::NotMeasured);
             assert_eq!(late.caveat, None);
+        }
+    }
+
+    #[test]
+    fn an_inline_p99_whose_windows_straddle_starved_is_too_close_to_call() {
+        for machine in CpuTopology::simulated_machines() {
+            let largest = *CHUNKS_US.last().unwrap();
+            let mut figures = figures_on(machine, 60.0, |chunk| chunk + 60.0, 80.0);
+            for (mode, chunk, point) in &mut figures.points {
+                if *mode == Mode::Inline && *chunk == largest {
+                    let line = STARVED_FRACTION * largest;
+                    *point = ProbePoint {
+                        p99_us: line,
+                        max_us: largest,
+                        samples: 100,
+                        p99_range_us: (line * 0.8, line * 1.2),
+                    };
+                }
+            }
+            let trial = judge(&possible(figures));
+            assert_eq!(trial.verdict, Verdict::TooCloseToCall, "{machine:?}");
+            assert!(trial.caveat.is_none());
+            assert!(
+                trial.decided_by.starts_with("too close to call at this precision: inline p99 at the largest chunk"),
+                "{}",
+                trial.decided_by
+            );
         }
     }
 
