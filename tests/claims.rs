@@ -208,3 +208,40 @@ fn the_server_claim_reports_rates_no_server_can_beat() {
     assert!(pool <= cores * 50.0 * 2.0 * 1.1, "{pool} on {cores} cores");
     assert!(value(claim, "200 connections, 20 ms wait: threads achieved") <= 8001.0);
 }
+
+#[test]
+fn under_taskset_one_cpu_threads_for_cpu_is_not_measured_for_want_of_a_second_core() {
+    // `taskset -c 0`: the lab may use one CPU of the machine. The claim that
+    // needs parallelism must say so, never "does not hold", and never blame
+    // load on CPUs it may not use.
+    let out = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(assert_cmd::cargo::cargo_bin("async-vs-blocking"))
+        .args(["claims", "--only", "threads-for-cpu", "--repeat", "1", "--json", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("taskset (util-linux) runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: ClaimsReport = serde_json::from_slice(&output.stdout).unwrap();
+    let claim = &report.claims[0];
+    assert_eq!(claim.cores, 1, "{claim:?}");
+    assert_eq!(claim.verdict, Verdict::NotMeasured, "{claim:?}");
+    assert!(
+        claim.decided_by.contains("two usable physical cores"),
+        "{}",
+        claim.decided_by
+    );
+    assert!(
+        claim
+            .thresholds
+            .iter()
+            .any(|t| t.name == "CPU_JOBS" && t.value == 4.0),
+        "4 jobs for one usable CPU: {:?}",
+        claim.thresholds
+    );
+}

@@ -657,8 +657,13 @@ fn threads_for_cpu(trials: &Trials) -> Trial {
 /// measured there rather than refuted.
 pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
     let machine = cells.machine;
-    if let Some(busy) = cells.busy(cpu_thresholds(&machine)) {
-        return busy;
+    // One usable core is checked first: it is the reason whatever else ran
+    // beside the cells (under `taskset -c 0` outside load is beside the
+    // point).
+    if machine.can_run_in_parallel() {
+        if let Some(busy) = cells.busy(cpu_thresholds(&machine)) {
+            return busy;
+        }
     }
     let parallel = machine.parallel_bar();
     let models = ["threads", "thread-pool", "rayon"];

@@ -74,7 +74,7 @@ impl CpuTopology {
 
     /// This machine, read from sysfs and the affinity mask.
     pub fn detect() -> CpuTopology {
-        let allowed = allowed_cpus();
+        let allowed = crate::os::measure::allowed_cpus();
         let mut cpus = Vec::new();
         if let Ok(entries) = std::fs::read_dir("/sys/devices/system/cpu") {
             for entry in entries.flatten() {
@@ -165,24 +165,6 @@ impl CpuTopology {
             ),
         ]
     }
-}
-
-/// The logical CPUs in this process's affinity mask; None where it cannot
-/// be read.
-fn allowed_cpus() -> Option<Vec<usize>> {
-    // SAFETY: sched_getaffinity writes into the zeroed set we own, of the
-    // size we pass.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let read =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if read != 0 {
-        return None;
-    }
-    let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: CPU_ISSET reads the set we own, within CPU_SETSIZE.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .collect();
-    (!allowed.is_empty()).then_some(allowed)
 }
 
 /// The description from the logical CPUs (number, and (package, core) where

@@ -4,7 +4,8 @@
 //! `noisy` compares repeats with each other, so a steady outside load that
 //! slows every repeat alike goes unseen, and a verdict then blames a model
 //! for a browser's CPU time. Here every repeat accounts for the machine
-//! instead: machine-wide busy time from `/proc/stat` minus the cell's own
+//! instead: busy time from `/proc/stat` over the CPUs the lab may use (its
+//! affinity mask: under `taskset -c 0` only cpu0 counts) minus the cell's own
 //! process and the lab's parent is CPU time *other programs* used; steal
 //! time is what the hypervisor took; and a short run of the compute kernel
 //! just before and after the timed region catches a host that slows the
@@ -520,6 +521,42 @@ mod tests {
 
     fn all_cores_cpu() -> Sensitivity {
         sensitivity(true, 2, 2)
+    }
+
+    #[test]
+    fn under_taskset_a_hog_on_another_cpu_does_not_disturb_a_one_cpu_cell() {
+        // A 2-CPU machine, the lab on cpu0 (`taskset -c 0`): the cell kept
+        // cpu0 busy for the whole 1 s window, a hog kept cpu1 busy too.
+        let before = "cpu  1000 0 0 2000 0 0 0 0 0 0\n\
+                      cpu0 500 0 0 1000 0 0 0 0 0 0\n\
+                      cpu1 500 0 0 1000 0 0 0 0 0 0\n";
+        let after = "cpu  1200 0 0 2000 0 0 0 0 0 0\n\
+                     cpu0 600 0 0 1000 0 0 0 0 0 0\n\
+                     cpu1 600 0 0 1000 0 0 0 0 0 0\n";
+        let window = |allowed: Option<&[usize]>, cores| {
+            RepeatConditions::from_readings(
+                CpuTicks::parse_cpus(before, allowed).unwrap(),
+                CpuTicks::parse_cpus(after, allowed).unwrap(),
+                1000.0,
+                1000.0,
+                0,
+                TICK_MS,
+                cores,
+            )
+        };
+        let one_cpu = window(Some(&[0]), 1);
+        assert_eq!(one_cpu.foreign_cpu_cores(), 0.0);
+        assert_eq!(
+            judge_repeat(&one_cpu, sensitivity(true, 1, 1), None),
+            Judgement::Quiet
+        );
+        // Counted over the whole machine, the hog on cpu1 was a whole core.
+        let whole = window(None, 2);
+        assert!((whole.foreign_cpu_cores() - 1.0).abs() < 1e-9);
+        assert_ne!(
+            judge_repeat(&whole, sensitivity(true, 1, 2), None),
+            Judgement::Quiet
+        );
     }
 
     #[test]

@@ -168,24 +168,78 @@ impl CpuTicks {
     /// Parses the text of `/proc/stat` (the aggregate `cpu ` line).
     pub fn parse(text: &str) -> Option<CpuTicks> {
         let line = text.lines().find(|l| l.starts_with("cpu "))?;
+        Some(Self::parse_line(line))
+    }
+
+    /// Parses `/proc/stat` counting only the CPUs in `allowed` (their
+    /// `cpuN` lines summed): under `taskset -c 0` the lab may use one CPU,
+    /// and load on the others neither slows it nor is its business. The
+    /// aggregate line when `allowed` is None or names no CPU listed.
+    pub fn parse_cpus(text: &str, allowed: Option<&[usize]>) -> Option<CpuTicks> {
+        let Some(allowed) = allowed else {
+            return Self::parse(text);
+        };
+        let mut sum: Option<CpuTicks> = None;
+        for line in text.lines() {
+            let Some(number) = line
+                .split_whitespace()
+                .next()
+                .and_then(|name| name.strip_prefix("cpu"))
+                .and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if allowed.contains(&number) {
+                let ticks = Self::parse_line(line);
+                let total = sum.get_or_insert_with(CpuTicks::default);
+                total.busy += ticks.busy;
+                total.idle += ticks.idle;
+                total.steal += ticks.steal;
+                total.softirq += ticks.softirq;
+            }
+        }
+        sum.or_else(|| Self::parse(text))
+    }
+
+    fn parse_line(line: &str) -> CpuTicks {
         let fields: Vec<u64> = line
             .split_whitespace()
             .skip(1)
             .map(|f| f.parse().unwrap_or(0))
             .collect();
         let field = |i: usize| fields.get(i).copied().unwrap_or(0);
-        Some(CpuTicks {
+        CpuTicks {
             busy: field(0) + field(1) + field(2) + field(5) + field(6),
             idle: field(3) + field(4),
             steal: field(7),
             softirq: field(6),
-        })
+        }
     }
 
-    /// Reads `/proc/stat` now (None where it cannot be read).
+    /// Reads `/proc/stat` now, over the CPUs this process may run on
+    /// ([`allowed_cpus`]); None where it cannot be read.
     pub fn now() -> Option<CpuTicks> {
-        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+        let text = std::fs::read_to_string("/proc/stat").ok()?;
+        Self::parse_cpus(&text, allowed_cpus().as_deref())
     }
+}
+
+/// The CPUs this process may run on (its affinity mask, `sched_getaffinity`:
+/// `taskset -c 0` gives `[0]`); None where the kernel does not say.
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: sched_getaffinity writes into the zeroed set we own, of the
+    // size we pass.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let read =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if read != 0 {
+        return None;
+    }
+    let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: CPU_ISSET reads the set we own, within CPU_SETSIZE.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect();
+    (!allowed.is_empty()).then_some(allowed)
 }
 
 /// Milliseconds per clock tick of `/proc/stat` and `/proc/<pid>/stat`.
@@ -332,6 +386,34 @@ mod tests {
         assert_eq!(ticks.idle, 1020);
         assert_eq!(ticks.steal, 7);
         assert!(CpuTicks::parse("intr 1 2 3").is_none());
+    }
+
+    #[test]
+    fn load_on_cpus_outside_the_affinity_mask_is_not_counted() {
+        // Two snapshots of a 2-CPU machine 1 s apart: a busy loop on cpu1
+        // (100 ticks), cpu0 quiet. Under `taskset -c 0` the lab sees none
+        // of it; with both CPUs, or no mask, it sees a whole core.
+        let before = "cpu  300 0 100 1000 0 0 0 0 0 0\n\
+                      cpu0 100 0 50 500 0 0 0 0 0 0\n\
+                      cpu1 200 0 50 500 0 0 0 0 0 0\n";
+        let after = "cpu  400 0 100 1100 0 0 0 0 0 0\n\
+                     cpu0 100 0 50 600 0 0 0 0 0 0\n\
+                     cpu1 300 0 50 500 0 0 0 0 0 0\n";
+        let busy = |allowed: Option<&[usize]>| {
+            CpuTicks::parse_cpus(after, allowed).unwrap().busy
+                - CpuTicks::parse_cpus(before, allowed).unwrap().busy
+        };
+        assert_eq!(busy(Some(&[0])), 0);
+        assert_eq!(busy(Some(&[1])), 100);
+        assert_eq!(busy(Some(&[0, 1])), 100);
+        assert_eq!(busy(None), 100);
+        assert_eq!(
+            CpuTicks::parse_cpus(after, Some(&[0])).unwrap().idle,
+            600,
+            "only cpu0's idle time"
+        );
+        // A mask naming no listed CPU falls back to the aggregate line.
+        assert_eq!(CpuTicks::parse_cpus(after, Some(&[7])).unwrap().busy, 500);
     }
 
     #[test]
