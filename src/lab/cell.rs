@@ -574,6 +574,10 @@ impl RepeatLine {
 pub struct CellRun {
     spec: CellSpec,
     repeats: u32,
+    /// Sequential sampling: the most repeats the cell may take when its
+    /// efficiency interval still straddles the 0.9 line after `repeats`
+    /// ([`CellRun::sequential`]); equal to `repeats` when off.
+    budget: u32,
     timeout: Duration,
     policy: BusyPolicy,
     sensitivity: busy::Sensitivity,
@@ -611,6 +615,7 @@ impl CellRun {
             sensitivity: busy::sensitivity(computes, computing_threads, cores),
             spec,
             repeats: repeats.max(1),
+            budget: repeats.max(1),
             timeout,
             policy,
             kept: Vec::new(),
@@ -626,9 +631,51 @@ impl CellRun {
         &self.spec
     }
 
-    /// True when every repeat is in, or one failed.
+    /// Turns on sequential sampling, as pyperf calibrates: once the asked
+    /// repeats are in, a cell whose efficiency interval straddles the 0.9
+    /// line takes one more repeat at a time, up to
+    /// [`SEQUENTIAL_BUDGET_FACTOR`] × the repeats but at least
+    /// [`SEQUENTIAL_MIN_BUDGET`], and stops as soon as the interval lies on
+    /// one side. The record says how many it took (`extra_repeats`).
+    pub fn sequential(mut self) -> CellRun {
+        self.budget = (self.repeats * SEQUENTIAL_BUDGET_FACTOR).max(SEQUENTIAL_MIN_BUDGET);
+        self
+    }
+
+    /// True when every repeat is in (and, with sequential sampling, the
+    /// efficiency interval is decided or the budget spent), or one failed.
     pub fn done(&self) -> bool {
-        self.ending.is_some() || self.interrupted || self.kept.len() as u32 >= self.repeats
+        let kept = self.kept.len() as u32;
+        self.ending.is_some()
+            || self.interrupted
+            || kept >= self.budget
+            || (kept >= self.repeats && !self.straddles_the_line())
+    }
+
+    /// Whether the kept repeats' efficiency interval straddles the 0.9 line
+    /// (the ideal from the plan and the repeats' kernel speed, as
+    /// [`CellRun::finish`] computes it, without its background correction).
+    fn straddles_the_line(&self) -> bool {
+        if self.budget <= self.repeats {
+            return false;
+        }
+        let Ok(plan) = self.spec.plan() else {
+            return false;
+        };
+        let cores = measure::cores();
+        let ideals: Vec<f64> = self
+            .kept
+            .iter()
+            .map(|(r, _)| repeat_ideal_ms(Some(&plan), cores, self.spec.iters_per_us, r))
+            .collect();
+        let walls: Vec<f64> = self.kept.iter().map(|(r, _)| r.wall_ms).collect();
+        let ideal_ms = stats::median(&ideals);
+        crate::stats::interval::median_interval(&walls)
+            .and_then(|ci| ci.reciprocal_scaled(ideal_ms))
+            .is_some_and(|ci| {
+                crate::stats::interval::side_of_line(&ci, crate::record::result::GOOD_EFFICIENCY)
+                    == crate::stats::interval::Side::TooClose
+            })
     }
 
     /// True when SIGINT or SIGTERM cut a repeat short.
@@ -833,6 +880,7 @@ impl CellRun {
             sleep_ms,
             cpu_us,
             repeats: results.len() as u32,
+            extra_repeats: (results.len() as u32).saturating_sub(self.repeats),
             wall_ms,
             ideal_ms,
             efficiency,
@@ -985,6 +1033,16 @@ pub fn run_cell(
 /// Measures a cell: runs `repeats` repeats through `executor` (disturbed
 /// ones run again as `policy` says), and folds them into one record. Stops
 /// at the first failed repeat; its error goes into the record.
+/// Sequential sampling's budget: a cell whose interval straddles the 0.9
+/// line may take up to this many times the repeats asked for...
+pub const SEQUENTIAL_BUDGET_FACTOR: u32 = 2;
+/// ...but at least this many repeats in all: below 9 repeats the 95 %
+/// interval of a median is the whole min–max range, which more repeats can
+/// only widen; from 9 on it drops the extremes (x(2)..x(8), 96 %), so only
+/// then can added repeats decide. A quick cell (3 repeats) may take 6 more;
+/// the cells that straddle are few, so the default report stays short.
+pub const SEQUENTIAL_MIN_BUDGET: u32 = 9;
+
 pub fn run_cell_with(
     spec: &CellSpec,
     repeats: u32,
@@ -1263,6 +1321,52 @@ mod tests {
         assert_eq!(record.cpu_us, 0.0);
         assert!(record.command.contains("--sleep-ms 100") && !record.command.contains("--cpu-us"));
     }
+
+    fn sequential_cell(walls: &[f64]) -> (CellRecord, usize) {
+        let script = Scripted(RefCell::new(
+            walls.iter().map(|wall| result(*wall, *wall, 4)).collect(),
+        ));
+        let mut run =
+            CellRun::new(spec("tokio"), 3, Duration::from_secs(5), BusyPolicy::default())
+                .sequential();
+        while !run.done() {
+            run.step(&script, &mut |_| {});
+        }
+        let left = script.0.borrow().len();
+        (run.finish(&Provenance::default()), left)
+    }
+
+    #[test]
+    fn sequential_sampling_adds_repeats_only_while_the_interval_straddles_the_line() {
+        // Ideal 100 ms. Three repeats clearly within 90 %: no more are taken.
+        let (clear, left) = sequential_cell(&[100.5, 101.0, 102.0, 101.0]);
+        assert_eq!((clear.repeats, clear.extra_repeats, left), (3, 0, 1));
+        // One slow repeat puts 0.77 inside the range: repeats are added
+        // until 9, where the interval drops the extremes and lies above 0.9.
+        let (decided, left) = sequential_cell(&[
+            100.5, 101.0, 130.0, 101.0, 101.5, 102.0, 100.8, 101.2, 101.1, 101.0,
+        ]);
+        assert_eq!((decided.repeats, decided.extra_repeats, left), (9, 6, 1));
+        let ci = decided.efficiency_ci.unwrap();
+        assert!(ci.low > GOOD && ci.high < 1.0, "{ci:?}");
+        // Repeats that keep straddling stop at the budget.
+        let (spent, left) = sequential_cell(&[111.0; 12]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w + if i % 2 == 0 { -3.0 } else { 3.0 })
+            .collect::<Vec<_>>());
+        assert_eq!((spent.repeats, spent.extra_repeats, left), (9, 6, 3));
+        // Without sequential sampling the asked repeats are all.
+        let script = Scripted(RefCell::new(vec![
+            result(100.5, 1.0, 4),
+            result(101.0, 1.0, 4),
+            result(130.0, 1.0, 4),
+        ]));
+        let plain = run_cell(&spec("tokio"), 3, Duration::from_secs(5), &script, &Provenance::default());
+        assert_eq!((plain.repeats, plain.extra_repeats), (3, 0));
+    }
+
+    const GOOD: f64 = crate::record::result::GOOD_EFFICIENCY;
 
     #[test]
     fn a_failed_repeat_stops_the_cell_and_is_recorded() {

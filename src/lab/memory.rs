@@ -129,6 +129,7 @@ mod tests {
 
     fn record(model: &str, tasks: u64, rss_kib: u64, stack_kib: Option<u64>) -> CellRecord {
         CellRecord {
+            extra_repeats: 0,
             workload: "sleep".into(),
             model: model.into(),
             tasks,

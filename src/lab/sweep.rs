@@ -502,7 +502,8 @@ fn start_group(
                 }
             }
             let saved = saved_of(&spec);
-            let mut run = CellRun::new(spec, options.profile.repeats, timeout, options.policy);
+            let mut run =
+                CellRun::new(spec, options.profile.repeats, timeout, options.policy).sequential();
             for line in saved {
                 run.reuse(line.result.clone(), line.disturbed.clone());
             }

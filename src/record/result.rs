@@ -282,6 +282,11 @@ pub struct Conditions {
     pub note: Option<String>,
 }
 
+/// The efficiency line the verdicts draw: at least this share of the ideal
+/// is "within 90 % of the ideal". Sequential sampling adds repeats where a
+/// cell's interval straddles it.
+pub const GOOD_EFFICIENCY: f64 = 0.9;
+
 /// One measured cell. Every exporter and chart reads this struct.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRecord {
@@ -374,6 +379,11 @@ pub struct CellRecord {
     /// records written before it was measured.
     #[serde(default)]
     pub extra_threads: Option<u64>,
+    /// Repeats taken beyond those asked for by sequential sampling (the
+    /// efficiency interval straddled the 0.9 line; at most as many again):
+    /// 0 when the asked repeats decided it, or in records written before.
+    #[serde(default)]
+    pub extra_repeats: u32,
     /// True when max/min wall over the repeats exceeds 1.5: treat the cell with care.
     #[serde(default)]
     pub noisy: bool,

@@ -11,7 +11,7 @@ use crate::workload;
 use std::collections::{BTreeMap, HashMap};
 
 /// Efficiency at or above this counts as "within 90% of the ideal".
-pub const GOOD_EFFICIENCY: f64 = 0.9;
+pub const GOOD_EFFICIENCY: f64 = crate::record::result::GOOD_EFFICIENCY;
 
 /// Records merged from one or more files, one per cell.
 #[derive(Debug, Clone, Default)]
@@ -404,6 +404,9 @@ pub struct Standing {
     /// The efficiency's interval ([`efficiency_interval`]): what decides.
     pub interval: Interval,
     pub noisy: bool,
+    /// Repeats sequential sampling added because the interval straddled
+    /// the line (said in the sentence: "+3 repeats").
+    pub extra_repeats: u32,
 }
 
 impl Standing {
@@ -419,8 +422,13 @@ impl Standing {
                 efficiency_text(self.interval.high)
             )
         };
+        let extra = match self.extra_repeats {
+            0 => String::new(),
+            1 => " (+1 repeat)".to_string(),
+            n => format!(" (+{n} repeats)"),
+        };
         format!(
-            "{} at {}{interval}{}",
+            "{} at {}{interval}{extra}{}",
             self.label,
             efficiency_text(self.efficiency),
             if self.noisy { " (noisy)" } else { "" }
@@ -643,6 +651,7 @@ pub fn verdicts(dataset: &Dataset) -> Vec<Verdict> {
                             efficiency: record.efficiency,
                             interval: efficiency_interval(record),
                             noisy: record.noisy,
+                            extra_repeats: record.extra_repeats,
                         };
                         // Judged on the interval: a side only when all of it is there.
                         match side_of_line(&standing.interval, GOOD_EFFICIENCY) {
@@ -855,6 +864,7 @@ pub(crate) mod tests {
 
     pub(crate) fn record(workload: &str, model: &str, tasks: u64, efficiency: f64) -> CellRecord {
         CellRecord {
+            extra_repeats: 0,
             workload: workload.into(),
             model: model.into(),
             tasks,
