@@ -233,6 +233,9 @@ pub struct Trials<'a> {
     pub cores: usize,
     /// The machine the judges scale their sizes and thresholds to.
     pub machine: CpuTopology,
+    /// Repeats for a second pass (sequential sampling), in place of the
+    /// options' repeats while it runs.
+    repeats_override: std::cell::Cell<Option<u32>>,
 }
 
 /// The timeout for one repeat of a claim's cell.
@@ -241,7 +244,10 @@ const CELL_TIMEOUT: Duration = Duration::from_secs(60);
 impl Trials<'_> {
     /// Repeats per timing.
     pub fn repeats(&self) -> u32 {
-        self.options.repeats.max(1)
+        self.repeats_override
+            .get()
+            .unwrap_or(self.options.repeats)
+            .max(1)
     }
 
     /// How much each claim may measure.
@@ -300,6 +306,7 @@ pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
         cells: RefCell::new(HashMap::new()),
         cores: machine.usable_logical,
         machine,
+        repeats_override: std::cell::Cell::new(None),
     };
     let chosen: Vec<&Claim> = all()
         .iter()
@@ -313,7 +320,7 @@ pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
             (options.on_start)(position + 1, total, claim.id);
             let load_average = load_average();
             let started = Instant::now();
-            let mut trial = (claim.run)(&trials);
+            let (mut trial, extra_repeats) = sequentially(&trials, claim);
             // Every verdict states the machine its sizes and gates came from.
             trial.thresholds.extend(trials.machine.thresholds());
             ClaimResult {
@@ -333,9 +340,39 @@ pub fn run_claims(only: &[String], options: &ClaimOptions) -> Vec<ClaimResult> {
                 cores: trials.cores,
                 load_average,
                 seconds: started.elapsed().as_secs_f64(),
+                extra_repeats,
             }
         })
         .collect()
+}
+
+/// Runs a claim; when its intervals straddle its line, once more with
+/// max(2 × repeats, 9) repeats (the sweep's sequential-sampling budget,
+/// [`crate::lab::cell::SEQUENTIAL_BUDGET_FACTOR`]), keeping that pass's
+/// verdict and saying so. Returns the trial and the second pass's repeats
+/// (0 when the first pass decided).
+fn sequentially(trials: &Trials, claim: &Claim) -> (Trial, u32) {
+    let first = (claim.run)(trials);
+    if first.verdict != Verdict::TooCloseToCall {
+        return (first, 0);
+    }
+    let asked = trials.repeats();
+    let budget = (asked * crate::lab::cell::SEQUENTIAL_BUDGET_FACTOR)
+        .max(crate::lab::cell::SEQUENTIAL_MIN_BUDGET);
+    trials.repeats_override.set(Some(budget));
+    let mut again = (claim.run)(trials);
+    trials.repeats_override.set(None);
+    if again.figures == first.figures {
+        // Its figures do not rest on repeats (single cells): more cannot
+        // narrow them.
+        let mut first = first;
+        first.decided_by += " — more repeats cannot narrow these figures (they rest on single cells)";
+        return (first, 0);
+    }
+    again.decided_by += &format!(
+        " — sequential sampling: too close to call at {asked} repeat(s), measured again with {budget}"
+    );
+    (again, budget)
 }
 
 /// The 1-minute load average from /proc/loadavg (0 when unreadable).
@@ -520,6 +557,56 @@ mod tests {
                 assert!(!what.is_empty() && !what.ends_with('.'), "{}", claim.id);
             }
         }
+    }
+
+    #[test]
+    fn a_claim_too_close_to_call_is_measured_again_with_the_stated_budget() {
+        // A claim whose interval narrows with repeats: too close at 3, decided at 9.
+        fn narrowing(trials: &Trials) -> Trial {
+            let repeats = trials.repeats();
+            Trial {
+                verdict: if repeats >= 9 {
+                    Verdict::Holds
+                } else {
+                    Verdict::TooCloseToCall
+                },
+                figures: vec![figure("repeats", repeats as f64, "count")],
+                ..Trial::not_measured("invented", vec![])
+            }
+        }
+        // One that rests on single cells: more repeats change nothing.
+        fn fixed(_: &Trials) -> Trial {
+            Trial {
+                verdict: Verdict::TooCloseToCall,
+                ..Trial::not_measured("invented", vec![])
+            }
+        }
+        let options = ClaimOptions::new(&crate::lab::cell::InProcess, 3);
+        let trials = Trials {
+            options: &options,
+            cells: RefCell::new(HashMap::new()),
+            cores: 2,
+            machine: CpuTopology::simulated(2, 2),
+            repeats_override: std::cell::Cell::new(None),
+        };
+        let claim = |run| Claim {
+            id: "invented",
+            claim: "",
+            demonstrates: None,
+            experiment: "",
+            run,
+        };
+        let (trial, extra) = sequentially(&trials, &claim(narrowing));
+        assert_eq!((trial.verdict, extra), (Verdict::Holds, 9));
+        assert!(
+            trial.decided_by.contains("too close to call at 3 repeat(s), measured again with 9"),
+            "{}",
+            trial.decided_by
+        );
+        assert_eq!(trials.repeats(), 3, "the second pass's repeats end with it");
+        let (trial, extra) = sequentially(&trials, &claim(fixed));
+        assert_eq!((trial.verdict, extra), (Verdict::TooCloseToCall, 0));
+        assert!(trial.decided_by.contains("more repeats cannot narrow"));
     }
 
     #[test]

@@ -163,6 +163,7 @@ mod tests {
             cores: 2,
             load_average: 0.5,
             seconds: 1.0,
+            extra_repeats: 0,
         }
     }
 

@@ -158,6 +158,11 @@ pub struct ClaimResult {
     pub load_average: f64,
     /// How long the experiment took, s.
     pub seconds: f64,
+    /// Sequential sampling: when the first pass was too close to call, the
+    /// repeats of the second pass that measured the claim again (the
+    /// verdict is that pass's); 0 when the first pass decided.
+    #[serde(default)]
+    pub extra_repeats: u32,
 }
 
 impl ClaimResult {
