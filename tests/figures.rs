@@ -29,10 +29,14 @@ use std::path::{Path, PathBuf};
 /// The recorded run every generated block reads.
 const DEFAULT_REPORT: &str = "docs/figures/default-report";
 
-/// Scanned besides `README.md` and every `.md` under `docs/`. A page joins
+/// Scanned besides `README.md` and every `.md` under `docs/`: a page joins
 /// this list once its prose quotes measurements only through generated
-/// blocks; WORKSHOP.md is rewritten on its own branch and joins when it does.
-const ALSO_SCANNED: &[&str] = &[];
+/// blocks.
+const ALSO_SCANNED: &[&str] = &["WORKSHOP.md"];
+
+/// The recorded workshop checks (`check --all` on the kit and on the
+/// solutions) the `workshop-checks` block reads.
+const WORKSHOP_RUNS: &str = "docs/figures/workshop";
 
 /// Parameters and fixed facts that look like measurements, with reasons.
 const FIXED: &str = "docs/figures/fixed.txt";
@@ -310,6 +314,67 @@ fn server_points(run: &RecordedRun, page: &Path) -> String {
     out.trim_end().to_string()
 }
 
+/// A measured figure as the workshop check prints it: a whole number past
+/// 100 or for a count (grouped), else three significant digits.
+fn workshop_figure(value: f64) -> String {
+    if value >= 100.0 || value.fract() == 0.0 {
+        grouped(value)
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// The table of the recorded workshop checks: each exercise's figure on the
+/// unfixed kit and on its solution, with the verdict and the bound each run
+/// derived (bounds are measured too, so they may differ a little).
+fn workshop_checks(page: &Path) -> String {
+    let dir = repo().join(WORKSHOP_RUNS);
+    let load = |name: &str| -> Value {
+        let path = dir.join(name);
+        serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let meta = load("meta.json");
+    let runs = [load("student/workshop.json"), load("solution/workshop.json")];
+    let cell = |record: &Value| {
+        format!(
+            "{} {}, {} (bound {} {})",
+            workshop_figure(number(record, "measured")),
+            text(record, "unit"),
+            text(record, "verdict").replace('-', " "),
+            workshop_figure(number(record, "bound")),
+            text(record, "unit"),
+        )
+    };
+    let depth = page.parent().map_or(0, |dir| dir.components().count());
+    let mut out = format!(
+        "Recorded on {} ({}), `{}`, {} UTC; [meta.json]({}{WORKSHOP_RUNS}/meta.json) says more.\n\n",
+        text(&meta, "date"),
+        text(&meta, "machine"),
+        text(&meta, "command"),
+        text(&meta, "utc"),
+        "../".repeat(depth),
+    );
+    out.push_str("| exercise | figure | unfixed kit | reference solution |\n|---|---|---|---|\n");
+    let records = |run: &Value| run["records"].as_array().cloned().unwrap_or_default();
+    for student in records(&runs[0]) {
+        let exercise = text(&student, "exercise");
+        let solution = records(&runs[1])
+            .into_iter()
+            .find(|r| text(r, "exercise") == exercise)
+            .map_or("not recorded".to_string(), |r| cell(&r));
+        writeln!(
+            out,
+            "| {exercise} | {} | {} | {solution} |",
+            text(&student, "figure"),
+            cell(&student)
+        )
+        .unwrap();
+    }
+    out.trim_end().to_string()
+}
+
 /// What a generated block holds, by its key; `None` for an unknown key.
 fn render(key: &str, run: &RecordedRun, page: &Path) -> Option<String> {
     Some(match key {
@@ -320,6 +385,7 @@ fn render(key: &str, run: &RecordedRun, page: &Path) -> Option<String> {
         "unit-costs" => unit_costs(run, page),
         "timer-precision" => timer_precision(run, page),
         "server-points" => server_points(run, page),
+        "workshop-checks" => workshop_checks(page),
         _ => return None,
     })
 }
