@@ -218,7 +218,15 @@ fn under_taskset_one_cpu_threads_for_cpu_is_not_measured_for_want_of_a_second_co
     let output = std::process::Command::new("taskset")
         .args(["-c", "0"])
         .arg(assert_cmd::cargo::cargo_bin("async-vs-blocking"))
-        .args(["claims", "--only", "threads-for-cpu", "--repeat", "1", "--json", "--out"])
+        .args([
+            "claims",
+            "--only",
+            "threads-for-cpu",
+            "--repeat",
+            "1",
+            "--json",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .expect("taskset (util-linux) runs");

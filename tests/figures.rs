@@ -336,7 +336,10 @@ fn workshop_checks(page: &Path) -> String {
         serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
     let meta = load("meta.json");
-    let runs = [load("student/workshop.json"), load("solution/workshop.json")];
+    let runs = [
+        load("student/workshop.json"),
+        load("solution/workshop.json"),
+    ];
     let cell = |record: &Value| {
         format!(
             "{} {}, {} (bound {} {})",

@@ -19,8 +19,8 @@
 use super::machine::{CpuTopology, PARALLEL_FRACTION};
 use super::physics::{self, ensure, Physical};
 use super::precision::{self, unanimous, Estimate};
-use crate::stats::interval::Side;
 use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
+use crate::stats::interval::Side;
 
 pub const ASYNC_NOT_FOR_CPU: Claim = Claim {
     id: "async-not-for-cpu",
@@ -276,6 +276,20 @@ impl CpuCells {
             .unwrap_or_else(|| Estimate::exact(self.speedup(model)))
     }
 
+    /// "Too close to call" with the speedups, naming each model whose
+    /// interval straddles its line.
+    fn too_close(&self, lines: &[(&str, f64)], estimates: &[Estimate], sides: &[Side]) -> Trial {
+        let (measured, figures) = speedup_figures(self);
+        precision::too_close(
+            measured,
+            figures,
+            &straddling(lines, estimates, sides),
+            self.repeats(),
+            cpu_thresholds(&self.machine),
+            self.commands.clone(),
+        )
+    }
+
     /// How many repeats the speedups rest on (the fewest of any cell).
     fn repeats(&self) -> usize {
         self.walls
@@ -474,15 +488,7 @@ pub(crate) fn judge_async_not_for_cpu(cells: &CpuCells) -> Trial {
         }
     };
     let Some(outcome) = unanimous(&sides, outcome) else {
-        let (measured, figures) = speedup_figures(cells);
-        return precision::too_close(
-            measured,
-            figures,
-            &straddling(&lines, &estimates, &sides),
-            cells.repeats(),
-            cpu_thresholds(&machine),
-            cells.commands.clone(),
-        );
+        return cells.too_close(&lines, &estimates, &sides);
     };
     let (verdict, caveat) = if outcome == 0 {
         (Verdict::DoesNotHold, None)
@@ -693,15 +699,7 @@ pub(crate) fn judge_threads_for_cpu(cells: &CpuCells) -> Trial {
     let sides = estimates.map(|e| e.side(parallel));
     let outcome = |above: &[bool]| (above.iter().all(|a| *a), above.iter().any(|a| *a));
     let Some((all_parallel, any_parallel)) = unanimous(&sides, outcome) else {
-        let lines = models.map(|m| (m, parallel));
-        return precision::too_close(
-            measured,
-            figures,
-            &straddling(&lines, &estimates, &sides),
-            cells.repeats(),
-            cpu_thresholds(&machine),
-            cells.commands.clone(),
-        );
+        return cells.too_close(&models.map(|m| (m, parallel)), &estimates, &sides);
     };
     let (verdict, caveat) = if all_parallel {
         (Verdict::Holds, None)

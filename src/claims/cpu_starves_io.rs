@@ -17,11 +17,11 @@
 //! blocking pool are built and warmed before anything is measured.
 
 use super::precision::{self, unanimous, Estimate};
-use crate::stats::interval::Side;
 use super::{
     decide, figure, quantile, threshold, Band, Chart, Claim, Failure, Line, Trial, Trials, Verdict,
 };
 use crate::model::runtimes;
+use crate::stats::interval::Side;
 use crate::workload::compute;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -307,13 +307,21 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
     // The lines that decide, each p99 on the interval of its windows:
     // starved (above), the guidance chunk and both offloads harmless (below).
     let decisive = [
-        ("inline p99 at the largest chunk", inline_largest, starved_line),
+        (
+            "inline p99 at the largest chunk",
+            inline_largest,
+            starved_line,
+        ),
         (
             "inline p99 at the guidance chunk",
             at(Mode::Inline, GUIDANCE_MAX_US),
             harmless_line,
         ),
-        ("spawn_blocking p99", at(Mode::SpawnBlocking, largest), harmless_line),
+        (
+            "spawn_blocking p99",
+            at(Mode::SpawnBlocking, largest),
+            harmless_line,
+        ),
         ("rayon p99", at(Mode::Rayon, largest), harmless_line),
     ];
     let sides: Vec<Side> = decisive
@@ -322,8 +330,7 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         .collect();
     let outcome = |above: &[bool]| (above[0], above[1..].iter().all(|a| !a));
     let decided = unanimous(&sides, outcome);
-    let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US))
-        && sides[1] != Side::Above;
+    let guidance_ok = harmless(at(Mode::Inline, GUIDANCE_MAX_US)) && sides[1] != Side::Above;
     // The largest chunk such that it and every smaller one stayed harmless.
     let largest_harmless_inline = CHUNKS_US
         .iter()
@@ -643,7 +650,9 @@ mod tests {
             assert_eq!(trial.verdict, Verdict::TooCloseToCall, "{machine:?}");
             assert!(trial.caveat.is_none());
             assert!(
-                trial.decided_by.starts_with("too close to call at this precision: inline p99 at the largest chunk"),
+                trial.decided_by.starts_with(
+                    "too close to call at this precision: inline p99 at the largest chunk"
+                ),
                 "{}",
                 trial.decided_by
             );

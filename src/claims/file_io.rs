@@ -15,9 +15,9 @@
 //! started for the reads (`extra_threads` of the cell's record).
 
 use super::precision::{self, unanimous, Estimate};
-use crate::stats::interval::Side;
 use super::{decide, figure, median_ms, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::model::{self, Style};
+use crate::stats::interval::Side;
 
 pub const CLAIM: Claim = Claim {
     id: "async-file-io",
@@ -251,7 +251,12 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         let Some(base) = case.best_blocking() else {
             continue;
         };
-        bases.push(format!("{} {} {:.1} ms", case.name(), base.model, base.wall_ms));
+        bases.push(format!(
+            "{} {} {:.1} ms",
+            case.name(),
+            base.model,
+            base.wall_ms
+        ));
         for row in case.rows.iter().filter(|row| row.asynchronous) {
             let ratio = Estimate::ratio(&row.wall_ms_repeats, &base.wall_ms_repeats)
                 .unwrap_or_else(|| Estimate::exact(row.wall_ms / base.wall_ms.max(1e-9)));
@@ -259,7 +264,8 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         }
     }
     for (case, model, ratio, _) in &estimates {
-        result_figures.push(ratio.figure(format!("{case} {model}: wall / faster blocking wall"), "x"));
+        result_figures
+            .push(ratio.figure(format!("{case} {model}: wall / faster blocking wall"), "x"));
     }
     let sides: Vec<Side> = estimates
         .iter()
@@ -287,7 +293,12 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             .zip(&sides)
             .filter(|(_, side)| **side == Side::TooClose)
             .map(|((case, model, ratio, _), _)| {
-                precision::straddles(&format!("{model} {case} wall / blocking ×"), ratio, FASTER_FRACTION_MAX, 2)
+                precision::straddles(
+                    &format!("{model} {case} wall / blocking ×"),
+                    ratio,
+                    FASTER_FRACTION_MAX,
+                    2,
+                )
             })
             .collect();
         let repeats = cases
@@ -470,10 +481,17 @@ mod tests {
     fn an_async_wall_whose_ratio_straddles_faster_is_too_close_to_call() {
         // monoio cold at 0.8 × the pool's 40 ms, its repeats 5 % apart.
         let mut close = figures([12.0, 45.0], [11.0, 32.0]);
-        close.cases[1].rows[3].wall_ms_repeats = crate::claims::precision::spread::around(32.0, 0.05);
+        close.cases[1].rows[3].wall_ms_repeats =
+            crate::claims::precision::spread::around(32.0, 0.05);
         let trial = judge(&crate::claims::physics::possible(close));
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);
-        assert!(trial.decided_by.contains("monoio cold wall / blocking ×0.80"), "{}", trial.decided_by);
+        assert!(
+            trial
+                .decided_by
+                .contains("monoio cold wall / blocking ×0.80"),
+            "{}",
+            trial.decided_by
+        );
     }
 
     #[test]

@@ -30,12 +30,12 @@
 //!   from /proc — the server sweep's idle point, shortened.
 
 use super::precision::{self, unanimous, Estimate};
-use crate::stats::interval::{Interval, IntervalMethod, Side};
 use super::{decide, figure, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::lab::cell::CellSpec;
 use crate::os::limits::{self, ThreadCeiling};
 use crate::os::measure::ProcStatus;
 use crate::record::result::{CellRecord, Status};
+use crate::stats::interval::{Interval, IntervalMethod, Side};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -992,7 +992,11 @@ mod tests {
         }
         let trial = judge_memory(&possible(close));
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);
-        assert!(trial.decided_by.contains("straddles 4.0"), "{}", trial.decided_by);
+        assert!(
+            trial.decided_by.contains("straddles 4.0"),
+            "{}",
+            trial.decided_by
+        );
     }
 
     #[test]

@@ -366,7 +366,8 @@ fn sequentially(trials: &Trials, claim: &Claim) -> (Trial, u32) {
         // Its figures do not rest on repeats (single cells): more cannot
         // narrow them.
         let mut first = first;
-        first.decided_by += " — more repeats cannot narrow these figures (they rest on single cells)";
+        first.decided_by +=
+            " — more repeats cannot narrow these figures (they rest on single cells)";
         return (first, 0);
     }
     again.decided_by += &format!(
@@ -599,7 +600,9 @@ mod tests {
         let (trial, extra) = sequentially(&trials, &claim(narrowing));
         assert_eq!((trial.verdict, extra), (Verdict::Holds, 9));
         assert!(
-            trial.decided_by.contains("too close to call at 3 repeat(s), measured again with 9"),
+            trial
+                .decided_by
+                .contains("too close to call at 3 repeat(s), measured again with 9"),
             "{}",
             trial.decided_by
         );

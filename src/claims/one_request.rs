@@ -17,7 +17,6 @@
 //! syscalls, plus the reactor's registration and wake-up.
 
 use super::precision::{self, unanimous, Estimate};
-use crate::stats::interval::Side;
 use super::{
     decide, figure, median_ms, quantile, threshold, Claim, Failure, Trial, Trials, Verdict,
 };
@@ -25,6 +24,7 @@ use crate::model::runtimes;
 use crate::model::READ_BUFFER_BYTES;
 use crate::net::latency::process::ServerProcess;
 use crate::net::protocol;
+use crate::stats::interval::Side;
 use crate::workload::pattern::ReplyCheck;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -319,7 +319,12 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
             .zip(&ratios)
             .filter(|(_, r)| r.side(FASTER_FRACTION_MAX) == Side::TooClose)
             .map(|(client, r)| {
-                precision::straddles(&format!("{client} p50 / blocking ×"), r, FASTER_FRACTION_MAX, 2)
+                precision::straddles(
+                    &format!("{client} p50 / blocking ×"),
+                    r,
+                    FASTER_FRACTION_MAX,
+                    2,
+                )
             })
             .collect();
         let requests = latencies.iter().map(|(_, m)| m.len()).min().unwrap_or(0);
@@ -444,7 +449,11 @@ mod tests {
         close.latencies[1].1 = around(80.0, 0.05);
         let trial = judge(&crate::claims::physics::possible(close));
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);
-        assert!(trial.decided_by.contains("straddles 0.80"), "{}", trial.decided_by);
+        assert!(
+            trial.decided_by.contains("straddles 0.80"),
+            "{}",
+            trial.decided_by
+        );
     }
 
     #[test]

@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn a_too_close_trial_names_the_interval_and_the_line() {
-        let estimate = Estimate::ratio(&spread::around(150.0, 0.05), &spread::tight(100.0)).unwrap();
+        let estimate =
+            Estimate::ratio(&spread::around(150.0, 0.05), &spread::tight(100.0)).unwrap();
         let line = straddles("thread-pool ×", &estimate, 1.5, 2);
         let trial = too_close(String::new(), vec![], &[line], 5, vec![], vec![]);
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);

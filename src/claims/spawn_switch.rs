@@ -15,9 +15,9 @@ use super::precision::{self, unanimous, Estimate};
 use super::{decide, threshold, Claim, Failure, Trial, Trials, Verdict};
 use crate::lab::experiments::context_switch::per_round_trip_repeats;
 use crate::lab::experiments::spawn_cost::per_unit_repeats;
+use crate::lab::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
 use crate::stats::interval::Side;
 use crate::stats::median;
-use crate::lab::experiments::{Medium, Placement, SpawnKind, SwitchCase, Units};
 
 pub const THREADS_COST_TO_SPAWN: Claim = Claim {
     id: "threads-cost-to-spawn",
@@ -141,12 +141,20 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
     };
     let ratios: Vec<(SpawnKind, Estimate)> = runtimes
         .iter()
-        .map(|&kind| (kind, ratio_of(&repeats_of(of("threads")), &repeats_of(kind))))
+        .map(|&kind| {
+            (
+                kind,
+                ratio_of(&repeats_of(of("threads")), &repeats_of(kind)),
+            )
+        })
         .collect();
     let single = ratio_of(thread_single, tokio_single);
     let (thread_single, tokio_single) = (median(thread_single), median(tokio_single));
     let single_ratio = single.value;
-    let mut sides: Vec<Side> = ratios.iter().map(|(_, r)| r.side(SPAWN_RATIO_MIN)).collect();
+    let mut sides: Vec<Side> = ratios
+        .iter()
+        .map(|(_, r)| r.side(SPAWN_RATIO_MIN))
+        .collect();
     sides.push(single.side(SPAWN_RATIO_MIN));
     let outcome = |above: &[bool]| {
         let (bulk, alone) = above.split_at(above.len() - 1);
@@ -188,7 +196,12 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
             .iter()
             .filter(|(_, r)| r.side(SPAWN_RATIO_MIN) == Side::TooClose)
             .map(|(kind, r)| {
-                precision::straddles(&format!("thread / {} ×", kind.name()), r, SPAWN_RATIO_MIN, 1)
+                precision::straddles(
+                    &format!("thread / {} ×", kind.name()),
+                    r,
+                    SPAWN_RATIO_MIN,
+                    1,
+                )
             })
             .collect();
         if single.side(SPAWN_RATIO_MIN) == Side::TooClose {
@@ -199,14 +212,7 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
                 1,
             ));
         }
-        return precision::too_close(
-            measured,
-            figures,
-            &straddling,
-            *batches,
-            thresholds,
-            vec![],
-        );
+        return precision::too_close(measured, figures, &straddling, *batches, thresholds, vec![]);
     };
     let below: Vec<String> = ratios
         .iter()
@@ -316,10 +322,9 @@ fn measure_switch(trials: &Trials) -> Result<SwitchFigures, Failure> {
     for (label, case) in cases {
         match per_round_trip_repeats(case, ROUND_TRIPS, repeats) {
             // One round trip is two hand-offs.
-            Ok(durations) => per_switch.push((
-                label,
-                micros(durations).iter().map(|us| us / 2.0).collect(),
-            )),
+            Ok(durations) => {
+                per_switch.push((label, micros(durations).iter().map(|us| us / 2.0).collect()))
+            }
             // Pinning may be refused (e.g. outside Linux): report, don't fail.
             Err(error) if case.placement == Placement::OneCore => {
                 skipped.push(format!("{label}: {error:#}"))
@@ -374,7 +379,10 @@ pub(crate) fn judge_switch(figures: &SwitchFigures) -> Trial {
     .into_iter()
     .filter_map(|(what, estimate)| Some((what, estimate?)))
     .collect();
-    let sides: Vec<Side> = lines.iter().map(|(_, e)| e.side(SWITCH_RATIO_MIN)).collect();
+    let sides: Vec<Side> = lines
+        .iter()
+        .map(|(_, e)| e.side(SWITCH_RATIO_MIN))
+        .collect();
     let outcome = |above: &[bool]| match (above[0], above[1..].iter().all(|a| *a)) {
         (false, _) => Verdict::DoesNotHold,
         (true, true) => Verdict::Holds,
@@ -465,16 +473,20 @@ impl crate::claims::physics::Physical for SpawnFigures {
     /// Spawning costs time.
     fn check(&self) -> Result<(), String> {
         use crate::claims::physics::ensure;
-        let positive = |values: &[f64]| !values.is_empty() && values.iter().all(|v| *v > 0.0 && v.is_finite());
+        let positive =
+            |values: &[f64]| !values.is_empty() && values.iter().all(|v| *v > 0.0 && v.is_finite());
         for (kind, us) in &self.per_unit {
             ensure(positive(us), || format!("{kind:?}: {us:?} µs per unit"))?;
         }
-        ensure(positive(&self.thread_single) && positive(&self.tokio_single), || {
-            format!(
-                "single spawns of {:?} and {:?} µs",
-                self.thread_single, self.tokio_single
-            )
-        })
+        ensure(
+            positive(&self.thread_single) && positive(&self.tokio_single),
+            || {
+                format!(
+                    "single spawns of {:?} and {:?} µs",
+                    self.thread_single, self.tokio_single
+                )
+            },
+        )
     }
 }
 
@@ -535,7 +547,11 @@ mod tests {
         close.per_unit[0].1 = around(3.0, 0.05);
         let trial = judge_spawn(&crate::claims::physics::possible(close));
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);
-        assert!(trial.decided_by.contains("straddles 10.0"), "{}", trial.decided_by);
+        assert!(
+            trial.decided_by.contains("straddles 10.0"),
+            "{}",
+            trial.decided_by
+        );
         assert!(trial.caveat.is_none());
     }
 
@@ -580,7 +596,11 @@ mod tests {
         close.per_switch[0].1 = around(1.5, 0.05);
         let trial = judge_switch(&crate::claims::physics::possible(close));
         assert_eq!(trial.verdict, Verdict::TooCloseToCall);
-        assert!(trial.decided_by.contains("channel ×1.50 ("), "{}", trial.decided_by);
+        assert!(
+            trial.decided_by.contains("channel ×1.50 ("),
+            "{}",
+            trial.decided_by
+        );
         // A socket pair too close but the channel clearly cheaper: the
         // caveat is what cannot be told, so the verdict is too close too.
         let socket = switch(5.0, 0.1, 0.5, (3.0, 2.0));

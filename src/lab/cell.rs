@@ -1326,9 +1326,13 @@ mod tests {
         let script = Scripted(RefCell::new(
             walls.iter().map(|wall| result(*wall, *wall, 4)).collect(),
         ));
-        let mut run =
-            CellRun::new(spec("tokio"), 3, Duration::from_secs(5), BusyPolicy::default())
-                .sequential();
+        let mut run = CellRun::new(
+            spec("tokio"),
+            3,
+            Duration::from_secs(5),
+            BusyPolicy::default(),
+        )
+        .sequential();
         while !run.done() {
             run.step(&script, &mut |_| {});
         }
@@ -1350,11 +1354,13 @@ mod tests {
         let ci = decided.efficiency_ci.unwrap();
         assert!(ci.low > GOOD && ci.high < 1.0, "{ci:?}");
         // Repeats that keep straddling stop at the budget.
-        let (spent, left) = sequential_cell(&[111.0; 12]
-            .iter()
-            .enumerate()
-            .map(|(i, w)| w + if i % 2 == 0 { -3.0 } else { 3.0 })
-            .collect::<Vec<_>>());
+        let (spent, left) = sequential_cell(
+            &[111.0; 12]
+                .iter()
+                .enumerate()
+                .map(|(i, w)| w + if i % 2 == 0 { -3.0 } else { 3.0 })
+                .collect::<Vec<_>>(),
+        );
         assert_eq!((spent.repeats, spent.extra_repeats, left), (9, 6, 3));
         // Without sequential sampling the asked repeats are all.
         let script = Scripted(RefCell::new(vec![
@@ -1362,7 +1368,13 @@ mod tests {
             result(101.0, 1.0, 4),
             result(130.0, 1.0, 4),
         ]));
-        let plain = run_cell(&spec("tokio"), 3, Duration::from_secs(5), &script, &Provenance::default());
+        let plain = run_cell(
+            &spec("tokio"),
+            3,
+            Duration::from_secs(5),
+            &script,
+            &Provenance::default(),
+        );
         assert_eq!((plain.repeats, plain.extra_repeats), (3, 0));
     }
 
