@@ -71,6 +71,8 @@ fn run_chromium(binary: &Path, profile: &Path, args: &[String]) -> String {
 /// into the DOM, where --dump-dom shows it.
 const PROBE: &str = r#"<script>
 (function () {
+  // Folded charts count too: open every <details> before measuring.
+  Array.prototype.forEach.call(document.querySelectorAll('details'), function (d) { d.open = true; });
   var charts = Array.prototype.map.call(document.querySelectorAll('figure.chart'), function (figure) {
     var svg = figure.querySelector('svg');
     var box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
@@ -271,11 +273,19 @@ fn the_page_renders_offline_in_chromium() {
 
 /// Measures the laid-out page (inside a frame of the given width when it
 /// runs in one) and writes the figures into the top document, where
-/// --dump-dom shows them. Chart text is measured as drawn: the SVG font
-/// size times the scale the SVG is shown at.
+/// --dump-dom shows them. Height, width and where the answers start are
+/// measured as the page opens (reference folded); then every `<details>`
+/// is opened, and the width is measured again and chart text as drawn:
+/// the SVG font size times the scale the SVG is shown at, folded charts
+/// included.
 const LAYOUT_PROBE: &str = r#"<script>
 window.addEventListener('load', function () {
   var doc = document.documentElement;
+  var folded = { scroll_width: doc.scrollWidth, height: doc.scrollHeight };
+  var answers = document.getElementById('answers');
+  var answers_top = answers ? answers.getBoundingClientRect().top + window.scrollY : -1;
+  var charts_folded = document.querySelectorAll('figure.chart').length;
+  Array.prototype.forEach.call(document.querySelectorAll('details'), function (d) { d.open = true; });
   var smallest = 1e9;
   Array.prototype.forEach.call(document.querySelectorAll('figure.chart svg text'), function (text) {
     var m = text.getScreenCTM();
@@ -283,12 +293,12 @@ window.addEventListener('load', function () {
     var size = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(m.a, m.b);
     if (size > 0 && size < smallest) { smallest = size; }
   });
-  var answers = document.getElementById('answers');
   var out = document.createElement('pre');
   out.id = 'layout';
   out.textContent = JSON.stringify({
-    width: window.innerWidth, scroll_width: doc.scrollWidth, height: doc.scrollHeight,
-    answers_top: answers ? answers.getBoundingClientRect().top + window.scrollY : -1,
+    width: window.innerWidth, scroll_width: folded.scroll_width, height: folded.height,
+    answers_top: answers_top, unfolded_scroll_width: doc.scrollWidth,
+    unfolded_height: doc.scrollHeight, charts: charts_folded,
     smallest_chart_text: smallest });
   var top = (window.parent && window.parent !== window) ? window.parent.document : document;
   top.body.appendChild(out);
@@ -301,6 +311,11 @@ struct Layout {
     scroll_width: f64,
     height: f64,
     answers_top: f64,
+    /// With every `<details>` open.
+    unfolded_scroll_width: f64,
+    unfolded_height: f64,
+    /// Charts on the page (`figure.chart`), folded or not.
+    charts: usize,
     smallest_chart_text: f64,
 }
 
@@ -322,8 +337,9 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
         eprintln!("skipped: chromium is not installed (apt-get install chromium); the browser test did not run");
         return;
     };
-    // The default report's data (a recorded `report` run: cells, servers,
-    // timers, costs and doctor beside each other).
+    // The default report's data with its claims (the recorded `report`
+    // run of docs/figures/default-report copied unchanged: cells, claims,
+    // servers, timers, costs and doctor beside each other).
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("report");
     let fixture =
@@ -357,7 +373,18 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
         ],
     ));
     assert!(
-        wide.scroll_width <= wide.width,
+        std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .contains("id=\"claims\""),
+        "the fixture's claims are on the page"
+    );
+    assert!(wide.charts > 10, "{wide:?}");
+    assert!(
+        wide.unfolded_height > wide.height,
+        "opening the folded sections added nothing: {wide:?}"
+    );
+    assert!(
+        wide.scroll_width <= wide.width && wide.unfolded_scroll_width <= wide.width,
         "overflow at 1400 px: {wide:?}"
     );
     assert!(
@@ -393,7 +420,7 @@ fn the_default_page_answers_first_and_fits_a_projector_and_a_phone() {
     ));
     assert_eq!(phone.width, 390.0, "{phone:?}");
     assert!(
-        phone.scroll_width <= phone.width,
+        phone.scroll_width <= phone.width && phone.unfolded_scroll_width <= phone.width,
         "overflow at 390 px: {phone:?}"
     );
     assert!(

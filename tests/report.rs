@@ -578,7 +578,10 @@ fn server_points_draw_the_servers_section_with_sentences_from_the_data() {
         text.contains("threads held 10,000 connections") && text.contains("async saves memory"),
         "{text}"
     );
-    assert!(text.contains("hold no mode=block"), "{text}");
+    assert!(
+        text.contains("is not in these data (no mode=block"),
+        "{text}"
+    );
     assert!(stdout.contains("Servers: "), "{stdout}");
     assert!(html.contains("<a href=\"server.jsonl\">server.jsonl</a>"));
 }

@@ -128,6 +128,57 @@ fn machines_note(dataset: &Dataset) -> String {
     )
 }
 
+/// The models the decision table compares on `variant` (best async, the
+/// thread pool, a thread per task), when the table has a row for it; empty
+/// otherwise (then every line keeps its colour).
+fn compared_models(dataset: &Dataset, variant: &Variant) -> Vec<String> {
+    let first = dataset
+        .variants()
+        .into_iter()
+        .find(|v| v.workload == variant.workload);
+    if first.as_ref() != Some(variant) {
+        return Vec::new();
+    }
+    super::decisions::rows(dataset, &[])
+        .into_iter()
+        .find(|row| row.workload == variant.workload)
+        .map_or_else(Vec::new, |row| row.compared)
+}
+
+/// Draws the lines of models outside `compared` thin and grey, beneath
+/// the compared ones, so the comparison the table makes stands out; the
+/// caption's sentence says so ("" when nothing was muted).
+fn mute_others(lines: &mut Vec<Line>, series: &[Series], compared: &[String]) -> String {
+    if compared.is_empty() || series.len() != lines.len() {
+        return String::new();
+    }
+    let mut muted = Vec::new();
+    let mut kept = Vec::new();
+    for (line, s) in lines.drain(..).zip(series) {
+        if compared.contains(&s.key.model) {
+            kept.push(line);
+        } else {
+            muted.push(Line {
+                colour: super::plot::MUTED,
+                width: 2,
+                ..line
+            });
+        }
+    }
+    let any_muted = !muted.is_empty();
+    lines.extend(muted);
+    lines.extend(kept);
+    if !any_muted {
+        return String::new();
+    }
+    let names: Vec<String> = compared.iter().map(|m| model::label(m)).collect();
+    format!(
+        " In colour: the models the decision table compares here ({}); the others are grey, \
+         for context.",
+        data::join_words(&names)
+    )
+}
+
 /// The ideal wall time of a variant on each machine, as dashed lines.
 fn ideal_lines(dataset: &Dataset, series: &[Series]) -> Vec<Line> {
     let mut lines = Vec::new();
@@ -208,6 +259,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
             .collect();
         lines.push(line);
     }
+    let muted = mute_others(&mut lines, &series, &compared_models(dataset, variant));
     let ideals = ideal_lines(dataset, &series);
     let y_values: Vec<f64> = lines
         .iter()
@@ -246,7 +298,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
         marks::mark_disturbed(&mut plot, &series, &[&|r: &CellRecord| r.wall_ms.median]);
     let caption = format!(
         "Each line is one model; lower is faster. The dashed line is the ideal: {ideal}. A line that climbs away \
-         from it as tasks grow is doing one after another what could have overlapped.{}{disturbed}",
+         from it as tasks grow is doing one after another what could have overlapped.{muted}{}{disturbed}",
         machines_note(dataset)
     );
     let tips: Vec<Tip> = series
@@ -282,6 +334,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
             )
         })
         .collect();
+    let muted = mute_others(&mut lines, &series, &compared_models(dataset, variant));
     let efficiencies: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
@@ -342,7 +395,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
          Points above the dashed grey line are within 90% of the ideal, as counted in the \
          verdict at the top. A model's loss as tasks grow counts from its own efficiency at \
          its fewest tasks (hover a point: a timer that rounds up costs at one task already, \
-         and is not concurrency's doing). {look_for}{}{disturbed}",
+         and is not concurrency's doing). {look_for}{muted}{}{disturbed}",
         machines_note(dataset)
     );
     let tips: Vec<Tip> = series

@@ -129,6 +129,11 @@ pub struct DecisionRow {
     pub answer: Option<Answer>,
     /// The command that measures the row, when its data are absent.
     pub command: String,
+    /// The workload a workload row compares on (empty for other rows).
+    pub workload: String,
+    /// The models the row compares (best async, the thread pool, a thread
+    /// per task, where measured): the charts draw these in colour.
+    pub compared: Vec<String>,
 }
 
 impl DecisionRow {
@@ -146,6 +151,8 @@ impl DecisionRow {
             bound: String::new(),
             answer: None,
             command: command.to_string(),
+            workload: String::new(),
+            compared: Vec::new(),
         }
     }
 }
@@ -243,6 +250,10 @@ fn workload_row(
         .collect();
     counts.sort_unstable();
     counts.dedup();
+    // One task cannot show a concurrency difference (every model runs it
+    // alone): only sizes where tasks could overlap are compared.
+    let single_only = !counts.is_empty() && counts.iter().all(|&tasks| tasks < 2);
+    counts.retain(|&tasks| tasks >= 2);
     // (tasks, best async record, best blocking record, |log ratio|)
     let mut widest: Option<(u64, &CellRecord, &CellRecord, f64)> = None;
     for tasks in counts {
@@ -269,11 +280,14 @@ fn workload_row(
         }
     }
     let Some((tasks, best_async, blocking, _)) = widest else {
+        let statement = if single_only {
+            "only one task was measured, and one task cannot show a concurrency difference"
+        } else {
+            "no size above one task at which an async model and a thread model both finished undisturbed"
+        };
         return DecisionRow {
             question,
-            statement:
-                "no size at which an async model and a thread model both finished undisturbed"
-                    .into(),
+            statement: statement.into(),
             ..empty
         };
     };
@@ -304,8 +318,18 @@ fn workload_row(
         ),
         None => ("no ratio: a median of zero".into(), None),
     };
+    let compared = std::iter::once(best_async.model.clone())
+        .chain(
+            blocking_compared()
+                .into_iter()
+                .filter(|name| at(name, tasks).is_some())
+                .map(str::to_string),
+        )
+        .collect();
     DecisionRow {
         question,
+        workload: workload.to_string(),
+        compared,
         size: format!(
             "at {} task{}",
             data::count(tasks),
@@ -413,6 +437,29 @@ fn server_row(points: &[ServerPoint]) -> DecisionRow {
         row.statement = "no blocking server measured in this search".into();
         return row;
     };
+    // Neither failed: both carried the highest rate offered, so the offered
+    // rate bounded the search, not the servers, and a ratio would be
+    // 0–∞. Say so instead.
+    if async_found.1.is_none() && blocking_found.1.is_none() {
+        let top = servers::highest_offered(points, group);
+        row.statement = format!(
+            "{} and {} both carried the highest rate offered, {} req/s: this run cannot tell them apart",
+            model::label(&async_model),
+            model::label(&blocking_model),
+            data::count(top.round() as u64)
+        );
+        row.bound = format!(
+            "the offered rate ({} req/s at most), not the servers{}",
+            data::count(top.round() as u64),
+            if row.bound.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", row.bound)
+            }
+        );
+        row.answer = Some(Answer::TooCloseToCall);
+        return row;
+    }
     match rate_ratio(async_found, blocking_found) {
         Some((ratio, interval)) => {
             row.statement = format!(
@@ -526,6 +573,18 @@ fn memory_row(dataset: &Dataset) -> DecisionRow {
     row.command = String::new();
     row.size = "slope of peak RSS against tasks".into();
     match ratio_of_intervals(threads_interval, async_interval) {
+        // The async slope's interval reaches zero: its own figure is below
+        // what the points resolve, so only the ratio's lower end means
+        // anything ("at least").
+        Some(interval) if async_interval.low <= 0.0 && interval.low.is_finite() => {
+            row.statement = format!(
+                "{} used at least {:.2} × less memory per task than a thread per task (its own \
+                 slope is below what these points resolve)",
+                model::label(model_name),
+                interval.low
+            );
+            row.answer = Some(answer(&interval));
+        }
         Some(interval) if *async_slope > 0.0 => {
             let ratio = threads_slope / async_slope;
             row.statement = format!(
@@ -701,6 +760,86 @@ mod tests {
         assert!(
             !rows[3].command.is_empty(),
             "a missing row names its command"
+        );
+    }
+
+    #[test]
+    fn one_task_is_never_where_models_differ_most() {
+        // At 1 task the async model is far faster (a wide gap), at 10
+        // tasks the gap is narrower: the row still compares at 10.
+        let dataset = Dataset::new(vec![
+            with_repeats(record("cpu", "smol", 1, 0.9), &[0.5, 0.52, 0.51]),
+            with_repeats(record("cpu", "thread-pool", 1, 0.5), &[1.5, 1.52, 1.51]),
+            with_repeats(record("cpu", "smol", 10, 0.9), &[5.0, 5.2, 5.1]),
+            with_repeats(record("cpu", "thread-pool", 10, 0.9), &[5.5, 5.6, 5.55]),
+        ]);
+        let cpu = &rows(&dataset, &[])[1];
+        assert_eq!(cpu.size, "at 10 tasks", "{cpu:?}");
+        let only_one = Dataset::new(vec![
+            with_repeats(record("cpu", "smol", 1, 0.9), &[0.5, 0.52, 0.51]),
+            with_repeats(record("cpu", "thread-pool", 1, 0.5), &[1.5, 1.52, 1.51]),
+        ]);
+        let cpu = &rows(&only_one, &[])[1];
+        assert_eq!(cpu.answer, None, "{cpu:?}");
+        assert!(
+            cpu.statement
+                .contains("one task cannot show a concurrency difference"),
+            "{}",
+            cpu.statement
+        );
+    }
+
+    fn server_search(model: &str, rates: &[f64], knee: f64) -> Vec<ServerPoint> {
+        rates
+            .iter()
+            .map(|rate| {
+                crate::report::servers::tests::point(
+                    model,
+                    "/work?wait_ms=20&bytes=64",
+                    1000,
+                    *rate,
+                    *rate <= knee,
+                )
+            })
+            .collect()
+    }
+
+    fn server_row_of(points: &[ServerPoint]) -> DecisionRow {
+        rows(&Dataset::new(Vec::new()), points)
+            .into_iter()
+            .find(|row| row.evidence == "servers")
+            .unwrap()
+    }
+
+    #[test]
+    fn servers_that_both_carry_the_top_rate_offered_are_too_close_to_call_bound_by_the_offer() {
+        let rates = [2_000.0, 8_000.0, 16_000.0];
+        let mut points = server_search("tokio", &rates, 16_000.0);
+        points.extend(server_search("threads", &rates, 16_000.0));
+        let row = server_row_of(&points);
+        assert_eq!(row.answer, Some(Answer::TooCloseToCall), "{row:?}");
+        assert!(
+            row.statement
+                .contains("both carried the highest rate offered, 16,000 req/s"),
+            "{}",
+            row.statement
+        );
+        assert!(!row.statement.contains('∞'), "{}", row.statement);
+        assert!(row.bound.starts_with("the offered rate"), "{}", row.bound);
+    }
+
+    #[test]
+    fn a_server_that_carries_more_than_the_other_fails_at_helps() {
+        let rates = [2_000.0, 8_000.0, 16_000.0];
+        let mut points = server_search("tokio", &rates, 16_000.0);
+        points.extend(server_search("threads", &rates, 2_000.0));
+        let row = server_row_of(&points);
+        // tokio carried 16,000; threads failed at 8,000: at least 2 ×.
+        assert_eq!(row.answer, Some(Answer::Helps), "{row:?}");
+        assert!(
+            row.statement.starts_with("tokio sustained 8.00 × (2.00–∞)"),
+            "{}",
+            row.statement
         );
     }
 }

@@ -253,7 +253,13 @@ pub const CHART_LEGEND: &str = "How to read every chart: a solid line with fille
     threshold; a dotted line is a p99; a hollow grey marker is a cell disturbed by other \
     programs; a cross is a cell that did not finish. Where two models' lines lie on top of each \
     other, the earlier is drawn wide beneath the later, so both colours show. Hover a marker for \
-    its exact values. Open “About this chart” under each for what to look at in it.";
+    its exact values. Each line is named at its end; on the wall-time and efficiency charts the     models the decision table compares are drawn in colour, the others thin and grey beneath     them. Open “About this chart” under each for what to look at in it.";
+
+/// True for the charts shown open: wall time and efficiency, the evidence
+/// the decision table and the verdicts link to. The rest are folded.
+fn shown_first(chart: &Chart) -> bool {
+    chart.id.starts_with("wall-") || chart.id.starts_with("efficiency-")
+}
 
 /// Other programs using at least this many cores during a point make the
 /// page say so beside the section (the sweep keeps every point).
@@ -387,7 +393,12 @@ struct Page {
     /// Noisy cells among those the verdicts judge (each marked "noisy").
     noisy_count: usize,
     models: Vec<ModelView>,
+    /// The charts the decision table and the verdicts rest on (wall time
+    /// and efficiency per workload), shown.
     charts: Vec<ChartView>,
+    /// Every other chart (latency, memory, threads, speedup, timers),
+    /// folded away under one summary.
+    more_charts: Vec<ChartView>,
     memory_rows: Vec<MemoryRow>,
     min_fit_points: usize,
     timer_rows: Vec<TimerRow>,
@@ -552,7 +563,8 @@ fn per_task_text(slope_kib: f64, interval: Option<&crate::stats::interval::Inter
     if measurable {
         data::bytes(slope_kib * 1024.0)
     } else {
-        "not measurable (below the resolution of these points)".to_string()
+        // The section's paragraph says once what this means.
+        "not measurable".to_string()
     }
 }
 
@@ -876,7 +888,16 @@ pub fn render(
             .filter(|s| s.noisy)
             .count(),
         models: model_views(dataset),
-        charts: charts.iter().map(chart_view).collect(),
+        charts: charts
+            .iter()
+            .filter(|c| shown_first(c))
+            .map(chart_view)
+            .collect(),
+        more_charts: charts
+            .iter()
+            .filter(|c| !shown_first(c))
+            .map(chart_view)
+            .collect(),
         memory_rows: memory_rows(dataset),
         min_fit_points: data::MIN_FIT_POINTS,
         timer_rows: timer_rows(dataset, &report.timers),

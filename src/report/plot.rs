@@ -25,6 +25,11 @@ const TICK_SIZE: u32 = 24;
 const LEGEND_SIZE: u32 = 23;
 /// Rough width of one legend character at `LEGEND_SIZE`, for sizing the strip.
 const LEGEND_CHAR_PX: u32 = 11;
+/// Height of one legend (key) row, px.
+const KEY_ROW_PX: i32 = 34;
+/// The least distance between two end labels' centres, px (the label text
+/// is `LEGEND_SIZE` tall).
+const END_LABEL_GAP_PX: i32 = 26;
 /// How strongly a band's colour shades the plot (0 = not at all, 1 = opaque).
 const BAND_OPACITY: f64 = 0.16;
 
@@ -336,7 +341,7 @@ impl Plot {
     /// Draws the chart with hover tips over the given data points.
     pub fn to_svg_with_tips(&self, tips: &[Tip]) -> DrawResult<String> {
         let mut svg = String::new();
-        let at: Vec<(i32, i32)>;
+        let at_tips: Vec<(i32, i32)>;
         {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
             root.fill(&WHITE).map_err(err)?;
@@ -353,7 +358,7 @@ impl Plot {
             };
             let y_ticks = axis_ticks(&self.y, 9);
             let (x_range, y_range) = (self.x.range.clone(), self.y.range.clone());
-            at = match (self.x.log, self.y.log) {
+            let at = match (self.x.log, self.y.log) {
                 (true, true) => self.draw_on(
                     &plot_area,
                     x_range.log_scale().into_ranged().ticked(x_ticks),
@@ -379,12 +384,15 @@ impl Plot {
                     tips,
                 )?,
             };
+            let (tips_at, ends) = at;
+            self.draw_end_labels(&plot_area, &legend_area, &ends)?;
             self.draw_legend(&legend_area)?;
+            at_tips = tips_at;
             root.present().map_err(err)?;
         }
         if !tips.is_empty() {
             let mut layer = String::from("<g class=\"tips\" fill=\"transparent\">\n");
-            for ((x, y), tip) in at.iter().zip(tips) {
+            for ((x, y), tip) in at_tips.iter().zip(tips) {
                 layer += &format!(
                     "<circle cx=\"{x}\" cy=\"{y}\" r=\"14\"><title>{}</title></circle>\n",
                     xml_text(&tip.text)
@@ -441,7 +449,7 @@ impl Plot {
         x_spec: X,
         y_spec: Y,
         tips: &[Tip],
-    ) -> DrawResult<Vec<(i32, i32)>>
+    ) -> DrawResult<(Vec<(i32, i32)>, Vec<Option<(i32, i32)>>)>
     where
         X: AsRangedCoord<Value = f64>,
         Y: AsRangedCoord<Value = f64>,
@@ -555,16 +563,153 @@ impl Plot {
                 11,
             )?;
         }
-        Ok(tips
+        let ends = self
+            .end_labelled()
             .iter()
-            .map(|tip| chart.backend_coord(&(tip.x, tip.y)))
-            .collect())
+            .map(|line| {
+                line.points
+                    .iter()
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|end| chart.backend_coord(end))
+            })
+            .collect();
+        Ok((
+            tips.iter()
+                .map(|tip| chart.backend_coord(&(tip.x, tip.y)))
+                .collect(),
+            ends,
+        ))
+    }
+
+    /// True when the lines are named at their right ends instead of in a
+    /// legend: a numeric x axis, and every named line has a point.
+    fn labels_at_ends(&self) -> bool {
+        self.x_ticks.is_none()
+            && self
+                .lines
+                .iter()
+                .filter(|l| l.label.is_some())
+                .all(|l| !l.points.is_empty())
+    }
+
+    /// The lines named at their ends, in drawing order.
+    fn end_labelled(&self) -> Vec<&Line> {
+        if !self.labels_at_ends() {
+            return Vec::new();
+        }
+        self.lines.iter().filter(|l| l.label.is_some()).collect()
+    }
+
+    /// The strip's rows that are not a line's end label: style notes, the
+    /// "did not finish" cross (the legend rows when labels are not at ends).
+    fn key_rows(&self) -> Vec<(Line, String)> {
+        if self.labels_at_ends() {
+            // legend_rows lists the named lines first, then notes and the cross.
+            let named = self.lines.iter().filter(|l| l.label.is_some()).count();
+            self.legend_rows().into_iter().skip(named).collect()
+        } else {
+            self.legend_rows()
+        }
+    }
+
+    /// Names each line at its right end: the label sits in the strip at the
+    /// height of the line's last point, nudged apart from its neighbours so
+    /// no two overlap, with a thin leader from the point to the label.
+    fn draw_end_labels(
+        &self,
+        plot_area: &DrawingArea<SVGBackend, Shift>,
+        strip: &DrawingArea<SVGBackend, Shift>,
+        ends: &[Option<(i32, i32)>],
+    ) -> DrawResult<()> {
+        let lines = self.end_labelled();
+        let (_, base_y) = strip.get_base_pixel();
+        let (plot_x, _) = plot_area.get_base_pixel();
+        let (plot_width, plot_height) = plot_area.dim_in_pixel();
+        let (plot_width, plot_height) = (plot_width as i32, plot_height as i32);
+        let strip_height = strip.dim_in_pixel().1 as i32;
+        let key_height = (self.key_rows().len() + self.bands.len()) as i32 * KEY_ROW_PX;
+        // (line, x within the plot area, y) of each line's last point.
+        let wanted: Vec<(usize, i32, i32)> = ends
+            .iter()
+            .enumerate()
+            .filter_map(|(index, end)| end.map(|(x, y)| (index, x - plot_x, y - base_y)))
+            .collect();
+        let right = wanted.iter().map(|w| w.1).max().unwrap_or(0);
+        // Lines that reach the right of the chart are named in the strip, with
+        // a leader; a line that stops earlier (a cell left out beyond it) is
+        // named just right of its last point, so no leader crosses the plot.
+        // Each group is nudged apart on its own.
+        let mut groups: Vec<(i32, Vec<(usize, i32, i32)>)> = Vec::new();
+        for point in &wanted {
+            let column = if point.1 >= right - 2 { right } else { point.1 };
+            match groups.iter_mut().find(|(x, _)| (x - column).abs() <= 2) {
+                Some((_, members)) => members.push(*point),
+                None => groups.push((column, vec![*point])),
+            }
+        }
+        for (column, members) in groups {
+            let in_strip = column == right;
+            let (low, high) = if in_strip {
+                (
+                    END_LABEL_GAP_PX / 2,
+                    strip_height - key_height - END_LABEL_GAP_PX / 2,
+                )
+            } else {
+                (END_LABEL_GAP_PX / 2, plot_height - END_LABEL_GAP_PX)
+            };
+            let placed = nudge_apart(
+                &members.iter().map(|(_, _, y)| *y).collect::<Vec<_>>(),
+                END_LABEL_GAP_PX,
+                low,
+                high,
+            );
+            for ((index, x, y), label_y) in members.iter().zip(placed) {
+                let line = lines[*index];
+                let leader = ShapeStyle::from(&line.colour.mix(0.6)).stroke_width(1);
+                let colour = if line.colour == BLACK || is_muted(line.colour) {
+                    RGBColor(80, 80, 80)
+                } else {
+                    BLACK
+                };
+                let label = Text::new(
+                    line.label.clone().unwrap_or_default(),
+                    if in_strip {
+                        (10, label_y)
+                    } else {
+                        (x + 14, label_y)
+                    },
+                    legend_font().color(&colour),
+                );
+                if in_strip {
+                    plot_area
+                        .draw(&PathElement::new(
+                            vec![(x + 9, *y), (plot_width - 1, label_y)],
+                            leader,
+                        ))
+                        .map_err(err)?;
+                    strip
+                        .draw(&PathElement::new(vec![(0, label_y), (6, label_y)], leader))
+                        .map_err(err)?;
+                    strip.draw(&label).map_err(err)?;
+                } else {
+                    plot_area.draw(&label).map_err(err)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn draw_legend(&self, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult<()> {
-        let row_height = 34;
-        let top = 40;
-        let rows = self.legend_rows();
+        let row_height = KEY_ROW_PX;
+        let rows = self.key_rows();
+        let top = if self.labels_at_ends() {
+            // Below the end labels: the strip's last rows.
+            area.dim_in_pixel().1 as i32 - (rows.len() + self.bands.len()) as i32 * row_height
+                + row_height / 2
+                - 8
+        } else {
+            40
+        };
         for (index, (line, label)) in rows.iter().enumerate() {
             let y = top + index as i32 * row_height;
             let style = ShapeStyle::from(&line.colour).stroke_width(line.width);
@@ -615,6 +760,44 @@ impl Plot {
         }
         Ok(())
     }
+}
+
+/// The grey of lines a chart shows for context only (see [`MUTED`]).
+pub const MUTED: RGBColor = RGBColor(178, 178, 178);
+
+fn is_muted(colour: RGBColor) -> bool {
+    colour == MUTED
+}
+
+/// Positions for labels that want to sit at `wanted` (any order), each at
+/// least `gap` from the next and all within `low..=high`: walking down from
+/// the top, each label is pushed below the one above it; walking up from the
+/// bottom, each is pulled above the one below. Returned in `wanted`'s order.
+/// When they cannot all fit, the gap shrinks to what fits.
+pub fn nudge_apart(wanted: &[i32], gap: i32, low: i32, high: i32) -> Vec<i32> {
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.sort_by_key(|&i| (wanted[i], i));
+    let count = wanted.len() as i32;
+    let gap = if count > 1 {
+        gap.min((high - low).max(0) / (count - 1))
+    } else {
+        gap
+    };
+    let mut placed: Vec<i32> = order.iter().map(|&i| wanted[i].clamp(low, high)).collect();
+    for k in 1..placed.len() {
+        placed[k] = placed[k].max(placed[k - 1] + gap);
+    }
+    if let Some(last) = placed.last_mut() {
+        *last = (*last).min(high);
+    }
+    for k in (0..placed.len().saturating_sub(1)).rev() {
+        placed[k] = placed[k].min(placed[k + 1] - gap);
+    }
+    let mut result = vec![0; wanted.len()];
+    for (k, &i) in order.iter().enumerate() {
+        result[i] = placed[k].max(low.min(high));
+    }
+    result
 }
 
 fn legend_font() -> TextStyle<'static> {
@@ -692,4 +875,69 @@ fn draw_pixel_marker(
         )),
     };
     result.map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_labels_are_nudged_apart_and_kept_in_the_strip() {
+        // Three lines ending at almost the same height, one far below.
+        let placed = nudge_apart(&[100, 104, 98, 400], 26, 10, 500);
+        let mut sorted = placed.clone();
+        sorted.sort();
+        assert!(sorted.windows(2).all(|w| w[1] - w[0] >= 26), "{placed:?}");
+        assert_eq!(placed[3], 400, "a label with room stays at its line");
+        // Crowded at the bottom: pulled up, still apart, none below `high`.
+        let placed = nudge_apart(&[495, 496, 497], 26, 10, 500);
+        assert!(placed.iter().all(|y| (10..=500).contains(y)), "{placed:?}");
+        let mut sorted = placed.clone();
+        sorted.sort();
+        assert!(sorted.windows(2).all(|w| w[1] - w[0] >= 26), "{placed:?}");
+        // More labels than fit: the gap shrinks, order and bounds hold.
+        let placed = nudge_apart(&[50; 30], 26, 0, 290);
+        assert!(placed.iter().all(|y| (0..=290).contains(y)));
+        assert!(placed.windows(2).all(|w| w[1] - w[0] >= 10), "{placed:?}");
+    }
+
+    #[test]
+    fn a_chart_names_its_lines_at_their_ends_and_keeps_the_key_for_styles() {
+        let plot = Plot {
+            title: "t".into(),
+            x: Axis::log_covering("x", [1.0, 1000.0]),
+            y: Axis::log_covering("y", [1.0, 100.0]),
+            x_ticks: None,
+            lines: vec![
+                Line::measured(
+                    "alpha",
+                    RGBColor(0, 0, 200),
+                    Shape::Circle,
+                    vec![(1.0, 2.0), (1000.0, 50.0)],
+                ),
+                Line::measured(
+                    "beta",
+                    MUTED,
+                    Shape::Circle,
+                    vec![(1.0, 2.0), (1000.0, 51.0)],
+                ),
+                Line::reference("ideal", vec![(1.0, 1.0), (1000.0, 1.0)]),
+            ],
+            unfinished: vec![Unfinished {
+                x: 10.0,
+                colour: BLACK,
+            }],
+            unfinished_edge: Edge::Top,
+            legend_notes: Vec::new(),
+            bands: Vec::new(),
+        };
+        assert!(plot.labels_at_ends());
+        assert_eq!(plot.end_labelled().len(), 3);
+        let key: Vec<String> = plot.key_rows().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(key, vec!["did not finish (in its colour)".to_string()]);
+        let svg = plot.to_svg().unwrap();
+        for label in ["alpha", "beta", "ideal", "did not finish"] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+    }
 }

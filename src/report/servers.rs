@@ -146,6 +146,15 @@ fn of<'a>(points: &'a [ServerPoint], model: &str, group: &Group) -> Vec<&'a Serv
     mine
 }
 
+/// The highest rate any model was offered in `group`, req/s (0 when none).
+pub fn highest_offered(points: &[ServerPoint], group: &Group) -> f64 {
+    points
+        .iter()
+        .filter(|p| group.holds(p))
+        .map(|p| p.offered_rps)
+        .fold(0.0, f64::max)
+}
+
 /// The highest rate `model` sustained in `group`, and the lowest it failed
 /// at; `None` when the model was not measured there.
 pub fn sustained(points: &[ServerPoint], model: &str, group: &Group) -> Option<(f64, Option<f64>)> {
@@ -194,22 +203,48 @@ fn sides(points: &[ServerPoint], group: &Group) -> Option<((String, f64), (Strin
     ))
 }
 
+/// True when neither model failed in `group` and both passed its highest
+/// offered rate: the offer bounded the search, and it cannot tell them apart.
+fn both_carried_the_top(points: &[ServerPoint], group: &Group, a: &str, b: &str) -> bool {
+    let top = highest_offered(points, group);
+    [a, b].iter().all(|model| {
+        matches!(sustained(points, model, group), Some((rate, None)) if rate >= top && top > 0.0)
+    })
+}
+
 /// One sentence over every search: where the best async server sustained
 /// clearly more than the best blocking one, and where it did not.
 pub fn summary(points: &[ServerPoint]) -> Option<String> {
     let mut helped = Vec::new();
     let mut did_not = Vec::new();
+    let mut cannot_tell = Vec::new();
     for group in searches(points).iter().filter(|g| g.mode == WaitMode::Own) {
-        if let Some(((_, async_rps), (_, blocking_rps))) = sides(points, group) {
-            if async_rps > CLEARLY_MORE * blocking_rps {
+        if let Some(((async_model, async_rps), (blocking_model, blocking_rps))) =
+            sides(points, group)
+        {
+            if both_carried_the_top(points, group, &async_model, &blocking_model) {
+                cannot_tell.push(group.title());
+            } else if async_rps > CLEARLY_MORE * blocking_rps {
                 helped.push(group.title());
             } else {
                 did_not.push(group.title());
             }
         }
     }
-    if helped.is_empty() && did_not.is_empty() {
+    if helped.is_empty() && did_not.is_empty() && cannot_tell.is_empty() {
         return None;
+    }
+    let untold = if cannot_tell.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " In {}, both sides carried the highest rate offered, so the run cannot tell them \
+             apart.",
+            cannot_tell.join("; ")
+        )
+    };
+    if helped.is_empty() && did_not.is_empty() {
+        return Some(untold.trim_start().to_string());
     }
     let helped = if helped.is_empty() {
         format!("Async sustained clearly more (beyond ×{CLEARLY_MORE}) in none of these searches.")
@@ -220,9 +255,9 @@ pub fn summary(points: &[ServerPoint]) -> Option<String> {
         )
     };
     Some(if did_not.is_empty() {
-        helped
+        format!("{helped}{untold}")
     } else {
-        format!("{helped} It did not in: {}.", did_not.join("; "))
+        format!("{helped} It did not in: {}.{untold}", did_not.join("; "))
     })
 }
 
@@ -230,7 +265,11 @@ pub fn summary(points: &[ServerPoint]) -> Option<String> {
 /// one search, when both sides were measured.
 pub fn comparison(points: &[ServerPoint], group: &Group) -> Option<String> {
     let ((async_model, async_rps), (blocking_model, blocking_rps)) = sides(points, group)?;
-    let outcome = if async_rps > CLEARLY_MORE * blocking_rps {
+    let outcome = if both_carried_the_top(points, group, &async_model, &blocking_model) {
+        "both carried the highest rate offered, so this search cannot tell them apart (the \
+         offered rate was the bound; offer more to find either's limit)"
+            .to_string()
+    } else if async_rps > CLEARLY_MORE * blocking_rps {
         if blocking_rps > 0.0 {
             format!("async sustained ×{:.1} more", async_rps / blocking_rps)
         } else {
@@ -881,12 +920,12 @@ pub fn charts(points: &[ServerPoint]) -> anyhow::Result<Vec<Chart>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::record::server_point::Quantiles;
     use std::collections::BTreeMap;
 
-    fn point(model: &str, path: &str, connections: u64, rate: f64, ok: bool) -> ServerPoint {
+    pub fn point(model: &str, path: &str, connections: u64, rate: f64, ok: bool) -> ServerPoint {
         let handler = match path {
             p if p.contains("mode=block") => "wait 20 ms, mode=block",
             p if p.contains("mode=offload") => "wait 20 ms, mode=offload",
@@ -1094,5 +1133,23 @@ mod tests {
     fn no_points_no_charts() {
         assert!(charts(&[]).unwrap().is_empty());
         assert!(verdicts(&[]).is_empty());
+    }
+
+    #[test]
+    fn servers_that_both_carry_the_top_rate_are_not_said_to_be_equal() {
+        let mut points = search("tokio", WAIT, 1000, 1600.0);
+        points.extend(search("threads", WAIT, 1000, 1600.0));
+        let group = &searches(&points)[0];
+        let sentence = comparison(&points, group).unwrap();
+        assert!(sentence.contains("cannot tell them apart"), "{sentence}");
+        assert!(!sentence.contains("does not help"), "{sentence}");
+        let summary = summary(&points).unwrap();
+        assert!(summary.contains("cannot tell them apart"), "{summary}");
+        assert!(!summary.contains("did not"), "{summary}");
+        // A knee inside the offer is still compared.
+        let mut points = search("tokio", WAIT, 1000, 1600.0);
+        points.extend(search("threads", WAIT, 1000, 400.0));
+        let sentence = comparison(&points, &searches(&points)[0]).unwrap();
+        assert!(sentence.contains("async sustained ×4.0 more"), "{sentence}");
     }
 }
