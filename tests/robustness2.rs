@@ -799,3 +799,216 @@ fn a_rejected_request_gets_its_4xx_even_with_more_input_unread() {
         assert!(reply.starts_with("HTTP/1.1 4"), "{model}: {reply:?}");
     }
 }
+
+#[test]
+fn a_server_out_of_descriptors_counts_each_wait_once_not_each_accept_retry() {
+    // Forty descriptors: the server's own take about a dozen, so most of the
+    // sixty connections below wait in the backlog, and accept is retried
+    // every 10 ms for as long as they wait (about 150 times in 1.5 s).
+    let mut command = lab();
+    command
+        .args([
+            "serve",
+            "--model",
+            "threads",
+            "--workers",
+            "2",
+            "--port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 40,
+                rlim_max: 40,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut guard = Guard(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let addr: SocketAddr = first.trim().parse().unwrap();
+    const CONNECTIONS: usize = 60;
+    let held: Vec<TcpStream> = (0..CONNECTIONS)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&guard.0, libc::SIGTERM);
+    let status = wait_at_most(&mut guard.0, Duration::from_secs(30)).expect("stopped");
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    let waits: u64 = text
+        .split(" waits for a free descriptor")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of waits in {text:?}"));
+    // Each wait holds back at least one connection, so there were at least
+    // one and at most as many waits as connections.
+    assert!(
+        (1..=CONNECTIONS as u64).contains(&waits),
+        "{waits} waits for {CONNECTIONS} connections: {text}"
+    );
+}
+
+/// A copy of the lab's binary in `dir` whose bare tokio program is the
+/// shell script `script` (it finds it at `examples/bare_tokio` beside
+/// itself), and the file where the script writes its process id.
+fn lab_with_bare_program(dir: &Path, script: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = dir.join("async-vs-blocking");
+    if std::fs::hard_link(cargo_bin("async-vs-blocking"), &exe).is_err() {
+        std::fs::copy(cargo_bin("async-vs-blocking"), &exe).unwrap();
+    }
+    std::fs::create_dir(dir.join("examples")).unwrap();
+    let bare = dir.join("examples/bare_tokio");
+    let pid_file = dir.join("bare.pid");
+    let text = format!("#!/bin/sh\necho $$ > '{}'\n{script}\n", pid_file.display());
+    std::fs::write(&bare, text).unwrap();
+    std::fs::set_permissions(&bare, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (exe, pid_file)
+}
+
+/// Waits (at most 30 s) for the bare program to write its process id.
+fn bare_pid(pid_file: &Path) -> i32 {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the bare program never started");
+}
+
+fn is_gone(pid: i32) -> bool {
+    // A zombie is gone too: it runs nothing, and its parent has exited.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+    }
+}
+
+#[test]
+fn overhead_stops_a_bare_program_that_hangs_at_its_timeout() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (exe, pid_file) = lab_with_bare_program(dir.path(), "exec sleep 600");
+    let started = Instant::now();
+    let mut child = Command::new(&exe)
+        .args([
+            "overhead",
+            "--tasks",
+            "1",
+            "--sleep-ms",
+            "1",
+            "--repeat",
+            "1",
+        ])
+        .args(["--timeout-s", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut guard = Guard(child);
+    let status = wait_at_most(&mut guard.0, Duration::from_secs(60)).expect("overhead ended");
+    let elapsed = started.elapsed();
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).unwrap();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("did not finish within 1 s"), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(
+        is_gone(bare_pid(&pid_file)),
+        "the hung bare program still runs"
+    );
+}
+
+#[test]
+fn overhead_interrupted_by_ctrl_c_or_sigterm_exits_130_and_leaves_nothing_running() {
+    use std::os::unix::process::CommandExt;
+    // (signal, to the whole process group as a terminal's Ctrl-C does?,
+    //  the bare program's script, the cell's wait in ms)
+    let cases = [
+        (libc::SIGTERM, false, "exec sleep 600", "1"),
+        (libc::SIGINT, true, "exec sleep 600", "1"),
+        // The bare program answers at once; the signal comes while the
+        // lab's own cell waits its minute.
+        (
+            libc::SIGTERM,
+            false,
+            "echo wall_ms=1.0 peak_rss_kib=1000",
+            "60000",
+        ),
+    ];
+    for (signal_number, to_group, script, sleep_ms) in cases {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let (exe, pid_file) = lab_with_bare_program(dir.path(), script);
+        let mut child = Command::new(&exe)
+            .args([
+                "overhead",
+                "--tasks",
+                "1",
+                "--sleep-ms",
+                sleep_ms,
+                "--repeat",
+                "1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let mut guard = Guard(child);
+        let bare = bare_pid(&pid_file);
+        // Long enough for the lab's cell to start after a bare program that
+        // answered at once.
+        std::thread::sleep(Duration::from_millis(1500));
+        let target = guard.0.id() as libc::pid_t;
+        // SAFETY: kill takes no pointers; the group is the child's own.
+        unsafe {
+            libc::kill(if to_group { -target } else { target }, signal_number);
+        }
+        let status = wait_at_most(&mut guard.0, Duration::from_secs(30));
+        let mut text = String::new();
+        if status.is_some() {
+            stderr.read_to_string(&mut text).unwrap();
+        }
+        let case = format!("signal {signal_number} (group {to_group}), {script:?}");
+        let status = status.unwrap_or_else(|| panic!("{case}: overhead did not stop"));
+        assert_eq!(status.code(), Some(130), "{case}: {text}");
+        assert!(text.contains("interrupted by"), "{case}: {text}");
+        assert!(is_gone(bare), "{case}: the bare program still runs");
+        // SAFETY: kill takes no pointers; signal 0 only asks whether the
+        // group still has a member (none should: the cell was killed too).
+        let alive = unsafe { libc::kill(-target, 0) } == 0;
+        assert!(!alive, "{case}: a process of overhead's group still runs");
+    }
+}

@@ -191,6 +191,9 @@ pub struct OverheadArgs {
     /// Repeats of each program, interleaved; medians and largest peaks are compared.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
+    /// Seconds one run of either program may take before it is stopped (at most 3600).
+    #[arg(long, default_value = "600", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout_s: u64,
     /// Print the comparison as one JSON line.
     #[arg(long)]
     pub json: bool,

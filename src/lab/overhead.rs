@@ -36,9 +36,6 @@ pub const TIME_TARGET: f64 = 1.05;
 /// The lab's peak memory should be within 10 % of the bare program's.
 pub const MEMORY_TARGET: f64 = 1.10;
 
-/// Longest a single repeat (bare or lab) may take.
-const TIMEOUT: Duration = Duration::from_secs(600);
-
 /// What one comparison measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overhead {
@@ -151,10 +148,15 @@ pub fn find_bare(model: &str, lab_exe: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs the bare program once, for at most [`TIMEOUT`] (a bare program
+/// Runs the bare program once, for at most `timeout` (a bare program
 /// that hangs is killed and named). `None` when SIGINT or SIGTERM arrived
 /// while it ran: it is killed, and the comparison ends with what it has.
-fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<Option<(f64, u64)>> {
+fn run_bare(
+    path: &Path,
+    tasks: u64,
+    sleep_ms: f64,
+    timeout: Duration,
+) -> anyhow::Result<Option<(f64, u64)>> {
     use std::io::Read;
     use std::process::Stdio;
     let mut child = Command::new(path)
@@ -171,7 +173,7 @@ fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<Option<(f6
             break status;
         }
         let interrupted = crate::os::interrupt::requested();
-        if interrupted || started.elapsed() > TIMEOUT {
+        if interrupted || started.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
             if interrupted {
@@ -180,7 +182,7 @@ fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<Option<(f6
             anyhow::bail!(
                 "{} did not finish within {} s; it was stopped",
                 path.display(),
-                TIMEOUT.as_secs()
+                timeout.as_secs()
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -213,8 +215,15 @@ fn run_bare(path: &Path, tasks: u64, sleep_ms: f64) -> anyhow::Result<Option<(f6
 }
 
 /// Measures the bare program and the lab's cell `repeats` times each,
-/// interleaved, and compares the median wall times and largest peaks.
-pub fn measure(model: &str, tasks: u64, sleep_ms: f64, repeats: u32) -> anyhow::Result<Overhead> {
+/// interleaved, and compares the median wall times and largest peaks. Each
+/// run of either program may take at most `timeout`.
+pub fn measure(
+    model: &str,
+    tasks: u64,
+    sleep_ms: f64,
+    repeats: u32,
+    timeout: Duration,
+) -> anyhow::Result<Overhead> {
     let executor = ChildProcess::current()?;
     let bare = find_bare(model, &executor.exe)?;
     let spec = CellSpec::new("sleep", model, tasks)
@@ -235,12 +244,12 @@ pub fn measure(model: &str, tasks: u64, sleep_ms: f64, repeats: u32) -> anyhow::
     let mut lab_walls = Vec::new();
     let mut lab_peak = 0;
     for _ in 0..repeats.max(1) {
-        let Some((wall_ms, peak)) = run_bare(&bare, tasks, sleep_ms)? else {
+        let Some((wall_ms, peak)) = run_bare(&bare, tasks, sleep_ms, timeout)? else {
             break;
         };
         bare_walls.push(wall_ms);
         bare_peak = bare_peak.max(peak);
-        let record = cell::run_cell_with(&spec, 1, TIMEOUT, &executor, &provenance, policy);
+        let record = cell::run_cell_with(&spec, 1, timeout, &executor, &provenance, policy);
         if crate::os::interrupt::requested() {
             break;
         }

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod costs;
 pub mod doctor;
 pub mod export;
+pub mod load_point;
 pub mod memory;
 pub mod reader;
 pub mod result;

@@ -29,6 +29,23 @@ pub struct Quantiles {
     pub max_ms: f64,
 }
 
+impl Quantiles {
+    /// The quantiles of a histogram of µs (zeros when it is empty).
+    pub fn of(histogram: &hdrhistogram::Histogram<u64>) -> Quantiles {
+        if histogram.is_empty() {
+            return Quantiles::default();
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        Quantiles {
+            p50_ms: ms(histogram.value_at_quantile(0.5)),
+            p90_ms: ms(histogram.value_at_quantile(0.9)),
+            p99_ms: ms(histogram.value_at_quantile(0.99)),
+            p999_ms: ms(histogram.value_at_quantile(0.999)),
+            max_ms: ms(histogram.max()),
+        }
+    }
+}
+
 /// One measured point: one line of `server.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ServerPoint {

@@ -423,6 +423,8 @@ struct Page {
     servers: Option<ServersView>,
     /// The command that measures the server sweep, for a page without it.
     servers_command: &'static str,
+    /// Load merged from several generators, and Locust's, when given.
+    loads: Option<super::load_points::LoadsView>,
 }
 
 /// One machine in a few words: "2 cores, Intel(R) Xeon(R) Processor".
@@ -946,6 +948,7 @@ pub fn render(
         conditions: super::conditions::view(dataset, report.doctor.as_ref()),
         servers: servers_view(&report.servers, server_charts),
         servers_command: super::servers::SERVERS_COMMAND,
+        loads: super::load_points::view(&report.loads),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;

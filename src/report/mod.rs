@@ -27,6 +27,8 @@
 //! - [`conditions`]: the "Measurement conditions" section, from `doctor.json`
 //!   and the records' outside load;
 //! - [`servers`]: the "Servers under load" section, from a `server.jsonl`;
+//! - [`load_points`]: load from several generators and from Locust, from
+//!   interval logs, Locust's CSV or a `load.jsonl`;
 //! - [`html`]: the page (minijinja template).
 
 pub mod charts;
@@ -36,6 +38,7 @@ pub mod data;
 pub mod decisions;
 pub mod gil;
 pub mod html;
+pub mod load_points;
 pub mod marks;
 pub mod palette;
 pub mod plot;
@@ -48,6 +51,7 @@ pub mod servers;
 use crate::os::error::UsageError;
 use crate::os::output::path_in;
 use crate::record::costs;
+use crate::record::load_point::{self, LoadPoint};
 use crate::record::result::{CellRecord, Skipped};
 use crate::record::server_point::{self, ServerPoint};
 use crate::record::timers::{self, TimerRecord};
@@ -83,6 +87,9 @@ pub struct ReportData {
     /// Server sweep points, from a `server.jsonl` given as input or found
     /// beside one.
     pub servers: Vec<ServerPoint>,
+    /// Load from several generators merged, or from Locust: from interval
+    /// logs and Locust CSV given as inputs, or a `load.jsonl` beside one.
+    pub loads: Vec<LoadPoint>,
 }
 
 /// Reads and merges results files; timers come from a `timers.jsonl`
@@ -96,7 +103,21 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         loaded_from: inputs.to_vec(),
         ..ReportData::default()
     };
+    // The interval logs given together are generators that ran together:
+    // one point.
+    let mut logs = Vec::new();
     for input in inputs {
+        let name = input.to_string_lossy();
+        if name.ends_with(".hlog") {
+            logs.push(load_point::read_interval_log(input)?);
+            read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
+            continue;
+        }
+        if name.ends_with("_stats.csv") {
+            add_loads(&mut data, vec![load_point::read_locust(input)?]);
+            read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
+            continue;
+        }
         if server_point::holds_points(input) {
             add_servers(&mut data, server_point::read_points(input)?);
         } else {
@@ -105,7 +126,19 @@ pub fn read_inputs(inputs: &[PathBuf], invocation: &str) -> anyhow::Result<Repor
         }
         read_beside(&mut data, input.parent().unwrap_or(Path::new(".")))?;
     }
+    if !logs.is_empty() {
+        add_loads(&mut data, vec![load_point::merge(&logs)?]);
+    }
     Ok(data)
+}
+
+/// Adds load points, each once.
+fn add_loads(data: &mut ReportData, points: Vec<LoadPoint>) {
+    for point in points {
+        if !data.loads.contains(&point) {
+            data.loads.push(point);
+        }
+    }
 }
 
 /// Adds server points, each once (an input and the same file found beside
@@ -143,6 +176,10 @@ pub fn read_beside(data: &mut ReportData, dir: &Path) -> anyhow::Result<()> {
     let servers_file = dir.join(server_point::FILE_NAME);
     if servers_file.is_file() {
         add_servers(data, server_point::read_points(&servers_file)?);
+    }
+    let loads_file = dir.join(load_point::FILE_NAME);
+    if loads_file.is_file() {
+        add_loads(data, load_point::read_points(&loads_file)?);
     }
     // The doctor's findings are context, not figures: an unreadable file
     // leaves them out instead of refusing the report.

@@ -69,22 +69,6 @@ pub struct LoadOptions {
 /// record, which the report reads).
 pub use crate::record::server_point::Quantiles;
 
-impl Quantiles {
-    fn of(histogram: &Histogram<u64>) -> Quantiles {
-        if histogram.is_empty() {
-            return Quantiles::default();
-        }
-        let ms = |us: u64| us as f64 / 1e3;
-        Quantiles {
-            p50_ms: ms(histogram.value_at_quantile(0.5)),
-            p90_ms: ms(histogram.value_at_quantile(0.9)),
-            p99_ms: ms(histogram.value_at_quantile(0.99)),
-            p999_ms: ms(histogram.value_at_quantile(0.999)),
-            max_ms: ms(histogram.max()),
-        }
-    }
-}
-
 /// What one load run measured (warm-up excluded).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoadReport {
@@ -297,6 +281,23 @@ fn record(histogram: &mut Histogram<u64>, duration: Duration) {
 /// Runs the load and returns what it measured. Ctrl-C (when
 /// [`crate::os::interrupt`] is installed) ends it early with what it has.
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    run_recorded(options).map(|(report, _)| report)
+}
+
+/// The histograms behind a [`LoadReport`]'s quantiles, µs, for an interval
+/// log ([`crate::record::load_point::interval_log`]).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// From each request's due time.
+    pub latency: Histogram<u64>,
+    /// From each request's send.
+    pub service: Histogram<u64>,
+    /// When the measured window began, seconds since the Unix epoch.
+    pub measured_from_unix_s: f64,
+}
+
+/// [`run`], also returning the histograms.
+pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Recorded)> {
     anyhow::ensure!(
         (MIN_RATE..=MAX_RATE).contains(&options.rate),
         "the rate must be from {MIN_RATE} to {MAX_RATE} requests per second"
@@ -417,7 +418,14 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let usage = crate::os::measure::Usage::now().since(&usage_before);
     let cpu_s = (usage.user + usage.sys).as_secs_f64();
     let completed = generator.completed;
-    Ok(LoadReport {
+    let recorded = Recorded {
+        latency: generator.latency.clone(),
+        service: generator.service.clone(),
+        measured_from_unix_s: crate::record::load_point::unix_s_ago(
+            Instant::now().saturating_duration_since(generator.measured_from),
+        ),
+    };
+    let report = LoadReport {
         target: options.target.to_string(),
         path: options.path.clone(),
         offered_rps: options.rate,
@@ -440,7 +448,8 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         shares_cores: options.target.ip().is_loopback() || is_local_address(options.target),
         cores: crate::os::measure::cores(),
         interrupted,
-    })
+    };
+    Ok((report, recorded))
 }
 
 /// The `Host` header for `target`: the port only when it is not 80, and an
@@ -802,6 +811,44 @@ pub struct LoadArgs {
     /// Print the report as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// Also write the latency histograms to FILE as an HdrHistogram interval
+    /// log (`report --input` merges the logs of generators started together).
+    #[arg(long, value_name = "FILE")]
+    pub histogram_log: Option<std::path::PathBuf>,
+    /// Write this experiment (rate, connections, request, duration) as a
+    /// Locust file to FILE and exit without sending load.
+    #[arg(long, value_name = "FILE")]
+    pub export_locust: Option<std::path::PathBuf>,
+    /// The latency objective the Locust file states (p99 at or below it), ms.
+    #[arg(long, default_value = "100", value_parser = parse_objective)]
+    pub objective_ms: f64,
+}
+
+fn parse_objective(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms > 0.0 && ms <= 3_600_000.0 => Ok(ms),
+        _ => Err(format!(
+            "{text:?} must be a number of milliseconds above 0 (at most one hour)"
+        )),
+    }
+}
+
+/// Refuses (exit 2) an output file whose directory does not exist, before
+/// any load is sent: a measured run must not be lost at its end.
+fn check_output_file(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() || path.is_dir() {
+        return Err(crate::os::error::UsageError(format!(
+            "error: {flag} {}: {} is not a directory that exists",
+            path.display(),
+            if path.is_dir() { path } else { dir }.display()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// The slowest rate the schedule takes: one request every 100 s. (Slower
@@ -867,8 +914,7 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
-    crate::os::interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let report = run(&LoadOptions {
+    let options = LoadOptions {
         target,
         path,
         rate: args.rate,
@@ -876,7 +922,37 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         duration: Duration::from_secs_f64(args.duration_s),
         warmup: Duration::from_secs_f64(args.warmup_s),
         timeout: Duration::from_secs_f64(args.timeout_s),
-    })?;
+    };
+    if let Some(file) = &args.export_locust {
+        check_output_file("--export-locust", file)?;
+        let text = super::locust::locustfile(&options, args.objective_ms);
+        crate::os::output::replace_file(file, text.as_bytes())?;
+        crate::os::output::write_stdout(format_args!("{}", file.display()), true)?;
+        return Ok(0);
+    }
+    if let Some(file) = &args.histogram_log {
+        check_output_file("--histogram-log", file)?;
+    }
+    crate::os::interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+    let (report, recorded) = run_recorded(&options)?;
+    if let Some(file) = &args.histogram_log {
+        let run = crate::record::load_point::GeneratorRun {
+            target: report.target.clone(),
+            path: report.path.clone(),
+            offered_rps: report.offered_rps,
+            achieved_rps: report.achieved_rps,
+            connections: report.connections as u64,
+            scheduled: report.scheduled,
+            completed: report.completed,
+            errors: report.error_count(),
+            measured_from_unix_s: recorded.measured_from_unix_s,
+            duration_s: report.duration_s,
+            interrupted: report.interrupted,
+        };
+        let log =
+            crate::record::load_point::interval_log(&run, &recorded.latency, &recorded.service)?;
+        crate::os::output::replace_file(file, &log)?;
+    }
     if args.json {
         crate::os::output::write_stdout(format_args!("{}", serde_json::to_string(&report)?), true)?;
     } else {

@@ -105,7 +105,7 @@ pub fn python() -> Result<PathBuf, UsageError> {
         Err(UsageError(format!(
             "error: the Python servers ({}) need their virtual environment {}, which is missing \
              or out of date: create it with {SETUP_SCRIPT} (python3 with venv and pip, and PyPI \
-             reachable; about a minute)",
+             reachable; a few minutes)",
             names().join(", "),
             venv().display()
         )))

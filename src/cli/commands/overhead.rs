@@ -6,8 +6,13 @@ use anyhow::Context;
 
 pub(super) fn overhead(args: OverheadArgs) -> anyhow::Result<i32> {
     interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let comparison =
-        crate::lab::overhead::measure(&args.model, args.tasks, args.sleep_ms, args.repeat)?;
+    let comparison = crate::lab::overhead::measure(
+        &args.model,
+        args.tasks,
+        args.sleep_ms,
+        args.repeat,
+        std::time::Duration::from_secs(args.timeout_s),
+    )?;
     if interrupt::requested() {
         crate::os::output::stderr_line!(
             "interrupted by {}: the comparison was cut short",

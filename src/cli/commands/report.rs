@@ -117,6 +117,7 @@ const SAVED_FILES: &[&str] = &[
     costs::FILE_NAME,
     claim_records::FILE_NAME,
     server_point::FILE_NAME,
+    crate::record::load_point::FILE_NAME,
     crate::record::doctor::FILE_NAME,
 ];
 
@@ -184,6 +185,10 @@ fn save_data(out: &Path, report: &ReportData) -> anyhow::Result<()> {
         }
         let servers = path_in(out, server_point::FILE_NAME)?;
         crate::os::output::replace_file(&servers, &lines)?;
+    }
+    if !report.loads.is_empty() {
+        let loads = path_in(out, crate::record::load_point::FILE_NAME)?;
+        crate::record::load_point::write_points(&loads, &report.loads)?;
     }
     if let Some(doctor) = &report.doctor {
         doctor.save(out)?;

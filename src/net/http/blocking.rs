@@ -142,7 +142,6 @@ pub fn serve_one_at_a_time(listener: std::net::TcpListener, server: &Server) -> 
 /// descriptors is reported and retried after the pause returned, since
 /// closing connections frees them. Any other error ends the server.
 pub fn accept_failed(error: &io::Error, server: &Server) -> anyhow::Result<Duration> {
-    use std::sync::atomic::Ordering;
     match error.kind() {
         io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => Ok(Duration::ZERO),
         _ if matches!(
@@ -150,7 +149,7 @@ pub fn accept_failed(error: &io::Error, server: &Server) -> anyhow::Result<Durat
             Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
         ) =>
         {
-            server.stats.refused.fetch_add(1, Ordering::Relaxed);
+            server.stats.accept_waits_for_descriptor();
             warn_at_most_once_a_second(&format!(
                 "accepting a connection failed: {error} (open descriptors reached the limit; \
                  retrying as connections close)"

@@ -24,7 +24,7 @@ pub mod response;
 use crate::workload::compute;
 use request::{Route, Work};
 use response::Response;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What every connection handler of one server shares: how to compute, how
@@ -80,9 +80,18 @@ pub struct Stats {
     pub broke_off: AtomicU64,
     /// Connections closed because they stayed idle (or half-sent) for the idle timeout.
     pub timed_out: AtomicU64,
-    /// Connections the server could not take (the limit is printed when it
-    /// happens): one per connection, however often its accept was retried.
+    /// Connections accepted and then closed unserved because the server could
+    /// not take them (`threads` could not start a thread): one per connection.
     pub refused: AtomicU64,
+    /// Times accepting stopped because descriptors ran out. The server does
+    /// not refuse such connections, it cannot see them: the kernel holds them
+    /// in the backlog until a descriptor is free. Each wait holds back at
+    /// least one connection, so this is a lower bound on the connections
+    /// delayed; it counts once per wait, however often accept was retried.
+    pub descriptor_waits: AtomicU64,
+    /// Whether accepting is waiting for a descriptor now (set by a failed
+    /// accept, cleared by the next connection served).
+    pub waiting_for_descriptor: AtomicBool,
     /// Connections open now.
     pub open: AtomicU64,
     /// The most connections open at once.
@@ -97,9 +106,20 @@ impl Stats {
 
     /// Counts a connection as open until the guard is dropped.
     pub fn open_connection(&self) -> OpenConnection<'_> {
+        self.waiting_for_descriptor.store(false, Ordering::Relaxed);
         let now = self.open.fetch_add(1, Ordering::Relaxed) + 1;
         self.peak_open.fetch_max(now, Ordering::Relaxed);
         OpenConnection(self)
+    }
+
+    /// Counts an accept that failed for want of a descriptor; returns whether
+    /// it began a new wait (the first failure since a connection was served).
+    pub fn accept_waits_for_descriptor(&self) -> bool {
+        let began = !self.waiting_for_descriptor.swap(true, Ordering::Relaxed);
+        if began {
+            self.descriptor_waits.fetch_add(1, Ordering::Relaxed);
+        }
+        began
     }
 
     /// One line for the operator.
@@ -107,12 +127,13 @@ impl Stats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         format!(
             "served {} requests, rejected {}; connections: {} broke off, {} closed idle, \
-             {} refused, at most {} open at once",
+             {} refused, {} waits for a free descriptor, at most {} open at once",
             get(&self.served),
             get(&self.rejected),
             get(&self.broke_off),
             get(&self.timed_out),
             get(&self.refused),
+            get(&self.descriptor_waits),
             get(&self.peak_open)
         )
     }

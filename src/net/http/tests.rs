@@ -109,3 +109,30 @@ fn a_long_body_arrives_whole_and_checkable_in_pieces() {
         "{text}"
     );
 }
+
+#[test]
+fn descriptor_waits_count_once_per_wait_not_per_accept_retry() {
+    use super::{blocking::accept_failed, Server};
+    use std::sync::atomic::Ordering;
+    let server = Server::new(1.0, std::time::Duration::from_secs(1));
+    let out_of_descriptors = std::io::Error::from_raw_os_error(libc::EMFILE);
+    for _ in 0..50 {
+        let pause = accept_failed(&out_of_descriptors, &server).unwrap();
+        assert!(!pause.is_zero(), "a retry waits for a descriptor to close");
+    }
+    assert_eq!(server.stats.descriptor_waits.load(Ordering::Relaxed), 1);
+    // A connection served ends the wait; the next failure is a new one.
+    drop(server.stats.open_connection());
+    accept_failed(&std::io::Error::from_raw_os_error(libc::ENFILE), &server).unwrap();
+    accept_failed(&out_of_descriptors, &server).unwrap();
+    assert_eq!(server.stats.descriptor_waits.load(Ordering::Relaxed), 2);
+    // Transient errors are no wait at all.
+    drop(server.stats.open_connection());
+    let aborted = std::io::Error::from(std::io::ErrorKind::ConnectionAborted);
+    assert!(accept_failed(&aborted, &server).unwrap().is_zero());
+    assert_eq!(server.stats.descriptor_waits.load(Ordering::Relaxed), 2);
+    assert!(server
+        .stats
+        .summary()
+        .contains("2 waits for a free descriptor"));
+}
