@@ -919,6 +919,12 @@ mod tests {
             shares_cores: true,
             foreign_cpu_cores: Some(0.0),
             unix_s: 0,
+            measured_s: None,
+            p99_converged: None,
+            server_cpus: None,
+            generator_cpus: None,
+            network: None,
+            generator_host: None,
         }
     }
 

@@ -118,6 +118,14 @@ pub struct LoadReport {
     pub cores: usize,
     /// True when Ctrl-C ended the run early.
     pub interrupted: bool,
+    /// True when the run ended before its planned duration because its
+    /// p99 had converged (`--converge-min-s`; see [`crate::server::converge`]).
+    #[serde(default)]
+    pub converged: bool,
+    /// The host name of the machine the generator ran on, so a point driven
+    /// from another machine says so.
+    #[serde(default)]
+    pub generator_host: String,
 }
 
 impl LoadReport {
@@ -297,6 +305,15 @@ fn record(histogram: &mut Histogram<u64>, duration: Duration) {
 /// Runs the load and returns what it measured. Ctrl-C (when
 /// [`crate::os::interrupt`] is installed) ends it early with what it has.
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    run_converging(options, None)
+}
+
+/// [`run`], ending the measured time early once the p99 has converged
+/// (when `convergence` is given).
+pub fn run_converging(
+    options: &LoadOptions,
+    convergence: Option<crate::server::converge::Convergence>,
+) -> anyhow::Result<LoadReport> {
     anyhow::ensure!(
         (MIN_RATE..=MAX_RATE).contains(&options.rate),
         "the rate must be from {MIN_RATE} to {MAX_RATE} requests per second"
@@ -346,10 +363,13 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     generator.measured_from = schedule_start + options.warmup;
     // The generator's CPU counts from here: opening connections is not load.
     let usage_before = crate::os::measure::Usage::now();
-    let schedule_end = generator.measured_from + options.duration;
+    let mut schedule_end = generator.measured_from + options.duration;
     generator.measured_until = schedule_end;
+    let mut tracker = crate::server::converge::Tracker::default();
+    let mut next_check = convergence.map(|rule| generator.measured_from + rule.min);
+    let mut converged_after = None;
     let interval = Duration::from_secs_f64(1.0 / options.rate);
-    let total_due =
+    let mut total_due =
         ((options.warmup + options.duration).as_secs_f64() * options.rate).floor() as u64;
     let mut next: u64 = 0;
     let due_at = |k: u64| schedule_start + interval.mul_f64(k as f64);
@@ -377,6 +397,18 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         if now >= next_maintenance {
             generator.maintain(now);
             next_maintenance = now + MAINTENANCE_EVERY;
+        }
+        if let (Some(rule), Some(check)) = (convergence, next_check) {
+            if now >= check && next < total_due {
+                next_check = Some(now + rule.every);
+                if generator.converged(&mut tracker, &rule, now) {
+                    // End the schedule here: no more requests are due.
+                    total_due = next;
+                    schedule_end = now;
+                    generator.measured_until = now;
+                    converged_after = Some(now - generator.measured_from);
+                }
+            }
         }
         let outstanding = generator.outstanding();
         if next >= total_due && outstanding == 0 {
@@ -412,7 +444,7 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let measured = if interrupted {
         Instant::now().saturating_duration_since(generator.measured_from)
     } else {
-        options.duration
+        converged_after.unwrap_or(options.duration)
     };
     let usage = crate::os::measure::Usage::now().since(&usage_before);
     let cpu_s = (usage.user + usage.sys).as_secs_f64();
@@ -440,6 +472,8 @@ pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         shares_cores: options.target.ip().is_loopback() || is_local_address(options.target),
         cores: crate::os::measure::cores(),
         interrupted,
+        converged: converged_after.is_some(),
+        generator_host: crate::os::measure::read_trimmed("/proc/sys/kernel/hostname"),
     })
 }
 
@@ -459,6 +493,27 @@ fn is_local_address(addr: SocketAddr) -> bool {
 }
 
 impl Generator<'_> {
+    /// One convergence check (see [`crate::server::converge`]).
+    fn converged(
+        &self,
+        tracker: &mut crate::server::converge::Tracker,
+        rule: &crate::server::converge::Convergence,
+        now: Instant,
+    ) -> bool {
+        let in_flight = self.connections.iter().filter_map(|c| match &c.state {
+            State::Busy(flight) => Some(flight.due),
+            _ => None,
+        });
+        let oldest = in_flight.chain(self.waiting.front().copied()).min();
+        let waited = oldest.map_or(0, |due| now.saturating_duration_since(due).as_micros() as u64);
+        tracker.converged(
+            rule,
+            self.latency.len(),
+            self.latency.value_at_quantile(0.99),
+            waited,
+        )
+    }
+
     fn error(&mut self, kind: &str, due: Option<Instant>) {
         // Failures of warm-up requests are not counted, like their latencies.
         if due.map_or(true, |due| due >= self.measured_from) {
@@ -802,6 +857,11 @@ pub struct LoadArgs {
     /// Print the report as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// End the measured time early once the p99 has converged (steady
+    /// within 2 % over 250 ms twice, 1,000 samples or more), but not
+    /// before this many measured seconds.
+    #[arg(long, value_parser = parse_seconds)]
+    pub converge_min_s: Option<f64>,
 }
 
 /// The slowest rate the schedule takes: one request every 100 s. (Slower
@@ -868,7 +928,10 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         .into());
     }
     crate::os::interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let report = run(&LoadOptions {
+    let convergence = args
+        .converge_min_s
+        .map(|s| crate::server::converge::Convergence::after(Duration::from_secs_f64(s)));
+    let report = run_converging(&LoadOptions {
         target,
         path,
         rate: args.rate,
@@ -876,7 +939,7 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         duration: Duration::from_secs_f64(args.duration_s),
         warmup: Duration::from_secs_f64(args.warmup_s),
         timeout: Duration::from_secs_f64(args.timeout_s),
-    })?;
+    }, convergence)?;
     if args.json {
         crate::os::output::write_stdout(format_args!("{}", serde_json::to_string(&report)?), true)?;
     } else {

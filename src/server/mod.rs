@@ -3,6 +3,8 @@
 //! the seeds' own Python servers beside them ([`python`]). It may import
 //! the lab and every part below it, never claims, report or cli.
 
+pub mod converge;
 pub mod load;
+pub mod placement;
 pub mod python;
 pub mod sweep;
