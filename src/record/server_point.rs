@@ -86,8 +86,8 @@ pub struct ServerPoint {
     pub server_cpus: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_cpus: Option<String>,
-    /// The path the requests took: `loopback`, `veth` (two namespaces on
-    /// one machine) or `network` (generator on another machine).
+    /// The path the requests took: `loopback`, or `veth` (two namespaces
+    /// on one machine, `--placement apart`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
     /// The host name of the machine the generator ran on.
