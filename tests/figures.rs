@@ -504,7 +504,10 @@ fn servers_idle(page: &Path) -> String {
     };
     let mut out = servers_provenance(&meta, page);
     out.push_str("\n\n| model | connections | server peak RSS MiB | server threads | p99 ms | result |\n|---|---|---|---|---|---|\n");
-    for point in points.iter().filter(|p| number(p, "connections") as u64 == 10_000) {
+    for point in points
+        .iter()
+        .filter(|p| number(p, "connections") as u64 == 10_000)
+    {
         writeln!(
             out,
             "| {} | {} | {:.1} | {} | {:.1} | {} |",
@@ -525,10 +528,7 @@ fn servers_apart(page: &Path) -> String {
     let shared = optional_lines(SERVERS_RUN, "server-shared.jsonl");
     let apart = optional_lines(SERVERS_RUN, "server-apart.jsonl");
     let (Some(meta), Some(shared), Some(apart)) = (meta, shared, apart) else {
-        return not_recorded(
-            "shared-versus-apart pair",
-            "sudo scripts/servers_full.sh",
-        );
+        return not_recorded("shared-versus-apart pair", "sudo scripts/servers_full.sh");
     };
     let mut out = servers_provenance(&meta, page);
     let cpus = |points: &[Value], key: &str| {

@@ -505,7 +505,9 @@ impl Generator<'_> {
             _ => None,
         });
         let oldest = in_flight.chain(self.waiting.front().copied()).min();
-        let waited = oldest.map_or(0, |due| now.saturating_duration_since(due).as_micros() as u64);
+        let waited = oldest.map_or(0, |due| {
+            now.saturating_duration_since(due).as_micros() as u64
+        });
         tracker.converged(
             rule,
             self.latency.len(),
@@ -931,15 +933,18 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
     let convergence = args
         .converge_min_s
         .map(|s| crate::server::converge::Convergence::after(Duration::from_secs_f64(s)));
-    let report = run_converging(&LoadOptions {
-        target,
-        path,
-        rate: args.rate,
-        connections: args.connections as usize,
-        duration: Duration::from_secs_f64(args.duration_s),
-        warmup: Duration::from_secs_f64(args.warmup_s),
-        timeout: Duration::from_secs_f64(args.timeout_s),
-    }, convergence)?;
+    let report = run_converging(
+        &LoadOptions {
+            target,
+            path,
+            rate: args.rate,
+            connections: args.connections as usize,
+            duration: Duration::from_secs_f64(args.duration_s),
+            warmup: Duration::from_secs_f64(args.warmup_s),
+            timeout: Duration::from_secs_f64(args.timeout_s),
+        },
+        convergence,
+    )?;
     if args.json {
         crate::os::output::write_stdout(format_args!("{}", serde_json::to_string(&report)?), true)?;
     } else {

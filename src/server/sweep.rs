@@ -229,7 +229,10 @@ impl Search {
 
     /// The first rate offered.
     pub fn probe(&self) -> f64 {
-        let cap = self.connection_cap_rps.min(self.compute_cap_rps).min(MAX_RPS);
+        let cap = self
+            .connection_cap_rps
+            .min(self.compute_cap_rps)
+            .min(MAX_RPS);
         (cap * PROBE_SHARE).max(MIN_RPS)
     }
 
@@ -252,7 +255,9 @@ pub fn next_rate(history: &[Tried], search: &Search) -> Option<f64> {
         .iter()
         .filter(|t| t.ok)
         .map(|t| t.rate)
-        .fold(None, |best: Option<f64>, r| Some(best.map_or(r, |b| b.max(r))));
+        .fold(None, |best: Option<f64>, r| {
+            Some(best.map_or(r, |b| b.max(r)))
+        });
     // The lowest failure above the highest pass (a failure below a pass is noise).
     let lowest_failure = history
         .iter()
@@ -296,9 +301,9 @@ pub fn next_rate(history: &[Tried], search: &Search) -> Option<f64> {
         Some(search.connection_cap_rps),
         Some(search.compute_cap_rps),
     ]
-        .into_iter()
-        .flatten()
-        .fold(f64::INFINITY, f64::min);
+    .into_iter()
+    .flatten()
+    .fold(f64::INFINITY, f64::min);
     let inner = step.sqrt();
     let tried_near = |rate: f64| history.iter().any(|t| (t.rate / rate - 1.0).abs() < 0.02);
     let next = if guess > good * inner && guess < top / inner && !tried_near(guess) {
@@ -417,7 +422,12 @@ impl ServerChild {
         server.addr = line.trim().to_string();
         if placement.netns.is_some() {
             // Reached over the veth pair, whatever address the server printed.
-            let port = server.addr.rsplit(':').next().unwrap_or_default().to_string();
+            let port = server
+                .addr
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             server.addr = format!("{}:{port}", crate::server::placement::SERVER_ADDR);
         }
         Ok(server)
@@ -489,7 +499,16 @@ pub fn measure_point(
         placement: &Placement::shared(),
         converge_after_s: None,
     };
-    measure_point_on(exe, server, model, handler, connections, rate, timing, &setup)
+    measure_point_on(
+        exe,
+        server,
+        model,
+        handler,
+        connections,
+        rate,
+        timing,
+        &setup,
+    )
 }
 
 /// How a point runs besides its rate and connections.
@@ -872,7 +891,11 @@ mod tests {
     }
 
     fn bracket(history: &[Tried]) -> (f64, f64) {
-        let good = history.iter().filter(|t| t.ok).map(|t| t.rate).fold(0.0, f64::max);
+        let good = history
+            .iter()
+            .filter(|t| t.ok)
+            .map(|t| t.rate)
+            .fold(0.0, f64::max);
         let bad = history
             .iter()
             .filter(|t| !t.ok && t.rate > good)
@@ -923,7 +946,9 @@ mod tests {
                     let cpu_s = cores / capacity;
                     let history = search_with(&search, knee, capacity, cpu_s);
                     assert!(history.len() <= MAX_POINTS, "{history:?}");
-                    assert!(history.iter().all(|t| (MIN_RPS..=MAX_RPS).contains(&t.rate)));
+                    assert!(history
+                        .iter()
+                        .all(|t| (MIN_RPS..=MAX_RPS).contains(&t.rate)));
                     let (good, bad) = bracket(&history);
                     assert!(good <= knee && bad > knee, "knee {knee}: {history:?}");
                     if bad.is_finite() {
@@ -949,7 +974,10 @@ mod tests {
             cpu_s_per_request: None,
         };
         assert_eq!(next_rate(&[collapsed(125.0)], &search), Some(31.0));
-        assert_eq!(next_rate(&[collapsed(125.0), collapsed(31.0)], &search), None);
+        assert_eq!(
+            next_rate(&[collapsed(125.0), collapsed(31.0)], &search),
+            None
+        );
     }
 
     #[test]
@@ -972,10 +1000,16 @@ mod tests {
 
     #[test]
     fn the_full_sweeps_plan_fits_twelve_minutes_at_its_worst() {
-        let mut models: Vec<String> = crate::model::names().iter().map(|s| s.to_string()).collect();
+        let mut models: Vec<String> = crate::model::names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         models.extend(crate::server::python::names().iter().map(|s| s.to_string()));
         let (points, seconds) = estimate_s(&models);
-        assert!(points > 0 && seconds <= 12.0 * 60.0, "{points} points, {seconds} s");
+        assert!(
+            points > 0 && seconds <= 12.0 * 60.0,
+            "{points} points, {seconds} s"
+        );
     }
 
     #[test]
