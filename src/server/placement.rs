@@ -243,7 +243,7 @@ fn alive(pid: u32) -> bool {
 /// halfway through).
 pub fn remove_leftovers() {
     for name in lab_namespaces() {
-        if owner_pid(name.as_str()).is_none_or(|pid| !alive(pid) || pid == std::process::id()) {
+        if owner_pid(name.as_str()).map_or(true, |pid| !alive(pid) || pid == std::process::id()) {
             let _ = ip(&["netns", "del", &name]);
         }
     }

@@ -261,7 +261,7 @@ pub fn next_rate(history: &[Tried], search: &Search) -> Option<f64> {
     // The lowest failure above the highest pass (a failure below a pass is noise).
     let lowest_failure = history
         .iter()
-        .filter(|t| !t.ok && good.is_none_or(|g| t.rate > g))
+        .filter(|t| !t.ok && good.map_or(true, |g| t.rate > g))
         .min_by(|a, b| a.rate.total_cmp(&b.rate))
         .copied();
     let Some(good) = good else {
