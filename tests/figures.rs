@@ -378,9 +378,300 @@ fn workshop_checks(page: &Path) -> String {
     out.trim_end().to_string()
 }
 
+/// The recorded full server sweep (`scripts/servers_full.sh`).
+const SERVERS_RUN: &str = "docs/figures/servers";
+
+/// The recorded `http_server` bench (`scripts/http_bench_figures.sh`).
+const HTTP_BENCH_RUN: &str = "docs/figures/http-bench";
+
+fn optional_json(dir: &str, name: &str) -> Option<Value> {
+    let path = repo().join(dir).join(name);
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+fn optional_lines(dir: &str, name: &str) -> Option<Vec<Value>> {
+    let path = repo().join(dir).join(name);
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}: {e}")))
+            .collect(),
+    )
+}
+
+/// A link from `page` to a file under `dir`, relative to the page.
+fn link_to(page: &Path, dir: &str, file: &str) -> String {
+    let depth = page.parent().map_or(0, |d| d.components().count());
+    format!("{}{dir}/{file}", "../".repeat(depth))
+}
+
+/// Until the lead records the run, a block says how to record it.
+fn not_recorded(what: &str, script: &str) -> String {
+    format!("No {what} is recorded in the repository yet: `{script}` records one (run it alone on a quiet machine, then `FIGURES_WRITE=1 cargo test --release --test figures`).")
+}
+
+fn servers_provenance(meta: &Value, page: &Path) -> String {
+    format!(
+        "From the full server sweep recorded on {} at {}–{} UTC (commit {}, `{}`, {} points in {} s) on a {}; `doctor`: {}, load average {} before, {} after. Data: [`{SERVERS_RUN}/`]({}).",
+        text(meta, "date"),
+        text(meta, "started_utc"),
+        text(meta, "finished_utc"),
+        text(meta, "commit"),
+        text(meta, "command"),
+        number(meta, "points"),
+        number(meta, "seconds"),
+        text(meta, "machine"),
+        text(meta, "doctor"),
+        number(meta, "load_average_before"),
+        number(meta, "load_average_after"),
+        link_to(page, SERVERS_RUN, "meta.json"),
+    )
+}
+
+/// Every search, `(handler, connections)`, in the order measured; the idle point apart.
+fn searches(points: &[Value]) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = Vec::new();
+    for point in points {
+        let key = (
+            text(point, "handler").to_string(),
+            number(point, "connections") as u64,
+        );
+        if key.1 != 10_000 && !found.contains(&key) {
+            found.push(key);
+        }
+    }
+    found
+}
+
+/// The highest passing offered rate of one search with the lowest failing
+/// one above it: `a–b`, `≥ a` when nothing failed above, `none` when
+/// nothing passed, `—` when not searched.
+fn knee(points: &[Value], model: &str, handler: &str, connections: u64) -> String {
+    let mine: Vec<&Value> = points
+        .iter()
+        .filter(|p| {
+            text(p, "model") == model
+                && text(p, "handler") == handler
+                && number(p, "connections") as u64 == connections
+        })
+        .collect();
+    if mine.is_empty() {
+        return "—".into();
+    }
+    let good = mine
+        .iter()
+        .filter(|p| p["ok"].as_bool() == Some(true))
+        .map(|p| number(p, "offered_rps"))
+        .fold(0.0, f64::max);
+    let bad = mine
+        .iter()
+        .filter(|p| p["ok"].as_bool() != Some(true) && number(p, "offered_rps") > good)
+        .map(|p| number(p, "offered_rps"))
+        .fold(f64::INFINITY, f64::min);
+    match (good > 0.0, bad.is_finite()) {
+        (false, _) => "none".into(),
+        (true, true) => format!("{}–{}", grouped(good), grouped(bad)),
+        (true, false) => format!("≥ {}", grouped(good)),
+    }
+}
+
+fn models_of(points: &[Value]) -> Vec<String> {
+    let mut models: Vec<String> = Vec::new();
+    for point in points {
+        let model = text(point, "model").to_string();
+        if !models.contains(&model) {
+            models.push(model);
+        }
+    }
+    models
+}
+
+fn servers_knees(page: &Path) -> String {
+    let (Some(meta), Some(points)) = (
+        optional_json(SERVERS_RUN, "meta.json"),
+        optional_lines(SERVERS_RUN, "server.jsonl"),
+    ) else {
+        return not_recorded("full server sweep", "scripts/servers_full.sh");
+    };
+    let mut out = servers_provenance(&meta, page);
+    let shared: Vec<(String, u64)> = searches(&points)
+        .into_iter()
+        .filter(|(h, _)| !h.contains("mode="))
+        .collect();
+    out.push_str("\n\nHighest offered rate that met the objective (p99 within 5 × the handler's own time, no errors, 90 % of the rate achieved) – lowest that missed it, req/s:\n\n| model |");
+    for (handler, connections) in &shared {
+        write!(out, " {handler}, {} conn. |", grouped(*connections as f64)).unwrap();
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(shared.len()));
+    out.push('\n');
+    for model in models_of(&points) {
+        write!(out, "| {model} |").unwrap();
+        for (handler, connections) in &shared {
+            write!(out, " {} |", knee(&points, &model, handler, *connections)).unwrap();
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn servers_modes(page: &Path) -> String {
+    let (Some(meta), Some(points)) = (
+        optional_json(SERVERS_RUN, "meta.json"),
+        optional_lines(SERVERS_RUN, "server.jsonl"),
+    ) else {
+        return not_recorded("full server sweep", "scripts/servers_full.sh");
+    };
+    let mut out = servers_provenance(&meta, page);
+    out.push_str("\n\n| model | connections | own wait, req/s | mode=block, req/s | mode=offload, req/s |\n|---|---|---|---|---|\n");
+    let modes: Vec<(String, u64)> = searches(&points)
+        .into_iter()
+        .filter(|(h, _)| h.contains("mode="))
+        .collect();
+    let connections: BTreeSet<u64> = modes.iter().map(|(_, c)| *c).collect();
+    for model in models_of(&points) {
+        for &c in &connections {
+            let of = |mode: &str| {
+                modes
+                    .iter()
+                    .find(|(h, cc)| *cc == c && h.contains(mode))
+                    .map_or("—".to_string(), |(h, _)| knee(&points, &model, h, c))
+            };
+            let (block, offload) = (of("mode=block"), of("mode=offload"));
+            if block == "—" && offload == "—" {
+                continue;
+            }
+            writeln!(
+                out,
+                "| {model} | {} | {} | {block} | {offload} |",
+                grouped(c as f64),
+                knee(&points, &model, "wait 20 ms", c)
+            )
+            .unwrap();
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn result_word(point: &Value) -> String {
+    match point["failure"].as_str() {
+        Some(failure) => format!("failed: {failure}"),
+        None if point["ok"].as_bool() == Some(true) => "ok".to_string(),
+        None => "objective missed".to_string(),
+    }
+}
+
+fn servers_idle(page: &Path) -> String {
+    let (Some(meta), Some(points)) = (
+        optional_json(SERVERS_RUN, "meta.json"),
+        optional_lines(SERVERS_RUN, "server.jsonl"),
+    ) else {
+        return not_recorded("full server sweep", "scripts/servers_full.sh");
+    };
+    let mut out = servers_provenance(&meta, page);
+    out.push_str("\n\n| model | connections | server peak RSS MiB | server threads | p99 ms | result |\n|---|---|---|---|---|---|\n");
+    for point in points
+        .iter()
+        .filter(|p| number(p, "connections") as u64 == 10_000)
+    {
+        writeln!(
+            out,
+            "| {} | {} | {:.1} | {} | {:.1} | {} |",
+            text(point, "model"),
+            grouped(number(point, "connections")),
+            number(point, "server_peak_rss_kib") / 1024.0,
+            grouped(number(point, "server_threads")),
+            number(&point["latency"], "p99_ms"),
+            result_word(point),
+        )
+        .unwrap();
+    }
+    out.trim_end().to_string()
+}
+
+fn servers_apart(page: &Path) -> String {
+    let meta = optional_json(SERVERS_RUN, "meta.json");
+    let shared = optional_lines(SERVERS_RUN, "server-shared.jsonl");
+    let apart = optional_lines(SERVERS_RUN, "server-apart.jsonl");
+    let (Some(meta), Some(shared), Some(apart)) = (meta, shared, apart) else {
+        return not_recorded("shared-versus-apart pair", "sudo scripts/servers_full.sh");
+    };
+    let mut out = servers_provenance(&meta, page);
+    let cpus = |points: &[Value], key: &str| {
+        points
+            .first()
+            .and_then(|p| p[key].as_str())
+            .unwrap_or("all")
+            .to_string()
+    };
+    write!(
+        out,
+        "\n\n`{}` shared (every CPU, loopback) and apart (server on CPUs {}, generator on CPUs {}, a veth pair between two namespaces), run back to back: highest passing – lowest failing offered rate, req/s.\n\n| search | shared | apart |\n|---|---|---|\n",
+        text(&meta, "apart_model"),
+        cpus(&apart, "server_cpus"),
+        cpus(&apart, "generator_cpus"),
+    )
+    .unwrap();
+    let model = text(&meta, "apart_model");
+    for (handler, connections) in searches(&shared) {
+        writeln!(
+            out,
+            "| {handler}, {} conn. | {} | {} |",
+            grouped(connections as f64),
+            knee(&shared, model, &handler, connections),
+            knee(&apart, model, &handler, connections)
+        )
+        .unwrap();
+    }
+    out.trim_end().to_string()
+}
+
+fn http_bench(page: &Path) -> String {
+    let (Some(meta), Some(bench)) = (
+        optional_json(HTTP_BENCH_RUN, "meta.json"),
+        optional_json(HTTP_BENCH_RUN, "http_server.json"),
+    ) else {
+        return not_recorded("`http_server` bench run", "scripts/http_bench_figures.sh");
+    };
+    let mut out = format!(
+        "From `{}` recorded on {} (commit {}, {} s) on a {}; load average {} before, {} after. Data: [`{HTTP_BENCH_RUN}/`]({}).\n\n{}\n\n| handler | model | req/s (median) | 95 % interval, req/s |\n|---|---|---|---|\n",
+        text(&meta, "command"),
+        text(&meta, "date"),
+        text(&meta, "commit"),
+        number(&meta, "seconds"),
+        text(&meta, "machine"),
+        number(&meta, "load_average_before"),
+        number(&meta, "load_average_after"),
+        link_to(page, HTTP_BENCH_RUN, "meta.json"),
+        text(&bench, "source"),
+    );
+    for cell in bench["cells"].as_array().expect("cells") {
+        let interval = &cell["ci95_ns"];
+        let rate = |ns: f64| grouped(1e9 / ns);
+        writeln!(
+            out,
+            "| {} | {} | {} | {}–{} |",
+            text(cell, "handler"),
+            text(cell, "model"),
+            rate(number(cell, "median_ns")),
+            rate(interval[1].as_f64().expect("upper")),
+            rate(interval[0].as_f64().expect("lower")),
+        )
+        .unwrap();
+    }
+    out.trim_end().to_string()
+}
+
 /// What a generated block holds, by its key; `None` for an unknown key.
 fn render(key: &str, run: &RecordedRun, page: &Path) -> Option<String> {
     Some(match key {
+        "servers-knees" => servers_knees(page),
+        "servers-modes" => servers_modes(page),
+        "servers-idle" => servers_idle(page),
+        "servers-apart" => servers_apart(page),
+        "http-bench" => http_bench(page),
         "report-time" => report_time(run, page),
         "recorded-run" => provenance(run, page),
         "doctor" => doctor_line(run).trim_end().to_string(),

@@ -252,6 +252,12 @@ pub struct SweepArgs {
     /// Directory for results.jsonl and results.csv.
     #[arg(long, default_value = "reports/data")]
     pub out: PathBuf,
+    /// For the server sweep, where generator and server run. shared: the
+    /// same cores, over loopback; apart: disjoint CPU sets and two network
+    /// namespaces joined by a veth pair (root and iproute2 only); auto:
+    /// apart on 4 or more CPUs when root, else shared.
+    #[arg(long, default_value = "auto", value_parser = PossibleValuesParser::new(["auto", "shared", "apart"]))]
+    pub placement: String,
     #[command(flatten)]
     pub busy: crate::lab::busy::BusyArgs,
 }

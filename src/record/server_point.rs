@@ -89,6 +89,27 @@ pub struct ServerPoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_cpu_cores: Option<f64>,
     pub unix_s: u64,
+    /// Measured seconds (after the warm-up): shorter than planned when the
+    /// p99 converged; absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_s: Option<f64>,
+    /// Whether the point ended early because its p99 had converged (absent
+    /// when the point did not look for convergence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_converged: Option<bool>,
+    /// The CPUs the server and the generator could run on (`0-1`, or `all`
+    /// when not pinned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpus: Option<String>,
+    /// The path the requests took: `loopback`, or `veth` (two namespaces
+    /// on one machine, `--placement apart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The host name of the machine the generator ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_host: Option<String>,
 }
 
 /// How an async handler waits (`mode=` in the request target; blocking
@@ -206,6 +227,12 @@ mod tests {
             shares_cores: true,
             foreign_cpu_cores: None,
             unix_s: 0,
+            measured_s: None,
+            p99_converged: None,
+            server_cpus: None,
+            generator_cpus: None,
+            network: None,
+            generator_host: None,
         }
     }
 

@@ -136,11 +136,21 @@ pub fn searches(points: &[ServerPoint]) -> Vec<Group> {
     groups
 }
 
-/// The points of `model` in `group`, by offered rate.
+/// True for a point measured with generator and server apart
+/// (`--placement apart`: disjoint CPUs, a veth pair between namespaces).
+pub fn is_apart(point: &ServerPoint) -> bool {
+    point.network.as_deref() == Some("veth")
+}
+
+/// The points of `model` in `group`, by offered rate. A model measured
+/// both shared and apart is drawn and tabled from its shared points (the
+/// sweep's default, like every other model's); [`placement_rows`] sets the
+/// two side by side.
 fn of<'a>(points: &'a [ServerPoint], model: &str, group: &Group) -> Vec<&'a ServerPoint> {
+    let shared_too = points.iter().any(|p| p.model == model && !is_apart(p));
     let mut mine: Vec<&ServerPoint> = points
         .iter()
-        .filter(|p| p.model == model && group.holds(p))
+        .filter(|p| p.model == model && group.holds(p) && !(shared_too && is_apart(p)))
         .collect();
     mine.sort_by(|a, b| a.offered_rps.total_cmp(&b.offered_rps));
     mine
@@ -543,6 +553,86 @@ pub fn mode_sentence(row: &ModeRow) -> Option<String> {
     Some(sentence + ".")
 }
 
+/// One search of a model measured both shared and apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacementRow {
+    pub model: String,
+    pub search: String,
+    /// Highest sustained rate and lowest failed one, each way.
+    pub shared: (f64, Option<f64>),
+    pub apart: (f64, Option<f64>),
+    /// The apart points' server and generator CPUs.
+    pub cpus: (String, String),
+}
+
+fn sustained_where(
+    points: &[ServerPoint],
+    model: &str,
+    group: &Group,
+    apart: bool,
+) -> Option<(f64, Option<f64>)> {
+    let mine: Vec<ServerPoint> = points
+        .iter()
+        .filter(|p| is_apart(p) == apart)
+        .cloned()
+        .collect();
+    sustained(&mine, model, group)
+}
+
+/// For every model with points both shared and apart, each search it ran
+/// both ways: what sharing the cores over loopback did to its knee.
+pub fn placement_rows(points: &[ServerPoint]) -> Vec<PlacementRow> {
+    let mut rows = Vec::new();
+    for model in models(points) {
+        let Some(first_apart) = points.iter().find(|p| p.model == model && is_apart(p)) else {
+            continue;
+        };
+        for group in searches(points) {
+            let (Some(shared), Some(apart)) = (
+                sustained_where(points, &model, &group, false),
+                sustained_where(points, &model, &group, true),
+            ) else {
+                continue;
+            };
+            rows.push(PlacementRow {
+                model: model.clone(),
+                search: group.title(),
+                shared,
+                apart,
+                cpus: (
+                    first_apart.server_cpus.clone().unwrap_or_default(),
+                    first_apart.generator_cpus.clone().unwrap_or_default(),
+                ),
+            });
+        }
+    }
+    rows
+}
+
+/// The row in words; "within a step of the search" unless one way
+/// sustained more than [`CLEARLY_MORE`] times the other.
+pub fn placement_sentence(row: &PlacementRow) -> String {
+    let (shared, apart) = (row.shared.0, row.apart.0);
+    let verdict = if shared > 0.0 && apart > CLEARLY_MORE * shared {
+        format!("apart it sustained ×{:.1} as much", apart / shared)
+    } else if apart > 0.0 && shared > CLEARLY_MORE * apart {
+        format!("sharing, it sustained ×{:.1} as much", shared / apart)
+    } else if shared > 0.0 && apart > 0.0 {
+        "the two are within a step of the search".to_string()
+    } else {
+        "one way no rate passed, so they are not compared".to_string()
+    };
+    format!(
+        "{}, {}: {} sharing every core over loopback, {} apart (server on CPUs {}, generator on CPUs {}, over a veth pair); {verdict}.",
+        label(&row.model),
+        row.search,
+        rate_words(row.shared.0, row.shared.1),
+        rate_words(row.apart.0, row.apart.1),
+        row.cpus.0,
+        row.cpus.1,
+    )
+}
+
 /// Every verdict sentence of the section, computed from the points: where
 /// async sustained more and where not, for each search the best async
 /// against the best blocking server, then
@@ -557,6 +647,7 @@ pub fn verdicts(points: &[ServerPoint]) -> Vec<String> {
     );
     sentences.extend(footprint_sentences(points));
     sentences.extend(mode_rows(points).iter().filter_map(mode_sentence));
+    sentences.extend(placement_rows(points).iter().map(placement_sentence));
     sentences
 }
 
@@ -958,6 +1049,12 @@ pub mod tests {
             shares_cores: true,
             foreign_cpu_cores: Some(0.0),
             unix_s: 0,
+            measured_s: None,
+            p99_converged: None,
+            server_cpus: None,
+            generator_cpus: None,
+            network: None,
+            generator_host: None,
         }
     }
 
@@ -1151,5 +1248,48 @@ pub mod tests {
         points.extend(search("threads", WAIT, 1000, 400.0));
         let sentence = comparison(&points, &searches(&points)[0]).unwrap();
         assert!(sentence.contains("async sustained ×4.0 more"), "{sentence}");
+    }
+
+    #[test]
+    fn a_model_measured_shared_and_apart_is_compared_and_tabled_from_its_shared_points() {
+        let placed = |rate: f64, ok: bool, apart: bool| {
+            let mut p = point("tokio", "/work?wait_ms=20&bytes=64", 1_000, rate, ok);
+            if apart {
+                p.network = Some("veth".into());
+                p.server_cpus = Some("0".into());
+                p.generator_cpus = Some("1".into());
+            }
+            p
+        };
+        let points = vec![
+            placed(10_000.0, true, false),
+            placed(20_000.0, false, false),
+            placed(10_000.0, true, true),
+            placed(14_000.0, true, true),
+            placed(20_000.0, false, true),
+        ];
+        let rows = placement_rows(&points);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].shared.0, rows[0].apart.0), (10_000.0, 14_000.0));
+        let sentence = placement_sentence(&rows[0]);
+        assert!(sentence.contains("×1.4 as much"), "{sentence}");
+        assert!(
+            sentence.contains("CPUs 0") && sentence.contains("veth"),
+            "{sentence}"
+        );
+        // The main table keeps to the shared points.
+        let group = &searches(&points)[0];
+        assert_eq!(
+            sustained(&points, "tokio", group),
+            Some((10_000.0, Some(20_000.0)))
+        );
+        // Close knees are a step of the search, not a difference.
+        let close = PlacementRow {
+            apart: (11_000.0, None),
+            ..rows[0].clone()
+        };
+        assert!(placement_sentence(&close).contains("within a step"));
+        // Without apart points there is nothing to compare.
+        assert!(placement_rows(&points[..2]).is_empty());
     }
 }

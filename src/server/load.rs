@@ -102,6 +102,14 @@ pub struct LoadReport {
     pub cores: usize,
     /// True when Ctrl-C ended the run early.
     pub interrupted: bool,
+    /// True when the run ended before its planned duration because its
+    /// p99 had converged (`--converge-min-s`; see [`crate::server::converge`]).
+    #[serde(default)]
+    pub converged: bool,
+    /// The host name of the machine the generator ran on, so a point driven
+    /// from another machine says so.
+    #[serde(default)]
+    pub generator_host: String,
 }
 
 impl LoadReport {
@@ -281,7 +289,7 @@ fn record(histogram: &mut Histogram<u64>, duration: Duration) {
 /// Runs the load and returns what it measured. Ctrl-C (when
 /// [`crate::os::interrupt`] is installed) ends it early with what it has.
 pub fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
-    run_recorded(options).map(|(report, _)| report)
+    run_recorded(options, None).map(|(report, _)| report)
 }
 
 /// The histograms behind a [`LoadReport`]'s quantiles, µs, for an interval
@@ -296,8 +304,20 @@ pub struct Recorded {
     pub measured_from_unix_s: f64,
 }
 
-/// [`run`], also returning the histograms.
-pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Recorded)> {
+/// [`run`], ending the measured time early once the p99 has converged
+/// (when `convergence` is given).
+pub fn run_converging(
+    options: &LoadOptions,
+    convergence: Option<crate::server::converge::Convergence>,
+) -> anyhow::Result<LoadReport> {
+    run_recorded(options, convergence).map(|(report, _)| report)
+}
+
+/// [`run_converging`], also returning the histograms.
+pub fn run_recorded(
+    options: &LoadOptions,
+    convergence: Option<crate::server::converge::Convergence>,
+) -> anyhow::Result<(LoadReport, Recorded)> {
     anyhow::ensure!(
         (MIN_RATE..=MAX_RATE).contains(&options.rate),
         "the rate must be from {MIN_RATE} to {MAX_RATE} requests per second"
@@ -347,10 +367,13 @@ pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Record
     generator.measured_from = schedule_start + options.warmup;
     // The generator's CPU counts from here: opening connections is not load.
     let usage_before = crate::os::measure::Usage::now();
-    let schedule_end = generator.measured_from + options.duration;
+    let mut schedule_end = generator.measured_from + options.duration;
     generator.measured_until = schedule_end;
+    let mut tracker = crate::server::converge::Tracker::default();
+    let mut next_check = convergence.map(|rule| generator.measured_from + rule.min);
+    let mut converged_after = None;
     let interval = Duration::from_secs_f64(1.0 / options.rate);
-    let total_due =
+    let mut total_due =
         ((options.warmup + options.duration).as_secs_f64() * options.rate).floor() as u64;
     let mut next: u64 = 0;
     let due_at = |k: u64| schedule_start + interval.mul_f64(k as f64);
@@ -378,6 +401,18 @@ pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Record
         if now >= next_maintenance {
             generator.maintain(now);
             next_maintenance = now + MAINTENANCE_EVERY;
+        }
+        if let (Some(rule), Some(check)) = (convergence, next_check) {
+            if now >= check && next < total_due {
+                next_check = Some(now + rule.every);
+                if generator.converged(&mut tracker, &rule, now) {
+                    // End the schedule here: no more requests are due.
+                    total_due = next;
+                    schedule_end = now;
+                    generator.measured_until = now;
+                    converged_after = Some(now - generator.measured_from);
+                }
+            }
         }
         let outstanding = generator.outstanding();
         if next >= total_due && outstanding == 0 {
@@ -413,7 +448,7 @@ pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Record
     let measured = if interrupted {
         Instant::now().saturating_duration_since(generator.measured_from)
     } else {
-        options.duration
+        converged_after.unwrap_or(options.duration)
     };
     let usage = crate::os::measure::Usage::now().since(&usage_before);
     let cpu_s = (usage.user + usage.sys).as_secs_f64();
@@ -448,6 +483,8 @@ pub fn run_recorded(options: &LoadOptions) -> anyhow::Result<(LoadReport, Record
         shares_cores: options.target.ip().is_loopback() || is_local_address(options.target),
         cores: crate::os::measure::cores(),
         interrupted,
+        converged: converged_after.is_some(),
+        generator_host: crate::os::measure::read_trimmed("/proc/sys/kernel/hostname"),
     };
     Ok((report, recorded))
 }
@@ -468,6 +505,29 @@ fn is_local_address(addr: SocketAddr) -> bool {
 }
 
 impl Generator<'_> {
+    /// One convergence check (see [`crate::server::converge`]).
+    fn converged(
+        &self,
+        tracker: &mut crate::server::converge::Tracker,
+        rule: &crate::server::converge::Convergence,
+        now: Instant,
+    ) -> bool {
+        let in_flight = self.connections.iter().filter_map(|c| match &c.state {
+            State::Busy(flight) => Some(flight.due),
+            _ => None,
+        });
+        let oldest = in_flight.chain(self.waiting.front().copied()).min();
+        let waited = oldest.map_or(0, |due| {
+            now.saturating_duration_since(due).as_micros() as u64
+        });
+        tracker.converged(
+            rule,
+            self.latency.len(),
+            self.latency.value_at_quantile(0.99),
+            waited,
+        )
+    }
+
     fn error(&mut self, kind: &str, due: Option<Instant>) {
         // Failures of warm-up requests are not counted, like their latencies.
         if due.map_or(true, |due| due >= self.measured_from) {
@@ -822,6 +882,11 @@ pub struct LoadArgs {
     /// The latency objective the Locust file states (p99 at or below it), ms.
     #[arg(long, default_value = "100", value_parser = parse_objective)]
     pub objective_ms: f64,
+    /// End the measured time early once the p99 has converged (steady
+    /// within 2 % over 250 ms twice, 1,000 samples or more), but not
+    /// before this many measured seconds.
+    #[arg(long, value_parser = parse_seconds)]
+    pub converge_min_s: Option<f64>,
 }
 
 fn parse_objective(text: &str) -> Result<f64, String> {
@@ -934,7 +999,10 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
         check_output_file("--histogram-log", file)?;
     }
     crate::os::interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-    let (report, recorded) = run_recorded(&options)?;
+    let convergence = args
+        .converge_min_s
+        .map(|s| crate::server::converge::Convergence::after(Duration::from_secs_f64(s)));
+    let (report, recorded) = run_recorded(&options, convergence)?;
     if let Some(file) = &args.histogram_log {
         let run = crate::record::load_point::GeneratorRun {
             target: report.target.clone(),

@@ -4,7 +4,9 @@
 //! experiment exported as a Locust file ([`locust`]). It may import the lab
 //! and every part below it, never claims, report or cli.
 
+pub mod converge;
 pub mod load;
 pub mod locust;
+pub mod placement;
 pub mod python;
 pub mod sweep;

@@ -9,11 +9,25 @@
 //! process (`load --json`), so neither measures the other: the server's peak
 //! RSS, threads and CPU are read from `/proc/<pid>` while the load runs, and
 //! the CPU other programs took meanwhile from `/proc/stat`. The rate search
-//! is a pure function ([`next_rate`]): double from [`START_RPS`] until a
-//! point fails (p99 above the objective, errors, or less than
-//! [`ACHIEVED_SHARE`] of the offered rate achieved), then bisect
-//! (geometrically) [`REFINE_STEPS`] times between the last good and the
-//! first bad rate. With [`IDLE_CONNECTIONS`] open, a single low rate is
+//! is a pure function ([`next_rate`]) of the points so far. It starts from
+//! a capacity estimate instead of doubling from a low rate: a first point
+//! at a quarter of what the connections can carry (connections ÷ the
+//! handler's own time, [`Search::connection_cap_rps`]), or the cores for a
+//! computing handler (cores ÷ its compute), measures the CPU a
+//! request costs, from which the CPU ceiling follows (cores ÷ CPU per
+//! request); the next point goes to the lower of the two. From then on it
+//! bisects on the log of the rate between the highest passing and the
+//! lowest failing rate (a point fails with its p99 above the objective,
+//! any error, or less than [`ACHIEVED_SHARE`] of the offered rate
+//! achieved), taking a failed point's achieved rate as the next guess when
+//! it falls well inside the interval, and stops when the interval is within
+//! [`KNEE_SPREAD`] — finer steps would rank the run-to-run spread — or
+//! after [`MAX_POINTS`]. No rate above `connection_cap_rps /
+//! ACHIEVED_SHARE` can pass (every request holds its connection for the
+//! handler's time at least), so that is the interval's top until a point
+//! fails below it. Points end early once their p99 has converged
+//! ([`crate::server::converge`]); each says how long it measured.
+//! With [`IDLE_CONNECTIONS`] open, a single low rate is
 //! offered: the point measures what holding that many connections costs,
 //! and a server that cannot hold them is a recorded failure naming the
 //! limit it printed.
@@ -25,6 +39,7 @@
 //! every unfinished search from the points already in the file.
 
 pub use crate::record::server_point::{highest_passing, ServerPoint};
+pub use crate::server::placement::Placement;
 use anyhow::Context;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,14 +50,24 @@ use std::time::{Duration, Instant};
 /// The name `sweep --workloads` knows this sweep by.
 pub const WORKLOAD: &str = "server";
 
-/// The first rate offered, requests per second.
-pub const START_RPS: f64 = 50.0;
+/// The first point's share of what the connections can carry: low enough
+/// that most servers pass it, so it measures a request's CPU cost.
+pub const PROBE_SHARE: f64 = 0.25;
+
+/// No rate below this is offered: a server that fails here has no knee worth finding.
+pub const MIN_RPS: f64 = 10.0;
 
 /// No rate above this is offered (one generator thread cannot pace much more).
 pub const MAX_RPS: f64 = 51_200.0;
 
-/// Bisection steps between the last good and the first failed rate.
-pub const REFINE_STEPS: usize = 2;
+/// The search stops when the highest passing and the lowest failing rate
+/// are within this ratio of each other (1 + spread). A parameter: on a
+/// shared 2-core machine separate sweeps do not find the same knee to
+/// better than about this, so a finer bisection would rank noise.
+pub const KNEE_SPREAD: f64 = 0.2;
+
+/// No search measures more points than this.
+pub const MAX_POINTS: usize = 5;
 
 /// A point passes only if at least this share of the offered rate completed.
 pub const ACHIEVED_SHARE: f64 = 0.9;
@@ -64,12 +89,16 @@ pub const IDLE_CONNECTIONS: u64 = 10_000;
 /// The rate offered over the idle connections.
 pub const IDLE_RPS: f64 = 100.0;
 
-/// Measured seconds per point, after [`WARMUP_S`] of warm-up.
-pub const POINT_S: f64 = 3.0;
-pub const WARMUP_S: f64 = 1.0;
+/// Measured seconds per point at most, after [`WARMUP_S`] of warm-up.
+pub const POINT_S: f64 = 1.5;
+pub const WARMUP_S: f64 = 0.5;
 
-/// A request not answered this long after it was due is a timeout.
-pub const TIMEOUT_S: f64 = 5.0;
+/// A point whose p99 has converged ends after this many measured seconds.
+pub const CONVERGED_AFTER_S: f64 = 0.75;
+
+/// A request not answered this long after it was due is a timeout (ten
+/// times the largest objective: such a request has failed it anyway).
+pub const TIMEOUT_S: f64 = 1.0;
 
 /// How long a point runs: warm-up, measured time, and the timeout after
 /// which an unanswered request counts as failed.
@@ -157,39 +186,160 @@ pub fn passes(errors: u64, p99_ms: f64, objective_ms: f64, achieved: f64, offere
     errors == 0 && p99_ms <= objective_ms && achieved >= ACHIEVED_SHARE * offered
 }
 
-/// The next rate to offer after the points so far (`(rate, passed)`, in
-/// the order measured), or `None` when the knee is found.
-pub fn next_rate(history: &[(f64, bool)]) -> Option<f64> {
-    let Some(&(last, _)) = history.last() else {
-        return Some(START_RPS);
-    };
-    let first_failure = history.iter().position(|(_, ok)| !ok);
-    match first_failure {
-        // Still doubling.
-        None if last * 2.0 <= MAX_RPS => Some(last * 2.0),
-        None => None,
-        Some(failed_at) => {
-            let refined = history.len() - 1 - failed_at;
-            if refined >= REFINE_STEPS {
-                return None;
-            }
-            let good = history
-                .iter()
-                .filter(|(_, ok)| *ok)
-                .map(|(rate, _)| *rate)
-                .fold(0.0, f64::max);
-            let bad = history
-                .iter()
-                .filter(|(_, ok)| !ok)
-                .map(|(rate, _)| *rate)
-                .fold(f64::INFINITY, f64::min);
-            if good <= 0.0 {
-                // Failed at the first rate: nothing below to refine towards.
-                return None;
-            }
-            Some((good * bad).sqrt().round())
+/// One point of a search, as the search reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tried {
+    pub rate: f64,
+    pub ok: bool,
+    pub achieved: f64,
+    /// CPU seconds (server and generator) per completed request.
+    pub cpu_s_per_request: Option<f64>,
+}
+
+/// What the search knows before it measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Search {
+    /// connections ÷ the handler's own time: no server carries more.
+    pub connection_cap_rps: f64,
+    /// cores ÷ the handler's compute, for a computing handler: no server
+    /// computes faster than its cores (infinite for a waiting handler).
+    pub compute_cap_rps: f64,
+    /// Cores the server and the generator may use between them.
+    pub cores: f64,
+}
+
+impl Search {
+    pub fn of(handler: &Handler, connections: u64, cores: f64) -> Search {
+        let cpu_us = handler
+            .path
+            .split(['?', '&'])
+            .find_map(|pair| pair.strip_prefix("cpu_us="))
+            .and_then(|us| us.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        Search {
+            connection_cap_rps: connections as f64 * 1e3 / handler.own_ms,
+            compute_cap_rps: if cpu_us > 0.0 {
+                cores * 1e6 / cpu_us
+            } else {
+                f64::INFINITY
+            },
+            cores,
         }
     }
+
+    /// The first rate offered.
+    pub fn probe(&self) -> f64 {
+        let cap = self
+            .connection_cap_rps
+            .min(self.compute_cap_rps)
+            .min(MAX_RPS);
+        (cap * PROBE_SHARE).max(MIN_RPS)
+    }
+
+    /// Above this no point can pass: at most `connection_cap_rps` complete.
+    fn top(&self) -> f64 {
+        (self.connection_cap_rps / ACHIEVED_SHARE).min(MAX_RPS * (1.0 + KNEE_SPREAD))
+    }
+}
+
+/// The next rate to offer after the points so far (in the order measured),
+/// or `None` when the knee is found (see the module's description).
+pub fn next_rate(history: &[Tried], search: &Search) -> Option<f64> {
+    if history.is_empty() {
+        return Some(search.probe());
+    }
+    if history.len() >= MAX_POINTS {
+        return None;
+    }
+    let good = history
+        .iter()
+        .filter(|t| t.ok)
+        .map(|t| t.rate)
+        .fold(None, |best: Option<f64>, r| {
+            Some(best.map_or(r, |b| b.max(r)))
+        });
+    // The lowest failure above the highest pass (a failure below a pass is noise).
+    let lowest_failure = history
+        .iter()
+        .filter(|t| !t.ok && good.map_or(true, |g| t.rate > g))
+        .min_by(|a, b| a.rate.total_cmp(&b.rate))
+        .copied();
+    let Some(good) = good else {
+        let failed = lowest_failure?;
+        // Below what the server carried at its lowest failure, and at
+        // least a step below that failure; a quarter of it when the server
+        // carried nothing there (it collapsed: its timeouts say nothing of
+        // its capacity).
+        let next = if failed.achieved >= MIN_RPS {
+            (0.9 * failed.achieved).min(failed.rate / (1.0 + KNEE_SPREAD))
+        } else {
+            failed.rate / 4.0
+        };
+        return (next >= MIN_RPS).then_some(next.round());
+    };
+    if good >= MAX_RPS {
+        return None;
+    }
+    let top = lowest_failure.map_or(search.top(), |t| t.rate);
+    let step = 1.0 + KNEE_SPREAD;
+    if top / good <= step {
+        return None;
+    }
+    // Guesses: the CPU ceiling from the first point that measured it, and
+    // what the lowest failure carried when it fell short of its rate.
+    let cpu_ceiling = history
+        .iter()
+        .find_map(|t| t.cpu_s_per_request)
+        .filter(|&s| s > 0.0)
+        .map(|s| search.cores / s);
+    let carried = lowest_failure
+        .filter(|t| t.achieved >= MIN_RPS && t.achieved < ACHIEVED_SHARE * t.rate)
+        .map(|t| t.achieved);
+    let guess = [
+        cpu_ceiling,
+        carried,
+        Some(search.connection_cap_rps),
+        Some(search.compute_cap_rps),
+    ]
+    .into_iter()
+    .flatten()
+    .fold(f64::INFINITY, f64::min);
+    let inner = step.sqrt();
+    let tried_near = |rate: f64| history.iter().any(|t| (t.rate / rate - 1.0).abs() < 0.02);
+    let next = if guess > good * inner && guess < top / inner && !tried_near(guess) {
+        guess
+    } else {
+        (good * top).sqrt()
+    };
+    Some(next.min(MAX_RPS).round())
+}
+
+/// What one search costs at most: [`MAX_POINTS`] points of the whole
+/// warm-up and measured time (a converged point is shorter; a failing one
+/// may wait up to the timeout for its last answers).
+pub fn point_s_at_most(timing: Timing) -> f64 {
+    timing.warmup_s + timing.point_s
+}
+
+/// The searches the sweep runs for `models`, in order: (model, handler, connections).
+pub fn plan(models: &[String]) -> Vec<(String, Handler, u64)> {
+    let mut searches = Vec::new();
+    for model in models {
+        for handler in HANDLERS.iter().filter(|h| h.applies_to(model)) {
+            for &connections in handler.connections {
+                searches.push((model.clone(), *handler, connections));
+            }
+        }
+    }
+    searches
+}
+
+/// The sweep's time at most, s: every search's [`MAX_POINTS`] points and
+/// each model's idle point, by their planned durations (start-up of each
+/// server and the time to open 10,000 connections excluded).
+pub fn estimate_s(models: &[String]) -> (usize, f64) {
+    let points = plan(models).len() * MAX_POINTS + models.len();
+    (points, points as f64 * point_s_at_most(SWEEP_TIMING))
 }
 
 /// A `serve --model` child in its own process group, killed when dropped.
@@ -203,9 +353,32 @@ impl ServerChild {
     /// Starts `exe serve --model model` on a free loopback port and waits
     /// for the address it prints.
     pub fn start(exe: &Path, model: &str, workers: usize) -> anyhow::Result<ServerChild> {
+        ServerChild::start_placed(exe, model, workers, &Placement::shared())
+    }
+
+    /// [`ServerChild::start`] on `placement`'s CPUs and in its namespace,
+    /// listening on the veth address there.
+    pub fn start_placed(
+        exe: &Path,
+        model: &str,
+        workers: usize,
+        placement: &Placement,
+    ) -> anyhow::Result<ServerChild> {
         use std::os::unix::process::CommandExt;
         // A lab model's `serve`, or a Python server by its `py-…` name.
         let mut command = crate::server::python::server_command(exe, model, workers)?;
+        if placement.netns.is_some() {
+            if crate::server::python::is_python(model) {
+                command.arg("--allow-remote");
+            } else {
+                command.args([
+                    "--bind",
+                    crate::server::placement::SERVER_ADDR,
+                    "--allow-remote",
+                ]);
+            }
+        }
+        let mut command = placement.server_command(command);
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -224,7 +397,8 @@ impl ServerChild {
         if let Some(stderr) = stderr {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if line.starts_with("warning:") {
+                    // The warning --allow-remote prints is not a limit.
+                    if line.starts_with("warning:") && !line.contains("--allow-remote") {
                         if let Ok(mut kept) = warnings.lock() {
                             kept.push(line);
                         }
@@ -246,6 +420,16 @@ impl ServerChild {
             "the {model} server printed no address"
         );
         server.addr = line.trim().to_string();
+        if placement.netns.is_some() {
+            // Reached over the veth pair, whatever address the server printed.
+            let port = server
+                .addr
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            server.addr = format!("{}:{port}", crate::server::placement::SERVER_ADDR);
+        }
         Ok(server)
     }
 
@@ -311,6 +495,43 @@ pub fn measure_point(
     rate: f64,
     timing: Timing,
 ) -> anyhow::Result<ServerPoint> {
+    let setup = PointSetup {
+        placement: &Placement::shared(),
+        converge_after_s: None,
+    };
+    measure_point_on(
+        exe,
+        server,
+        model,
+        handler,
+        connections,
+        rate,
+        timing,
+        &setup,
+    )
+}
+
+/// How a point runs besides its rate and connections.
+pub struct PointSetup<'a> {
+    /// Where the generator and the server run.
+    pub placement: &'a Placement,
+    /// End the point once its p99 has converged, after this many measured seconds.
+    pub converge_after_s: Option<f64>,
+}
+
+/// [`measure_point`] with a placement and, optionally, an early end once
+/// the p99 has converged.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_point_on(
+    exe: &Path,
+    server: &ServerChild,
+    model: &str,
+    handler: &Handler,
+    connections: u64,
+    rate: f64,
+    timing: Timing,
+    setup: &PointSetup,
+) -> anyhow::Result<ServerPoint> {
     let pid = server.child.id();
     let cpu_before = cpu_seconds(pid);
     let ours_before = own_and_children_cpu_s();
@@ -331,7 +552,13 @@ pub fn measure_point(
             "--warmup-s",
             &timing.warmup_s.to_string(),
         ])
-        .args(["--timeout-s", &timing.timeout_s.to_string(), "--json"])
+        .args(["--timeout-s", &timing.timeout_s.to_string(), "--json"]);
+    if let Some(after) = setup.converge_after_s {
+        command.args(["--converge-min-s", &after.to_string()]);
+    }
+    // Placed first: the wrapper keeps the arguments, not the pipes.
+    let mut command = setup.placement.generator_command(command);
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -418,9 +645,17 @@ pub fn measure_point(
         server_cpu_s,
         generator_behind_p99_ms: report.behind_schedule.p99_ms,
         generator_cpu_s: report.generator_cpu_s,
-        shares_cores: report.shares_cores,
+        // Apart, the generator's CPUs are not the server's, though the
+        // machine is the same; shared, the generator's own answer.
+        shares_cores: report.shares_cores && setup.placement.shares_cores(),
         foreign_cpu_cores,
         unix_s: crate::os::measure::unix_now_s(),
+        measured_s: Some(report.duration_s),
+        p99_converged: setup.converge_after_s.map(|_| report.converged),
+        server_cpus: Some(setup.placement.server_cpu_list()),
+        generator_cpus: Some(setup.placement.generator_cpu_list()),
+        network: Some(setup.placement.network().into()),
+        generator_host: Some(report.generator_host.clone()),
     })
 }
 
@@ -436,18 +671,34 @@ fn unless_interrupted(
     }
 }
 
-/// The `(rate, passed)` history of one search among points already
-/// measured, in the order they were written.
+/// How the search reads a measured point.
+pub fn tried(point: &ServerPoint) -> Tried {
+    let measured_s = point.measured_s.unwrap_or(POINT_S);
+    // Warm-up requests cost CPU too; they ran at the offered rate, or at
+    // what the server carried if less.
+    let requests = point.achieved_rps * measured_s
+        + point.offered_rps.min(point.achieved_rps.max(1.0)) * WARMUP_S;
+    Tried {
+        rate: point.offered_rps,
+        ok: point.ok,
+        achieved: point.achieved_rps,
+        cpu_s_per_request: (requests >= 1.0)
+            .then(|| (point.server_cpu_s + point.generator_cpu_s) / requests),
+    }
+}
+
+/// The history of one search among points already measured, in the order
+/// they were written.
 pub fn history_of(
     points: &[ServerPoint],
     model: &str,
     handler: &Handler,
     connections: u64,
-) -> Vec<(f64, bool)> {
+) -> Vec<Tried> {
     points
         .iter()
         .filter(|p| p.model == model && p.handler == handler.name && p.connections == connections)
-        .map(|p| (p.offered_rps, p.ok))
+        .map(tried)
         .collect()
 }
 
@@ -460,6 +711,8 @@ pub struct SweepRun<'a> {
     pub out: &'a Path,
     /// Continue the searches of the points already in `server.jsonl`.
     pub resume: bool,
+    /// Where the generator and the server run.
+    pub placement: &'a Placement,
 }
 
 /// Runs the server sweep, appending each point to `out/server.jsonl`;
@@ -489,34 +742,44 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
         );
         crate::record::export::append_jsonl(&path, point)
     };
+    let placement = sweep.placement;
+    let cores = match (&placement.server_cpus, &placement.generator_cpus) {
+        (Some(server), Some(generator)) => (server.len() + generator.len()) as f64,
+        _ => crate::os::measure::cores() as f64,
+    };
+    let converging = PointSetup {
+        placement,
+        converge_after_s: Some(CONVERGED_AFTER_S),
+    };
     for model in sweep.models {
-        for handler in HANDLERS.iter().filter(|h| h.applies_to(model)) {
-            for &connections in handler.connections {
-                let mut history = history_of(&done, model, handler, connections);
-                if next_rate(&history).is_none() {
-                    continue; // finished by the run being resumed
+        for (_, handler, connections) in plan(std::slice::from_ref(model)) {
+            let handler = &handler;
+            let search = Search::of(handler, connections, cores);
+            let mut history = history_of(&done, model, handler, connections);
+            if next_rate(&history, &search).is_none() {
+                continue; // finished by the run being resumed
+            }
+            // A fresh server per search: one search's leftovers do not burden the next.
+            let server = ServerChild::start_placed(exe, model, sweep.workers, placement)?;
+            while let Some(rate) = next_rate(&history, &search) {
+                if crate::os::interrupt::requested() {
+                    return Ok(path);
                 }
-                // A fresh server per search: one search's leftovers do not burden the next.
-                let server = ServerChild::start(exe, model, sweep.workers)?;
-                while let Some(rate) = next_rate(&history) {
-                    if crate::os::interrupt::requested() {
-                        return Ok(path);
-                    }
-                    let measured = measure_point(
-                        exe,
-                        &server,
-                        model,
-                        handler,
-                        connections,
-                        rate,
-                        SWEEP_TIMING,
-                    );
-                    let Some(point) = unless_interrupted(measured)? else {
-                        return Ok(path);
-                    };
-                    history.push((rate, point.ok));
-                    record(&point)?;
-                }
+                let measured = measure_point_on(
+                    exe,
+                    &server,
+                    model,
+                    handler,
+                    connections,
+                    rate,
+                    SWEEP_TIMING,
+                    &converging,
+                );
+                let Some(point) = unless_interrupted(measured)? else {
+                    return Ok(path);
+                };
+                history.push(tried(&point));
+                record(&point)?;
             }
         }
         if done
@@ -525,8 +788,12 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
         {
             continue;
         }
-        let server = ServerChild::start(exe, model, sweep.workers)?;
-        let measured = measure_point(
+        let server = ServerChild::start_placed(exe, model, sweep.workers, placement)?;
+        let idle = PointSetup {
+            placement,
+            converge_after_s: None,
+        };
+        let measured = measure_point_on(
             exe,
             &server,
             model,
@@ -534,6 +801,7 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
             IDLE_CONNECTIONS,
             IDLE_RPS,
             SWEEP_TIMING,
+            &idle,
         );
         let Some(point) = unless_interrupted(measured)? else {
             return Ok(path);
@@ -607,54 +875,141 @@ pub fn run_quick(exe: &Path, workers: usize, out: &Path) -> anyhow::Result<PathB
 mod tests {
     use super::*;
 
-    fn search(knee: f64) -> Vec<f64> {
+    /// A server whose p99 holds up to `knee` req/s, that carries at most
+    /// `capacity`, and whose requests cost `cpu_s` of CPU each.
+    fn search_with(search: &Search, knee: f64, capacity: f64, cpu_s: f64) -> Vec<Tried> {
         let mut history = Vec::new();
-        while let Some(rate) = next_rate(&history) {
-            history.push((rate, rate <= knee));
+        while let Some(rate) = next_rate(&history, search) {
+            history.push(Tried {
+                rate,
+                ok: rate <= knee,
+                achieved: rate.min(capacity),
+                cpu_s_per_request: Some(cpu_s),
+            });
         }
-        history.into_iter().map(|(rate, _)| rate).collect()
+        history
+    }
+
+    fn bracket(history: &[Tried]) -> (f64, f64) {
+        let good = history
+            .iter()
+            .filter(|t| t.ok)
+            .map(|t| t.rate)
+            .fold(0.0, f64::max);
+        let bad = history
+            .iter()
+            .filter(|t| !t.ok && t.rate > good)
+            .map(|t| t.rate)
+            .fold(f64::INFINITY, f64::min);
+        (good, bad)
     }
 
     #[test]
-    fn the_search_doubles_to_the_first_failure_then_bisects_towards_the_knee() {
-        let rates = search(700.0);
+    fn the_search_starts_at_a_quarter_of_the_connections_cap_then_tries_the_lower_estimate() {
+        // 1,000 connections of a 20 ms wait carry at most 50,000 req/s; a
+        // request costing 50 µs on 2 cores caps the CPU at 40,000 req/s.
+        let search = Search::of(&WAIT, 1_000, 2.0);
+        let history = search_with(&search, 30_000.0, 36_000.0, 50e-6);
+        assert_eq!(history[0].rate, 12_500.0);
+        assert_eq!(history[1].rate, 40_000.0);
+        let (good, bad) = bracket(&history);
+        assert!(good <= 30_000.0 && bad > 30_000.0, "{history:?}");
+        assert!(bad / good <= 1.0 + KNEE_SPREAD, "{good} .. {bad}");
+    }
+
+    #[test]
+    fn at_the_connections_cap_the_search_stops_without_offering_the_impossible() {
+        // 10 connections of 20 ms: 500 req/s at most; no rate above
+        // 500 / 0.9 can pass, so a pass at 500 ends the search.
+        let search = Search::of(&WAIT, 10, 2.0);
+        let history = search_with(&search, 520.0, 520.0, 40e-6);
+        let rates: Vec<f64> = history.iter().map(|t| t.rate).collect();
+        assert_eq!(rates, [125.0, 500.0]);
+    }
+
+    #[test]
+    fn the_search_brackets_every_knee_within_the_spread_or_its_point_budget() {
+        // Knees from a one-worker pool to a fast async server, for the
+        // three shapes of search (waiting at 10 and 1,000 connections,
+        // computing), on 1 to 64 cores.
+        for cores in [1.0, 2.0, 8.0, 64.0] {
+            for (handler, connections) in [(WAIT, 10), (WAIT, 1_000), (COMPUTE, 10)] {
+                let search = Search::of(&handler, connections, cores);
+                // No knee above what the connections carry or the cores compute.
+                let cap = search
+                    .connection_cap_rps
+                    .min(search.compute_cap_rps)
+                    .min(MAX_RPS);
+                let mut knee = 12.0;
+                while knee < cap {
+                    let capacity = knee * 1.1;
+                    let cpu_s = cores / capacity;
+                    let history = search_with(&search, knee, capacity, cpu_s);
+                    assert!(history.len() <= MAX_POINTS, "{history:?}");
+                    assert!(history
+                        .iter()
+                        .all(|t| (MIN_RPS..=MAX_RPS).contains(&t.rate)));
+                    let (good, bad) = bracket(&history);
+                    assert!(good <= knee && bad > knee, "knee {knee}: {history:?}");
+                    if bad.is_finite() {
+                        // Within the spread, or at worst one more step.
+                        assert!(
+                            bad / good <= (1.0 + KNEE_SPREAD).powi(2),
+                            "knee {knee} on {cores} cores: {history:?}"
+                        );
+                    }
+                    knee *= 1.37;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_server_that_collapsed_is_searched_a_quarter_lower_down_to_the_floor() {
+        let search = Search::of(&WAIT_BLOCK, 10, 2.0);
+        let collapsed = |rate| Tried {
+            rate,
+            ok: false,
+            achieved: 0.0,
+            cpu_s_per_request: None,
+        };
+        assert_eq!(next_rate(&[collapsed(125.0)], &search), Some(31.0));
         assert_eq!(
-            &rates[..6],
-            &[
-                50.0,
-                100.0,
-                200.0,
-                400.0,
-                800.0,
-                (400.0f64 * 800.0).sqrt().round()
-            ]
-        );
-        assert_eq!(rates.len(), 5 + REFINE_STEPS);
-        // The refined rates stay between the last good and the first bad rate.
-        assert!(
-            rates[5..].iter().all(|r| (400.0..800.0).contains(r)),
-            "{rates:?}"
+            next_rate(&[collapsed(125.0), collapsed(31.0)], &search),
+            None
         );
     }
 
     #[test]
-    fn the_search_ends_at_the_ceiling_or_at_a_first_failure() {
-        assert_eq!(*search(f64::INFINITY).last().unwrap(), MAX_RPS);
-        assert_eq!(search(10.0), vec![START_RPS]);
+    fn a_computing_handler_is_probed_below_what_the_cores_can_compute() {
+        // 1 ms of compute on 2 cores: 2,000 req/s at most, whatever the connections.
+        for connections in LOADED_CONNECTIONS {
+            assert_eq!(Search::of(&COMPUTE, connections, 2.0).probe(), 500.0);
+        }
     }
 
     #[test]
     fn a_resumed_search_continues_from_the_points_already_measured() {
-        // Interrupted after 400 passed: the next rate is the one the
-        // uninterrupted search would have offered.
-        let so_far: Vec<(f64, bool)> = [50.0, 100.0, 200.0, 400.0]
+        let search = Search::of(&WAIT, 1_000, 2.0);
+        let whole = search_with(&search, 30_000.0, 36_000.0, 50e-6);
+        for cut in 0..whole.len() {
+            assert_eq!(next_rate(&whole[..cut], &search), Some(whole[cut].rate));
+        }
+        assert_eq!(next_rate(&whole, &search), None);
+    }
+
+    #[test]
+    fn the_full_sweeps_plan_fits_twelve_minutes_at_its_worst() {
+        let mut models: Vec<String> = crate::model::names()
             .iter()
-            .map(|r| (*r, true))
+            .map(|s| s.to_string())
             .collect();
-        assert_eq!(next_rate(&so_far), Some(800.0));
-        let finished: Vec<(f64, bool)> =
-            search(700.0).into_iter().map(|r| (r, r <= 700.0)).collect();
-        assert_eq!(next_rate(&finished), None);
+        models.extend(crate::server::python::names().iter().map(|s| s.to_string()));
+        let (points, seconds) = estimate_s(&models);
+        assert!(
+            points > 0 && seconds <= 12.0 * 60.0,
+            "{points} points, {seconds} s"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::os::interrupt;
 use crate::os::output::path_in;
 use crate::record::export::repair_last_line;
 use crate::record::reader::read_records;
+use crate::server::placement::Placement;
 use crate::server::python as python_servers;
 use crate::server::sweep as server_sweep;
 use crate::workload;
@@ -62,9 +63,25 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
             .into_iter()
             .filter(|w| w != server_sweep::WORKLOAD)
             .collect();
+    let server_alone = server_sweep && cell_workloads.is_empty();
+    let mut models = or_default(args.models.clone(), &profile.models, model::names());
+    if server_alone && args.models.is_empty() && args.profile == "full" {
+        // The full server sweep drives the Python servers beside the models,
+        // where their virtual environment exists.
+        match python_servers::python() {
+            Ok(_) => models.extend(python_servers::names().into_iter().map(String::from)),
+            Err(_) => crate::os::output::stderr_line!(
+                "server sweep: leaving out the Python servers ({}): their virtual environment \
+                 is missing; create it with {}",
+                python_servers::names().join(", "),
+                python_servers::SETUP_SCRIPT
+            ),
+        }
+    }
+    let placement_choice = args.placement.clone();
     let options = SweepOptions {
         workloads: cell_workloads,
-        models: or_default(args.models, &profile.models, model::names()),
+        models,
         profile,
         workers: workers_or_cores(args.workers),
         out: args.out,
@@ -108,9 +125,10 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
             .into());
         }
     }
+    let apart = server_sweep && server_apart(&placement_choice)?;
     if server_sweep && options.workloads.is_empty() {
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
-        return run_server_sweep(&options);
+        return run_server_sweep(&options, apart);
     }
     let existing = path_in(&options.out, "results.jsonl")?;
     if options.resume && existing.exists() {
@@ -177,22 +195,57 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     say!("{}", summary.csv.display());
     say!("{}", summary.jsonl.display());
     if server_sweep {
-        return run_server_sweep(&options);
+        return run_server_sweep(&options, apart);
     }
     Ok(0)
 }
 
-/// The `server` sweep (see [`server_sweep`]), after any cells.
-fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
+/// `--placement`: true for apart. `shared`, `apart` (refused in one line
+/// where it cannot run), or `auto` — apart on 4 or more CPUs where it can
+/// run, since splitting 2 or 3 CPUs would leave the server one and measure
+/// the split more than the server.
+fn server_apart(choice: &str) -> anyhow::Result<bool> {
+    use crate::server::placement;
+    match choice {
+        "shared" => Ok(false),
+        "apart" => match placement::unavailable() {
+            Some(reason) => Err(UsageError(format!(
+                "error: {reason}; or use --placement shared (valid: auto, shared, apart)"
+            ))
+            .into()),
+            None => Ok(true),
+        },
+        _ => Ok(placement::allowed_cpus().len() >= AUTO_APART_CPUS
+            && placement::unavailable().is_none()),
+    }
+}
+
+/// `--placement auto` keeps generator and server apart from this many CPUs on.
+const AUTO_APART_CPUS: usize = 4;
+
+/// The `server` sweep (see [`server_sweep`]), after any cells; `apart`
+/// creates the namespaces for it and removes them after.
+fn run_server_sweep(options: &SweepOptions, apart: bool) -> anyhow::Result<i32> {
+    let apart = if apart {
+        Some(crate::server::placement::Apart::create()?)
+    } else {
+        None
+    };
+    let placement = apart
+        .as_ref()
+        .map_or_else(Placement::shared, |a| a.placement.clone());
     let async_models = options
         .models
         .iter()
         .filter(|m| server_sweep::WAIT_BLOCK.applies_to(m))
         .count();
+    let (points, seconds) = server_sweep::estimate_s(&options.models);
     crate::os::output::stderr_line!(
-        "server sweep: {} x {} at {:?} connections (rates doubled from {} req/s \
-         to the knee), {} x mode=block and mode=offload at {:?} connections, \
-         and {} mostly idle connections",
+        "server sweep: {} x {} at {:?} connections, {} x mode=block and mode=offload at \
+         {:?} connections, and {} mostly idle connections: {} searches from a capacity \
+         estimate to the knee within {:.0} %; at most {points} points of {:.1} s, {:.1} min \
+         (fewer and shorter where knees are found early or p99 converges); generator and \
+         server {}",
         count(options.models.len(), "model"),
         count(
             server_sweep::HANDLERS
@@ -202,10 +255,21 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
             "handler"
         ),
         server_sweep::LOADED_CONNECTIONS,
-        server_sweep::START_RPS,
         count(async_models, "async model"),
         server_sweep::MODE_CONNECTIONS,
-        server_sweep::IDLE_CONNECTIONS
+        server_sweep::IDLE_CONNECTIONS,
+        server_sweep::plan(&options.models).len(),
+        server_sweep::KNEE_SPREAD * 100.0,
+        server_sweep::point_s_at_most(server_sweep::SWEEP_TIMING),
+        seconds / 60.0,
+        match &placement.netns {
+            Some(_) => format!(
+                "apart: server on CPUs {}, generator on CPUs {}, over a veth pair",
+                placement.server_cpu_list(),
+                placement.generator_cpu_list()
+            ),
+            None => "share every core, over loopback".to_string(),
+        }
     );
     let exe = std::env::current_exe().context("finding the lab's own binary")?;
     let path = server_sweep::run(&server_sweep::SweepRun {
@@ -214,7 +278,9 @@ fn run_server_sweep(options: &SweepOptions) -> anyhow::Result<i32> {
         workers: options.workers,
         out: &options.out,
         resume: options.resume,
+        placement: &placement,
     })?;
+    drop(apart);
     if interrupt::requested() {
         if path.is_file() {
             crate::os::output::stderr_line!(
