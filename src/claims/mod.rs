@@ -286,6 +286,8 @@ impl Trials<'_> {
             reply_bytes: crate::workload::DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: crate::workload::DEFAULT_FILE_KIB,
+            pool: crate::workload::db::DEFAULT_POOL,
+            database: None,
         }
     }
 }

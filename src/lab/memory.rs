@@ -161,6 +161,7 @@ mod tests {
             stack_kib,
             file_kib: None,
             file_cache: None,
+            database: None,
             extra_threads: None,
             noisy: false,
             disturbed: false,

@@ -895,6 +895,7 @@ pub(crate) mod tests {
             stack_kib: None,
             file_kib: None,
             file_cache: None,
+            database: None,
             extra_threads: None,
             noisy: false,
             disturbed: false,
