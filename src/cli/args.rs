@@ -256,6 +256,13 @@ pub struct SweepArgs {
     /// Size of every task's own file in KiB, for the file workloads (1 to 65,536) [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=workload::MAX_FILE_KIB))]
     pub file_kib: Option<u64>,
+    /// Connections in each model's database pool, one cell per size (db workload; 1 to 256 each).
+    #[arg(long, value_delimiter = ',',
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=workload::db::MAX_POOL as u64))]
+    pub pools: Vec<usize>,
+    /// Rows of the database's generated table (db workload; 1 to 100,000,000).
+    #[arg(long, default_value_t = workload::db::DEFAULT_ROWS, value_parser = parse_rows)]
+    pub db_rows: u64,
     /// Keep the records already in OUT/results.jsonl and skip those cells
     /// (continue a sweep that was interrupted).
     #[arg(long)]

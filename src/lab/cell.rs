@@ -157,6 +157,14 @@ impl CellSpec {
         self
     }
 
+    /// The pool size as a record's key stores it: None for workloads that
+    /// query no database.
+    pub fn recorded_pool(&self) -> Option<u64> {
+        workload::by_name(&self.workload)
+            .is_some_and(|w| w.uses_database())
+            .then_some(self.pool as u64)
+    }
+
     /// The latency server the tasks talk to.
     pub fn with_server(mut self, server: Option<std::net::SocketAddr>) -> CellSpec {
         self.server = server;
@@ -1165,6 +1173,9 @@ pub struct CellKey {
     /// The file size of a `file` cell, KiB (None for other workloads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_kib: Option<u64>,
+    /// The database pool of a `db` cell (None for other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<u64>,
 }
 
 impl CellKey {
@@ -1180,6 +1191,7 @@ impl CellKey {
             cpu_us,
             stack_kib: spec.stack_kib.map(|k| k as u64),
             file_kib: spec.recorded_file_kib(),
+            pool: spec.recorded_pool(),
         }
     }
 
@@ -1194,6 +1206,7 @@ impl CellKey {
             cpu_us: record.cpu_us,
             stack_kib: record.stack_kib,
             file_kib: record.file_kib,
+            pool: record.database.as_ref().map(|d| d.pool),
         }
     }
 
@@ -1209,6 +1222,7 @@ impl CellKey {
             && close(self.cpu_us, other.cpu_us)
             && self.stack_kib == other.stack_kib
             && self.file_kib == other.file_kib
+            && self.pool == other.pool
     }
 }
 
