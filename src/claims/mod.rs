@@ -31,6 +31,7 @@ mod await_in_sequence;
 mod blocking_freezes_loop;
 mod cpu;
 mod cpu_starves_io;
+mod database;
 mod fan_out;
 mod file_io;
 mod lazy_futures;
@@ -152,6 +153,7 @@ pub fn all() -> &'static [Claim] {
         one_request::CLAIM,
         server_throughput::CLAIM,
         file_io::CLAIM,
+        database::CLAIM,
         cpu::THREADS_FOR_CPU,
         spawn_switch::SWITCH_COST,
     ]

@@ -651,6 +651,27 @@ mod tests {
     }
 
     #[test]
+    fn the_db_profile_sweeps_every_pool_under_every_model_with_a_driver() {
+        let options = options("db");
+        let (cells, _) = grid(&options);
+        let with_driver = model::with_database_driver();
+        assert!(!with_driver.is_empty());
+        assert_eq!(cells.len(), with_driver.len() * DB_POOLS.len());
+        for spec in &cells {
+            assert!(with_driver.contains(&spec.model.as_str()), "{}", spec.model);
+            assert!(DB_POOLS.contains(&spec.pool));
+            assert_eq!(spec.tasks, DB_TASKS);
+        }
+        // Every pool is a group of its own: cells at different pools are not compared.
+        assert_eq!(compared_groups(cells).len(), DB_POOLS.len());
+        // No other profile sweeps the database by default.
+        for name in ["quick", "full", "memory"] {
+            let (cells, _) = grid(&super::tests::options(name));
+            assert!(cells.iter().all(|spec| spec.workload != "db"), "{name}");
+        }
+    }
+
+    #[test]
     fn memory_profile_sweeps_two_stacks_for_threads_only() {
         let (cells, skipped) = grid(&options("memory"));
         assert!(skipped.is_empty(), "{skipped:?}");
