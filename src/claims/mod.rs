@@ -449,9 +449,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_the_fifteen_of_the_claims_list_and_unique() {
+    fn ids_are_the_sixteen_of_the_claims_list_and_unique() {
         let ids = ids();
-        assert_eq!(ids.len(), 15);
+        assert_eq!(ids.len(), 16);
         for id in &ids {
             assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
             assert!(by_id(id).is_some());
@@ -472,6 +472,7 @@ mod tests {
             "threads-for-cpu",
             "switch-cost",
             "async-file-io",
+            "async-database",
         ] {
             assert!(ids.contains(&expected), "{expected}");
         }
