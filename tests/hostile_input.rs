@@ -212,6 +212,7 @@ fn report_stops_between_its_experiments_on_a_signal() {
         invocation: "test".into(),
         resume: false,
         policy: Default::default(),
+        db_rows: async_vs_blocking::workload::db::DEFAULT_ROWS,
     };
     let started = std::time::Instant::now();
     let data = report_run::measure(&options, &cell::ChildProcess::current().unwrap()).unwrap();

@@ -327,6 +327,7 @@ fn without_input_the_report_measures_a_sweep_and_the_timers() {
         invocation: "test".into(),
         resume: false,
         policy: Default::default(),
+        db_rows: async_vs_blocking::workload::db::DEFAULT_ROWS,
     };
     let executor = ChildProcess {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_async-vs-blocking")),

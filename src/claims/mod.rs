@@ -31,6 +31,7 @@ mod await_in_sequence;
 mod blocking_freezes_loop;
 mod cpu;
 mod cpu_starves_io;
+mod database;
 mod fan_out;
 mod file_io;
 mod lazy_futures;
@@ -153,6 +154,7 @@ pub fn all() -> &'static [Claim] {
         one_request::CLAIM,
         server_throughput::CLAIM,
         file_io::CLAIM,
+        database::CLAIM,
         cpu::THREADS_FOR_CPU,
         spawn_switch::SWITCH_COST,
     ]
@@ -293,6 +295,8 @@ impl Trials<'_> {
             reply_bytes: crate::workload::DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: crate::workload::DEFAULT_FILE_KIB,
+            pool: crate::workload::db::DEFAULT_POOL,
+            database: None,
         }
     }
 }
@@ -485,9 +489,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_the_fifteen_of_the_claims_list_and_unique() {
+    fn ids_are_the_sixteen_of_the_claims_list_and_unique() {
         let ids = ids();
-        assert_eq!(ids.len(), 15);
+        assert_eq!(ids.len(), 16);
         for id in &ids {
             assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
             assert!(by_id(id).is_some());
@@ -508,6 +512,7 @@ mod tests {
             "threads-for-cpu",
             "switch-cost",
             "async-file-io",
+            "async-database",
         ] {
             assert!(ids.contains(&expected), "{expected}");
         }

@@ -69,6 +69,17 @@ pub enum Command {
     /// The workshop's grader: build an exercise (exercises/), run it, and
     /// judge the fix by measuring it: pass, not yet, or could not judge.
     Check(CheckArgs),
+    /// Start a throwaway PostgreSQL (Debian's package), load a generated
+    /// table, print its URL, then run COMMAND with DATABASE_URL set (or wait
+    /// for Ctrl-C); the server and its directory are removed on every path.
+    Db(DbArgs),
+    /// Internal: look after a throwaway PostgreSQL cluster until stdin closes (used by `db`).
+    #[command(name = crate::net::database::KEEPER_SUBCOMMAND, hide = true)]
+    DbKeeper {
+        /// Rows of the generated table.
+        #[arg(long, default_value_t = workload::db::DEFAULT_ROWS, value_parser = parse_rows)]
+        rows: u64,
+    },
     /// Internal: run one repeat of a cell in this process (used by the lab itself).
     #[command(name = cell::CHILD_SUBCOMMAND, hide = true)]
     Cell {
@@ -162,6 +173,13 @@ pub struct RunArgs {
     #[arg(long, default_value_t = workload::DEFAULT_FILE_KIB,
           value_parser = clap::value_parser!(u64).range(1..=workload::MAX_FILE_KIB))]
     pub file_kib: u64,
+    /// Connections in the model's database pool (db workload; 1 to 256).
+    #[arg(long, default_value_t = workload::db::DEFAULT_POOL,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=workload::db::MAX_POOL as u64))]
+    pub pool: usize,
+    /// Rows of the database's generated table (db workload; 1 to 100,000,000).
+    #[arg(long, default_value_t = workload::db::DEFAULT_ROWS, value_parser = parse_rows)]
+    pub db_rows: u64,
     /// Repeats, each in a fresh process; the record shows min/median/max.
     #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
@@ -241,6 +259,13 @@ pub struct SweepArgs {
     /// Size of every task's own file in KiB, for the file workloads (1 to 65,536) [default: the profile's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=workload::MAX_FILE_KIB))]
     pub file_kib: Option<u64>,
+    /// Connections in each model's database pool, one cell per size (db workload; 1 to 256 each).
+    #[arg(long, value_delimiter = ',',
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=workload::db::MAX_POOL as u64))]
+    pub pools: Vec<usize>,
+    /// Rows of the database's generated table (db workload; 1 to 100,000,000).
+    #[arg(long, default_value_t = workload::db::DEFAULT_ROWS, value_parser = parse_rows)]
+    pub db_rows: u64,
     /// Keep the records already in OUT/results.jsonl and skip those cells
     /// (continue a sweep that was interrupted).
     #[arg(long)]
@@ -379,6 +404,29 @@ pub fn one_line_error(error: &clap::Error) -> String {
     }
     line + " (see --help)"
 }
+/// `db`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    /// Rows of the generated `items` table (1 to 100,000,000).
+    #[arg(long, default_value_t = workload::db::DEFAULT_ROWS, value_parser = parse_rows)]
+    pub rows: u64,
+    /// The command to run while the database is up, with DATABASE_URL set
+    /// (after `--`); without one, `db` waits for Ctrl-C.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// Rows of the generated table: 1 to [`workload::db::MAX_ROWS`].
+fn parse_rows(text: &str) -> Result<u64, String> {
+    let max = workload::db::MAX_ROWS;
+    match text.trim().parse::<u64>() {
+        Ok(rows) if (1..=max).contains(&rows) => Ok(rows),
+        _ => Err(format!(
+            "expected a whole number of rows from 1 to {max}, got {text:?}"
+        )),
+    }
+}
+
 /// `serve`'s command line.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {

@@ -9,13 +9,18 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 pub fn list_text() -> String {
     let mut models = Table::new();
     models.load_preset(UTF8_FULL_CONDENSED);
-    models.set_header(["model", "style", "what it is"]);
+    models.set_header(["model", "style", "what it is", "PostgreSQL driver (db)"]);
     for m in model::all() {
         let style = match m.style() {
             model::Style::Blocking => "blocking",
             model::Style::Async => "async",
         };
-        models.add_row([model::label(m.name()).as_str(), style, m.description()]);
+        models.add_row([
+            model::label(m.name()).as_str(),
+            style,
+            m.description(),
+            m.database_driver().unwrap_or(NO_DRIVER),
+        ]);
     }
     let mut workloads = Table::new();
     workloads.load_preset(UTF8_FULL_CONDENSED);
@@ -25,6 +30,9 @@ pub fn list_text() -> String {
     }
     format!("Models\n{models}\n\nWorkloads\n{workloads}")
 }
+
+/// What `list` says of a model without a PostgreSQL driver: it runs no `db` cell.
+const NO_DRIVER: &str = "none here: no db cells";
 
 /// The models and workloads as JSON.
 pub fn list_json() -> String {
@@ -36,6 +44,7 @@ pub fn list_json() -> String {
                 "style": match m.style() { model::Style::Blocking => "blocking", model::Style::Async => "async" },
                 "legacy": m.legacy(),
                 "description": m.description(),
+                "database_driver": m.database_driver(),
             })
         })
         .collect();

@@ -50,6 +50,16 @@ pub struct CellSpec {
     /// Size of every task's file, KiB (`file` workloads).
     #[serde(default = "default_file_kib")]
     pub file_kib: u64,
+    /// Connections in the model's database pool (`db` workload).
+    #[serde(default = "default_pool")]
+    pub pool: usize,
+    /// The database the parent started (`db` workload).
+    #[serde(default)]
+    pub database: Option<workload::db::Target>,
+}
+
+fn default_pool() -> usize {
+    workload::db::DEFAULT_POOL
 }
 
 fn default_reply_bytes() -> u64 {
@@ -81,6 +91,8 @@ impl CellSpec {
             reply_bytes: default_reply_bytes(),
             server: None,
             file_kib: default_file_kib(),
+            pool: default_pool(),
+            database: None,
         }
     }
 
@@ -133,6 +145,26 @@ impl CellSpec {
             .then_some(self.file_kib)
     }
 
+    /// Connections in the model's database pool.
+    pub fn with_pool(mut self, pool: usize) -> CellSpec {
+        self.pool = pool;
+        self
+    }
+
+    /// The database the tasks query.
+    pub fn with_database(mut self, database: Option<workload::db::Target>) -> CellSpec {
+        self.database = database;
+        self
+    }
+
+    /// The pool size as a record's key stores it: None for workloads that
+    /// query no database.
+    pub fn recorded_pool(&self) -> Option<u64> {
+        workload::by_name(&self.workload)
+            .is_some_and(|w| w.uses_database())
+            .then_some(self.pool as u64)
+    }
+
     /// The latency server the tasks talk to.
     pub fn with_server(mut self, server: Option<std::net::SocketAddr>) -> CellSpec {
         self.server = server;
@@ -151,6 +183,12 @@ impl CellSpec {
             reply_bytes: self.reply_bytes,
             server: self.server,
             file_kib: self.file_kib,
+            pool: self.pool,
+            database: self.database.as_ref().map(|d| d.addr),
+            db_rows: self
+                .database
+                .as_ref()
+                .map_or(workload::db::DEFAULT_ROWS, |d| d.rows),
         }))
     }
 
@@ -193,6 +231,12 @@ impl CellSpec {
             }
             if workload.uses_files() {
                 command += &format!(" --file-kib {}", self.file_kib);
+            }
+            if workload.uses_database() {
+                command += &format!(" --pool {}", self.pool);
+                if let Some(database) = &self.database {
+                    command += &format!(" --db-rows {}", database.rows);
+                }
             }
         }
         if let Some(kib) = self.stack_kib {
@@ -284,11 +328,23 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         (Some(files), Some(file)) => Some(Box::new(files.prepare(file.cold)?)),
         _ => None,
     };
+    // The database pool: every connection opened before the timed region.
+    let database = match plan.query() {
+        Some(query) => Some(
+            runner
+                .connect(query)
+                .with_context(|| format!("opening the {} model's database pool", spec.model))?,
+        ),
+        None => None,
+    };
     let threads_before = ProcStatus::current().threads;
     let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
     let probe_iterations =
         computes.then(|| compute::iterations_for(PROBE_RUN_US, spec.iters_per_us));
     let batch = Arc::new(Batch::new(plan));
+    if let Some(pool) = database {
+        batch.set_database(pool);
+    }
 
     // The accounted window: kernel probe, timed region, kernel probe, and
     // for a short repeat that computes, a wait until the window is long
@@ -907,6 +963,7 @@ impl CellRun {
             stack_kib: spec.stack_kib.map(|k| k as u64),
             file_kib: spec.recorded_file_kib(),
             file_cache,
+            database: database_use(spec, model),
             extra_threads,
             noisy: wall_ms.is_noisy(),
             disturbed,
@@ -917,6 +974,27 @@ impl CellRun {
             invocation: provenance.invocation.clone(),
         }
     }
+}
+
+/// What a `db` cell's record says of its database: pool, driver and its
+/// crates' versions, the server's version.
+fn database_use(
+    spec: &CellSpec,
+    model: Option<&dyn model::Model>,
+) -> Option<crate::record::result::DatabaseUse> {
+    let database = spec.database.as_ref()?;
+    let driver = model?.database_driver().unwrap_or("none");
+    Some(crate::record::result::DatabaseUse {
+        pool: spec.pool as u64,
+        driver: driver.to_string(),
+        driver_versions: crate::os::measure::crate_versions(model::db::DRIVER_CRATES)
+            .into_iter()
+            .filter(|(name, _)| driver.split(" + ").any(|part| part == name))
+            .map(|(name, version)| format!("{name} {version}"))
+            .collect(),
+        server_version: database.version.clone(),
+        rows: database.rows,
+    })
 }
 
 /// The ideal of one repeat: the plan's wait plus its compute at the speed
@@ -1153,6 +1231,9 @@ pub struct CellKey {
     /// The file size of a `file` cell, KiB (None for other workloads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_kib: Option<u64>,
+    /// The database pool of a `db` cell (None for other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<u64>,
 }
 
 impl CellKey {
@@ -1168,6 +1249,7 @@ impl CellKey {
             cpu_us,
             stack_kib: spec.stack_kib.map(|k| k as u64),
             file_kib: spec.recorded_file_kib(),
+            pool: spec.recorded_pool(),
         }
     }
 
@@ -1182,6 +1264,7 @@ impl CellKey {
             cpu_us: record.cpu_us,
             stack_kib: record.stack_kib,
             file_kib: record.file_kib,
+            pool: record.database.as_ref().map(|d| d.pool),
         }
     }
 
@@ -1197,6 +1280,7 @@ impl CellKey {
             && close(self.cpu_us, other.cpu_us)
             && self.stack_kib == other.stack_kib
             && self.file_kib == other.file_kib
+            && self.pool == other.pool
     }
 }
 

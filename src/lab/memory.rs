@@ -162,6 +162,7 @@ mod tests {
             stack_kib,
             file_kib: None,
             file_cache: None,
+            database: None,
             extra_threads: None,
             noisy: false,
             disturbed: false,

@@ -50,6 +50,9 @@ pub struct Profile {
     pub stack_kib: Vec<Option<u64>>,
     /// Size of every task's file for the `file` workloads, KiB.
     pub file_kib: u64,
+    /// Connections in each model's database pool, one cell per size (the
+    /// `db` workload; other workloads run once).
+    pub pools: Vec<usize>,
     /// `report` with this profile also measures the reduced server run
     /// ([`crate::server::sweep::run_quick`]), so its page shows "Servers
     /// under load". (`sweep` runs servers only when asked: `--workloads
@@ -81,6 +84,7 @@ pub fn profile(name: &str) -> Option<Profile> {
             models: Vec::new(),
             stack_kib: vec![None],
             file_kib: workload::DEFAULT_FILE_KIB,
+            pools: vec![workload::db::DEFAULT_POOL],
             report_servers: true,
         }),
         // Up to 10,000 tasks, longer waits (fair to tokio's 1 ms timer), more repeats.
@@ -92,10 +96,17 @@ pub fn profile(name: &str) -> Option<Profile> {
             repeats: 5,
             timeout_s: 120,
             max_expected_ms: 6_000.0,
-            workloads: Vec::new(),
+            // Every workload but the database's, which needs PostgreSQL
+            // installed (its own profile, `db`, sweeps it).
+            workloads: workload::all()
+                .iter()
+                .filter(|w| !w.uses_database())
+                .map(|w| w.name())
+                .collect(),
             models: Vec::new(),
             stack_kib: vec![None],
             file_kib: workload::DEFAULT_FILE_KIB,
+            pools: vec![workload::db::DEFAULT_POOL],
             report_servers: true,
         }),
         // Peak RSS of N sleeping tasks at four counts per model, for memory per
@@ -116,11 +127,37 @@ pub fn profile(name: &str) -> Option<Profile> {
             models: holding_every_wait(10_000),
             stack_kib: vec![None, Some(64)],
             file_kib: workload::DEFAULT_FILE_KIB,
+            pools: vec![workload::db::DEFAULT_POOL],
+            report_servers: false,
+        }),
+        // The pool is the bound: 1,000 tasks each waiting 20 ms in the
+        // database, through pools of 2, 8 and 32 connections, under every
+        // model with a driver. The ideal is ceil(N/pool) waits, whatever the
+        // model. About ten minutes (the pool of 2 takes 10 s a repeat).
+        "db" => Some(Profile {
+            name: "db",
+            tasks: vec![DB_TASKS],
+            sleep_ms: 20.0,
+            cpu_us: 1000.0,
+            repeats: 5,
+            timeout_s: 120,
+            max_expected_ms: 30_000.0,
+            workloads: vec!["db"],
+            models: model::with_database_driver(),
+            stack_kib: vec![None],
+            file_kib: workload::DEFAULT_FILE_KIB,
+            pools: DB_POOLS.to_vec(),
             report_servers: false,
         }),
         _ => None,
     }
 }
+
+/// The `db` profile's tasks: a thousand waiting at once.
+pub const DB_TASKS: u64 = 1000;
+
+/// The `db` profile's pool sizes.
+pub const DB_POOLS: [usize; 3] = [2, 8, 32];
 
 /// The models that hold all of `tasks` waits at once (threads, and every
 /// async runtime), from the registry.
@@ -133,7 +170,7 @@ fn holding_every_wait(tasks: u64) -> Vec<&'static str> {
 }
 
 /// The profile names `--profile` accepts.
-pub const PROFILES: &[&str] = &["quick", "full", "memory"];
+pub const PROFILES: &[&str] = &["quick", "full", "memory", "db"];
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -150,6 +187,8 @@ pub struct SweepOptions {
     pub resume: bool,
     /// What to do with repeats disturbed by outside load (`--on-busy`, `--retries`).
     pub policy: BusyPolicy,
+    /// Rows of the database's table, for a sweep with `db` cells.
+    pub db_rows: u64,
 }
 
 /// Every finished repeat of a sweep, one JSON line each, written the moment
@@ -166,22 +205,33 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
         let Some(workload) = workload::by_name(workload_name) else {
             continue;
         };
+        let pools = if workload.uses_database() {
+            profile.pools.clone()
+        } else {
+            vec![workload::db::DEFAULT_POOL]
+        };
         for model_name in &options.models {
             let Some(model) = model::by_name(model_name) else {
                 continue;
             };
+            // A model without a driver runs no database cell (`list` says so).
+            if workload.uses_database() && model.database_driver().is_none() {
+                continue;
+            }
             let stacks = if model.uses_stack_size() {
                 profile.stack_kib.clone()
             } else {
                 vec![None]
             };
-            for (&tasks, stack_kib) in profile
-                .tasks
-                .iter()
-                .flat_map(|t| stacks.iter().map(move |s| (t, *s)))
-            {
+            for (&tasks, stack_kib, pool) in profile.tasks.iter().flat_map(|t| {
+                let pools = &pools;
+                stacks
+                    .iter()
+                    .flat_map(move |s| pools.iter().map(move |p| (t, *s, *p)))
+            }) {
                 let plan = workload.plan(&Params {
                     file_kib: profile.file_kib,
+                    pool,
                     ..Params::new(tasks, profile.sleep_ms, profile.cpu_us, 1.0)
                 });
                 let expected_ms = plan.expected_ms(
@@ -203,7 +253,8 @@ pub fn grid(options: &SweepOptions) -> (Vec<CellSpec>, Vec<Skipped>) {
                         .with_sleep_ms(profile.sleep_ms)
                         .with_cpu_us(profile.cpu_us)
                         .with_stack_kib(stack_kib.map(|k| k as usize))
-                        .with_file_kib(profile.file_kib),
+                        .with_file_kib(profile.file_kib)
+                        .with_pool(pool),
                 );
             }
         }
@@ -296,6 +347,7 @@ pub fn compared_groups(cells: Vec<CellSpec>) -> Vec<Vec<CellSpec>> {
                 && other.reply_bytes == spec.reply_bytes
                 && other.file_kib == spec.file_kib
                 && other.stack_kib == spec.stack_kib
+                && other.pool == spec.pool
         };
         match groups.iter_mut().find(|g| same(&g[0])) {
             Some(group) => group.push(spec),
@@ -336,6 +388,14 @@ pub fn run_sweep(
         !done.iter().any(|d| d.matches(&key))
     });
     let resumed = before - cells.len();
+    // One database for the whole sweep (start and load take seconds); the
+    // guard stops it and removes its directory on every path out of here.
+    let database = database_for(&cells, options.db_rows)?;
+    for spec in &mut cells {
+        if workload::by_name(&spec.workload).is_some_and(|w| w.uses_database()) {
+            spec.database = database.as_ref().map(|d| d.ready.target());
+        }
+    }
     let progress = indicatif::ProgressBar::new(cells.len() as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template(
@@ -531,6 +591,30 @@ fn summary_line(label: &str, record: &CellRecord) -> String {
     }
 }
 
+/// Starts the sweep's database when one of its cells queries one.
+fn database_for(
+    cells: &[CellSpec],
+    rows: u64,
+) -> anyhow::Result<Option<crate::net::database::Database>> {
+    let wanted = cells
+        .iter()
+        .any(|spec| workload::by_name(&spec.workload).is_some_and(|w| w.uses_database()));
+    if !wanted {
+        return Ok(None);
+    }
+    let exe = std::env::current_exe().context("finding the lab's own binary")?;
+    let database = crate::net::database::Database::start(&exe, rows)?;
+    let ready = &database.ready;
+    crate::os::output::stderr_line!(
+        "PostgreSQL for the db cells: {} rows, started in {:.0} ms, loaded in {:.0} ms ({})",
+        ready.rows,
+        ready.start_ms,
+        ready.load_ms,
+        ready.version
+    );
+    Ok(Some(database))
+}
+
 /// Checks that a socket cell fits the OS limits, then starts its server:
 /// delay = the cell's `sleep_ms`, reply = its `reply_bytes`. The error is
 /// the reason the cell cannot run, for its record.
@@ -563,6 +647,28 @@ mod tests {
             invocation: String::new(),
             resume: false,
             policy: BusyPolicy::default(),
+            db_rows: crate::workload::db::DEFAULT_ROWS,
+        }
+    }
+
+    #[test]
+    fn the_db_profile_sweeps_every_pool_under_every_model_with_a_driver() {
+        let options = options("db");
+        let (cells, _) = grid(&options);
+        let with_driver = model::with_database_driver();
+        assert!(!with_driver.is_empty());
+        assert_eq!(cells.len(), with_driver.len() * DB_POOLS.len());
+        for spec in &cells {
+            assert!(with_driver.contains(&spec.model.as_str()), "{}", spec.model);
+            assert!(DB_POOLS.contains(&spec.pool));
+            assert_eq!(spec.tasks, DB_TASKS);
+        }
+        // Every pool is a group of its own: cells at different pools are not compared.
+        assert_eq!(compared_groups(cells).len(), DB_POOLS.len());
+        // No other profile sweeps the database by default.
+        for name in ["quick", "full", "memory"] {
+            let (cells, _) = grid(&super::tests::options(name));
+            assert!(cells.iter().all(|spec| spec.workload != "db"), "{name}");
         }
     }
 

@@ -32,6 +32,7 @@
 //! an operation touches, and gives the grep commands that check the layering.
 
 mod async_std_rt;
+pub mod db;
 pub mod lab;
 mod monoio;
 mod rayon_pool;
@@ -47,7 +48,7 @@ pub use lab::{Lab, Medium, Offers, OtherSpawn, PingPongLinks};
 use crate::net::protocol;
 use crate::workload::compute;
 use crate::workload::pattern::ReplyCheck;
-use crate::workload::{FileRead, Op, Plan, Request};
+use crate::workload::{FileRead, Op, Plan, Query, Request};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -139,6 +140,12 @@ pub trait Model: Sync {
     fn lab(&self, _config: &ModelConfig) -> anyhow::Result<Box<dyn Lab>> {
         Err(lab::not_offered(self.name()))
     }
+    /// The PostgreSQL driver and pool this model runs the `db` workload
+    /// with ([`db`]); None for a model with no driver of its ecosystem here,
+    /// which then runs no `db` cell (its runner's [`Runner::connect`] says so).
+    fn database_driver(&self) -> Option<&'static str> {
+        None
+    }
     /// True when [`Model::serve`] serves; a model that cannot serve says so
     /// here (and its `serve` explains), so tests and tools skip it.
     fn serves(&self) -> bool {
@@ -164,6 +171,14 @@ pub trait Runner {
     /// Starts every task of `batch.plan` and returns when all have finished.
     /// This is the timed region.
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()>;
+
+    /// Opens the model's database pool for `query` (every connection, before
+    /// the timed region), for [`Batch::set_database`]. A model without a
+    /// driver ([`Model::database_driver`] is None) keeps this refusal.
+    fn connect(&mut self, query: &Query) -> anyhow::Result<db::AnyPool> {
+        let _ = query;
+        anyhow::bail!("this model has no PostgreSQL driver")
+    }
 }
 
 /// What one run shares with all its tasks: the plan and where results go.
@@ -177,6 +192,8 @@ pub struct Batch {
     spawned_ns: AtomicU64,
     checksum: AtomicU64,
     first_error: Mutex<Option<String>>,
+    /// The model's database pool (`db` workload), opened before the timed region.
+    database: OnceLock<db::AnyPool>,
 }
 
 impl Batch {
@@ -190,7 +207,18 @@ impl Batch {
             spawned_ns: AtomicU64::new(0),
             checksum: AtomicU64::new(0),
             first_error: Mutex::new(None),
+            database: OnceLock::new(),
         }
+    }
+
+    /// Hands the tasks the model's database pool ([`Runner::connect`]).
+    pub fn set_database(&self, pool: db::AnyPool) {
+        let _ = self.database.set(pool);
+    }
+
+    /// The database pool, if one of type `T` was set.
+    pub fn database<T: 'static>(&self) -> Option<&T> {
+        self.database.get()?.downcast_ref::<T>()
     }
 
     /// Marks the start of the timed region.
@@ -300,6 +328,11 @@ pub fn blocking_task(batch: &Batch, index: usize) {
                     return batch.fail(index, file_failed(file, index, &error));
                 }
             }
+            Op::Query(query) => {
+                if let Err(error) = db::blocking_query(batch, index, query) {
+                    return batch.fail(index, query_failed(query, &error));
+                }
+            }
         }
     }
     batch.done(index, checksum);
@@ -350,6 +383,14 @@ fn request_failed(request: &Request, error: &io::Error) -> String {
     )
 }
 
+/// The error a task reports when its queries failed.
+fn query_failed(query: &Query, error: &str) -> String {
+    format!(
+        "the queries to PostgreSQL at {} failed: {error}",
+        query.database
+    )
+}
+
 /// The primitives an async runtime supplies to [`async_task`].
 pub trait AsyncRuntime {
     /// The runtime's own timer. Futures need not be `Send`: a
@@ -371,6 +412,18 @@ pub trait AsyncRuntime {
     /// since epoll offers no readiness for regular files, or an io_uring
     /// read (monoio).
     fn read_file(path: PathBuf) -> impl Future<Output = io::Result<Vec<u8>>>;
+
+    /// The runtime's own PostgreSQL driver: task `index`'s queries on a
+    /// connection from the pool in `batch` ([`db`]). A runtime without a
+    /// driver keeps this refusal (its runner never opens a pool).
+    fn query<'a>(
+        batch: &'a Batch,
+        index: usize,
+        query: &'a Query,
+    ) -> impl Future<Output = Result<(), String>> + 'a {
+        let _ = (batch, index, query);
+        async { Err("this runtime has no PostgreSQL driver".to_string()) }
+    }
 }
 
 /// Bytes a sleeping task's future may hold beyond the runtime's timer:
@@ -420,6 +473,13 @@ pub fn async_task<R: AsyncRuntime>(batch: Arc<Batch>, index: usize) -> impl Futu
                     let contents = Box::pin(R::read_file(file.path(index))).await;
                     if let Err(error) = check_file(index, file, contents) {
                         return batch.fail(index, file_failed(file, index, &error));
+                    }
+                }
+                Op::Query(query) => {
+                    // Boxed for the same reason as the request above.
+                    let outcome = Box::pin(R::query(&batch, index, query)).await;
+                    if let Err(error) = outcome {
+                        return batch.fail(index, query_failed(query, &error));
                     }
                 }
             }
@@ -480,6 +540,15 @@ pub fn thread_per_task() -> &'static dyn Model {
         .copied()
         .find(|m| m.thread_per_task())
         .expect("the registry holds a thread-per-task model")
+}
+
+/// The names of the models that have a PostgreSQL driver, in the registry's order.
+pub fn with_database_driver() -> Vec<&'static str> {
+    all()
+        .iter()
+        .filter(|m| m.database_driver().is_some())
+        .map(|m| m.name())
+        .collect()
 }
 
 /// The async runtimes, in the registry's order.

@@ -13,6 +13,9 @@ use std::sync::{mpsc, Arc};
 pub struct Rayon;
 
 impl Model for Rayon {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::BLOCKING_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "rayon"
     }
@@ -99,6 +102,10 @@ struct RayonSpawnRunner {
 }
 
 impl Runner for RayonSpawnRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::blocking_pool(query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         let (finished, all_finished) = mpsc::channel();
         for index in 0..batch.plan.tasks as usize {
@@ -125,6 +132,10 @@ struct RayonRunner {
 }
 
 impl Runner for RayonRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::blocking_pool(query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         let tasks = batch.plan.tasks as usize;
         self.pool.scope(|scope| {

@@ -7,6 +7,9 @@ use std::sync::Arc;
 pub struct Sequential;
 
 impl Model for Sequential {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::BLOCKING_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "sequential"
     }
@@ -43,6 +46,10 @@ impl Model for Sequential {
 struct SequentialRunner;
 
 impl Runner for SequentialRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::blocking_pool(query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         for index in 0..batch.plan.tasks as usize {
             blocking_task(batch, index);

@@ -11,6 +11,9 @@ use std::thread::JoinHandle;
 pub struct ThreadPool;
 
 impl Model for ThreadPool {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::BLOCKING_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "thread-pool"
     }
@@ -111,6 +114,10 @@ struct PoolRunner {
 }
 
 impl Runner for PoolRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::blocking_pool(query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         let sender = self.sender.as_ref().expect("pool is running");
         let (finished, all_finished) = mpsc::channel();

@@ -13,6 +13,9 @@ use std::time::Duration;
 pub struct Threads;
 
 impl Model for Threads {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::BLOCKING_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "threads"
     }
@@ -131,6 +134,10 @@ struct ThreadsRunner {
 }
 
 impl Runner for ThreadsRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::blocking_pool(query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         let tasks = batch.plan.tasks as usize;
         let stack_bytes = self.stack_kib.map(|kib| kib as u64 * 1024);

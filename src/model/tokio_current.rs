@@ -10,6 +10,9 @@ use anyhow::Context;
 pub struct TokioCurrent;
 
 impl Model for TokioCurrent {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::TOKIO_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "tokio-current"
     }

@@ -51,9 +51,21 @@ impl AsyncRuntime for TokioPrimitives {
     fn read_file(path: PathBuf) -> impl Future<Output = io::Result<Vec<u8>>> {
         tokio::fs::read(path)
     }
+
+    /// `tokio-postgres` through `deadpool-postgres` ([`super::db`]).
+    fn query<'a>(
+        batch: &'a super::Batch,
+        index: usize,
+        query: &'a crate::workload::Query,
+    ) -> impl Future<Output = Result<(), String>> + 'a {
+        super::db::tokio_query(batch, index, query)
+    }
 }
 
 impl Model for TokioMulti {
+    fn database_driver(&self) -> Option<&'static str> {
+        Some(super::db::TOKIO_DRIVER)
+    }
     fn name(&self) -> &'static str {
         "tokio"
     }
@@ -224,6 +236,10 @@ pub(super) struct TokioRunner {
 }
 
 impl Runner for TokioRunner {
+    fn connect(&mut self, query: &crate::workload::Query) -> anyhow::Result<super::db::AnyPool> {
+        super::db::tokio_pool(&self.runtime, query)
+    }
+
     fn run(&mut self, batch: &Arc<Batch>) -> anyhow::Result<()> {
         self.runtime.block_on(async {
             let handles: Vec<_> = (0..batch.plan.tasks as usize)

@@ -373,6 +373,9 @@ pub struct CellRecord {
     /// started (`file` workloads; null otherwise).
     #[serde(default)]
     pub file_cache: Option<FileCache>,
+    /// The database a `db` cell queried and how (null for other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseUse>,
     /// Threads the run started beyond those the runtime had when the timed
     /// region began — a blocking pool, io_uring workers — the largest over
     /// the repeats (`peak_threads` minus the threads at the start); null in
@@ -407,6 +410,21 @@ pub struct CellRecord {
     /// The exact command line of the process that measured this cell.
     #[serde(default)]
     pub invocation: String,
+}
+
+/// How a `db` cell reached its database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseUse {
+    /// Connections in the model's pool: at most this many queries at once.
+    pub pool: u64,
+    /// The driver and pool crates (`postgres + r2d2`, ...).
+    pub driver: String,
+    /// Their versions, from Cargo.lock ("postgres 0.19.13", ...).
+    pub driver_versions: Vec<String>,
+    /// The server's `SELECT version()`.
+    pub server_version: String,
+    /// Rows of the table the lookups read.
+    pub rows: u64,
 }
 
 /// How a `file` cell's task files sat in the page cache, over its repeats.

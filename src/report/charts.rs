@@ -75,8 +75,11 @@ fn variant_id(dataset: &Dataset, variant: &Variant) -> String {
         let file = variant
             .file_kib
             .map_or(String::new(), |kib| format!("-{kib}kib"));
+        let pool = variant
+            .pool
+            .map_or(String::new(), |pool| format!("-pool{pool}"));
         format!(
-            "{}-{}ms-{}us{file}",
+            "{}-{}ms-{}us{file}{pool}",
             variant.workload,
             data::number(variant.sleep_ms),
             data::number(variant.cpu_us)

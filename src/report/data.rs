@@ -35,6 +35,7 @@ struct CellKey {
     sleep_ms: u64,
     cpu_us: u64,
     file_kib: Option<u64>,
+    pool: Option<u64>,
     model: String,
     tasks: u64,
     stack_kib: Option<u64>,
@@ -56,6 +57,8 @@ pub struct Variant {
     pub cpu_us: f64,
     /// The file each task reads, KiB (`file` workloads).
     pub file_kib: Option<u64>,
+    /// The database pool's connections (`db` workload).
+    pub pool: Option<u64>,
 }
 
 impl Variant {
@@ -65,6 +68,7 @@ impl Variant {
             sleep_ms: record.sleep_ms,
             cpu_us: record.cpu_us,
             file_kib: record.file_kib,
+            pool: record.database.as_ref().map(|d| d.pool),
         }
     }
 
@@ -73,12 +77,19 @@ impl Variant {
             && record.sleep_ms == self.sleep_ms
             && record.cpu_us == self.cpu_us
             && record.file_kib == self.file_kib
+            && record.database.as_ref().map(|d| d.pool) == self.pool
     }
 
     /// What each task does, e.g. "20 ms wait, then 500 µs compute".
     pub fn parameters(&self) -> String {
         if let Some(kib) = self.file_kib {
             return format!("reads its own {kib} KiB file");
+        }
+        if let Some(pool) = self.pool {
+            return format!(
+                "{} ms pg_sleep and a lookup per task, through a pool of {pool} connections",
+                number(self.sleep_ms)
+            );
         }
         match (self.sleep_ms > 0.0, self.cpu_us > 0.0) {
             (true, true) => format!(
@@ -227,6 +238,7 @@ impl Dataset {
                 sleep_ms: (record.sleep_ms + 0.0).to_bits(),
                 cpu_us: (record.cpu_us + 0.0).to_bits(),
                 file_kib: record.file_kib,
+                pool: record.database.as_ref().map(|d| d.pool),
                 model: record.model.clone(),
                 tasks: record.tasks,
                 stack_kib: record.stack_kib,
@@ -905,6 +917,7 @@ pub(crate) mod tests {
             stack_kib: None,
             file_kib: None,
             file_cache: None,
+            database: None,
             extra_threads: None,
             noisy: false,
             disturbed: false,

@@ -12,6 +12,7 @@
 
 pub mod compute;
 mod cpu;
+pub mod db;
 mod file;
 pub mod files;
 mod mixed;
@@ -42,6 +43,27 @@ pub enum Op {
     /// I/O. Blocking models call `std::fs::read`; async models their
     /// runtime's own file API (a blocking pool, or io_uring).
     ReadFile(FileRead),
+    /// Take a connection from the model's pool, run a server-side wait and
+    /// an indexed lookup on a real PostgreSQL, check both answers: real
+    /// database I/O ([`crate::workload::db`]). Blocking models use the
+    /// `postgres` crate, async models their runtime's driver; a model
+    /// without one runs no such cell.
+    Query(Query),
+}
+
+/// One task's queries against the lab's PostgreSQL ([`crate::workload::db`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Query {
+    /// Where the database listens; known only once the lab has started it.
+    pub database: SocketAddr,
+    /// The server-side wait, `pg_sleep`.
+    pub wait: Duration,
+    /// Rows of the `items` table (the lookup's answer depends on it).
+    pub rows: u64,
+    /// Consecutive ids the lookup reads.
+    pub lookup_rows: u64,
+    /// Connections in the model's pool: at most this many queries at once.
+    pub pool: usize,
 }
 
 /// One file read (the files are written by [`crate::workload::files`]).
@@ -96,7 +118,43 @@ impl Plan {
             .map(|op| match op {
                 Op::Sleep(d) => *d,
                 Op::Request(request) => request.delay,
-                Op::Compute { .. } | Op::ReadFile(_) => Duration::ZERO,
+                // A query's wait overlaps only `pool` at a time: its share
+                // of the ideal is in `query_ideal_ms`.
+                Op::Compute { .. } | Op::ReadFile(_) | Op::Query(_) => Duration::ZERO,
+            })
+            .sum()
+    }
+
+    /// The database queries of one task, if it runs any.
+    pub fn query(&self) -> Option<&Query> {
+        self.ops.iter().find_map(|op| match op {
+            Op::Query(query) => Some(query),
+            _ => None,
+        })
+    }
+
+    /// Points every query at the database the lab started.
+    pub fn set_database(&mut self, database: SocketAddr) {
+        for op in &mut self.ops {
+            if let Op::Query(query) = op {
+                query.database = database;
+            }
+        }
+    }
+
+    /// The queries' share of the ideal, ms: a pool of P connections runs at
+    /// most P queries at once, so N tasks need ⌈N/P⌉ server-side waits, for
+    /// every model. (The lookups' own time is left out: a lower bound.)
+    pub fn query_ideal_ms(&self) -> f64 {
+        self.ops
+            .iter()
+            .map(|op| match op {
+                Op::Query(query) => {
+                    self.tasks.div_ceil(query.pool.max(1) as u64) as f64
+                        * query.wait.as_secs_f64()
+                        * 1e3
+                }
+                _ => 0.0,
             })
             .sum()
     }
@@ -161,7 +219,9 @@ impl Plan {
     pub fn ideal_ms(&self, cores: usize) -> f64 {
         let cores = cores.max(1) as u64;
         let rounds = self.tasks.div_ceil(cores) as f64;
-        self.wait_per_task().as_secs_f64() * 1e3 + rounds * self.compute_us_per_task() / 1e3
+        self.wait_per_task().as_secs_f64() * 1e3
+            + rounds * self.compute_us_per_task() / 1e3
+            + self.query_ideal_ms()
     }
 
     /// An estimate of how long a model takes, given how many waits it
@@ -173,7 +233,12 @@ impl Plan {
         let file_ms = self
             .file_read()
             .map_or(0.0, |file| file.bytes as f64 / ASSUMED_FILE_BYTES_PER_MS);
+        let query_ms = self.query().map_or(0.0, |query| {
+            let at_once = wait_concurrency.min(query.pool as u64).max(1);
+            self.tasks.div_ceil(at_once) as f64 * query.wait.as_secs_f64() * 1e3
+        });
         wait_rounds * self.wait_per_task().as_secs_f64() * 1e3
+            + query_ms
             + cpu_rounds * (self.compute_us_per_task() / 1e3 + file_ms)
     }
 }
@@ -199,6 +264,12 @@ pub struct Params {
     pub server: Option<SocketAddr>,
     /// Size of every task's file, KiB (`file` workloads).
     pub file_kib: u64,
+    /// Connections in each model's database pool (`db` workload).
+    pub pool: usize,
+    /// The database's address, once the lab has started one (`db` workload).
+    pub database: Option<SocketAddr>,
+    /// Rows of the database's `items` table (`db` workload).
+    pub db_rows: u64,
 }
 
 /// The file size a cell reads when `--file-kib` is not given, KiB: a small
@@ -225,6 +296,9 @@ impl Params {
             reply_bytes: DEFAULT_REPLY_BYTES,
             server: None,
             file_kib: DEFAULT_FILE_KIB,
+            pool: db::DEFAULT_POOL,
+            database: None,
+            db_rows: db::DEFAULT_ROWS,
         }
     }
 
@@ -258,6 +332,11 @@ pub trait Workload: Sync {
     /// Whether the tasks read files (which the lab then writes before the
     /// timed region, and `--file-kib` matters).
     fn uses_files(&self) -> bool {
+        false
+    }
+    /// Whether the tasks query the lab's PostgreSQL (which the lab then
+    /// starts, and `--pool` matters).
+    fn uses_database(&self) -> bool {
         false
     }
     /// Whether the quick profile (the default `report`, about a minute)
@@ -294,6 +373,7 @@ pub fn all() -> &'static [&'static dyn Workload] {
         &socket::Socket,
         &file::File { cold: false },
         &file::File { cold: true },
+        &db::Db,
     ]
 }
 
@@ -372,6 +452,24 @@ mod tests {
             .plan(&params(1))
             .file_read()
             .is_none());
+    }
+
+    #[test]
+    fn a_pool_lets_only_its_size_of_queries_wait_at_once() {
+        let mut params = params(1000);
+        params.pool = 8;
+        let plan = by_name("db").unwrap().plan(&params);
+        // 1000 tasks through 8 connections: 125 waits of 100 ms.
+        assert_eq!(plan.ideal_ms(2), 12_500.0);
+        assert_eq!(plan.wait_per_task(), Duration::ZERO);
+        // An async model waits for all 1000, but the pool lets 8 through.
+        assert_eq!(plan.expected_ms(1000, 2), 12_500.0);
+        assert_eq!(plan.expected_ms(1, 1), 100_000.0);
+        let mut pointed = plan.clone();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 5432));
+        pointed.set_database(addr);
+        assert_eq!(pointed.query().unwrap().database, addr);
+        assert!(by_name("sleep").unwrap().plan(&params).query().is_none());
     }
 
     #[test]

@@ -21,6 +21,7 @@ macro_rules! say_raw {
 
 mod check;
 mod claims;
+mod db;
 mod list;
 mod overhead;
 mod report;
@@ -61,6 +62,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args),
         Command::Load(args) => crate::server::load::load_main(args),
+        Command::Db(args) => db::db(args),
+        Command::DbKeeper { rows } => crate::net::database::keeper_main(rows),
         Command::Cell { spec } => Ok(crate::lab::cell::child_main(&spec)),
     }
 }

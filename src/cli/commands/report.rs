@@ -63,6 +63,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<i32> {
             invocation: invocation(),
             resume: false,
             policy: args.busy.policy(),
+            db_rows: crate::workload::db::DEFAULT_ROWS,
         };
         interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
         let data = crate::cli::report_run::measure(&options, &ChildProcess::current()?)?;

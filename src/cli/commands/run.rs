@@ -19,12 +19,20 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
         .with_cpu_us(args.cpu_us)
         .with_stack_kib(args.stack_kib.map(|k| k as usize))
         .with_reply_bytes(args.reply_bytes)
-        .with_file_kib(args.file_kib);
+        .with_file_kib(args.file_kib)
+        .with_pool(args.pool);
+    let mut database = None;
     if let Some(workload) = crate::workload::by_name(&args.workload) {
         if workload.uses_files() {
             check_file_bytes(args.tasks, args.file_kib)?;
         }
+        if workload.uses_database() {
+            check_driver(&args.model)?;
+            let exe = std::env::current_exe().context("finding the lab's own binary")?;
+            database = Some(crate::net::database::Database::start(&exe, args.db_rows)?);
+        }
     }
+    let spec = spec.with_database(database.as_ref().map(|d| d.ready.target()));
     let executor = ChildProcess::current()?;
     let (record, server_note) = sweep::measure_cell_noting_server(
         spec,
@@ -87,6 +95,17 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_CELL_FAILED
     })
+}
+
+/// Refuses, before the database starts, a model that has no PostgreSQL driver.
+fn check_driver(model: &str) -> Result<(), UsageError> {
+    if crate::model::by_name(model).is_some_and(|m| m.database_driver().is_some()) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "error: the {model} model has no PostgreSQL driver here; models with one: {}",
+        crate::model::with_database_driver().join(", ")
+    )))
 }
 
 /// Refuses, before anything runs, a file cell whose files would not fit in

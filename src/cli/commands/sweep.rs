@@ -45,6 +45,9 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     if let Some(kib) = args.file_kib {
         profile.file_kib = kib;
     }
+    if !args.pools.is_empty() {
+        profile.pools = distinct(args.pools.clone());
+    }
     let or_default = |chosen: Vec<String>, preset: &[&str], all: Vec<&str>| {
         if !chosen.is_empty() {
             distinct(chosen)
@@ -88,6 +91,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         invocation: invocation(),
         resume: args.resume,
         policy: args.busy.policy(),
+        db_rows: args.db_rows,
     };
     let file_cells = options
         .workloads
