@@ -135,7 +135,7 @@ pub(crate) fn too_close(
         caveat: None,
         decided_by: format!(
             "too close to call at this precision: {} (95 % intervals from {repeats} repeat(s)); \
-             more repeats narrow the interval (`--repeats`)",
+             more repeats narrow the interval (`--repeat N`)",
             straddling.join("; ")
         ),
         thresholds,

@@ -206,7 +206,7 @@ pub(crate) fn judge_spawn(figures: &SpawnFigures) -> Trial {
             .collect();
         if single.side(SPAWN_RATIO_MIN) == Side::TooClose {
             straddling.push(precision::straddles(
-                "one alone, thread / tokio ×",
+                &format!("one alone ({SINGLE_BATCHES} batches of one), thread / tokio ×"),
                 &single,
                 SPAWN_RATIO_MIN,
                 1,
