@@ -27,6 +27,22 @@ fn lab() -> Command {
     Command::new(cargo_bin("async-vs-blocking"))
 }
 
+/// A tokio server on a free loopback port: its guard and its address.
+fn serve() -> (Guard, String) {
+    let mut server = lab()
+        .args(["serve", "--model", "tokio", "--workers", "2", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let guard = Guard(server);
+    let mut address = String::new();
+    BufReader::new(stdout).read_line(&mut address).unwrap();
+    (guard, address.trim().to_string())
+}
+
 /// The handler waits this long on the runtime's timer.
 const WAIT_MS: f64 = 10.0;
 const RATE_EACH: f64 = 150.0;
@@ -79,18 +95,7 @@ fn report_of(inputs: &[&Path], out: &Path) -> LoadPoint {
 
 #[test]
 fn two_generators_logs_merge_into_one_point_with_their_summed_rate_and_merged_histogram() {
-    let mut server = lab()
-        .args(["serve", "--model", "tokio", "--workers", "2", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let _server = Guard(server);
-    let mut address = String::new();
-    BufReader::new(stdout).read_line(&mut address).unwrap();
-    let address = address.trim().to_string();
+    let (_server, address) = serve();
     let dir = tempfile::tempdir().unwrap();
     let (a, b, single) = (
         dir.path().join("a.hlog"),
@@ -158,18 +163,7 @@ fn two_generators_logs_merge_into_one_point_with_their_summed_rate_and_merged_hi
 #[test]
 fn logs_of_generators_that_did_not_run_together_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = lab()
-        .args(["serve", "--model", "tokio", "--workers", "2", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let _server = Guard(server);
-    let mut address = String::new();
-    BufReader::new(stdout).read_line(&mut address).unwrap();
-    let address = address.trim().to_string();
+    let (_server, address) = serve();
     let (a, b) = (dir.path().join("a.hlog"), dir.path().join("b.hlog"));
     // One after the other: no overlap at all.
     finished(load(&address, 50.0, 5, &a));

@@ -990,7 +990,16 @@ pub fn load_main(args: LoadArgs) -> anyhow::Result<i32> {
     };
     if let Some(file) = &args.export_locust {
         check_output_file("--export-locust", file)?;
-        let text = super::locust::locustfile(&options, args.objective_ms);
+        let text = super::locust::locustfile(&super::locust::Experiment {
+            target: options.target,
+            path: &options.path,
+            rate: options.rate,
+            connections: options.connections,
+            warmup: options.warmup,
+            duration: options.duration,
+            timeout: options.timeout,
+            objective_ms: args.objective_ms,
+        });
         crate::os::output::replace_file(file, text.as_bytes())?;
         crate::os::output::write_stdout(format_args!("{}", file.display()), true)?;
         return Ok(0);

@@ -4,7 +4,25 @@
 //! report repeats, that Locust is closed-loop and so under-reports stalls
 //! that the lab's open-loop generator catches.
 
-use super::load::LoadOptions;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// One experiment of `load`: what the Locust file reproduces.
+#[derive(Debug, Clone)]
+pub struct Experiment<'a> {
+    pub target: SocketAddr,
+    /// The request target, e.g. `/work?wait_ms=20`.
+    pub path: &'a str,
+    /// Requests per second, all users together.
+    pub rate: f64,
+    /// Users, each with one keep-alive connection.
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub timeout: Duration,
+    /// p99 at or below this passes, ms.
+    pub objective_ms: f64,
+}
 
 /// The template; `__NAME__` placeholders are filled by [`locustfile`].
 const TEMPLATE: &str = include_str!("locustfile.py");
@@ -15,22 +33,22 @@ fn python_string(text: &str) -> String {
     serde_json::to_string(text).expect("a string encodes")
 }
 
-/// The Locust file for `options` with the latency objective `objective_ms`.
-pub fn locustfile(options: &LoadOptions, objective_ms: f64) -> String {
+/// The Locust file for `options`.
+pub fn locustfile(options: &Experiment) -> String {
     let target = match options.target {
-        std::net::SocketAddr::V6(v6) => format!("http://[{}]:{}", v6.ip(), v6.port()),
+        SocketAddr::V6(v6) => format!("http://[{}]:{}", v6.ip(), v6.port()),
         v4 => format!("http://{v4}"),
     };
     let number = |value: f64| format!("{value:?}");
     [
         ("__TARGET__", python_string(&target)),
-        ("__PATH__", python_string(&options.path)),
+        ("__PATH__", python_string(options.path)),
         ("__RATE__", number(options.rate)),
         ("__CONNECTIONS__", options.connections.to_string()),
         ("__WARMUP_S__", number(options.warmup.as_secs_f64())),
         ("__DURATION_S__", number(options.duration.as_secs_f64())),
         ("__TIMEOUT_S__", number(options.timeout.as_secs_f64())),
-        ("__OBJECTIVE_MS__", number(objective_ms)),
+        ("__OBJECTIVE_MS__", number(options.objective_ms)),
     ]
     .iter()
     .fold(TEMPLATE.to_string(), |text, (name, value)| {
@@ -41,20 +59,20 @@ pub fn locustfile(options: &LoadOptions, objective_ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn the_locust_file_carries_the_same_experiment_and_says_it_is_closed_loop() {
-        let options = LoadOptions {
+        let options = Experiment {
             target: "127.0.0.1:8080".parse().unwrap(),
-            path: "/work?wait_ms=20&mode=block".into(),
+            path: "/work?wait_ms=20&mode=block",
             rate: 200.0,
             connections: 10,
             duration: Duration::from_secs(5),
             warmup: Duration::from_millis(500),
             timeout: Duration::from_secs(10),
+            objective_ms: 100.0,
         };
-        let text = locustfile(&options, 100.0);
+        let text = locustfile(&options);
         for line in [
             "TARGET = \"http://127.0.0.1:8080\"",
             "PATH = \"/work?wait_ms=20&mode=block\"",
@@ -68,10 +86,10 @@ mod tests {
         }
         assert!(!text.contains("__"), "an unfilled placeholder:\n{text}");
         assert!(text.contains("closed-loop"));
-        let v6 = LoadOptions {
+        let v6 = Experiment {
             target: "[::1]:9000".parse().unwrap(),
             ..options
         };
-        assert!(locustfile(&v6, 1.0).contains("TARGET = \"http://[::1]:9000\""));
+        assert!(locustfile(&v6).contains("TARGET = \"http://[::1]:9000\""));
     }
 }
