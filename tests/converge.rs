@@ -27,7 +27,11 @@ fn a_steady_server_point_ends_once_its_p99_converges_and_says_so() {
             .args(extra)
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).unwrap()
     };
     let converged = run(&["--converge-min-s", "0.5"]);
@@ -44,5 +48,8 @@ fn a_steady_server_point_ends_once_its_p99_converges_and_says_so() {
     assert!((whole["duration_s"].as_f64().unwrap() - 6.0).abs() < 1e-6);
     // The achieved rate counts the shorter window, not the planned one.
     let achieved = converged["achieved_rps"].as_f64().unwrap();
-    assert!(achieved <= 4_000.0 * 1.01 && achieved >= 4_000.0 * 0.5, "{achieved}");
+    assert!(
+        achieved <= 4_000.0 * 1.01 && achieved >= 4_000.0 * 0.5,
+        "{achieved}"
+    );
 }
