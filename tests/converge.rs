@@ -48,8 +48,5 @@ fn a_steady_server_point_ends_once_its_p99_converges_and_says_so() {
     assert!((whole["duration_s"].as_f64().unwrap() - 6.0).abs() < 1e-6);
     // The achieved rate counts the shorter window, not the planned one.
     let achieved = converged["achieved_rps"].as_f64().unwrap();
-    assert!(
-        achieved <= 4_000.0 * 1.01 && achieved >= 4_000.0 * 0.5,
-        "{achieved}"
-    );
+    assert!((2_000.0..=4_040.0).contains(&achieved), "{achieved}");
 }
