@@ -82,6 +82,13 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         }
     }
     let placement_choice = args.placement.clone();
+    if !server_sweep && placement_choice != "auto" {
+        return Err(UsageError(format!(
+            "error: --placement {placement_choice} places the server sweep, and this sweep runs \
+             none; add server to --workloads, or drop --placement"
+        ))
+        .into());
+    }
     let options = SweepOptions {
         workloads: cell_workloads,
         models,
