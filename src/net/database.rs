@@ -263,7 +263,11 @@ pub fn keeper_main(rows: u64) -> anyhow::Result<i32> {
         .tempdir()
         .context("making the cluster's directory")?
         .keep();
-    let mut cluster = Cluster { dir, server: None };
+    let mut cluster = Cluster {
+        dir,
+        server: None,
+        log: Default::default(),
+    };
     let outcome = cluster.run(&bin, user.as_ref(), rows);
     let stopped = cluster.stop();
     if let Err(error) = &outcome {
@@ -283,7 +287,12 @@ pub fn keeper_main(rows: u64) -> anyhow::Result<i32> {
 struct Cluster {
     dir: PathBuf,
     server: Option<Child>,
+    /// The server's last lines of output (its log), for error messages.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
+
+/// How many of the server's last log lines the keeper keeps.
+const LOG_LINES_KEPT: usize = 20;
 
 impl Cluster {
     fn data(&self) -> PathBuf {
@@ -324,7 +333,6 @@ impl Cluster {
         }
 
         let port = free_port()?;
-        let log = std::fs::File::create(self.dir.join("postgres.log"))?;
         let mut postgres = Command::new(bin.join("postgres"));
         postgres
             .arg("-D")
@@ -338,12 +346,26 @@ impl Cluster {
             .args(["-c", "full_page_writes=off"])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(Stdio::null())
+            // Its log: kept in memory (the last lines), nothing written.
+            .stderr(Stdio::piped())
             .process_group(0);
         Self::as_user(&mut postgres, user);
         die_with_parent(&mut postgres);
-        self.server = Some(postgres.spawn().context("starting postgres")?);
+        let mut server = postgres.spawn().context("starting postgres")?;
+        if let Some(stderr) = server.stderr.take() {
+            let log = std::sync::Arc::clone(&self.log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut kept = log.lock().unwrap_or_else(|e| e.into_inner());
+                    if kept.len() == LOG_LINES_KEPT {
+                        kept.remove(0);
+                    }
+                    kept.push(line);
+                }
+            });
+        }
+        self.server = Some(server);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         self.wait_until_ready(bin, addr, started)?;
         let start_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -402,10 +424,12 @@ impl Cluster {
     }
 
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-        text.lines()
+        // Give the reader a moment to collect what a dying server wrote.
+        std::thread::sleep(Duration::from_millis(100));
+        let kept = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter()
             .rev()
-            .map(str::trim)
+            .map(|line| line.trim())
             .find(|line| !line.is_empty())
             .unwrap_or("its log is empty")
             .to_string()
