@@ -634,7 +634,17 @@ impl Plot {
             .enumerate()
             .filter_map(|(index, end)| end.map(|(x, y)| (index, x - plot_x, y - base_y)))
             .collect();
-        let right = wanted.iter().map(|w| w.1).max().unwrap_or(0);
+        // The right of the data: the last point of a measured line (one with
+        // markers); a reference line drawn across the whole axis ends later
+        // and is named in the strip with them.
+        let measured_right = wanted
+            .iter()
+            .filter(|w| lines[w.0].marker.is_some())
+            .map(|w| w.1)
+            .max();
+        let right = measured_right
+            .or_else(|| wanted.iter().map(|w| w.1).max())
+            .unwrap_or(0);
         // Lines that reach the right of the chart are named in the strip, with
         // a leader; a line that stops earlier (a cell left out beyond it) is
         // named just right of its last point, so no leader crosses the plot.
@@ -949,5 +959,28 @@ mod tests {
         for label in ["alpha", "beta", "ideal", "did not finish"] {
             assert!(svg.contains(label), "{label} missing");
         }
+        // A reference across the whole axis (beyond the last data point) is
+        // named in the strip beside the lines that reach the right, and a
+        // line that stops early is named inside the plot.
+        let mut plot = plot;
+        plot.lines[2].points = vec![(plot.x.range.start, 1.0), (plot.x.range.end, 1.0)];
+        plot.lines.push(Line::measured(
+            "early",
+            RGBColor(200, 0, 0),
+            Shape::Circle,
+            vec![(1.0, 3.0), (10.0, 30.0)],
+        ));
+        let svg = plot.to_svg().unwrap();
+        let x_of = |label: &str| -> f64 {
+            // plotters writes a text's content on a line of its own.
+            let end = svg.find(&format!("\n{label}\n</text>")).expect(label);
+            let start = svg[..end].rfind("<text").unwrap();
+            let tag = &svg[start..end];
+            let x = &tag[tag.find(" x=\"").unwrap() + 4..];
+            x[..x.find('"').unwrap()].parse().unwrap()
+        };
+        assert_eq!(x_of("alpha"), x_of("ideal"), "{svg}");
+        assert_eq!(x_of("alpha"), x_of("beta"));
+        assert!(x_of("early") < x_of("alpha") - 100.0);
     }
 }
