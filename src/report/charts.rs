@@ -132,9 +132,15 @@ fn machines_note(dataset: &Dataset) -> String {
 }
 
 /// The models the decision table compares on `variant` (best async, the
-/// thread pool, a thread per task), when the table has a row for it; empty
-/// otherwise (then every line keeps its colour).
-fn compared_models(dataset: &Dataset, variant: &Variant) -> Vec<String> {
+/// thread pool, a thread per task), from `compared` (per workload, as the
+/// caller took them from the table); the table compares a workload's first
+/// variant only, so other variants, and workloads without a row, get none
+/// (then every line keeps its colour).
+fn compared_models(
+    dataset: &Dataset,
+    variant: &Variant,
+    compared: &[(String, Vec<String>)],
+) -> Vec<String> {
     let first = dataset
         .variants()
         .into_iter()
@@ -142,10 +148,10 @@ fn compared_models(dataset: &Dataset, variant: &Variant) -> Vec<String> {
     if first.as_ref() != Some(variant) {
         return Vec::new();
     }
-    super::decisions::rows(dataset, &[])
-        .into_iter()
-        .find(|row| row.workload == variant.workload)
-        .map_or_else(Vec::new, |row| row.compared)
+    compared
+        .iter()
+        .find(|(workload, _)| *workload == variant.workload)
+        .map_or_else(Vec::new, |(_, models)| models.clone())
 }
 
 /// Draws the lines of models outside `compared` thin and grey, beneath
@@ -241,7 +247,7 @@ fn cell_tip(record: &CellRecord, x: f64, y: f64) -> Tip {
 }
 
 /// Chart 1: wall time vs tasks.
-fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
+fn wall_chart(dataset: &Dataset, variant: &Variant, compared: &[String]) -> anyhow::Result<Chart> {
     let series = dataset.series(variant);
     let mut lines = Vec::new();
     for s in &series {
@@ -262,7 +268,7 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
             .collect();
         lines.push(line);
     }
-    let muted = mute_others(&mut lines, &series, &compared_models(dataset, variant));
+    let muted = mute_others(&mut lines, &series, compared);
     let ideals = ideal_lines(dataset, &series);
     let y_values: Vec<f64> = lines
         .iter()
@@ -318,7 +324,11 @@ fn wall_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
 }
 
 /// Chart 2: efficiency vs tasks.
-fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Chart> {
+fn efficiency_chart(
+    dataset: &Dataset,
+    variant: &Variant,
+    compared: &[String],
+) -> anyhow::Result<Chart> {
     let series = dataset.series(variant);
     let x = Axis::log_covering("tasks (log scale)", all_tasks(&series));
     let span = vec![(x.range.start, 1.0), (x.range.end, 1.0)];
@@ -337,7 +347,7 @@ fn efficiency_chart(dataset: &Dataset, variant: &Variant) -> anyhow::Result<Char
             )
         })
         .collect();
-    let muted = mute_others(&mut lines, &series, &compared_models(dataset, variant));
+    let muted = mute_others(&mut lines, &series, compared);
     let efficiencies: Vec<f64> = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
@@ -858,13 +868,20 @@ fn timer_chart(dataset: &Dataset, timers: &[TimerRecord]) -> anyhow::Result<Opti
     Ok(Some(Chart::new("timers".into(), &plot, caption)?))
 }
 
-/// Every chart, in the order the page shows them.
-pub fn all(dataset: &Dataset, timers: &[TimerRecord]) -> anyhow::Result<Vec<Chart>> {
+/// Every chart, in the order the page shows them. `compared` names, per
+/// workload, the models the decision table compares there: the wall-time
+/// and efficiency charts draw them in colour and the rest grey.
+pub fn all(
+    dataset: &Dataset,
+    timers: &[TimerRecord],
+    compared: &[(String, Vec<String>)],
+) -> anyhow::Result<Vec<Chart>> {
     let variants = dataset.variants();
     let mut charts = Vec::new();
     for variant in &variants {
-        charts.push(wall_chart(dataset, variant)?);
-        charts.push(efficiency_chart(dataset, variant)?);
+        let models = compared_models(dataset, variant, compared);
+        charts.push(wall_chart(dataset, variant, &models)?);
+        charts.push(efficiency_chart(dataset, variant, &models)?);
     }
     for variant in variants.iter().filter(|v| v.workload == "sleep") {
         charts.push(memory_chart(dataset, variant)?);

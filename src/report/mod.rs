@@ -207,7 +207,13 @@ pub fn draw(out: &Path, report: &ReportData) -> anyhow::Result<Written> {
     for timer in &report.timers {
         dataset.add_machine(&timer.machine);
     }
-    let charts = charts::all(&dataset, &report.timers)?;
+    // The decision table's comparisons, so the charts colour what it compares.
+    let compared: Vec<(String, Vec<String>)> = decisions::rows(&dataset, &report.servers)
+        .into_iter()
+        .filter(|row| !row.workload.is_empty())
+        .map(|row| (row.workload, row.compared))
+        .collect();
+    let charts = charts::all(&dataset, &report.timers, &compared)?;
     let mut chart_files = Vec::new();
     for chart in &charts {
         let path = path_in(out, &chart.file_name())?;

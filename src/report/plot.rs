@@ -384,10 +384,9 @@ impl Plot {
                     tips,
                 )?,
             };
-            let (tips_at, ends) = at;
-            self.draw_end_labels(&plot_area, &legend_area, &ends)?;
+            self.draw_end_labels(&plot_area, &legend_area, &at.ends)?;
             self.draw_legend(&legend_area)?;
-            at_tips = tips_at;
+            at_tips = at.tips;
             root.present().map_err(err)?;
         }
         if !tips.is_empty() {
@@ -449,7 +448,7 @@ impl Plot {
         x_spec: X,
         y_spec: Y,
         tips: &[Tip],
-    ) -> DrawResult<(Vec<(i32, i32)>, Vec<Option<(i32, i32)>>)>
+    ) -> DrawResult<Drawn>
     where
         X: AsRangedCoord<Value = f64>,
         Y: AsRangedCoord<Value = f64>,
@@ -573,12 +572,13 @@ impl Plot {
                     .map(|end| chart.backend_coord(end))
             })
             .collect();
-        Ok((
-            tips.iter()
+        Ok(Drawn {
+            tips: tips
+                .iter()
                 .map(|tip| chart.backend_coord(&(tip.x, tip.y)))
                 .collect(),
             ends,
-        ))
+        })
     }
 
     /// True when the lines are named at their right ends instead of in a
@@ -629,17 +629,27 @@ impl Plot {
         let strip_height = strip.dim_in_pixel().1 as i32;
         let key_height = (self.key_rows().len() + self.bands.len()) as i32 * KEY_ROW_PX;
         // (line, x within the plot area, y) of each line's last point.
-        let wanted: Vec<(usize, i32, i32)> = ends
+        let wanted: Vec<EndPoint> = ends
             .iter()
             .enumerate()
             .filter_map(|(index, end)| end.map(|(x, y)| (index, x - plot_x, y - base_y)))
             .collect();
-        let right = wanted.iter().map(|w| w.1).max().unwrap_or(0);
+        // The right of the data: the last point of a measured line (one with
+        // markers); a reference line drawn across the whole axis ends later
+        // and is named in the strip with them.
+        let measured_right = wanted
+            .iter()
+            .filter(|w| lines[w.0].marker.is_some())
+            .map(|w| w.1)
+            .max();
+        let right = measured_right
+            .or_else(|| wanted.iter().map(|w| w.1).max())
+            .unwrap_or(0);
         // Lines that reach the right of the chart are named in the strip, with
         // a leader; a line that stops earlier (a cell left out beyond it) is
         // named just right of its last point, so no leader crosses the plot.
         // Each group is nudged apart on its own.
-        let mut groups: Vec<(i32, Vec<(usize, i32, i32)>)> = Vec::new();
+        let mut groups: Vec<(i32, Vec<EndPoint>)> = Vec::new();
         for point in &wanted {
             let column = if point.1 >= right - 2 { right } else { point.1 };
             match groups.iter_mut().find(|(x, _)| (x - column).abs() <= 2) {
@@ -761,6 +771,16 @@ impl Plot {
         Ok(())
     }
 }
+
+/// Where `draw_on` put things, in the backend's pixels: each tip's point,
+/// and the last point of each line named at its end (in drawing order).
+struct Drawn {
+    tips: Vec<(i32, i32)>,
+    ends: Vec<Option<(i32, i32)>>,
+}
+
+/// A named line's last point: (its index among the named lines, x, y).
+type EndPoint = (usize, i32, i32);
 
 /// The grey of lines a chart shows for context only (see [`MUTED`]).
 pub const MUTED: RGBColor = RGBColor(178, 178, 178);
@@ -939,5 +959,28 @@ mod tests {
         for label in ["alpha", "beta", "ideal", "did not finish"] {
             assert!(svg.contains(label), "{label} missing");
         }
+        // A reference across the whole axis (beyond the last data point) is
+        // named in the strip beside the lines that reach the right, and a
+        // line that stops early is named inside the plot.
+        let mut plot = plot;
+        plot.lines[2].points = vec![(plot.x.range.start, 1.0), (plot.x.range.end, 1.0)];
+        plot.lines.push(Line::measured(
+            "early",
+            RGBColor(200, 0, 0),
+            Shape::Circle,
+            vec![(1.0, 3.0), (10.0, 30.0)],
+        ));
+        let svg = plot.to_svg().unwrap();
+        let x_of = |label: &str| -> f64 {
+            // plotters writes a text's content on a line of its own.
+            let end = svg.find(&format!("\n{label}\n</text>")).expect(label);
+            let start = svg[..end].rfind("<text").unwrap();
+            let tag = &svg[start..end];
+            let x = &tag[tag.find(" x=\"").unwrap() + 4..];
+            x[..x.find('"').unwrap()].parse().unwrap()
+        };
+        assert_eq!(x_of("alpha"), x_of("ideal"), "{svg}");
+        assert_eq!(x_of("alpha"), x_of("beta"));
+        assert!(x_of("early") < x_of("alpha") - 100.0);
     }
 }
