@@ -261,7 +261,7 @@ fn compare(a: f64, b: f64) -> (std::cmp::Ordering, String) {
             if b > 0.0 {
                 format!("×{:.1} more", a / b)
             } else {
-                "more (the other achieved nothing)".into()
+                "more: the other carried no request".into()
             },
         )
     } else if b > CLEARLY_MORE * a {
@@ -270,7 +270,7 @@ fn compare(a: f64, b: f64) -> (std::cmp::Ordering, String) {
             if a > 0.0 {
                 format!("×{:.1} less", b / a)
             } else {
-                "nothing".into()
+                "less: it carried no request".into()
             },
         )
     } else {
