@@ -349,7 +349,15 @@ fn run_reports_the_reply_rate_and_the_servers_accuracy() {
 fn a_socket_record_carries_the_connection_cost_and_the_bound_it_set() {
     let output = lab()
         .args(["run", "--workload", "socket", "--model", "threads"])
-        .args(["--tasks", "20", "--sleep-ms", "10", "--repeat", "2", "--json"])
+        .args([
+            "--tasks",
+            "20",
+            "--sleep-ms",
+            "10",
+            "--repeat",
+            "2",
+            "--json",
+        ])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
@@ -364,12 +372,22 @@ fn a_socket_record_carries_the_connection_cost_and_the_bound_it_set() {
     assert!(cost["measured"].as_str().unwrap().contains("loopback"));
     let cores = record["machine"]["cores"].as_f64().unwrap();
     let connections_ms = cost["connections_ms"].as_f64().unwrap();
-    assert!((connections_ms - 20.0 * us / cores / 1e3).abs() < 1e-6, "{cost}");
+    assert!(
+        (connections_ms - 20.0 * us / cores / 1e3).abs() < 1e-6,
+        "{cost}"
+    );
     // The ideal is the larger of the wait and the connections' CPU, and the
     // record names which one it was.
     let ideal = record["ideal_ms"].as_f64().unwrap();
-    assert!((ideal - connections_ms.max(10.0)).abs() < 1e-6, "{ideal} {cost}");
-    let bound = if connections_ms > 10.0 { "connections" } else { "wait" };
+    assert!(
+        (ideal - connections_ms.max(10.0)).abs() < 1e-6,
+        "{ideal} {cost}"
+    );
+    let bound = if connections_ms > 10.0 {
+        "connections"
+    } else {
+        "wait"
+    };
     assert_eq!(cost["bound"], bound, "{cost}");
     // Other workloads carry none.
     let sleep = lab()
