@@ -347,22 +347,10 @@ fn run_reports_the_reply_rate_and_the_servers_accuracy() {
 
 #[test]
 fn a_socket_record_carries_the_connection_cost_and_the_bound_it_set() {
-    let output = lab()
-        .args(["run", "--workload", "socket", "--model", "threads"])
-        .args([
-            "--tasks",
-            "20",
-            "--sleep-ms",
-            "10",
-            "--repeat",
-            "2",
-            "--json",
-        ])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let record = json_record(&output.stdout);
+    let record = run_json(
+        "socket",
+        &["--tasks", "20", "--sleep-ms", "10", "--repeat", "2"],
+    );
     let cost = &record["conditions"]["connect_cost"];
     let us = cost["connect_cost_us"].as_f64().expect("a measured cost");
     // Several system calls and a handshake: above a few hundred ns on any
@@ -390,14 +378,28 @@ fn a_socket_record_carries_the_connection_cost_and_the_bound_it_set() {
     };
     assert_eq!(cost["bound"], bound, "{cost}");
     // Other workloads carry none.
-    let sleep = lab()
-        .args(["run", "--workload", "sleep", "--model", "threads"])
-        .args(["--tasks", "2", "--sleep-ms", "1", "--repeat", "1", "--json"])
+    let sleep = run_json(
+        "sleep",
+        &["--tasks", "2", "--sleep-ms", "1", "--repeat", "1"],
+    );
+    assert!(sleep["conditions"].get("connect_cost").is_none());
+}
+
+/// The record of one `run --json` of `workload` under `threads`.
+fn run_json(workload: &str, args: &[&str]) -> serde_json::Value {
+    let output = lab()
+        .args([
+            "run",
+            "--workload",
+            workload,
+            "--model",
+            "threads",
+            "--json",
+        ])
+        .args(args)
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
-    assert!(sleep.status.success(), "{sleep:?}");
-    assert!(json_record(&sleep.stdout)["conditions"]
-        .get("connect_cost")
-        .is_none());
+    assert!(output.status.success(), "{output:?}");
+    json_record(&output.stdout)
 }
