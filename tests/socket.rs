@@ -344,3 +344,62 @@ fn run_reports_the_reply_rate_and_the_servers_accuracy() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_socket_record_carries_the_connection_cost_and_the_bound_it_set() {
+    let record = run_json(
+        "socket",
+        &["--tasks", "20", "--sleep-ms", "10", "--repeat", "2"],
+    );
+    let cost = &record["conditions"]["connect_cost"];
+    let us = cost["connect_cost_us"].as_f64().expect("a measured cost");
+    // Several system calls and a handshake: above a few hundred ns on any
+    // machine, far below 100 ms even on a crowded CI runner.
+    assert!(us > 0.5 && us < 100_000.0, "{cost}");
+    assert_eq!(cost["connections"], 200, "{cost}");
+    assert!(cost["measured"].as_str().unwrap().contains("loopback"));
+    let cores = record["machine"]["cores"].as_f64().unwrap();
+    let connections_ms = cost["connections_ms"].as_f64().unwrap();
+    assert!(
+        (connections_ms - 20.0 * us / cores / 1e3).abs() < 1e-6,
+        "{cost}"
+    );
+    // The ideal is the larger of the wait and the connections' CPU, and the
+    // record names which one it was.
+    let ideal = record["ideal_ms"].as_f64().unwrap();
+    assert!(
+        (ideal - connections_ms.max(10.0)).abs() < 1e-6,
+        "{ideal} {cost}"
+    );
+    let bound = if connections_ms > 10.0 {
+        "connections"
+    } else {
+        "wait"
+    };
+    assert_eq!(cost["bound"], bound, "{cost}");
+    // Other workloads carry none.
+    let sleep = run_json(
+        "sleep",
+        &["--tasks", "2", "--sleep-ms", "1", "--repeat", "1"],
+    );
+    assert!(sleep["conditions"].get("connect_cost").is_none());
+}
+
+/// The record of one `run --json` of `workload` under `threads`.
+fn run_json(workload: &str, args: &[&str]) -> serde_json::Value {
+    let output = lab()
+        .args([
+            "run",
+            "--workload",
+            workload,
+            "--model",
+            "threads",
+            "--json",
+        ])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    json_record(&output.stdout)
+}

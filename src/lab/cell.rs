@@ -281,6 +281,11 @@ pub struct RepeatResult {
     /// started, and the bare read the ideal is made of (`file` workloads).
     #[serde(default)]
     pub file_cache: Option<Box<crate::record::result::CacheState>>,
+    /// `socket` cells: one connection's cost to the cores, µs, timed in this
+    /// process just before the timed region ([`crate::lab::connect_cost`]);
+    /// None for other workloads or when the calibration failed.
+    #[serde(default)]
+    pub connect_cost_us: Option<f64>,
 }
 
 /// How one repeat ended. (One at a time, never stored in bulk: its size
@@ -337,6 +342,22 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         ),
         None => None,
     };
+    // What a connection costs the cores, as close to the timed region as
+    // the runtime allows (its threads idle meanwhile). A failed calibration
+    // leaves the ideal at the wait, and says so on stderr.
+    let connect_cost_us =
+        plan.reply_bytes().and_then(
+            |reply_bytes| match crate::lab::connect_cost::connect_cost_us(reply_bytes) {
+                Ok(cost) => Some(cost),
+                Err(error) => {
+                    crate::os::output::stderr_line!(
+                        "warning: timing one loopback connection failed ({error}); the ideal \
+                         counts only the wait"
+                    );
+                    None
+                }
+            },
+        );
     let threads_before = ProcStatus::current().threads;
     let computes = workload::by_name(&spec.workload).is_some_and(|w| w.uses_cpu());
     let probe_iterations =
@@ -385,6 +406,7 @@ pub fn measure_repeat(spec: &CellSpec) -> anyhow::Result<RepeatResult> {
         conditions: Some(conditions),
         threads_at_start: Some(threads_before),
         file_cache,
+        connect_cost_us,
     })
 }
 
@@ -857,6 +879,7 @@ impl CellRun {
                 .filter_map(|s| s.kernel_slowdown(c))
                 .reduce(f64::max)
         });
+        conditions.connect_cost = connect_cost(plan.as_ref(), machine.cores, &results);
         conditions.retried = self.retried;
         conditions.on_busy = self.policy.on_busy.as_str().to_string();
         let mut disturbed = false;
@@ -997,6 +1020,29 @@ fn database_use(
     })
 }
 
+/// A `socket` record's connection cost: the repeats' median calibration,
+/// and the bound it makes with the wait (None without calibrations).
+fn connect_cost(
+    plan: Option<&Plan>,
+    cores: usize,
+    results: &[RepeatResult],
+) -> Option<crate::record::result::ConnectCost> {
+    let plan = plan?;
+    let costs: Vec<f64> = results.iter().filter_map(|r| r.connect_cost_us).collect();
+    if costs.is_empty() {
+        return None;
+    }
+    let cost = stats::median(&costs);
+    let (_, bound) = plan.socket_ideal(cores, cost);
+    Some(crate::record::result::ConnectCost {
+        connect_cost_us: cost,
+        connections: crate::lab::connect_cost::connections(plan.reply_bytes()?),
+        measured: crate::lab::connect_cost::METHOD.to_string(),
+        connections_ms: plan.connections_cpu_ms(cores, cost),
+        bound: bound.as_str().to_string(),
+    })
+}
+
 /// The ideal of one repeat: the plan's wait plus its compute at the speed
 /// the kernel ran in the repeat's own process just before and after the
 /// timed region (the fastest seen), instead of the parent's calibration.
@@ -1013,7 +1059,10 @@ fn repeat_ideal_ms(
         .file_cache
         .as_ref()
         .map_or(0.0, |cache| plan.file_ideal_ms(cores, cache.bare_read_us));
-    let ideal = plan.ideal_ms(cores) + files_ms;
+    let mut ideal = plan.ideal_ms(cores) + files_ms;
+    if let Some(cost) = result.connect_cost_us {
+        ideal = plan.socket_ideal(cores, cost).0 + files_ms;
+    }
     let rate = result
         .conditions
         .as_ref()
@@ -1360,6 +1409,7 @@ mod tests {
             conditions: None,
             threads_at_start: None,
             file_cache: None,
+            connect_cost_us: None,
         })
     }
 

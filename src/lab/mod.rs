@@ -8,6 +8,7 @@
 
 pub mod busy;
 pub mod cell;
+pub mod connect_cost;
 pub mod doctor;
 pub mod experiments;
 pub mod machine;

@@ -755,6 +755,7 @@ mod tests {
                 conditions: None,
                 threads_at_start: None,
                 file_cache: None,
+                connect_cost_us: None,
             })
         }
     }

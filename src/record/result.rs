@@ -280,6 +280,29 @@ pub struct Conditions {
     /// Why the cell is disturbed, judged on capacity left, or above
     /// efficiency 1.05; null when there is nothing to say.
     pub note: Option<String>,
+    /// `socket` cells: what one connection costs the cores, measured in the
+    /// cell's process before each timed region, and which bound decided the
+    /// ideal; null for other workloads and records written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_cost: Option<ConnectCost>,
+}
+
+/// What one connection of a `socket` cell costs the cores, and what it does
+/// to the ideal (see docs/src/socket.md, "The ideal").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectCost {
+    /// One connection's whole life (connect, request, accept, reply, close;
+    /// client and server side), µs: the median repeat's calibration.
+    pub connect_cost_us: f64,
+    /// Connections each repeat's calibration timed.
+    pub connections: u64,
+    /// How it was measured.
+    pub measured: String,
+    /// The connections' CPU spread over the cores, ms: tasks × cost / cores.
+    pub connections_ms: f64,
+    /// What decided the ideal: `wait` (the server's delay) or `connections`
+    /// (the connections' CPU on these cores).
+    pub bound: String,
 }
 
 /// The efficiency line the verdicts draw: at least this share of the ideal

@@ -298,6 +298,11 @@ fn wall_chart(dataset: &Dataset, variant: &Variant, compared: &[String]) -> anyh
             "one bare std::fs::read of such a file, timed in the cell's own process, for every \
              round of as many reads as there are cores"
         }
+        _ if variant.workload == "socket" => {
+            "the larger of one delay and the connections' CPU (tasks × one connection's cost, \
+             timed in the cell's own process, over the cores); a cell's record names which \
+             bound decided (conditions.connect_cost.bound)"
+        }
         (true, false) => "all waits overlapped, so one wait however many tasks",
         (false, true) => "the work spread evenly over every core",
         (true, true) => "the waits overlapped plus the compute spread over every core",

@@ -224,6 +224,49 @@ impl Plan {
             + self.query_ideal_ms()
     }
 
+    /// Connections one task opens (its requests to the latency server).
+    pub fn connections_per_task(&self) -> u64 {
+        self.ops
+            .iter()
+            .filter(|op| matches!(op, Op::Request(_)))
+            .count() as u64
+    }
+
+    /// The reply size of the tasks' requests, if they make any.
+    pub fn reply_bytes(&self) -> Option<u64> {
+        self.ops.iter().find_map(|op| match op {
+            Op::Request(request) => Some(request.reply_bytes),
+            _ => None,
+        })
+    }
+
+    /// The connections' CPU spread evenly over `cores`, ms: N × cost / P.
+    pub fn connections_cpu_ms(&self, cores: usize, connect_cost_us: f64) -> f64 {
+        let connections = (self.tasks * self.connections_per_task()) as f64;
+        connections * connect_cost_us.max(0.0) / cores.max(1) as f64 / 1e3
+    }
+
+    /// The ideal of a plan whose tasks open connections, ms, given what one
+    /// connection costs the cores (`connect_cost_us`, client and server side,
+    /// measured in the cell's process), and the bound that decided it.
+    ///
+    /// Two things no model escapes: every request waits the server's delay
+    /// after it is sent ([`Plan::ideal_ms`]), and every connection's CPU must
+    /// run on the `cores` (client and server share them): N × cost / P.
+    /// The CPU overlaps the waits — early connections wait while later ones
+    /// connect — so the bound is the larger of the two, not their sum; and
+    /// a connection's client and server halves can run on two cores at once,
+    /// so the CPU is spread evenly, not in ⌈N/P⌉ rounds.
+    pub fn socket_ideal(&self, cores: usize, connect_cost_us: f64) -> (f64, IdealBound) {
+        let wait_ms = self.ideal_ms(cores);
+        let cpu_ms = self.connections_cpu_ms(cores, connect_cost_us);
+        if cpu_ms > wait_ms {
+            (cpu_ms, IdealBound::Connections)
+        } else {
+            (wait_ms, IdealBound::Wait)
+        }
+    }
+
     /// An estimate of how long a model takes, given how many waits it
     /// overlaps and how many computes it runs in parallel. Used to keep
     /// sweeps within their time budget, never as a result.
@@ -240,6 +283,25 @@ impl Plan {
         wait_rounds * self.wait_per_task().as_secs_f64() * 1e3
             + query_ms
             + cpu_rounds * (self.compute_us_per_task() / 1e3 + file_ms)
+    }
+}
+
+/// What decided a [`Plan::socket_ideal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdealBound {
+    /// The server's delay: the connections' CPU fits within one wait.
+    Wait,
+    /// The connections' CPU on these cores takes longer than one wait.
+    Connections,
+}
+
+impl IdealBound {
+    /// The name a record carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdealBound::Wait => "wait",
+            IdealBound::Connections => "connections",
+        }
     }
 }
 
@@ -419,6 +481,52 @@ mod tests {
         let socket = by_name("socket").unwrap().plan(&params(10_000));
         assert_eq!(socket.ideal_ms(2), 100.0);
         assert_eq!(socket.expected_ms(1, 1), 10_000.0 * 100.0);
+    }
+
+    /// A socket plan of `tasks` requests with a `sleep_ms` delay.
+    fn socket(tasks: u64, sleep_ms: f64) -> Plan {
+        by_name("socket")
+            .unwrap()
+            .plan(&Params::new(tasks, sleep_ms, 0.0, 100.0))
+    }
+
+    #[test]
+    fn a_socket_ideal_is_the_wait_while_the_connections_fit_in_it() {
+        // 1,000 connections of 20 µs on 2 cores: 10 ms of CPU under a 20 ms wait.
+        let plan = socket(1_000, 20.0);
+        assert_eq!(plan.connections_per_task(), 1);
+        assert_eq!(plan.socket_ideal(2, 20.0), (20.0, IdealBound::Wait));
+        // One connection never makes the wait longer, on 1 to 64 cores.
+        for cores in [1, 2, 64] {
+            assert_eq!(
+                socket(1, 20.0).socket_ideal(cores, 50.0),
+                (20.0, IdealBound::Wait)
+            );
+        }
+        // No calibration (or a nonsensical one) leaves the wait.
+        assert_eq!(plan.socket_ideal(2, 0.0), (20.0, IdealBound::Wait));
+        assert_eq!(plan.socket_ideal(2, -5.0), (20.0, IdealBound::Wait));
+    }
+
+    #[test]
+    fn a_socket_ideal_is_the_connections_cpu_once_it_exceeds_the_wait() {
+        // 10,000 connections of 20 µs: 200 ms of CPU; on 2 cores 100 ms > 20 ms.
+        let plan = socket(10_000, 20.0);
+        let (ideal, bound) = plan.socket_ideal(2, 20.0);
+        assert!((ideal - 100.0).abs() < 1e-9, "{ideal}");
+        assert_eq!(bound, IdealBound::Connections);
+        assert_eq!(bound.as_str(), "connections");
+        // The CPU overlaps the wait (max, not sum), and more cores share it:
+        // on 64 cores the same connections take 3.125 ms, under the wait.
+        assert_eq!(plan.socket_ideal(64, 20.0), (20.0, IdealBound::Wait));
+        // On one core, all 200 ms fall on it.
+        let (one_core, _) = plan.socket_ideal(1, 20.0);
+        assert!((one_core - 200.0).abs() < 1e-9, "{one_core}");
+        // Never below the wait, never above the wait plus all the CPU on one core.
+        for cores in 1..=64 {
+            let (ideal, _) = plan.socket_ideal(cores, 20.0);
+            assert!((20.0..=20.0 + 200.0).contains(&ideal), "{cores}: {ideal}");
+        }
     }
 
     #[test]

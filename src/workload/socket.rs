@@ -3,7 +3,10 @@
 //! checks every byte and closes. The server answers after `--sleep-ms`, so
 //! this is the `sleep` workload with real sockets, epoll and kernel buffers
 //! underneath — "fetch many pages", "query a slow database". The waits
-//! overlap, so the ideal is one delay, however many tasks.
+//! overlap, but every connection also costs the cores real CPU (client and
+//! server side), so the ideal is the larger of one delay and the
+//! connections' CPU over the cores ([`super::Plan::socket_ideal`], from a
+//! cost timed in the cell's process by `lab::connect_cost`).
 //!
 //! The lab starts the server in a separate process before the cell and
 //! stops it afterwards ([`crate::net::latency::process`]); its address reaches the
@@ -24,7 +27,8 @@ impl Workload for Socket {
     }
     fn description(&self) -> &'static str {
         "each task sends one request over TCP loopback to a server that answers after --sleep-ms \
-         with --reply-bytes (ideal: one delay, however many tasks)"
+         with --reply-bytes (ideal: one delay, or the connections' CPU over the cores when \
+         that is longer)"
     }
     fn uses_sleep(&self) -> bool {
         true
