@@ -578,12 +578,17 @@ fn servers_idle(page: &Path) -> String {
     {
         writeln!(
             out,
-            "| {} | {} | {:.1} | {} | {:.1} | {} |",
+            "| {} | {} | {:.1} | {} | {} | {} |",
             text(point, "model"),
             grouped(number(point, "connections")),
             number(point, "server_peak_rss_kib") / 1024.0,
             grouped(number(point, "server_threads")),
-            number(&point["latency"], "p99_ms"),
+            // No request answered inside the window: no latency, not 0 ms.
+            if number(&point["latency"], "max_ms") > 0.0 {
+                format!("{:.1}", number(&point["latency"], "p99_ms"))
+            } else {
+                "no response".to_string()
+            },
             result_word(point),
         )
         .unwrap();

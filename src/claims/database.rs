@@ -294,12 +294,12 @@ pub(crate) fn judge(figures: &Figures) -> Trial {
         )
     } else {
         format!(
-            "async ahead at pool {}, the same or behind elsewhere, band ×1/{SAME_BAND}..×{SAME_BAND} \
+            "async ahead {}, the same or behind elsewhere, band ×1/{SAME_BAND}..×{SAME_BAND} \
              on the 95 % interval of the throughput ratio",
             if ahead.is_empty() {
-                "none".to_string()
+                "at no pool size".to_string()
             } else {
-                ahead.join(", ")
+                format!("with a pool of {}", ahead.join(", "))
             }
         )
     };

@@ -729,13 +729,19 @@ pub fn run(sweep: &SweepRun) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
     let record = |point: &ServerPoint| -> anyhow::Result<()> {
         crate::os::output::stderr_line!(
-            "server {} / {} / {} connections / {:.0} req/s: achieved {:.0}, p99 {:.1} ms, {} errors{} ({:.0} s so far)",
+            "server {} / {} / {} connections / {:.0} req/s: achieved {:.0}, {}, {} errors{} ({:.0} s so far)",
             point.model,
             point.handler,
             point.connections,
             point.offered_rps,
             point.achieved_rps,
-            point.latency.p99_ms,
+            // A latency exists only where a request due inside the window
+            // completed; an empty histogram reads 0, which is no latency.
+            if point.latency.max_ms > 0.0 {
+                format!("p99 {:.1} ms", point.latency.p99_ms)
+            } else {
+                "no response inside the window".to_string()
+            },
             point.errors,
             point.failure.as_deref().map(|f| format!("; {f}")).unwrap_or_default(),
             started.elapsed().as_secs_f64()
