@@ -36,6 +36,10 @@ kill $server; wait $server 2>/dev/null || true
 "$lab" report --input "$dest/logs/single.hlog" --out "$dest/single" >/dev/null
 LAB="$PWD/$lab" scripts/locust_compare.sh "$dest/locust" >/dev/null
 
+# The pages are drawn from the data beside them (`report --input`): keep
+# the data only, not three copies of the page's template.
+rm -f "$dest/merged/index.html" "$dest/single/index.html" "$dest/locust/report/index.html"
+
 cat >"$dest/meta.json" <<META
 {
   "what": "Load from more than one generator: two load processes' interval logs merged (merged/load.jsonl) beside one generator at the combined rate (single/load.jsonl), and the lab's open-loop generator beside Locust's closed-loop master with two workers against a mode=block tokio server (locust/report/load.jsonl).",
